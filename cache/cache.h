@@ -1,0 +1,108 @@
+/*
+ * cache.h - the persistent LMDB cache of mgdcfs: dataset chunks, metadata
+ * and listings.
+ *
+ * Chunks are keyed by (account, container, blob, ETag, chunk index), so bytes
+ * of an older ETag can never be returned for a newer one: they are simply
+ * never looked up again and age out through LRU eviction. Every chunk carries
+ * a checksum verified on each read. The store never grows past its byte
+ * budget by more than one chunk. No FUSE, no curl in here.
+ */
+#ifndef MGDCFS_CACHE_CACHE_H
+#define MGDCFS_CACHE_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cache;
+
+struct cache_opts {
+	const char *dir;        /* created 0700 if missing; files 0600 */
+	uint64_t budget_bytes;  /* total bytes the store may use; 0: 1 GiB */
+	uint32_t chunk_size;    /* largest chunk that will be stored; 0: 8 MiB */
+};
+
+struct cache_key {
+	const char *account;
+	const char *container;
+	const char *blob;       /* full blob name */
+	const char *etag;       /* as the service sent it, quotes included or not, consistently */
+	uint64_t index;         /* chunk number: offset / chunk_size */
+};
+
+struct cache_stats {
+	uint64_t hits, misses, evictions, checksum_failures;
+	uint64_t bytes_read;    /* bytes served from the cache */
+	uint64_t bytes_written; /* bytes stored */
+	uint64_t bytes_used;    /* current payload bytes of chunks */
+	uint64_t chunks;        /* current number of chunks */
+	uint64_t budget;
+};
+
+/*
+ * cache_open - open (creating if needed) the store in opts->dir. Call after
+ * the daemon forked. Returns 0, -EACCES (dir not ours or too open), -EIO
+ * (LMDB failure, logged), -ENOMEM.
+ */
+int cache_open(struct cache **out, const struct cache_opts *opts);
+
+/* cache_close - close the store; all calls must have returned. */
+void cache_close(struct cache *c);
+
+/*
+ * cache_get_chunk - copy the chunk for `k` into buf (capacity cap). Returns
+ * the byte count, -ENOENT on a miss (including a checksum mismatch, which
+ * also deletes the chunk and is logged), -ERANGE if cap is too small, -EIO if
+ * the store is unusable. Never touches the network. Safe from any thread; no
+ * pointer into the map survives the call.
+ */
+ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, size_t cap);
+
+/*
+ * cache_put_chunk - store `len` bytes for `k`, evicting least recently used
+ * chunks first so the budget holds. Returns 0, -EFBIG if len exceeds the
+ * chunk size, -EIO on LMDB failure. Safe from any thread (writers serialise
+ * inside LMDB).
+ */
+int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len);
+
+/*
+ * cache_blob_bytes - bytes of (account, container, blob, etag) held in the
+ * cache, for the user.mgdcfs.cached xattr. Returns >= 0 or -EIO.
+ */
+int64_t cache_blob_bytes(struct cache *c, const char *account, const char *container,
+			 const char *blob, const char *etag);
+
+/*
+ * Metadata and listings: opaque values under a string key, each with the
+ * time it was stored. `db` is CACHE_META or CACHE_LIST (separate LMDB
+ * databases). They count against the budget too.
+ */
+enum cache_db { CACHE_META = 0, CACHE_LIST = 1 };
+
+/*
+ * cache_kv_get - copy the value for `key` into a malloc'd buffer (*val,
+ * *len; NUL-terminated for convenience) and its store time (unix seconds)
+ * into *stored_at. Returns 0, -ENOENT, -EIO, -ENOMEM. Caller frees *val.
+ */
+int cache_kv_get(struct cache *c, enum cache_db db, const char *key, char **val, size_t *len,
+		 int64_t *stored_at);
+
+/* cache_kv_put - store/replace. Returns 0, -EFBIG (over chunk size), -EIO. */
+int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void *val, size_t len);
+
+/* cache_kv_del - remove `key` if present. Returns 0 or -EIO. */
+int cache_kv_del(struct cache *c, enum cache_db db, const char *key);
+
+/* cache_get_stats - a snapshot of the counters. */
+void cache_get_stats(struct cache *c, struct cache_stats *out);
+
+/*
+ * cache_check - verify the whole store: every chunk's checksum and the
+ * accounting. Returns the number of bad entries found and dropped (>= 0), or
+ * -EIO. Used after an unclean shutdown and by tests.
+ */
+int cache_check(struct cache *c);
+
+#endif

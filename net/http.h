@@ -1,0 +1,162 @@
+/*
+ * http.h - the one HTTP client of mgdcfs, over libcurl and OpenSSL.
+ *
+ * TLS is always verified (system store plus an optional extra CA file);
+ * plain http:// is accepted only to loopback. Connections are shared across
+ * FUSE worker threads through a curl share handle (connection cache, DNS,
+ * TLS sessions) while every thread keeps its own easy handle, so no easy
+ * handle is ever used by two threads. Transient failures (408, 429, 500, 502,
+ * 503, 504, a dropped or refused connection on an idempotent request) are
+ * retried with exponential backoff and full jitter, honouring Retry-After and
+ * x-ms-retry-after-ms, within a bounded number of attempts. Every buffered
+ * response body has a cap.
+ */
+#ifndef MGDCFS_NET_HTTP_H
+#define MGDCFS_NET_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http;
+
+struct http_opts {
+	const char *ca_file;      /* extra PEM CA bundle added to the system store; NULL: none */
+	long connect_timeout_ms;  /* per attempt; 0: 5000 */
+	long low_speed_time_s;    /* abort an attempt that moves < 1 byte/s for this long; 0: 15 */
+	long attempt_timeout_ms;  /* cap on one whole attempt; 0: none */
+	long deadline_ms;         /* cap on all attempts and waits of one http_do; 0: 60000 */
+	int max_retries;          /* attempts after the first; -1: default 4 */
+	long backoff_base_ms;     /* first backoff; 0: 200 */
+	long backoff_max_ms;      /* cap on one backoff or one Retry-After wait; 0: 10000 */
+	size_t max_body;          /* default cap on a buffered body; 0: 16 MiB */
+	const char *user_agent;   /* NULL: "mgdcfs/<version>" */
+};
+
+/*
+ * One request. Headers are "Name: value" strings; the array ends with NULL.
+ * The caller owns every pointer and keeps them valid during http_do().
+ */
+struct http_req {
+	const char *method;          /* NULL: GET */
+	const char *url;             /* absolute https:// (or loopback http://) URL */
+	const char *const *headers;  /* NULL-terminated, may be NULL */
+	const void *body;            /* request body or NULL */
+	size_t body_len;
+	void *buf;                   /* if set, the response body goes here ... */
+	size_t buf_cap;              /* ... up to buf_cap bytes (more is an error: -EPROTO) */
+	size_t max_body;             /* cap for a malloc'd body; 0: the client's default */
+	int idempotent;              /* 1: retry after a dropped connection or 5xx;
+	                                0: retry only 408/429/503 and connection refusals,
+	                                which prove the server did not act */
+	int no_retry;                /* 1: exactly one attempt (used by probes) */
+};
+
+struct http_header {
+	char *name;  /* as received, NUL-terminated */
+	char *value; /* trimmed */
+};
+
+struct http_resp {
+	long status;                  /* HTTP status of the final attempt; 0 if none */
+	char *body;                   /* NUL-terminated; malloc'd, or req->buf when given */
+	size_t body_len;
+	struct http_header *headers;  /* headers of the final attempt */
+	size_t n_headers;
+	int attempts;                 /* attempts made (1 = no retry) */
+	long waited_ms;               /* total backoff / Retry-After time slept */
+	char error[256];              /* transport error text when http_do fails; never
+	                                 contains a header value or a query string */
+};
+
+struct http_stats {
+	uint64_t requests;   /* attempts sent */
+	uint64_t retries;    /* attempts after a first one */
+	uint64_t failures;   /* http_do calls that returned < 0 */
+	uint64_t bytes_in;   /* response body bytes received */
+	int64_t in_flight;   /* attempts currently running */
+};
+
+/*
+ * http_new - create a client. Returns 0, -ENOMEM, or -EINVAL if ca_file is
+ * unreadable (the reason is logged). The client is safe to use from any
+ * number of threads at once. Free with http_free() after all users stopped.
+ */
+int http_new(struct http **out, const struct http_opts *opts);
+void http_free(struct http *h);
+
+/*
+ * http_do - perform `req` with retries. Returns 0 when an HTTP response was
+ * received (whatever its status: check resp->status), or -errno when none
+ * was: -ETIMEDOUT (deadline or low-speed), -ECONNREFUSED, -EHOSTUNREACH,
+ * -EPROTO (TLS/protocol/oversized body), -EFBIG (body over its cap),
+ * -ECONNRESET, -EINVAL (URL refused: http:// to a non-loopback host, bad
+ * scheme), -ENOMEM. `resp` is always initialised; release it with
+ * http_resp_release() in every case. Thread-safe.
+ */
+int http_do(struct http *h, const struct http_req *req, struct http_resp *resp);
+
+/* http_resp_release - free what http_do() allocated in `resp` (not req->buf). */
+void http_resp_release(struct http_resp *resp);
+
+/* http_resp_header - value of the first header called `name` (case-insensitive), or NULL. */
+const char *http_resp_header(const struct http_resp *resp, const char *name);
+
+/*
+ * http_status_errno - the one mapping of an HTTP status to a positive errno:
+ * 2xx 0; 400/422 EINVAL; 401/403 EACCES; 404/410 ENOENT; 409/412 ESTALE;
+ * 408/504 ETIMEDOUT; 413 EFBIG; 416 ERANGE; 429/503 EAGAIN; other 5xx EIO.
+ */
+int http_status_errno(long status);
+
+/* http_curl_errno - the one mapping of a CURLcode (as int) to a positive errno. */
+int http_curl_errno(int curlcode);
+
+/*
+ * http_url_check - 0 if `url` may be used: https://, or http:// to 127.0.0.0/8,
+ * ::1 or localhost. Else -EINVAL.
+ */
+int http_url_check(const char *url);
+
+/*
+ * http_retry_delay_ms - the wait before retry number `attempt` (1-based),
+ * given the Retry-After / x-ms-retry-after-ms values of the last reply (NULL
+ * when absent): the server's value when present (capped at max_ms), else
+ * exponential backoff base*2^(attempt-1) with full jitter, capped at max_ms.
+ * Exposed for unit tests.
+ */
+long http_retry_delay_ms(int attempt, const char *retry_after, const char *retry_after_ms,
+			 long base_ms, long max_ms);
+
+/* http_status_retryable - 1 for 408, 429, 500, 502, 503, 504. */
+int http_status_retryable(long status);
+
+/* http_get_stats - a snapshot of the counters. */
+void http_get_stats(struct http *h, struct http_stats *out);
+
+/*
+ * http_urlencode - percent-encode `s` (RFC 3986 unreserved kept; '/' kept
+ * when keep_slash). Returns a malloc'd string or NULL on ENOMEM.
+ */
+char *http_urlencode(const char *s, int keep_slash);
+
+/*
+ * Error text: a thread-safe, secret-free description of why a request failed,
+ * for .mgdcfs/errors and the log. Every net/ client fills one on failure.
+ */
+struct net_error {
+	int err;           /* positive errno */
+	long status;       /* HTTP status or 0 */
+	char code[64];     /* service error code, e.g. "AuthorizationFailure", "AADSTS7000215" */
+	char msg[512];     /* service message (escaped), or transport error text */
+};
+
+/*
+ * net_error_set - fill `e` (may be NULL) from a response or a transport
+ * failure: rc < 0 is a transport error; else resp's status and the service's
+ * error body (ARM/Graph {"error":{code,message}}, Entra {error,
+ * error_description}, Blob XML <Code>/<Message>) are parsed into code/msg.
+ * Returns -e->err (a negative errno) for convenient `return net_error_set(...)`.
+ */
+int net_error_set(struct net_error *e, int rc, const struct http_resp *resp);
+
+#endif
