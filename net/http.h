@@ -20,16 +20,16 @@
 struct http;
 
 struct http_opts {
-	const char *ca_file;      /* extra PEM CA bundle added to the system store; NULL: none */
-	long connect_timeout_ms;  /* per attempt; 0: 5000 */
-	long low_speed_time_s;    /* abort an attempt that moves < 1 byte/s for this long; 0: 15 */
-	long attempt_timeout_ms;  /* cap on one whole attempt; 0: none */
-	long deadline_ms;         /* cap on all attempts and waits of one http_do; 0: 60000 */
-	int max_retries;          /* attempts after the first; -1: default 4 */
-	long backoff_base_ms;     /* first backoff; 0: 200 */
-	long backoff_max_ms;      /* cap on one backoff or one Retry-After wait; 0: 10000 */
-	size_t max_body;          /* default cap on a buffered body; 0: 16 MiB */
-	const char *user_agent;   /* NULL: "mgdcfs/<version>" */
+	const char *ca_file;     /* extra PEM CA bundle added to the system store; NULL: none */
+	long connect_timeout_ms; /* per attempt; 0: 5000 */
+	long low_speed_time_s;   /* abort an attempt that moves < 1 byte/s for this long; 0: 15 */
+	long attempt_timeout_ms; /* cap on one whole attempt; 0: none */
+	long deadline_ms;        /* cap on all attempts and waits of one http_do; 0: 60000 */
+	int max_retries;         /* attempts after the first; -1: default 4 */
+	long backoff_base_ms;    /* first backoff; 0: 200 */
+	long backoff_max_ms;     /* cap on one backoff or one Retry-After wait; 0: 10000 */
+	size_t max_body;         /* default cap on a buffered body; 0: 16 MiB */
+	const char *user_agent;  /* NULL: "mgdcfs/<version>" */
 };
 
 /*
@@ -37,18 +37,20 @@ struct http_opts {
  * The caller owns every pointer and keeps them valid during http_do().
  */
 struct http_req {
-	const char *method;          /* NULL: GET */
-	const char *url;             /* absolute https:// (or loopback http://) URL */
-	const char *const *headers;  /* NULL-terminated, may be NULL */
-	const void *body;            /* request body or NULL */
+	const char *method;         /* NULL: GET */
+	const char *url;            /* absolute https:// (or loopback http://) URL */
+	const char *const *headers; /* NULL-terminated, may be NULL */
+	const void *body;           /* request body or NULL (POST/PUT/PATCH then send
+	                               Content-Length: 0). No Content-Type is added:
+	                               pass one in headers when there is a body */
 	size_t body_len;
-	void *buf;                   /* if set, the response body goes here ... */
-	size_t buf_cap;              /* ... up to buf_cap bytes (more is an error: -EPROTO) */
-	size_t max_body;             /* cap for a malloc'd body; 0: the client's default */
-	int idempotent;              /* 1: retry after a dropped connection or 5xx;
-	                                0: retry only 408/429/503 and connection refusals,
-	                                which prove the server did not act */
-	int no_retry;                /* 1: exactly one attempt (used by probes) */
+	void *buf;       /* if set, the response body goes here ... */
+	size_t buf_cap;  /* ... up to buf_cap bytes (more is an error: -EPROTO) */
+	size_t max_body; /* cap for a malloc'd body; 0: the client's default */
+	int idempotent;  /* 1: retry after a dropped connection or 5xx;
+	                    0: retry only 408/429/503 and connection refusals,
+	                    which prove the server did not act */
+	int no_retry;    /* 1: exactly one attempt (used by probes) */
 };
 
 struct http_header {
@@ -57,23 +59,26 @@ struct http_header {
 };
 
 struct http_resp {
-	long status;                  /* HTTP status of the final attempt; 0 if none */
-	char *body;                   /* NUL-terminated; malloc'd, or req->buf when given */
+	long status; /* HTTP status of the final attempt; 0 if none */
+	char *body;  /* malloc'd and NUL-terminated (never NULL after a
+	                response), or req->buf when given (NUL-terminated
+	                only if there was room) */
 	size_t body_len;
-	struct http_header *headers;  /* headers of the final attempt */
+	struct http_header *headers; /* headers of the final attempt */
 	size_t n_headers;
-	int attempts;                 /* attempts made (1 = no retry) */
-	long waited_ms;               /* total backoff / Retry-After time slept */
-	char error[256];              /* transport error text when http_do fails; never
-	                                 contains a header value or a query string */
+	int attempts;    /* attempts made (1 = no retry) */
+	long waited_ms;  /* total backoff / Retry-After time slept */
+	char error[256]; /* transport error text when http_do fails; never
+	                    contains a header value or a query string */
+	int body_owned;  /* internal: body was malloc'd by http_do */
 };
 
 struct http_stats {
-	uint64_t requests;   /* attempts sent */
-	uint64_t retries;    /* attempts after a first one */
-	uint64_t failures;   /* http_do calls that returned < 0 */
-	uint64_t bytes_in;   /* response body bytes received */
-	int64_t in_flight;   /* attempts currently running */
+	uint64_t requests; /* attempts sent */
+	uint64_t retries;  /* attempts after a first one */
+	uint64_t failures; /* http_do calls that returned < 0 */
+	uint64_t bytes_in; /* response body bytes received */
+	int64_t in_flight; /* attempts currently running */
 };
 
 /*
@@ -125,7 +130,7 @@ int http_url_check(const char *url);
  * Exposed for unit tests.
  */
 long http_retry_delay_ms(int attempt, const char *retry_after, const char *retry_after_ms,
-			 long base_ms, long max_ms);
+                         long base_ms, long max_ms);
 
 /* http_status_retryable - 1 for 408, 429, 500, 502, 503, 504. */
 int http_status_retryable(long status);
@@ -144,10 +149,10 @@ char *http_urlencode(const char *s, int keep_slash);
  * for .mgdcfs/errors and the log. Every net/ client fills one on failure.
  */
 struct net_error {
-	int err;           /* positive errno */
-	long status;       /* HTTP status or 0 */
-	char code[64];     /* service error code, e.g. "AuthorizationFailure", "AADSTS7000215" */
-	char msg[512];     /* service message (escaped), or transport error text */
+	int err;       /* positive errno */
+	long status;   /* HTTP status or 0 */
+	char code[64]; /* service error code, e.g. "AuthorizationFailure", "AADSTS7000215" */
+	char msg[512]; /* service message (escaped), or transport error text */
 };
 
 /*
@@ -158,5 +163,13 @@ struct net_error {
  * Returns -e->err (a negative errno) for convenient `return net_error_set(...)`.
  */
 int net_error_set(struct net_error *e, int rc, const struct http_resp *resp);
+
+/*
+ * net_error_from_body - parse a service error body (the shapes above; at most
+ * its first 64 KiB) into e->code and e->msg, leaving e->err and e->status
+ * alone. Messages keep their first line only (no trace or request ids) and
+ * are escaped. Returns 1 if an error was recognised, else 0.
+ */
+int net_error_from_body(struct net_error *e, const char *body, size_t len);
 
 #endif
