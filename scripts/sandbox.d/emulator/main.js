@@ -1,0 +1,110 @@
+'use strict';
+// The control-plane emulator: one HTTPS server on loopback serving login,
+// Graph, ARM (ADF), the registration contract and /_faults under path
+// prefixes (see the shared agreements in man/mgdc-sandbox.7).
+//
+// Design decision: every service is a module under lib/ that registers its
+// routes with lib/http.js when it is required; this file only loads them,
+// owns the TLS server and its lifecycle, and puts the fault hook in front of
+// every request. Service modules of the other half of the sandbox are
+// optional, so each half can land and be tested on its own.
+//
+//   node emulator/main.js --state DIR [--port N]      (N = 0 picks a free port)
+
+const fs = require('node:fs');
+const path = require('node:path');
+const https = require('node:https');
+const state = require('./lib/state');
+const { dispatch } = require('./lib/http');
+
+// Modules whose absence is an error, then the optional ones.
+const SERVICES = ['./lib/tokens', './lib/graph', './lib/faults'];
+const OPTIONAL = ['./lib/registration', './lib/adf', './lib/accounts'];
+
+function loadServices() {
+  const loaded = [];
+  for (const m of SERVICES) {
+    require(m);
+    loaded.push(path.basename(m));
+  }
+  for (const m of OPTIONAL) {
+    let file;
+    try {
+      file = require.resolve(m);
+    } catch {
+      continue; // not written yet
+    }
+    require(file);
+    loaded.push(path.basename(m));
+  }
+  return loaded;
+}
+
+/**
+ * start({stateDir, port, host, env}) - initialise the state from
+ * `stateDir`, load every service and listen. Resolves to
+ * {server, port, url, services, stop()}; `stop()` closes the server and
+ * every connection and writes pending state. Only one emulator may run in
+ * a process (the state is a module singleton).
+ */
+async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env }) {
+  state.init({ stateDir, env });
+  const services = loadServices();
+  const faults = require('./lib/faults');
+  faults.init();
+  require('./lib/tokens').reset();
+  const server = https.createServer({
+    cert: fs.readFileSync(state.config.serverCertFile),
+    key: fs.readFileSync(state.config.serverKeyFile),
+    keepAlive: true,
+    keepAliveTimeout: 30000,
+    requestTimeout: 120000,
+  }, (req, res) => dispatch(req, res, { before: faults.before }));
+  server.keepAliveTimeout = 30000;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const actual = server.address().port;
+  const stop = () => new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+    state.flush();
+  });
+  return { server, port: actual, url: `https://127.0.0.1:${actual}`, services, stop };
+}
+
+module.exports = { start };
+
+function parseArgs(argv) {
+  const out = { port: undefined, stateDir: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--state') out.stateDir = argv[++i];
+    else if (argv[i] === '--port') out.port = Number(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!out.stateDir) throw new Error('usage: main.js --state DIR [--port N]');
+  return out;
+}
+
+if (require.main === module) {
+  (async () => {
+    const args = parseArgs(process.argv.slice(2));
+    const port = Number.isInteger(args.port) ? args.port : state.init({ stateDir: args.stateDir }).config.emulatorPort;
+    const emu = await start({ stateDir: args.stateDir, port });
+    console.log(`emulator: listening on ${emu.url} (services: ${emu.services.join(', ')})`);
+    const shutdown = async (sig) => {
+      console.log(`emulator: ${sig}, stopping`);
+      await emu.stop();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  })().catch((e) => {
+    console.error(`emulator: ${e.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,377 @@
+'use strict';
+// Seeding and configuration of a sandbox state directory, shared by the
+// `scripts/sandbox` command (through the CLI at the bottom) and by the node
+// test helpers, so both build exactly the same tenant.
+//
+// Design decision: everything is generated once and then only read. A second
+// `seed` keeps every id, secret and certificate it finds and only fills in
+// what is missing, so mgdcfs configs, caches and Azurite data stay valid
+// across `down`/`up`. Ports are not part of the seed: `ports` rewrites them
+// (and the URLs derived from them) on every start. Certificates come from the
+// openssl command line because node has no API to issue X.509 certificates.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const https = require('node:https');
+const { execFileSync } = require('node:child_process');
+
+const DOMAIN = 'mgdcsandbox.onmicrosoft.com';
+const STORAGE_ACCOUNT = 'mgdcsandbox';
+const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
+const DEFAULT_PORTS = { emulator: 10443, blob: 10000 };
+const DEFAULT_OPTIONS = {
+  tokenLifetimeS: 3599, // what Entra answers for client credentials
+  runSeconds: 6, // how long a pipeline run stays Queued/InProgress
+  dataUsers: 25, // synthetic mailboxes the copy engine writes rows for
+  dataRowsPerUser: 20,
+  countryLetterCode: 'US',
+  officeRegion: 'North America',
+};
+// Applications listed by Graph besides the two identities, so that paging
+// ($top, @odata.nextLink) has something to page through.
+const EXTRA_APPS = [
+  'Contoso HR Analytics', 'Fabrikam Mail Insights', 'Northwind Teams Reports',
+  'Tailspin Calendar Sync', 'Woodgrove Compliance Export', 'Litware Viva Dashboards',
+  'Adatum Collaboration Graph', 'Proseware SharePoint Audit',
+];
+
+const sandboxJson = (dir) => path.join(dir, 'sandbox.json');
+
+function readJson(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+// Write through a temporary file and rename, so a reader never sees half a
+// file and a crash never leaves an empty one.
+function writeAtomic(file, text, mode = 0o644) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode });
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, file);
+}
+
+function writeJson(file, obj, mode) {
+  writeAtomic(file, `${JSON.stringify(obj, null, 2)}\n`, mode);
+}
+
+function openssl(args) {
+  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function mkdirPrivate(dir) {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+}
+
+// A secret in the shape of an Entra client secret value (40 characters,
+// `~` in the fourth place), so length checks in clients behave as in Azure.
+function clientSecret() {
+  const s = crypto.randomBytes(30).toString('base64url').replace(/[-_]/g, 'x');
+  return `${s.slice(0, 3)}8Q~${s.slice(0, 36)}`.slice(0, 40);
+}
+
+function ensureFile(file, make, mode) {
+  if (fs.existsSync(file)) return;
+  writeAtomic(file, make(), mode);
+}
+
+function ensureTls(dir) {
+  const tls = path.join(dir, 'tls');
+  mkdirPrivate(tls);
+  const ca = path.join(tls, 'ca.pem');
+  const caKey = path.join(tls, 'ca.key');
+  const cert = path.join(tls, 'server.pem');
+  const key = path.join(tls, 'server.key');
+  if (!fs.existsSync(ca) || !fs.existsSync(caKey)) {
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', caKey, '-out', ca, '-days', '3650', '-subj', '/O=mgdcfs sandbox/CN=mgdcfs sandbox CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    fs.rmSync(cert, { force: true });
+  }
+  if (!fs.existsSync(cert) || !fs.existsSync(key)) {
+    const csr = path.join(tls, 'server.csr');
+    const ext = path.join(tls, 'server.ext');
+    fs.writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n'
+      + 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', csr, '-subj', '/O=mgdcfs sandbox/CN=localhost']);
+    openssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-set_serial',
+      `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '825', '-out', cert, '-extfile', ext]);
+    fs.rmSync(csr, { force: true });
+    fs.rmSync(ext, { force: true });
+  }
+  for (const f of [caKey, key]) fs.chmodSync(f, 0o600);
+}
+
+// The developer's certificate credential (the Entra app's "Certificates &
+// secrets" entry) and the emulator's own token-signing key.
+function ensureKeys(dir, seed) {
+  const secrets = path.join(dir, 'secrets');
+  mkdirPrivate(secrets);
+  const rsaPem = () => crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' });
+  ensureFile(path.join(secrets, 'token-signing.key'), rsaPem, 0o600);
+  const devKey = path.join(secrets, 'developer.key');
+  const devCert = path.join(dir, 'developer.pem');
+  if (!fs.existsSync(devKey) || !fs.existsSync(devCert)) {
+    writeAtomic(devKey, rsaPem(), 0o600);
+    openssl(['req', '-x509', '-key', devKey, '-out', devCert, '-days', '730',
+      '-subj', `/CN=${seed.identities.developer.displayName}`]);
+  }
+  for (const who of ['developer', 'admin']) {
+    ensureFile(path.join(secrets, `${who}.secret`), clientSecret, 0o600);
+  }
+  ensureFile(path.join(secrets, 'storage.key'), () => crypto.randomBytes(64).toString('base64'), 0o600);
+}
+
+function newApp(displayName, createdDaysAgo) {
+  return {
+    appId: crypto.randomUUID(),
+    id: crypto.randomUUID(), // the application object
+    spId: crypto.randomUUID(), // its service principal (the token's oid)
+    displayName,
+    createdDateTime: new Date(Date.now() - createdDaysAgo * 86400e3).toISOString().slice(0, 19) + 'Z',
+  };
+}
+
+function newSeed() {
+  const dev = newApp('MGDC Sandbox Developer App', 30);
+  const adm = newApp('MGDC Sandbox Admin Tools', 60);
+  return {
+    version: 1,
+    tenantId: crypto.randomUUID(),
+    tenantDomain: DOMAIN,
+    tenantDisplayName: 'MGDC Sandbox Tenant',
+    subscriptionId: crypto.randomUUID(),
+    resourceGroup: 'mgdc-sandbox-rg',
+    factory: 'mgdc-sandbox-adf',
+    location: 'eastus',
+    storageAccount: STORAGE_ACCOUNT,
+    identities: {
+      developer: { ...dev, upn: `developer@${DOMAIN}`, userDisplayName: 'Dana Developer', roles: [],
+        secretFile: 'secrets/developer.secret', certFile: 'developer.pem', keyFile: 'secrets/developer.key' },
+      admin: { ...adm, upn: `admin@${DOMAIN}`, userDisplayName: 'Avery Admin', roles: [GLOBAL_ADMIN_ROLE],
+        secretFile: 'secrets/admin.secret' },
+    },
+    applications: EXTRA_APPS.map((n, i) => newApp(n, 90 + 7 * i)),
+    files: {
+      ca: 'tls/ca.pem', serverCert: 'tls/server.pem', serverKey: 'tls/server.key',
+      signingKey: 'secrets/token-signing.key', storageKey: 'secrets/storage.key',
+    },
+    ports: { ...DEFAULT_PORTS },
+    options: { ...DEFAULT_OPTIONS },
+  };
+}
+
+/**
+ * seed(dir) - create the state directory and everything in it that is
+ * missing; keep what exists. Returns the parsed sandbox.json. Throws on I/O
+ * or openssl failure (the caller reports it).
+ */
+function seed(dir) {
+  mkdirPrivate(dir);
+  let s;
+  if (fs.existsSync(sandboxJson(dir))) {
+    s = readJson(sandboxJson(dir));
+    s.options = { ...DEFAULT_OPTIONS, ...(s.options || {}) };
+  } else {
+    s = newSeed();
+  }
+  ensureTls(dir);
+  ensureKeys(dir, s);
+  writeJson(sandboxJson(dir), s);
+  return s;
+}
+
+/** urls(seed) - the service base URLs for the ports recorded in the seed. */
+function urls(s) {
+  const e = `https://127.0.0.1:${s.ports.emulator}`;
+  return {
+    emulator: e,
+    login: `${e}/login`,
+    graph: `${e}/graph`,
+    arm: `${e}/arm`,
+    registration: `${e}/mgdc`,
+    faults: `${e}/_faults`,
+    blobHost: `https://127.0.0.1:${s.ports.blob}`,
+    blob: `https://127.0.0.1:${s.ports.blob}/${s.storageAccount}`,
+  };
+}
+
+/** setPorts(dir, {emulator, blob}) - record the ports this start uses. */
+function setPorts(dir, ports) {
+  const s = readJson(sandboxJson(dir));
+  s.ports = { ...s.ports, ...ports };
+  writeJson(sandboxJson(dir), s);
+  return s;
+}
+
+const abs = (dir, rel) => path.resolve(dir, rel);
+
+function profile(dir, s, who, cert) {
+  const id = s.identities[who];
+  const u = urls(s);
+  const p = { tenant_id: s.tenantId, client_id: id.appId };
+  if (cert) {
+    Object.assign(p, { client_certificate_file: abs(dir, id.certFile),
+      client_key_file: abs(dir, id.keyFile), assertion_alg: 'PS256' });
+  } else {
+    p.client_secret_file = abs(dir, id.secretFile);
+  }
+  const name = cert ? `${who}-cert` : who;
+  return Object.assign(p, {
+    subscription_id: s.subscriptionId,
+    resource_group: s.resourceGroup,
+    factory: s.factory,
+    storage: { account: s.storageAccount, auth: 'shared_key', key_file: abs(dir, s.files.storageKey) },
+    endpoints: { login: u.login, graph: u.graph, arm: u.arm, registration: u.registration, blob: u.blob },
+    registration_scope: 'api://mgdc-registration/.default',
+    ca_file: abs(dir, s.files.ca),
+    cache: { dir: path.join(abs(dir, 'cache'), name), budget_mb: 512, chunk_kb: 4096 },
+    ttl: { metadata_s: 10, status_s: 2, listing_s: 30 },
+    timeouts: { connect_ms: 3000, io_s: 10, retries: 4, deadline_ms: 30000 },
+  });
+}
+
+/** mgdcfsConfig(dir) - write <dir>/mgdcfs.json for the current ports. */
+function mgdcfsConfig(dir) {
+  const s = readJson(sandboxJson(dir));
+  const cfg = {
+    default_profile: 'developer',
+    profiles: {
+      developer: profile(dir, s, 'developer', false),
+      admin: profile(dir, s, 'admin', false),
+      'developer-cert': profile(dir, s, 'developer', true),
+    },
+  };
+  writeJson(path.join(dir, 'mgdcfs.json'), cfg, 0o600);
+  return cfg;
+}
+
+/** env(dir) - the NAME=value pairs `scripts/sandbox env` prints. */
+function env(dir) {
+  const s = readJson(sandboxJson(dir));
+  const u = urls(s);
+  return {
+    MGDC_SANDBOX_CA: abs(dir, s.files.ca),
+    MGDC_LOGIN_URL: u.login,
+    MGDC_GRAPH_URL: u.graph,
+    MGDC_ARM_URL: u.arm,
+    MGDC_REGISTRATION_URL: u.registration,
+    MGDC_BLOB_URL: u.blob,
+    MGDC_TENANT_ID: s.tenantId,
+    MGDC_SUBSCRIPTION_ID: s.subscriptionId,
+    MGDC_RESOURCE_GROUP: s.resourceGroup,
+    MGDC_FACTORY: s.factory,
+    MGDC_STORAGE_ACCOUNT: s.storageAccount,
+    MGDC_STORAGE_KEY_FILE: abs(dir, s.files.storageKey),
+    MGDC_DEV_CLIENT_ID: s.identities.developer.appId,
+    MGDC_DEV_CLIENT_SECRET_FILE: abs(dir, s.identities.developer.secretFile),
+    MGDC_DEV_CERT_FILE: abs(dir, s.identities.developer.certFile),
+    MGDC_DEV_KEY_FILE: abs(dir, s.identities.developer.keyFile),
+    MGDC_ADMIN_CLIENT_ID: s.identities.admin.appId,
+    MGDC_ADMIN_CLIENT_SECRET_FILE: abs(dir, s.identities.admin.secretFile),
+    MGDC_CONFIG: path.join(dir, 'mgdcfs.json'),
+    MGDC_FAULTS_URL: u.faults,
+  };
+}
+
+// Single-quote for a POSIX shell.
+const shq = (v) => `'${String(v).replace(/'/g, `'\\''`)}'`;
+
+/**
+ * containerSas(seed, key, container, hours) - a service SAS (sr=c, sp=rl)
+ * for `container`, signed with the account key. Returns the query string.
+ */
+function containerSas(s, key, container, hours = 24) {
+  const sv = '2021-08-06';
+  const fmt = (d) => d.toISOString().slice(0, 19) + 'Z';
+  const st = fmt(new Date(Date.now() - 5 * 60e3));
+  const se = fmt(new Date(Date.now() + hours * 3600e3));
+  const canonical = `/blob/${s.storageAccount}/${container}`;
+  // Field order of a service SAS for sv >= 2020-12-06 (blob-storage.md §2.1).
+  const sts = ['rl', st, se, canonical, '', '', 'https', sv, 'c', '', '', '', '', '', '', ''].join('\n');
+  const sig = crypto.createHmac('sha256', Buffer.from(key, 'base64')).update(sts, 'utf8').digest('base64');
+  const q = new URLSearchParams({ sv, sr: 'c', sp: 'rl', st, se, spr: 'https', sig });
+  return q.toString();
+}
+
+// Shared Key signature of a request to Azurite (blob-storage.md §1.1/§1.2:
+// path-style URLs name the account twice in the canonicalized resource).
+function sharedKeyHeader(s, key, method, urlPath, query, headers) {
+  const canonHeaders = Object.keys(headers).filter((h) => h.startsWith('x-ms-')).sort()
+    .map((h) => `${h}:${headers[h]}`).join('\n');
+  const canonQuery = [...query.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `\n${k.toLowerCase()}:${v}`).join('');
+  const sts = [method, '', '', headers['content-length'] || '', '', headers['content-type'] || '',
+    '', '', '', '', '', '', canonHeaders, `/${s.storageAccount}${urlPath}${canonQuery}`].join('\n');
+  const sig = crypto.createHmac('sha256', Buffer.from(key, 'base64')).update(sts, 'utf8').digest('base64');
+  return `SharedKey ${s.storageAccount}:${sig}`;
+}
+
+/**
+ * createContainer(dir, name) - create a blob container in the sandbox's
+ * Azurite with Shared Key auth. Resolves to the HTTP status (201 created,
+ * 409 already there); rejects on a transport error or another status.
+ */
+function createContainer(dir, name) {
+  const s = readJson(sandboxJson(dir));
+  const key = fs.readFileSync(abs(dir, s.files.storageKey), 'utf8').trim();
+  const u = new URL(`${urls(s).blob}/${name}?restype=container`);
+  const headers = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': '2021-08-06', 'content-length': '0' };
+  headers.authorization = sharedKeyHeader(s, key, 'PUT', u.pathname, u.searchParams,
+    { ...headers, 'content-length': '' });
+  return new Promise((resolve, reject) => {
+    const req = https.request(u, { method: 'PUT', headers, ca: fs.readFileSync(abs(dir, s.files.ca)) }, (res) => {
+      res.resume();
+      if (res.statusCode === 201 || res.statusCode === 409) resolve(res.statusCode);
+      else reject(new Error(`creating container ${name}: HTTP ${res.statusCode}`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+module.exports = {
+  seed, setPorts, urls, mgdcfsConfig, env, containerSas, createContainer, readJson, writeJson,
+  writeAtomic, GLOBAL_ADMIN_ROLE, DEFAULT_PORTS, DEFAULT_OPTIONS,
+};
+
+// CLI for scripts/sandbox. Only prints what the caller asked for; never a
+// secret (the SAS is a credential the user asked for explicitly).
+async function cli(argv) {
+  const [cmd, dir, ...rest] = argv;
+  if (!cmd || !dir) throw new Error('usage: setup.js seed|ports|config|env|sas|container DIR [args]');
+  switch (cmd) {
+    case 'seed': seed(dir); break;
+    case 'ports': setPorts(dir, { emulator: Number(rest[0]), blob: Number(rest[1]) }); break;
+    case 'config': mgdcfsConfig(dir); break;
+    case 'env':
+      for (const [k, v] of Object.entries(env(dir))) process.stdout.write(`export ${k}=${shq(v)}\n`);
+      break;
+    case 'get': { // one field of sandbox.json by dotted path
+      let v = readJson(sandboxJson(dir));
+      for (const k of rest[0].split('.')) v = v == null ? v : v[k];
+      process.stdout.write(`${v === undefined ? '' : v}\n`);
+      break;
+    }
+    case 'sas': {
+      const s = readJson(sandboxJson(dir));
+      const key = fs.readFileSync(abs(dir, s.files.storageKey), 'utf8').trim();
+      const c = rest[0];
+      if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(c || '')) throw new Error(`not a container name: ${c}`);
+      process.stdout.write(`${urls(s).blob}/${c}?${containerSas(s, key, c, Number(rest[1] || 24))}\n`);
+      break;
+    }
+    case 'container': await createContainer(dir, rest[0]); break;
+    default: throw new Error(`unknown setup command ${cmd}`);
+  }
+}
+
+if (require.main === module) {
+  cli(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`sandbox: ${e.message}\n`);
+    process.exit(1);
+  });
+}
