@@ -867,6 +867,18 @@ out:
 	return res;
 }
 
+/*
+ * blob_call_expect - blob_call_do() that also turns any status but `ok`
+ * into -errno with e filled. Release resp in every case.
+ */
+static int blob_call_expect(struct blob_client *bc, const struct blob_call *c,
+                            struct http_resp *resp, long ok, struct net_error *e)
+{
+	int rc = blob_call_do(bc, c, resp, e);
+
+	return rc < 0 || resp->status != ok ? blob_fail(e, rc, resp) : 0;
+}
+
 /* ---- List Blobs / List Containers XML ---- */
 
 enum lp_el { EL_OTHER = 0, EL_ROOT, EL_ITEMS, EL_ITEM, EL_PROPS };
@@ -1189,7 +1201,7 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 		struct blob_call c = {
 		    .container = container, .q = q, .max_body = bc->max_page, .idempotent = 1};
 		struct http_resp resp;
-		int n = 0, rc;
+		int n = 0;
 
 		if (container) {
 			q[n++] = "restype";
@@ -1212,10 +1224,9 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 			q[n++] = marker;
 		}
 		q[n] = NULL;
-		rc = blob_call_do(bc, &c, &resp, e);
-		if (rc < 0 || resp.status != 200) {
-			res = blob_fail(e, rc, &resp);
-			if (rc == -EFBIG)
+		res = blob_call_expect(bc, &c, &resp, 200, e);
+		if (res < 0) {
+			if (res == -EFBIG)
 				log_warn("blob: listing page of %s is larger than %zu bytes", esc,
 				         bc->max_page);
 			http_resp_release(&resp);
@@ -1343,14 +1354,12 @@ int blob_get_props(struct blob_client *bc, const char *container, const char *na
 	    .method = "HEAD", .container = container, .name = name, .idempotent = 1};
 	struct http_resp resp;
 	const char *v;
-	int rc, res;
+	int res;
 
 	memset(p, 0, sizeof(*p));
-	rc = blob_call_do(bc, &c, &resp, e);
-	if (rc < 0 || resp.status != 200) {
-		res = blob_fail(e, rc, &resp);
+	res = blob_call_expect(bc, &c, &resp, 200, e);
+	if (res < 0)
 		goto out;
-	}
 	props_from_resp(&resp, p, "Content-MD5");
 	v = http_resp_header(&resp, "Content-Length");
 	if (!v || parse_u64(v, &p->size) < 0 || !p->etag[0]) {
@@ -1397,7 +1406,7 @@ static int range_once(struct blob_client *bc, const char *container, const char 
 	struct http_resp resp;
 	uint64_t a, b, total;
 	const char *md5h;
-	int n = 0, rc, res, want_md5 = len <= BLOB_MD5_RANGE_MAX;
+	int n = 0, res, want_md5 = len <= BLOB_MD5_RANGE_MAX;
 
 	*got = 0;
 	memcpy(range, "x-ms-range: ", 12);
@@ -1410,9 +1419,8 @@ static int range_once(struct blob_client *bc, const char *container, const char 
 		extra[n++] = ifm;
 	}
 	extra[n] = NULL;
-	rc = blob_call_do(bc, &c, &resp, e);
-	if (rc < 0 || resp.status != 206) {
-		res = blob_fail(e, rc, &resp);
+	res = blob_call_expect(bc, &c, &resp, 206, e);
+	if (res < 0) {
 		if (res == -ESTALE)
 			STAT_INC(bc, stale);
 		goto out;
@@ -1504,7 +1512,7 @@ ssize_t blob_get_range(struct blob_client *bc, const char *container, const char
 
 /* ---- writes (tests) ---- */
 
-/* simple_call - one idempotent call that succeeds on status `ok` (or 200). */
+/* simple_call - one idempotent call that succeeds on status `ok`. */
 static int simple_call(struct blob_client *bc, const char *method, const char *container,
                        const char *name, const char *const *q, const char *const *extra,
                        const void *body, size_t len, long ok, struct net_error *e)
@@ -1518,11 +1526,8 @@ static int simple_call(struct blob_client *bc, const char *method, const char *c
 	                      .body_len = len,
 	                      .idempotent = 1};
 	struct http_resp resp;
-	int rc, res = 0;
+	int res = blob_call_expect(bc, &c, &resp, ok, e);
 
-	rc = blob_call_do(bc, &c, &resp, e);
-	if (rc < 0 || (resp.status != ok && resp.status != 200))
-		res = blob_fail(e, rc, &resp);
 	http_resp_release(&resp);
 	return res;
 }
