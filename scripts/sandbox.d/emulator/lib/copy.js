@@ -1,0 +1,727 @@
+'use strict';
+// The copy engine behind createRun: drives a pipeline run Queued ->
+// InProgress -> Succeeded | Failed | Cancelled, and for each Copy activity
+// with an Office365 source checks the request against the app's approved
+// registration (reference mgdc-control-plane.md §2.1) and writes synthetic
+// JSON-lines files plus metadata/JobMetadata/metadata.json into the sink
+// container/folder in Azurite (§6), reporting errors in the envelope of §7.
+//
+// Key decisions:
+// - Data is deterministic: every value comes from a PRNG seeded by a hash of
+//   (pipeline name, run parameters, dataset, date window), never the runId,
+//   so the same request gives byte-identical files (only the folder, which
+//   usually contains the runId, differs). Each cell has its own seed (row
+//   seed xor column hash), so a column's values do not depend on which other
+//   columns were requested.
+// - Output is streamed: rows are appended to an 8 MiB buffer that is sent as
+//   one Put Block when full (Put Block List at the end; a single Put Blob for
+//   small files), so memory stays bounded whatever the size knobs ask for.
+// - Cancellation is cooperative: every wait and every block upload checks
+//   the run's cancel flag.
+
+const crypto = require('node:crypto');
+const state = require('./state');
+const registration = require('./registration');
+const azblob = require('./azblob');
+const { resolve, ExprError } = require('./expr');
+
+const DAY = 86400 * 1000;
+const BLOCK_SIZE = 8 * 1024 * 1024;
+const USERS_PER_JOB = 8;
+const MAX_JOBS = 8;
+const MAX_USERS = 100000;
+const MAX_ITEMS_PER_DAY = 1000000;
+const MAX_DAYS = 3660;
+const MAX_ALLOWED_GROUPS = 10;
+const GROUP_NAMES = ['Finance Team', 'Sales Team', 'Engineering', 'Project Contoso'];
+const DEPARTMENTS = ['Finance', 'Sales', 'Engineering', 'Marketing', 'Legal'];
+const FIRST = ['Adele', 'Alex', 'Diego', 'Grady', 'Isaiah', 'Johanna', 'Joni', 'Lee', 'Lidia', 'Megan', 'Miriam', 'Nestor', 'Patti', 'Pradeep'];
+const LAST = ['Vance', 'Wilber', 'Siciliani', 'Archie', 'Langer', 'Lauer', 'Sherman', 'Gu', 'Holloway', 'Bowen', 'Graham', 'Wilke', 'Fernandez', 'Gupta'];
+const SUBJECTS = ['Quarterly review', 'Lunch on Friday?', 'Project Contoso status', 'Budget draft', 'Team offsite', 'Re: contract', 'Weekly sync', 'Customer feedback'];
+
+const active = new Map(); // runId -> job { cancelled, wake: Set<fn> }
+
+// ---- small deterministic helpers ------------------------------------------------
+
+const sha = (s) => crypto.createHash('sha256').update(s).digest();
+const guidFrom = (buf) => {
+  const h = buf.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[buf[8] & 3]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+function fnv32(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h;
+}
+// mulberry32: tiny, fast and good enough for synthetic data.
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const isoMs = (ms) => new Date(ms).toISOString();
+
+// ---- the seeded directory ----------------------------------------------------------
+
+/*
+ * directory - the sandbox tenant's synthetic users and groups for
+ * `tenantId`: users[i] = {id, upn, displayName, department, groups[]},
+ * groups[g] = {id, displayName}. Pure and deterministic, so tests can
+ * compute the same ids (group g holds the users of department g for g < 3,
+ * and every third user for 'Project Contoso').
+ */
+function directory(tenantId, nUsers, domain = 'mgdcsandbox.onmicrosoft.com') {
+  const groups = GROUP_NAMES.map((displayName, g) => ({ id: guidFrom(sha(`${tenantId}:group:${g}`)), displayName }));
+  const users = [];
+  for (let i = 0; i < nUsers; i++) {
+    const first = FIRST[i % FIRST.length];
+    const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
+    const department = DEPARTMENTS[i % DEPARTMENTS.length];
+    const member = [];
+    const d = i % DEPARTMENTS.length;
+    if (d < 3) member.push(groups[d].id);
+    if (i % 3 === 0) member.push(groups[3].id);
+    users.push({
+      id: guidFrom(sha(`${tenantId}:user:${i}`)), upn: `${first}.${last}${i}@${domain}`.toLowerCase(),
+      displayName: `${first} ${last}`, department, groups: member,
+    });
+  }
+  return { users, groups };
+}
+
+// ---- errors ---------------------------------------------------------------------------
+
+class ActivityError extends Error {
+  constructor(error) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
+/*
+ * o365Error - the activity error envelope MGDC reports (reference §7),
+ * with `reason` as the specific text.
+ */
+function o365Error(target, reason) {
+  return new ActivityError({
+    errorCode: '2200',
+    message: `ErrorCode=UserErrorOffice365DataLoaderError,'Type=Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=Office365 data loading failed to execute. ${reason},Source=Microsoft.DataTransfer.ClientLibrary,'`,
+    failureType: 'UserError', target, details: [],
+  });
+}
+
+function configError(target, code, reason, failureType = 'UserError') {
+  return new ActivityError({
+    errorCode: '2200',
+    message: `ErrorCode=${code},'Type=Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=${reason},Source=Microsoft.DataTransfer.ClientLibrary,'`,
+    failureType, target, details: [],
+  });
+}
+
+// ---- resolving the Copy activity ------------------------------------------------------
+
+function lookup(f, kind, ref, target, what) {
+  const name = ref && ref.referenceName;
+  const r = typeof name === 'string' ? f[kind][name.toLowerCase()] : null;
+  if (!r) throw configError(target, 'UserErrorInvalidCopyConfiguration', `The ${what} '${name}' referenced by activity '${target}' was not found.`);
+  return r;
+}
+
+// Storage account name from a sink linked service (blob/dfs host, path-style
+// endpoint, or a connection string).
+function accountOf(tp) {
+  const cs = typeof tp.connectionString === 'string' ? /AccountName=([^;]+)/i.exec(tp.connectionString) : null;
+  if (cs) return cs[1];
+  const url = tp.url || tp.serviceEndpoint || tp.sasUri;
+  if (typeof url !== 'string') return null;
+  try {
+    const u = new URL(url);
+    const m = /^([a-z0-9]{3,24})\.(blob|dfs)\./.exec(u.hostname);
+    if (m) return m[1];
+    const seg = u.pathname.split('/').filter(Boolean)[0];
+    return seg || null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/*
+ * resolveCopy - everything the engine needs from a Copy activity, with ADF
+ * expressions evaluated: {appId, officeTenant, tableName, source, sink:
+ * {account, container, folder}}. Throws ActivityError.
+ */
+function resolveCopy(f, act, ectx) {
+  const target = act.name;
+  const ev = (v, ctx) => {
+    try {
+      return resolve(v, ctx);
+    } catch (e) {
+      if (e instanceof ExprError) throw new ActivityError({ errorCode: 'InvalidTemplate', message: e.message, failureType: 'UserError', target, details: [] });
+      throw e;
+    }
+  };
+  const tpAct = act.typeProperties || {};
+  const inRef = (act.inputs || [])[0];
+  const outRef = (act.outputs || [])[0];
+  const src = lookup(f, 'datasets', inRef, target, 'dataset');
+  if (src.properties.type !== 'Office365Table') {
+    throw configError(target, 'UserErrorInvalidCopyConfiguration', `The sandbox copies only from an Office365Table dataset; '${src.name}' is of type '${src.properties.type}'.`);
+  }
+  const srcCtx = { ...ectx, dataset: ev((inRef && inRef.parameters) || {}, ectx) };
+  const dsTp = ev(src.properties.typeProperties || {}, srcCtx);
+  const ls = lookup(f, 'linkedservices', src.properties.linkedServiceName, target, 'linked service');
+  if (ls.properties.type !== 'Office365') {
+    throw configError(target, 'UserErrorInvalidCopyConfiguration', `The linked service '${ls.name}' of an Office365Table must be of type Office365.`);
+  }
+  const lsTp = ev(ls.properties.typeProperties || {}, ectx);
+  const source = { ...ev(tpAct.source || {}, ectx) };
+  // Filters on the dataset are the legacy form, still honoured (§5.2).
+  for (const k of ['dateFilterColumn', 'startTime', 'endTime', 'allowedGroups', 'userScopeFilterUri']) {
+    if ((source[k] === undefined || source[k] === '') && dsTp[k] !== undefined) source[k] = dsTp[k];
+  }
+  const sinkDs = lookup(f, 'datasets', outRef, target, 'dataset');
+  const sinkCtx = { ...ectx, dataset: ev((outRef && outRef.parameters) || {}, ectx) };
+  const sinkTp = ev(sinkDs.properties.typeProperties || {}, sinkCtx);
+  let container;
+  let folder = '';
+  if (sinkTp.location) {
+    container = sinkTp.location.container || sinkTp.location.fileSystem;
+    folder = sinkTp.location.folderPath || '';
+  } else if (typeof sinkTp.folderPath === 'string') {
+    [container, ...folder] = sinkTp.folderPath.split('/');
+    folder = folder.join('/');
+  }
+  const sinkLs = lookup(f, 'linkedservices', sinkDs.properties.linkedServiceName, target, 'linked service');
+  const account = accountOf(ev(sinkLs.properties.typeProperties || {}, ectx));
+  if (typeof container !== 'string' || !container || !account) {
+    throw configError(target, 'UserErrorInvalidCopyConfiguration', `The sink dataset '${sinkDs.name}' must name a container and a storage account.`);
+  }
+  folder = String(folder).replace(/^\/+|\/+$/g, '');
+  return {
+    appId: String(lsTp.servicePrincipalId || ''), officeTenant: lsTp.office365TenantId, spTenant: lsTp.servicePrincipalTenantId,
+    tableName: String(dsTp.tableName || ''), source, sink: { account, container, folder, type: sinkLs.properties.type },
+  };
+}
+
+// ---- consent and request validation (reference §2.1, §4.2, §4.3) ------------------------
+
+// Columns every row carries whatever was requested: who and which tenant
+// the row was extracted for (reference §4.5).
+function metaColumns(ds) {
+  const fallback = ds.scope === 'site' ? ['ptenant'] : ds.scope === 'group' ? ['pObjectId', 'ptenant'] : ['puser', 'ptenant'];
+  if (!ds.columns) return fallback;
+  return ds.columns.map((c) => c.name).filter((n) => ['puser', 'ptenant', 'pobjectid'].includes(n.toLowerCase()));
+}
+
+function parseTime(v, field, target) {
+  const t = typeof v === 'string' ? Date.parse(v) : NaN;
+  if (Number.isNaN(t)) throw o365Error(target, `Invalid ${field} '${v}': expected an ISO 8601 date-time`);
+  return t;
+}
+
+/*
+ * checkRequest - validate a resolved copy `c` against the registration of
+ * its app and the catalog. Returns {ds (catalog entry), columns (output
+ * column names), window {start, end} or null, scope {groups|filter}}.
+ * Throws ActivityError with the reason MGDC would give.
+ */
+function checkRequest(c, target) {
+  const fail = (reason) => o365Error(target, reason);
+  const reg = registration.getRegistration(c.appId);
+  if (!reg) throw fail(`ConsentNotFound: No Microsoft Graph Data Connect app registration matches application '${c.appId}'. It is possible someone deleted this app`);
+  const eff = registration.effectiveAuthorization(reg);
+  const st = eff.authorization.status;
+  if (eff.expired) throw fail(`App authorization for application '${c.appId}' is Expired: the approval expired on ${reg.authorization.expiresOn}; a global administrator must approve it again`);
+  if (st === 'PendingAuthorization') throw fail(`App authorization for application '${c.appId}' is Pending: a global administrator has not approved it yet`);
+  if (st === 'Denied') throw fail(`App authorization for application '${c.appId}' is Denied by a global administrator`);
+  const snap = eff.usable;
+  if (!snap) throw fail(`ConsentNotFound: application '${c.appId}' has no approved authorization`);
+  const tenant = String(reg.tenantId).toLowerCase();
+  for (const t of [c.officeTenant, c.spTenant]) {
+    if (t && String(t).toLowerCase() !== tenant) throw fail(`ConsentNotFound: tenant '${t}' of the request does not match the tenant '${reg.tenantId}' of the authorization`);
+  }
+  const approved = snap.datasets.find((d) => d.name === c.tableName);
+  if (!approved) throw fail(`ConsentNotFound: dataset '${c.tableName}' is not part of the approved authorization of application '${c.appId}'`);
+  const ds = registration.catalog().byName.get(c.tableName);
+  if (!ds) throw fail(`Dataset '${c.tableName}' is not a Microsoft Graph Data Connect dataset`);
+
+  const oc = c.source.outputColumns;
+  let columns;
+  if (oc === undefined || oc === null || (Array.isArray(oc) && oc.length === 0)) {
+    columns = [...approved.columns];
+  } else {
+    if (!Array.isArray(oc) || oc.some((x) => !x || typeof x.name !== 'string')) throw fail('Invalid outputColumns: expected an array of {"name": "<column>"}');
+    columns = [...new Set(oc.map((x) => x.name))];
+    const missing = columns.filter((x) => !approved.columns.includes(x) && !metaColumns(ds).includes(x));
+    if (missing.length) throw fail(`Invalid requested columns. The following requested columns were not consented to for data: ${missing.join(', ')}`);
+  }
+
+  const d = snap.destination;
+  const prefixOk = !d.folder || c.sink.folder === d.folder || c.sink.folder.startsWith(`${d.folder}/`);
+  if (c.sink.account.toLowerCase() !== String(d.storageAccount).toLowerCase() || c.sink.container !== d.container || !prefixOk) {
+    const want = [d.storageAccount, d.container, d.folder].filter(Boolean).join('/');
+    throw fail(`ConsentNotFound: the destination '${[c.sink.account, c.sink.container, c.sink.folder].filter(Boolean).join('/')}' is not contained in the authorized sink '${want}'`);
+  }
+
+  const groups = c.source.allowedGroups;
+  const filter = c.source.userScopeFilterUri || null;
+  if (groups !== undefined && groups !== null && !Array.isArray(groups)) throw fail('Invalid allowedGroups: expected an array of group object ids');
+  const gl = (groups || []).map((g) => String(g).toLowerCase());
+  if (gl.length > MAX_ALLOWED_GROUPS) throw fail(`Invalid allowedGroups: at most ${MAX_ALLOWED_GROUPS} groups can be selected`);
+  const sc = approved.scope;
+  if (sc.kind === 'Groups') {
+    if (!gl.length || gl.some((g) => !sc.groupIds.includes(g))) throw fail('ConsentNotFound: the requested users are not covered by the authorized scope (select a subset of the approved groups in allowedGroups)');
+  } else if (sc.kind === 'AllUsersWithScopeFilter') {
+    if (gl.length || filter !== sc.scopeFilterUri) throw fail('ConsentNotFound: userScopeFilterUri must match the authorized scope filter exactly');
+  }
+
+  let window = null;
+  const df = ds.dateFilter;
+  const col = c.source.dateFilterColumn;
+  const hasTimes = c.source.startTime !== undefined && c.source.startTime !== '' && c.source.endTime !== undefined && c.source.endTime !== '';
+  if (df.windowOnly) {
+    if (col) throw fail(`Invalid dateFilterColumn '${col}': dataset '${ds.name}' takes no dateFilterColumn, only startTime and endTime`);
+    if (!hasTimes) throw fail(`Date filter is required for dataset '${ds.name}': set startTime and endTime`);
+  } else if (col) {
+    const match = df.columns.find((x) => x.toLowerCase() === String(col).toLowerCase());
+    if (!match) throw fail(`Invalid dateFilterColumn '${col}' for dataset '${ds.name}'. Valid columns: ${df.columns.join(', ') || 'none'}`);
+    if (!hasTimes) throw fail('startTime and endTime are required when dateFilterColumn is set');
+  } else if (df.required) {
+    throw fail(`Date filter is required for dataset '${ds.name}': set dateFilterColumn (one of ${df.columns.join(', ')}), startTime and endTime`);
+  } else if (hasTimes) {
+    throw fail('dateFilterColumn is required when startTime and endTime are set');
+  }
+  if (hasTimes) {
+    const start = parseTime(c.source.startTime, 'startTime', target);
+    const end = parseTime(c.source.endTime, 'endTime', target);
+    const snapshot = ds.scope === 'site';
+    if (snapshot ? end < start : end <= start) throw fail(`Invalid date filter: endTime '${c.source.endTime}' must be after startTime '${c.source.startTime}'`);
+    if (end - start > MAX_DAYS * DAY) throw fail(`Invalid date filter: the window is longer than ${MAX_DAYS} days`);
+    window = { start, end, column: col ? df.columns.find((x) => x.toLowerCase() === String(col).toLowerCase()) : null };
+  }
+  for (const m of metaColumns(ds)) if (!columns.includes(m)) columns.push(m);
+  return { ds, columns, window, groups: gl, filter };
+}
+
+// Users a request covers: allowedGroups, else a `<prop> eq '<value>'` filter.
+function usersInScope(dir, req, target) {
+  if (req.groups.length) return dir.users.filter((u) => u.groups.some((g) => req.groups.includes(g)));
+  if (!req.filter) return dir.users;
+  let q;
+  try {
+    q = decodeURIComponent(new URL(req.filter).searchParams.get('$filter') || '');
+  } catch (e) {
+    q = '';
+  }
+  const m = /^\s*(\w+)\s+eq\s+'([^']*)'\s*$/i.exec(q);
+  const props = { department: 'department', mail: 'upn', userprincipalname: 'upn', displayname: 'displayName', id: 'id' };
+  const p = m && props[m[1].toLowerCase()];
+  if (!p) throw o365Error(target, `Invalid userScopeFilterUri: the sandbox supports "$filter=<department|mail|userPrincipalName|displayName|id> eq '<value>'"`);
+  return dir.users.filter((u) => String(u[p]).toLowerCase() === m[2].toLowerCase());
+}
+
+// ---- synthetic rows --------------------------------------------------------------------
+
+const pascal = (obj) => {
+  if (Array.isArray(obj)) return obj.map(pascal);
+  if (!obj || typeof obj !== 'object') return obj;
+  const o = {};
+  for (const [k, v] of Object.entries(obj)) o[k[0].toUpperCase() + k.slice(1)] = pascal(v);
+  return o;
+};
+
+/*
+ * makeRowFactory - a function (user, t, rowSeed, dir) -> JSON line for
+ * dataset `ds` and output `columns`, with every datetime of a windowed
+ * dataset inside [start, end).
+ */
+function makeRowFactory(ds, columns, tenantId, window) {
+  const meta = new Map((ds.columns || []).map((c) => [c.name, c]));
+  const entity = ds.name.replace(/^.*\./, '').replace(/_v\d+$/, '');
+  const odata = `#microsoft.graph.${({ Message: 'message', SentItem: 'message', Event: 'event', CalendarView: 'event', TeamChat: 'message', User: 'user', Manager: 'user', DirectReport: 'user' })[entity] || entity.toLowerCase()}`;
+  const cols = columns.map((name) => ({ name, lower: name.toLowerCase(), type: (meta.get(name) || { type: 'string' }).type, hash: fnv32(name), upper: /^[A-Z]/.test(name) }));
+  const startMs = window ? window.start : Date.UTC(2026, 0, 1);
+  const endMs = window ? window.end : Date.UTC(2026, 10, 1);
+  const snapshot = ds.scope === 'site';
+  return (user, t, rowSeed, dir, rowNo) => {
+    const row = {};
+    for (const c of cols) {
+      const r = prng(rowSeed ^ c.hash);
+      const pick = (a) => a[Math.floor(r() * a.length)];
+      const other = () => dir.users[Math.floor(r() * dir.users.length)];
+      const addr = (u) => ({ emailAddress: { name: u.displayName, address: u.upn } });
+      const inWindow = () => Math.min(endMs - 1, Math.max(startMs, t - Math.floor(r() * 3600 * 1000)));
+      let v;
+      if (c.lower === 'puser') v = user.id;
+      else if (c.lower === 'ptenant') v = tenantId;
+      else if (c.lower === 'pobjectid') v = user.groups[0] || user.id;
+      else if (c.lower === 'odatatype') v = odata;
+      else if (c.lower === 'snapshotdate') v = iso(Math.floor((window ? window.end : endMs) / DAY) * DAY);
+      else if (c.lower === 'operation' && snapshot) v = window && window.end > window.start ? pick(['Created', 'Updated', 'Deleted']) : 'Full';
+      else if (window && window.column === c.name) v = iso(t);
+      else {
+        switch (c.type) {
+          case 'datetime': v = iso(window ? inWindow() : startMs + Math.floor(r() * (endMs - startMs))); break;
+          case 'boolean': v = r() < 0.5; break;
+          case 'int32': v = Math.floor(r() * 1000); break;
+          case 'int64': v = Math.floor(r() * 1e9); break;
+          case 'double': v = Math.round(r() * 1e6) / 1000; break;
+          case 'object': {
+            if (/^(sender|from|organizer)$/.test(c.lower)) v = addr(c.lower === 'organizer' ? other() : user);
+            else if (/body$/.test(c.lower)) v = { contentType: 'html', content: `<html><body>${pick(SUBJECTS)} #${rowNo}</body></html>` };
+            else if (/^(start|end|originalstart)$/.test(c.lower)) v = { dateTime: iso(c.lower === 'end' ? Math.min(t + 1800 * 1000, endMs - 1000) : t).replace('Z', '.0000000'), timeZone: 'UTC' };
+            else if (c.lower === 'location') v = { displayName: `Room ${1 + Math.floor(r() * 40)}` };
+            else if (c.lower === 'responsestatus') v = { response: pick(['none', 'organizer', 'accepted', 'tentativelyAccepted']), time: '0001-01-01T00:00:00Z' };
+            else if (c.lower === 'flag') v = { flagStatus: pick(['notFlagged', 'flagged', 'complete']) };
+            else v = {};
+            break;
+          }
+          case 'array': {
+            if (/recipients$|^replyto$/.test(c.lower)) v = Array.from({ length: c.lower === 'torecipients' ? 1 + Math.floor(r() * 3) : Math.floor(r() * 2) }, () => addr(other()));
+            else if (c.lower === 'attendees') v = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({ ...addr(other()), status: { response: 'none', time: '0001-01-01T00:00:00Z' }, type: 'required' }));
+            else if (c.lower === 'categories') v = r() < 0.3 ? ['Blue category'] : [];
+            else if (/phones$/.test(c.lower)) v = [`+1 425 555 ${String(1000 + Math.floor(r() * 9000))}`];
+            else if (/addresses$/.test(c.lower)) v = [`SMTP:${user.upn}`];
+            else v = [];
+            break;
+          }
+          default: {
+            if (c.lower === 'id' && ds.category === 'Entra ID') v = user.id;
+            else if (c.lower.endsWith('id') || c.lower === 'changekey' || c.lower === 'icaluid') v = guidFrom(sha(`${rowSeed}:${c.name}`));
+            else if (/(userprincipalname|^mail$|primarysmtpaddress|email|^upn$)/.test(c.lower)) v = user.upn;
+            else if (c.lower === 'displayname' || c.lower === 'simpledisplayname') v = user.displayName;
+            else if (c.lower === 'givenname' || c.lower === 'firstname') v = user.displayName.split(' ')[0];
+            else if (c.lower === 'surname' || c.lower === 'lastname') v = user.displayName.split(' ')[1];
+            else if (c.lower === 'department') v = user.department;
+            else if (c.lower === 'subject') v = `${pick(SUBJECTS)} #${rowNo}`;
+            else if (c.lower === 'bodypreview') v = `${pick(SUBJECTS)} - preview`;
+            else if (c.lower === 'importance') v = pick(['low', 'normal', 'high']);
+            else if (c.lower === 'showas') v = pick(['free', 'tentative', 'busy', 'oof']);
+            else if (c.lower === 'sensitivity') v = pick(['normal', 'personal', 'private']);
+            else if (c.lower === 'type') v = pick(['singleInstance', 'occurrence', 'seriesMaster']);
+            else if (c.lower.endsWith('url') || c.lower === 'weblink') v = `https://contoso.example/${entity.toLowerCase()}/${Math.floor(r() * 1e9).toString(16)}`;
+            else v = `${c.name}-${Math.floor(r() * 0xffffffff).toString(16).padStart(8, '0')}`;
+          }
+        }
+        if (c.upper && v && typeof v === 'object') v = pascal(v);
+      }
+      row[c.name] = v;
+    }
+    return `${JSON.stringify(row)}\n`;
+  };
+}
+
+// ---- streaming upload --------------------------------------------------------------------
+
+// Appends lines; sends a Put Block whenever BLOCK_SIZE is reached.
+class BlockWriter {
+  constructor(client, container, name, job) {
+    Object.assign(this, { client, container, name, job, parts: [], size: 0, blocks: [], bytes: 0 });
+  }
+
+  push(line) {
+    this.parts.push(line);
+    this.size += Buffer.byteLength(line);
+    return this.size >= BLOCK_SIZE;
+  }
+
+  async flushBlock() {
+    checkCancelled(this.job);
+    const buf = Buffer.from(this.parts.join(''), 'utf8');
+    this.parts = [];
+    this.size = 0;
+    const id = Buffer.from(`block-${String(this.blocks.length).padStart(6, '0')}`).toString('base64');
+    await this.client.putBlock(this.container, this.name, id, buf);
+    this.blocks.push(id);
+    this.bytes += buf.length;
+  }
+
+  async close() {
+    checkCancelled(this.job);
+    if (this.blocks.length === 0) {
+      const buf = Buffer.from(this.parts.join(''), 'utf8');
+      await this.client.putBlob(this.container, this.name, buf, 'application/json');
+      this.bytes += buf.length;
+      return;
+    }
+    if (this.size) await this.flushBlock();
+    await this.client.putBlockList(this.container, this.name, this.blocks, 'application/json');
+  }
+}
+
+class Cancelled extends Error {}
+function checkCancelled(job) {
+  if (job.cancelled) throw new Cancelled('cancelled');
+}
+
+let blobClient = null;
+let blobKey = '';
+function blob() {
+  const cfg = state.config;
+  const key = `${cfg.blobUrl}|${cfg.storageAccount}|${cfg.caFile}`;
+  if (!blobClient || blobKey !== key) {
+    if (blobClient) blobClient.close();
+    blobClient = azblob.client({ url: cfg.blobUrl, account: cfg.storageAccount, key: cfg.storageKey, ca: cfg.caFile });
+    blobKey = key;
+  }
+  return blobClient;
+}
+
+/*
+ * sizeKnobs - users and items per user per day for a run: pipeline
+ * parameters sandboxUsers / sandboxItemsPerDay, else state.config.users /
+ * itemsPerUserPerDay (or the seeded dataUsers / dataRowsPerUser), else
+ * MGDC_SANDBOX_USERS / MGDC_SANDBOX_ITEMS_PER_DAY, else 20 and 2.
+ */
+function sizeKnobs(params) {
+  const cfg = state.config;
+  const env = process.env;
+  const first = (vals, dflt, max) => {
+    for (const v of vals) {
+      if (v === undefined || v === null || v === '') continue;
+      const n = Number(v);
+      if (Number.isInteger(n) && n >= 0) return Math.min(n, max);
+    }
+    return dflt;
+  };
+  return {
+    users: first([params.sandboxUsers, cfg.users, cfg.dataUsers, env.MGDC_SANDBOX_USERS], 20, MAX_USERS),
+    items: first([params.sandboxItemsPerDay, cfg.itemsPerUserPerDay, cfg.dataRowsPerUser, env.MGDC_SANDBOX_ITEMS_PER_DAY], 2, MAX_ITEMS_PER_DAY),
+  };
+}
+
+/*
+ * seedOf - the 32-bit data seed of a request: pipeline name, parameters
+ * (sorted), dataset and window; never the runId.
+ */
+function seedOf(pipelineName, params, tableName, window) {
+  const p = Object.keys(params).sort().map((k) => [k, params[k]]);
+  const h = sha(JSON.stringify([pipelineName, p, tableName, window ? [window.start, window.end, window.column] : null]));
+  return { seed: h.readUInt32BE(0), hex: h.toString('hex') };
+}
+
+/*
+ * extract - generate and upload the data files and JobMetadata of one copy.
+ * Returns the activity output. Throws Cancelled or ActivityError.
+ */
+async function extract({ c, req, params, pipelineName, activityRunId, job, target }) {
+  const t0 = Date.now();
+  const submitted = isoMs(state.now());
+  const tenantId = state.config.tenantId;
+  if (c.sink.account.toLowerCase() !== String(state.config.storageAccount).toLowerCase()) {
+    throw configError(target, 'UserErrorAzureBlobOperationFailed', `Storage account '${c.sink.account}' is not reachable from the sandbox; only '${state.config.storageAccount}' is served`);
+  }
+  const { users: nUsers, items } = sizeKnobs(params);
+  const dir = directory(tenantId, nUsers, state.config.tenantDomain);
+  const users = usersInScope(dir, req, target);
+  const { seed, hex } = seedOf(pipelineName, params, c.tableName, req.window);
+  const makeRow = makeRowFactory(req.ds, req.columns, tenantId, req.window);
+  const perUserSlots = [];
+  if (req.window) {
+    const days = Math.max(1, Math.ceil((req.window.end - req.window.start) / DAY));
+    for (let d = 0; d < days; d++) {
+      const from = req.window.start + d * DAY;
+      const to = Math.min(from + DAY, req.window.end);
+      perUserSlots.push([from, Math.max(1, to - from)]);
+    }
+  } else {
+    perUserSlots.push([Date.UTC(2026, 0, 1), DAY]);
+  }
+  // Directory datasets hold one row per user; the rest `items` per day.
+  const perSlot = req.ds.category === 'Entra ID' ? 1 : items;
+  const client = blob();
+  const prefix = c.sink.folder ? `${c.sink.folder}/` : '';
+  const nJobs = Math.min(MAX_JOBS, Math.max(1, Math.ceil(users.length / USERS_PER_JOB)));
+  let rows = 0;
+  let bytes = 0;
+  let files = 0;
+  try {
+    await client.createContainer(c.sink.container);
+    for (let j = 0; j < nJobs && users.length; j++) {
+      const from = Math.floor((j * users.length) / nJobs);
+      const to = Math.floor(((j + 1) * users.length) / nJobs);
+      const name = `${prefix}${guidFrom(sha(`${hex}:file:${j}`))}.json`;
+      const w = new BlockWriter(client, c.sink.container, name, job);
+      for (let u = from; u < to; u++) {
+        const user = users[u];
+        const userIdx = dir.users.indexOf(user);
+        for (let s = 0; s < perUserSlots.length; s++) {
+          const [slotStart, slotLen] = perUserSlots[s];
+          for (let k = 0; k < perSlot; k++) {
+            const rowSeed = (seed ^ Math.imul(userIdx + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b) ^ Math.imul(k + 1, 0xc2b2ae35)) >>> 0;
+            const t = slotStart + Math.floor(prng(rowSeed)() * slotLen);
+            if (w.push(makeRow(user, t, rowSeed, dir, rows))) await w.flushBlock();
+            rows++;
+          }
+        }
+      }
+      await w.close();
+      bytes += w.bytes;
+      files++;
+    }
+    const completed = isoMs(state.now());
+    const meta = {
+      CopyActivityId: activityRunId, JobSubmissionTime: submitted, JobCompletionTime: completed,
+      RequestStartDate: req.window ? isoMs(req.window.start) : '', RequestEndDate: req.window ? isoMs(req.window.end) : '',
+      ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: rows, DataFactoryName: state.config.factory,
+      TenantId: tenantId, Errors: '', TableName: c.tableName, ApplicationId: c.appId, OfficeGeo: 'NAM',
+      ExtractionResultId: guidFrom(sha(`${hex}:${activityRunId}`)),
+    };
+    checkCancelled(job);
+    await client.putBlob(c.sink.container, `${prefix}metadata/JobMetadata/metadata.json`, Buffer.from(JSON.stringify(meta)), 'application/json');
+  } catch (e) {
+    if (e instanceof Cancelled || e instanceof ActivityError) throw e;
+    throw configError(target, 'UserErrorAzureBlobOperationFailed', `Failed to write to the sink '${c.sink.container}/${c.sink.folder}': ${e.message}`, 'SystemError');
+  }
+  const secs = Math.max(1, Math.round((Date.now() - t0) / 1000));
+  return {
+    dataRead: bytes, dataWritten: bytes, filesRead: 0, filesWritten: files, rowsRead: rows, rowsCopied: rows,
+    copyDuration: secs, throughput: Math.round((bytes / 1024 / secs) * 1000) / 1000, errors: [],
+    effectiveIntegrationRuntime: 'AutoResolveIntegrationRuntime (Sandbox)', usedDataIntegrationUnits: 4, usedParallelCopies: nJobs,
+    executionDetails: [{
+      source: { type: 'Office365' }, sink: { type: c.sink.type || 'AzureBlobStorage' }, status: 'Succeeded', start: submitted,
+      duration: secs, usedDataIntegrationUnits: 4, usedParallelCopies: nJobs,
+      detailedDurations: { queuingDuration: 0, transferDuration: secs },
+    }],
+    sinkContainer: c.sink.container, sinkFolder: c.sink.folder, tableName: c.tableName,
+  };
+}
+
+// ---- run driver --------------------------------------------------------------------------
+
+function sleep(ms, job) {
+  return new Promise((res) => {
+    const done = () => { clearTimeout(timer); job.wake.delete(done); res(); };
+    const timer = setTimeout(done, ms);
+    job.wake.add(done);
+  });
+}
+
+function runMs() {
+  const s = Number(state.config.runSeconds ?? process.env.MGDC_SANDBOX_RUN_SECONDS ?? 3);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 3000;
+}
+
+function touch(run, fields) {
+  Object.assign(run, fields, { lastUpdated: isoMs(state.now()) });
+  state.save();
+}
+
+function finish(run, status, message, t0) {
+  touch(run, { status, message, runEnd: isoMs(state.now()), durationInMs: Date.now() - t0 });
+}
+
+async function execute({ factory: f, pipeline, run, params, job }) {
+  const t0 = Date.now();
+  const total = runMs();
+  await sleep(Math.min(1000, total / 4), job);
+  if (job.cancelled) { finish(run, 'Cancelled', '', t0); return; }
+  touch(run, { status: 'InProgress' });
+  const ectx = {
+    pipeline: {
+      RunId: run.runId, Pipeline: pipeline.name, DataFactory: state.config.factory, GroupId: run.runGroupId,
+      TriggerType: 'Manual', TriggerId: run.invokedBy.id, TriggerName: 'Manual', TriggerTime: run.runStart, parameters: params,
+    },
+  };
+  const acts = f.activityRuns[run.runId] || (f.activityRuns[run.runId] = []);
+  for (const act of pipeline.properties.activities || []) {
+    const ar = {
+      activityRunId: crypto.randomUUID(), activityName: act.name, activityType: act.type, pipelineRunId: run.runId,
+      pipelineName: pipeline.name, linkedServiceName: '', status: 'InProgress', activityRunStart: isoMs(state.now()),
+      activityRunEnd: null, durationInMs: null, input: {}, output: {}, error: { errorCode: '', message: '', failureType: '', target: act.name },
+      retryAttempt: null, userProperties: {}, iterationHash: '', recoveryStatus: 'None', integrationRuntimeNames: ['AutoResolveIntegrationRuntime'],
+    };
+    acts.push(ar);
+    touch(run, {});
+    const a0 = Date.now();
+    const end = (status, fields = {}) => {
+      Object.assign(ar, fields, { status, activityRunEnd: isoMs(state.now()), durationInMs: Date.now() - a0 });
+      touch(run, {});
+    };
+    try {
+      if (act.type === 'Copy') {
+        const c = resolveCopy(f, act, ectx);
+        ar.input = { source: { type: 'Office365Source', ...c.source }, sink: { type: c.sink.type, container: c.sink.container, folderPath: c.sink.folder }, tableName: c.tableName };
+        const req = checkRequest(c, act.name);
+        const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name });
+        run.runDimensions = { OutputContainer: c.sink.container, OutputFolder: c.sink.folder, TableName: c.tableName, ApplicationId: c.appId };
+        end('Succeeded', { output });
+      } else {
+        end('Succeeded');
+      }
+    } catch (e) {
+      if (e instanceof Cancelled) {
+        end('Cancelled', { error: { errorCode: '', message: 'The activity was cancelled.', failureType: '', target: act.name } });
+        finish(run, 'Cancelled', '', t0);
+        return;
+      }
+      const error = e instanceof ActivityError ? e.error
+        : { errorCode: '2200', message: `Unexpected failure: ${e.message}`, failureType: 'SystemError', target: act.name, details: [] };
+      if (!(e instanceof ActivityError)) console.error('copy: unexpected failure:', e && e.stack ? e.stack : e);
+      end('Failed', { error });
+      finish(run, 'Failed', `Operation on target ${act.name} failed: ${error.message}`, t0);
+      return;
+    }
+  }
+  const left = total - (Date.now() - t0);
+  if (left > 0) await sleep(left, job);
+  finish(run, job.cancelled ? 'Cancelled' : 'Succeeded', '', t0);
+}
+
+/*
+ * startRun - drive `run` (already stored as Queued) of `pipeline` in
+ * factory state `f` with resolved `params`, asynchronously. Never throws;
+ * unexpected errors fail the run.
+ */
+function startRun({ factory, pipeline, run, params }) {
+  const job = { cancelled: false, wake: new Set() };
+  active.set(run.runId, job);
+  execute({ factory, pipeline, run, params, job })
+    .catch((e) => {
+      console.error('copy: run failed unexpectedly:', e && e.stack ? e.stack : e);
+      touch(run, { status: 'Failed', message: `Unexpected failure: ${e.message}`, runEnd: isoMs(state.now()) });
+    })
+    .finally(() => active.delete(run.runId));
+}
+
+/*
+ * cancelRun - ask an active run to stop: status Canceling now, Cancelled
+ * when the engine notices (at its next wait or block). A run this process
+ * does not drive (e.g. after a restart) is marked Cancelled at once.
+ */
+function cancelRun(f, run) {
+  const job = active.get(run.runId);
+  if (!job) {
+    touch(run, { status: 'Cancelled', runEnd: isoMs(state.now()) });
+    return;
+  }
+  job.cancelled = true;
+  touch(run, { status: 'Canceling' });
+  for (const w of [...job.wake]) w();
+}
+
+/*
+ * reconcile - fail runs of `f` left Queued/InProgress by an earlier emulator
+ * process (nothing drives them any more).
+ */
+function reconcile(f) {
+  for (const run of Object.values(f.runs)) {
+    if (['Queued', 'InProgress', 'Canceling'].includes(run.status) && !active.has(run.runId)) {
+      touch(run, {
+        status: run.status === 'Canceling' ? 'Cancelled' : 'Failed',
+        message: run.status === 'Canceling' ? '' : 'The run was interrupted because the sandbox emulator restarted.',
+        runEnd: isoMs(state.now()),
+      });
+    }
+  }
+}
+
+module.exports = {
+  startRun, cancelRun, reconcile, directory, seedOf, sizeKnobs, o365Error, checkRequest, resolveCopy, makeRowFactory,
+};
