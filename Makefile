@@ -23,7 +23,7 @@ LIBS_PKG   := $(shell pkg-config --libs $(PKGS))
 
 CFLAGS     ?=
 CFLAGS     += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -pthread \
-              -D_FILE_OFFSET_BITS=64 -DMGDCFS_VERSION='"$(VERSION)"' -I. $(CFLAGS_PKG)
+              -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -DMGDCFS_VERSION='"$(VERSION)"' -I. $(CFLAGS_PKG)
 LDLIBS     += -Wl,--as-needed $(LIBS_PKG) -pthread -lm
 
 ifeq ($(DEVELOPER),1)

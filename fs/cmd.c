@@ -1,0 +1,568 @@
+/*
+ * cmd.c - commands: what a write into the tree does to the services.
+ *
+ * Every command is validated locally first (fs/spec.c, against the embedded
+ * catalog and the app's registration) so a bad spec costs no request. A
+ * pipeline spec touches several ADF resources; they are created in an
+ * order that never references a missing one (linked services, datasets,
+ * pipeline), each previous state is read first, and on a failure the
+ * resources already written are put back (deleted if new, restored if they
+ * existed), so the factory holds the whole command or none of it. After a
+ * command the memo entries it affects are dropped, so the tree shows the new
+ * state at once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/log.h"
+#include "fs/ctl_i.h"
+#include "fs/errlog.h"
+#include "fs/fs_i.h"
+#include "fs/memo.h"
+#include "fs/spec.h"
+#include "net/adf.h"
+#include "net/reg.h"
+
+/* Record a remote failure: the service's code and message, never a secret. */
+static int remote_fail(const char *path, int rc, const struct net_error *e, const char *what)
+{
+	errlog_add(path, -rc, "%s: %s%s%s", what, e->code, e->code[0] ? ": " : "",
+		   e->msg[0] ? e->msg : strerror(-rc));
+	return rc;
+}
+
+static int refuse(const char *path, int rc, const char *line)
+{
+	errlog_add(path, -rc, "%s", line);
+	return rc;
+}
+
+/* Strip the leading '/' so error lines name the file as the user sees it. */
+static const char *rel(const char *path)
+{
+	return path[0] == '/' ? path + 1 : path;
+}
+
+static void spec_profile_of(const struct mgdcfs *fs, struct spec_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->client_id = fs->cfg.client_id;
+	p->tenant_id = fs->cfg.tenant_id;
+	p->subscription_id = fs->cfg.subscription_id;
+	p->resource_group = fs->cfg.resource_group;
+	p->storage_account = fs->cfg.storage_account;
+	p->blob_endpoint = fs->cfg.blob_url;
+	p->keyvault = fs->cfg.keyvault;
+}
+
+/* The appId of app `name` (malloc'd), or -ENOENT. */
+static int app_id_of(struct mgdcfs *fs, const char *path, const char *name, size_t len,
+		     char **app_id, cJSON **reg_copy)
+{
+	struct memo_ref apps = {0};
+	const cJSON *reg;
+	int rc;
+
+	rc = ctl_get(fs, path, "apps", 0, &apps);
+	if (rc)
+		return rc;
+	reg = ctl_find_app(apps.doc, name, len);
+	if (reg && ctl_str(reg, "appId")) {
+		*app_id = strdup(ctl_str(reg, "appId"));
+		if (reg_copy)
+			*reg_copy = cJSON_Duplicate(reg, 1);
+		rc = *app_id ? 0 : -ENOMEM;
+	} else {
+		rc = -ENOENT;
+	}
+	memo_put(fs->memo, &apps);
+	return rc;
+}
+
+static int cmd_data_connect(struct mgdcfs *fs, const char *path, const char *buf, size_t len)
+{
+	struct net_error e = {0};
+	char err[768];
+	int enabled, rc;
+
+	if (!fs->reg)
+		return -ENOTSUP;
+	rc = spec_parse_data_connect(rel(path), buf, len, &enabled, err, sizeof(err));
+	if (rc)
+		return refuse(path, rc, err);
+	rc = reg_set_data_connect(fs->reg, enabled, NULL, &e);
+	memo_drop_prefix(fs->memo, "dc");
+	if (rc)
+		return remote_fail(path, rc, &e, "changing the Data Connect setting");
+	log_info("%s: Data Connect %s", rel(path), enabled ? "enabled" : "disabled");
+	return 0;
+}
+
+static int cmd_consent(struct mgdcfs *fs, const char *path, const struct route *r,
+		       const char *buf, size_t len)
+{
+	struct net_error e = {0};
+	char err[768], *app = NULL;
+	int approve, rc;
+
+	if (!fs->reg)
+		return -ENOTSUP;
+	rc = spec_parse_consent(rel(path), buf, len, &approve, err, sizeof(err));
+	if (rc)
+		return refuse(path, rc, err);
+	rc = app_id_of(fs, path, r->name, r->name_len, &app, NULL);
+	if (rc)
+		return rc == -ENOENT ? refuse(path, rc, "no such app registration") : rc;
+	rc = approve ? reg_approve(fs->reg, app, NULL, &e) : reg_decline(fs->reg, app, NULL, &e);
+	memo_drop_prefix(fs->memo, "apps");
+	free(app);
+	if (rc)
+		return remote_fail(path, rc, &e, approve ? "approve" : "decline");
+	log_info("%s: %s", rel(path), approve ? "approved" : "declined");
+	return 0;
+}
+
+/* Find pipeline `name` in the factory: a copy of its resource, or -ENOENT. */
+static int pipe_of(struct mgdcfs *fs, const char *path, const char *name, size_t len,
+		   cJSON **out)
+{
+	struct memo_ref pipes = {0};
+	const cJSON *p;
+	int rc;
+
+	rc = ctl_get(fs, path, "pipes", 0, &pipes);
+	if (rc)
+		return rc;
+	p = ctl_find_pipe(pipes.doc, name, len);
+	*out = p ? cJSON_Duplicate(p, 1) : NULL;
+	rc = p ? (*out ? 0 : -ENOMEM) : -ENOENT;
+	memo_put(fs->memo, &pipes);
+	return rc;
+}
+
+static void drop_runs(struct mgdcfs *fs, const char *name, size_t len)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "runs/%.*s", (int)len, name);
+	memo_drop_prefix(fs->memo, key);
+}
+
+static int start_run(struct mgdcfs *fs, const char *path, const char *name, const cJSON *params)
+{
+	struct net_error e = {0};
+	char *run_id = NULL;
+	int rc;
+
+	rc = adf_create_run(fs->adf, name, params, &run_id, &e);
+	drop_runs(fs, name, strlen(name));
+	if (rc)
+		return remote_fail(path, rc, &e, "createRun");
+	log_info("%s: started run %s of pipeline %s", rel(path), run_id, name);
+	free(run_id);
+	return 0;
+}
+
+static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *r,
+		       const char *buf, size_t len)
+{
+	cJSON *pipe = NULL, *params = NULL;
+	char err[768], name[128];
+	int rc;
+
+	if (!fs->adf)
+		return -ENOTSUP;
+	rc = pipe_of(fs, path, r->name, r->name_len, &pipe);
+	if (rc)
+		return rc;
+	rc = spec_parse_trigger(rel(path), buf, len, pipe, &params, err, sizeof(err));
+	if (rc) {
+		cJSON_Delete(pipe);
+		return refuse(path, rc, err);
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	rc = start_run(fs, path, name, params);
+	cJSON_Delete(params);
+	cJSON_Delete(pipe);
+	return rc;
+}
+
+static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r)
+{
+	struct net_error e = {0};
+	char id[128], key[160];
+	int rc;
+
+	if (!fs->adf)
+		return -ENOTSUP;
+	snprintf(id, sizeof(id), "%.*s", (int)r->run_len, r->run);
+	rc = adf_cancel_run(fs->adf, id, 1, &e);
+	snprintf(key, sizeof(key), "run/%s", id);
+	memo_drop_prefix(fs->memo, key);
+	snprintf(key, sizeof(key), "acts/%s", id);
+	memo_drop_prefix(fs->memo, key);
+	drop_runs(fs, r->name, r->name_len);
+	if (rc)
+		return remote_fail(path, rc, &e, "cancel");
+	log_info("%s: cancel requested for run %s", rel(path), id);
+	return 0;
+}
+
+int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+	      size_t len)
+{
+	switch (r->kind) {
+	case N_DATA_CONNECT:
+		return cmd_data_connect(fs, path, buf, len);
+	case N_APP_CONSENT:
+		return cmd_consent(fs, path, r, buf, len);
+	case N_PIPE_TRIGGER:
+		return cmd_trigger(fs, path, r, buf, len);
+	case N_RUN_CANCEL:
+		return cmd_cancel(fs, path, r);
+	default:
+		return -EACCES;
+	}
+}
+
+static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r,
+		      const char *buf, size_t len)
+{
+	struct spec_profile p;
+	struct net_error e = {0};
+	struct memo_ref apps = {0};
+	const cJSON *old;
+	cJSON *body = NULL;
+	char err[768], *etag = NULL;
+	const char *app_id;
+	int rc, created = 0;
+
+	if (!fs->reg)
+		return refuse(path, -ENOTSUP,
+			      "this profile has no registration endpoint (endpoints.registration); "
+			      "against a real tenant, register the app in the Azure portal");
+	spec_profile_of(fs, &p);
+	rc = spec_parse_registration(rel(path), buf, len, &p, fs->catalog, &body, err,
+				     sizeof(err));
+	if (rc)
+		return refuse(path, rc, err);
+	if (!cJSON_GetObjectItemCaseSensitive(body, "name")) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+		cJSON_AddStringToObject(body, "name", name);
+	}
+	app_id = ctl_str(body, "appId");
+	/* An update must not silently overwrite a concurrent one: send the ETag we showed. */
+	rc = ctl_get(fs, path, "apps", 0, &apps);
+	if (rc)
+		goto out;
+	old = ctl_find_app(apps.doc, r->name, r->name_len);
+	if (old && app_id && ctl_str(old, "appId") && strcmp(ctl_str(old, "appId"), app_id)) {
+		snprintf(err, sizeof(err),
+			 "%s: appId: app '%.*s' is registered for appId %s; an app keeps its appId "
+			 "(rmdir it first to register another appId under this name)",
+			 rel(path), (int)r->name_len, r->name, ctl_str(old, "appId"));
+		rc = refuse(path, -EINVAL, err);
+		goto out;
+	}
+	rc = reg_put(fs->reg, app_id, body, old ? ctl_str(old, "etag") : NULL, NULL, &etag,
+		     &created, &e);
+	if (rc)
+		remote_fail(path, rc, &e, created ? "register" : "update registration");
+	else
+		log_info("%s: registration %s", rel(path), created ? "created" : "updated");
+out:
+	memo_put(fs->memo, &apps);
+	memo_drop_prefix(fs->memo, "apps");
+	free(etag);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* One resource's state before the command, for rollback. */
+struct prior {
+	cJSON *body; /* NULL: it did not exist */
+	int written;
+};
+
+static cJSON *strip_for_put(const cJSON *res)
+{
+	/* A PUT takes {"properties": ...}; what GET returns has id/name/type/etag too. */
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(res, "properties");
+
+	if (o && props)
+		cJSON_AddItemToObject(o, "properties", cJSON_Duplicate(props, 1));
+	return o;
+}
+
+static enum adf_kind adf_kind_of(enum spec_kind k)
+{
+	return k == SPEC_LINKED_SERVICE ? ADF_LINKED_SERVICE
+	       : k == SPEC_DATASET	? ADF_DATASET
+					: ADF_PIPELINE;
+}
+
+static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *plan,
+		     struct prior *prior)
+{
+	struct net_error e = {0};
+	size_t i;
+
+	for (i = plan->n; i-- > 0;) {
+		struct spec_resource *res = &plan->res[i];
+		int rc;
+
+		if (!prior[i].written)
+			continue;
+		if (prior[i].body) {
+			cJSON *b = strip_for_put(prior[i].body);
+
+			rc = b ? adf_put(fs->adf, adf_kind_of(res->kind), res->name, b, NULL, NULL,
+					 NULL, &e)
+			       : -ENOMEM;
+			cJSON_Delete(b);
+		} else {
+			rc = adf_delete(fs->adf, adf_kind_of(res->kind), res->name, &e);
+		}
+		if (rc)
+			remote_fail(path, rc, &e, "rollback (resource left behind)");
+	}
+}
+
+static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct route *r,
+			   const char *buf, size_t len)
+{
+	struct pipeline_plan plan = {0};
+	struct prior prior[SPEC_PLAN_MAX] = {{0}};
+	struct spec_profile p;
+	struct net_error e = {0};
+	cJSON *doc = NULL, *reg = NULL;
+	const cJSON *app;
+	const char *secret = NULL;
+	char err[768], *app_id = NULL;
+	size_t i;
+	int rc;
+
+	if (!fs->adf)
+		return refuse(path, -ENOTSUP,
+			      "this profile names no data factory (subscription_id, "
+			      "resource_group, factory)");
+	spec_profile_of(fs, &p);
+	/* The app the spec names decides what may be validated and which secret to use. */
+	if (len <= SPEC_MAX_BYTES && (doc = cJSON_ParseWithLength(buf, len)) &&
+	    (app = cJSON_GetObjectItemCaseSensitive(doc, "app")) && cJSON_IsString(app) &&
+	    fs->reg) {
+		rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), &app_id,
+			       &reg);
+		if (rc == -ENOENT) {
+			snprintf(err, sizeof(err),
+				 "%s: app: no app registration named '%s'; write apps/%s.json first "
+				 "(ls apps/ lists the registered ones)",
+				 rel(path), app->valuestring, app->valuestring);
+			rc = refuse(path, -EINVAL, err);
+			goto out;
+		}
+		if (rc)
+			goto out;
+	}
+	if (app_id && strcmp(app_id, fs->cfg.client_id) == 0)
+		secret = fs->cfg.client_secret;
+	if (app_id && !secret && !fs->cfg.keyvault) {
+		snprintf(err, sizeof(err),
+			 "%s: app: the pipeline must authenticate as app %s, but this profile signs "
+			 "in as %s and knows no other secret; mount with that app's profile, or "
+			 "name a Key Vault (key_vault) that holds its secret",
+			 rel(path), app_id, fs->cfg.client_id);
+		rc = refuse(path, -EACCES, err);
+		goto out;
+	}
+	rc = spec_parse_pipeline(rel(path), buf, len, &p, fs->catalog, reg, secret, &plan, err,
+				 sizeof(err));
+	if (rc) {
+		refuse(path, rc, err);
+		goto out;
+	}
+	/* Keep the spec with the pipeline so spec.json and runs/<id>/output survive remounts
+	 * and show on every mount of the factory. */
+	if (!plan.passthrough && plan.spec_json && plan.n > 0) {
+		cJSON *pipe = plan.res[plan.n - 1].body;
+		cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
+		cJSON *ann = cJSON_GetObjectItemCaseSensitive(props, "annotations");
+		cJSON *spec = cJSON_Parse(plan.spec_json), *wrap = cJSON_CreateObject();
+
+		if (!ann && props)
+			ann = cJSON_AddArrayToObject(props, "annotations");
+		if (spec && wrap && ann) {
+			cJSON_AddItemToObject(wrap, "mgdcfsSpec", spec);
+			cJSON_AddItemToArray(ann, wrap);
+		} else {
+			cJSON_Delete(spec);
+			cJSON_Delete(wrap);
+		}
+	}
+	for (i = 0; i < plan.n; i++) {
+		rc = adf_get(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
+			     &prior[i].body, NULL, &e);
+		if (rc == -ENOENT) {
+			prior[i].body = NULL;
+		} else if (rc) {
+			remote_fail(path, rc, &e, "reading the factory");
+			goto undo;
+		}
+	}
+	for (i = 0; i < plan.n; i++) {
+		rc = adf_put(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
+			     plan.res[i].body, NULL, NULL, NULL, &e);
+		if (rc) {
+			char what[256];
+
+			snprintf(what, sizeof(what), "creating %s '%s'",
+				 spec_kind_collection(plan.res[i].kind), plan.res[i].name);
+			remote_fail(path, rc, &e, what);
+			goto undo;
+		}
+		prior[i].written = 1;
+	}
+	memo_drop_prefix(fs->memo, "pipes");
+	rc = start_run(fs, path, plan.name, NULL);
+	goto out;
+undo:
+	rollback(fs, path, &plan, prior);
+	memo_drop_prefix(fs->memo, "pipes");
+out:
+	for (i = 0; i < SPEC_PLAN_MAX; i++)
+		cJSON_Delete(prior[i].body);
+	spec_plan_free(&plan);
+	cJSON_Delete(doc);
+	cJSON_Delete(reg);
+	free(app_id);
+	return rc;
+}
+
+int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+	       size_t len)
+{
+	if (r->kind == N_APP_SPEC)
+		return commit_app(fs, path, r, buf, len);
+	if (r->kind == N_PIPE_SPECFILE)
+		return commit_pipeline(fs, path, r, buf, len);
+	return -EACCES;
+}
+
+/* Names of the datasets a pipeline's activities read or write. */
+static void referenced(const cJSON *res, const char *list, const char *field, cJSON *names)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(res, "properties");
+	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(props, list), *a, *io, *ref;
+
+	if (!list[0])
+		acts = NULL;
+	cJSON_ArrayForEach(a, acts)
+	{
+		for (int k = 0; k < 2; k++) {
+			io = cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs");
+			cJSON_ArrayForEach(ref, io) if (ctl_str(ref, field)) cJSON_AddItemToArray(
+				names, cJSON_CreateString(ctl_str(ref, field)));
+		}
+	}
+}
+
+static int name_in(const cJSON *arr, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
+	return 0;
+}
+
+/* Delete a pipeline, then the datasets and linked services only it used. */
+static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct route *r)
+{
+	struct net_error e = {0};
+	cJSON *pipe = NULL, *mine = cJSON_CreateArray(), *others = cJSON_CreateArray();
+	cJSON *pipes = NULL, *dsets = NULL, *lss = cJSON_CreateArray(), *other_ls = cJSON_CreateArray();
+	const cJSON *it;
+	char name[128];
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	rc = adf_get(fs->adf, ADF_PIPELINE, name, &pipe, NULL, &e);
+	if (rc) {
+		remote_fail(path, rc, &e, "reading the pipeline");
+		goto out;
+	}
+	referenced(pipe, "activities", "referenceName", mine);
+	rc = adf_list(fs->adf, ADF_PIPELINE, &pipes, &e);
+	if (rc == 0)
+		cJSON_ArrayForEach(it, pipes) if (strcmp(ctl_str(it, "name") ?: "", name))
+			referenced(it, "activities", "referenceName", others);
+	if (rc == 0)
+		rc = adf_list(fs->adf, ADF_DATASET, &dsets, &e);
+	if (rc) {
+		remote_fail(path, rc, &e, "reading the factory");
+		goto out;
+	}
+	rc = adf_delete(fs->adf, ADF_PIPELINE, name, &e);
+	if (rc) {
+		remote_fail(path, rc, &e, "deleting the pipeline");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, dsets)
+	{
+		const char *dn = ctl_str(it, "name");
+		const cJSON *ls = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(it, "properties"), "linkedServiceName");
+		const char *lsn = ctl_str(ls, "referenceName");
+
+		if (!dn || !lsn)
+			continue;
+		if (name_in(mine, dn) && !name_in(others, dn)) {
+			if (adf_delete(fs->adf, ADF_DATASET, dn, &e) == 0)
+				cJSON_AddItemToArray(lss, cJSON_CreateString(lsn));
+		} else {
+			cJSON_AddItemToArray(other_ls, cJSON_CreateString(lsn));
+		}
+	}
+	cJSON_ArrayForEach(it, lss) if (!name_in(other_ls, it->valuestring))
+		adf_delete(fs->adf, ADF_LINKED_SERVICE, it->valuestring, &e);
+	log_info("%s: pipeline deleted", rel(path));
+out:
+	memo_drop_prefix(fs->memo, "pipes");
+	drop_runs(fs, r->name, r->name_len);
+	cJSON_Delete(pipe);
+	cJSON_Delete(pipes);
+	cJSON_Delete(dsets);
+	cJSON_Delete(mine);
+	cJSON_Delete(others);
+	cJSON_Delete(lss);
+	cJSON_Delete(other_ls);
+	return rc;
+}
+
+int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
+{
+	struct net_error e = {0};
+	char *app = NULL;
+	int rc;
+
+	if (r->kind == N_PIPE)
+		return fs->adf ? rmdir_pipeline(fs, path, r) : -ENOENT;
+	if (r->kind != N_APP || !fs->reg)
+		return -EPERM;
+	rc = app_id_of(fs, path, r->name, r->name_len, &app, NULL);
+	if (rc)
+		return rc;
+	rc = reg_delete(fs->reg, app, &e);
+	memo_drop_prefix(fs->memo, "apps");
+	free(app);
+	if (rc)
+		return remote_fail(path, rc, &e, "deleting the registration");
+	log_info("%s: registration deleted", rel(path));
+	return 0;
+}

@@ -1,0 +1,750 @@
+/*
+ * config.c - parse and check one profile of the mgdcfs config file.
+ *
+ * The file is small, so it is read whole (capped at 1 MiB) and parsed with
+ * cJSON. Every key is checked: an unknown key is an error that lists the
+ * valid ones, because a misspelt "budget_mb" silently ignored would be worse
+ * than a refused mount. Relative paths resolve against the config file's
+ * directory. Secrets are read from files (mode checked) or the environment
+ * and are wiped on release.
+ */
+#include "fs/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+
+#include "net/http.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)
+#define SECRET_MAX_BYTES (16 << 10)
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+int config_read_secret(const char *file, char **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, res = -EIO;
+
+	*out = NULL;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "secret file %s: %s", file, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		res = fail(err, errlen, -EINVAL, "secret file %s: not a regular file", file);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		res = fail(err, errlen, -EACCES,
+			   "secret file %s has mode %04o: group and others must have no access; "
+			   "run: chmod 600 %s",
+			   file, (unsigned)(st.st_mode & 07777), file);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		res = fail(err, errlen, -EACCES, "secret file %s is not owned by uid %u", file,
+			   (unsigned)geteuid());
+		goto out;
+	}
+	if (st.st_size > SECRET_MAX_BYTES) {
+		res = fail(err, errlen, -EFBIG, "secret file %s is over %d bytes", file,
+			   SECRET_MAX_BYTES);
+		goto out;
+	}
+	buf = calloc(1, (size_t)st.st_size + 1);
+	if (!buf) {
+		res = -ENOMEM;
+		goto out;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		res = fail(err, errlen, -errno, "secret file %s: %s", file, strerror(errno));
+		goto out;
+	}
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (n == 0) {
+		res = fail(err, errlen, -EINVAL, "secret file %s is empty", file);
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+	res = 0;
+out:
+	if (buf)
+		wipe_free(buf);
+	close(fd);
+	return res;
+}
+
+/* The keys a level accepts; NULL-terminated. */
+static const char *const profile_keys[] = {
+	"tenant_id", "client_id", "client_secret_file", "client_certificate_file",
+	"client_key_file", "assertion_alg", "subscription_id", "resource_group", "factory",
+	"key_vault", "storage", "endpoints", "registration_scope", "ca_file", "cache", "ttl",
+	"timeouts", "description", NULL};
+static const char *const storage_keys[] = {"account", "auth", "key_file", "sas_file",
+					   "containers", NULL};
+static const char *const endpoint_keys[] = {"login", "graph", "arm", "registration", "blob", NULL};
+static const char *const cache_keys[] = {"dir", "budget_mb", "chunk_kb", "readahead_chunks", NULL};
+static const char *const ttl_keys[] = {"metadata_s", "status_s", "listing_s", NULL};
+static const char *const timeout_keys[] = {"connect_ms", "io_s", "retries", "deadline_ms", NULL};
+static const char *const top_keys[] = {"default_profile", "profiles", NULL};
+
+static int check_keys(const cJSON *obj, const char *const *keys, const char *where, char *err,
+		      size_t errlen)
+{
+	const cJSON *it;
+	char list[512];
+	size_t o = 0;
+	int i;
+
+	cJSON_ArrayForEach(it, obj)
+	{
+		for (i = 0; keys[i]; i++)
+			if (strcmp(it->string, keys[i]) == 0)
+				break;
+		if (keys[i])
+			continue;
+		list[0] = '\0';
+		for (i = 0; keys[i] && o < sizeof(list); i++)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+					      keys[i]);
+		return fail(err, errlen, -EINVAL, "%s: unknown key '%s'; valid keys: %s", where,
+			    it->string, list);
+	}
+	return 0;
+}
+
+/* Resolve `v` against the config file's directory unless absolute. */
+static char *resolve_path(const char *dir, const char *v)
+{
+	char *p;
+
+	if (v[0] == '/' || !dir)
+		return strdup(v);
+	if (asprintf(&p, "%s/%s", dir, v) < 0)
+		return NULL;
+	return p;
+}
+
+static int get_str(const cJSON *obj, const char *key, const char *where, char **out, char *err,
+		   size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || !v->valuestring[0])
+		return fail(err, errlen, -EINVAL, "%s.%s: expected a non-empty string", where, key);
+	free(*out);
+	*out = strdup(v->valuestring);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_path(const cJSON *obj, const char *key, const char *where, const char *dir,
+		    char **out, char *err, size_t errlen)
+{
+	char *raw = NULL;
+	int rc = get_str(obj, key, where, &raw, err, errlen);
+
+	if (rc || !raw)
+		return rc;
+	free(*out);
+	*out = resolve_path(dir, raw);
+	free(raw);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_num(const cJSON *obj, const char *key, const char *where, double lo, double hi,
+		   double *out, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
+		return fail(err, errlen, -EINVAL, "%s.%s: expected a number from %g to %g", where,
+			    key, lo, hi);
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int get_obj(const cJSON *obj, const char *key, const char *where,
+		   const char *const *keys, const cJSON **out, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char sub[128];
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.%s", where, key);
+	if (!cJSON_IsObject(v))
+		return fail(err, errlen, -EINVAL, "%s: expected an object", sub);
+	*out = v;
+	return check_keys(v, keys, sub, err, errlen);
+}
+
+static int check_url(const char *name, const char *url, char *err, size_t errlen)
+{
+	if (!url)
+		return 0;
+	if (http_url_check(url) < 0)
+		return fail(err, errlen, -EINVAL,
+			    "endpoints.%s: '%s' is not allowed: use https://, or http:// only to "
+			    "127.0.0.1, ::1 or localhost",
+			    name, url);
+	return 0;
+}
+
+static char *default_config_path(void)
+{
+	const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (x && x[0]) {
+		if (asprintf(&p, "%s/mgdcfs/config.json", x) < 0)
+			p = NULL;
+	} else if (home && home[0]) {
+		if (asprintf(&p, "%s/.config/mgdcfs/config.json", home) < 0)
+			p = NULL;
+	}
+	return p;
+}
+
+static char *default_cache_dir(const char *profile)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (x && x[0]) {
+		if (asprintf(&p, "%s/mgdcfs/%s", x, profile) < 0)
+			p = NULL;
+	} else if (asprintf(&p, "%s/.cache/mgdcfs/%s", home && home[0] ? home : "/tmp",
+			    profile) < 0) {
+		p = NULL;
+	}
+	return p;
+}
+
+static int read_file_capped(const char *path, char **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	*out = NULL;
+	if (!f)
+		return fail(err, errlen, -errno, "config %s: %s", path, strerror(errno));
+	buf = malloc(CONFIG_MAX_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	fclose(f);
+	if (n > CONFIG_MAX_BYTES) {
+		free(buf);
+		return fail(err, errlen, -EFBIG, "config %s is over %d bytes", path,
+			    CONFIG_MAX_BYTES);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* The config file holds no secret itself, but it names them: refuse one others may write. */
+static int check_config_mode(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return fail(err, errlen, -errno, "config %s: %s", path, strerror(errno));
+	if (st.st_mode & 022)
+		return fail(err, errlen, -EACCES,
+			    "config %s has mode %04o: group and others must not be able to write "
+			    "it; run: chmod 600 %s",
+			    path, (unsigned)(st.st_mode & 07777), path);
+	return 0;
+}
+
+static int parse_storage(struct config *c, const cJSON *prof, const char *where, const char *dir,
+			 char *err, size_t errlen)
+{
+	const cJSON *st, *cont, *it;
+	char *auth = NULL, *key_file = NULL, *sas_file = NULL, sub[128];
+	size_t n = 0;
+	int rc;
+
+	rc = get_obj(prof, "storage", where, storage_keys, &st, err, errlen);
+	if (rc || !st)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s.storage", where);
+	if ((rc = get_str(st, "account", sub, &c->storage_account, err, errlen)) ||
+	    (rc = get_str(st, "auth", sub, &auth, err, errlen)) ||
+	    (rc = get_path(st, "key_file", sub, dir, &key_file, err, errlen)) ||
+	    (rc = get_path(st, "sas_file", sub, dir, &sas_file, err, errlen)))
+		goto out;
+	if (!auth || strcmp(auth, "shared_key") == 0) {
+		c->storage_auth = key_file || !sas_file ? STORAGE_SHARED_KEY : STORAGE_SAS;
+	} else if (strcmp(auth, "sas") == 0) {
+		c->storage_auth = STORAGE_SAS;
+	} else if (strcmp(auth, "entra") == 0) {
+		c->storage_auth = STORAGE_ENTRA;
+	} else {
+		rc = fail(err, errlen, -EINVAL,
+			  "%s.auth: '%s' is not valid; use \"shared_key\", \"sas\" or \"entra\"", sub,
+			  auth);
+		goto out;
+	}
+	if (c->storage_auth == STORAGE_SHARED_KEY && key_file)
+		rc = config_read_secret(key_file, &c->storage_key, err, errlen);
+	else if (c->storage_auth == STORAGE_SHARED_KEY)
+		rc = fail(err, errlen, -EINVAL, "%s: auth \"shared_key\" needs \"key_file\"", sub);
+	else if (c->storage_auth == STORAGE_SAS && sas_file)
+		rc = config_read_secret(sas_file, &c->storage_sas, err, errlen);
+	else if (c->storage_auth == STORAGE_SAS)
+		rc = fail(err, errlen, -EINVAL, "%s: auth \"sas\" needs \"sas_file\"", sub);
+	if (rc)
+		goto out;
+	if (c->storage_sas && c->storage_sas[0] == '?')
+		memmove(c->storage_sas, c->storage_sas + 1, strlen(c->storage_sas));
+	cont = cJSON_GetObjectItemCaseSensitive(st, "containers");
+	if (cont) {
+		if (!cJSON_IsArray(cont)) {
+			rc = fail(err, errlen, -EINVAL,
+				  "%s.containers: expected an array of container names", sub);
+			goto out;
+		}
+		c->containers = calloc((size_t)cJSON_GetArraySize(cont) + 1, sizeof(char *));
+		if (!c->containers) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		cJSON_ArrayForEach(it, cont)
+		{
+			if (!cJSON_IsString(it) || !it->valuestring[0] ||
+			    strchr(it->valuestring, '/')) {
+				rc = fail(err, errlen, -EINVAL,
+					  "%s.containers[%zu]: expected a container name", sub, n);
+				goto out;
+			}
+			c->containers[n++] = strdup(it->valuestring);
+		}
+	}
+out:
+	free(auth);
+	free(key_file);
+	free(sas_file);
+	return rc;
+}
+
+static int parse_profile(struct config *c, const cJSON *prof, const char *dir, char *err,
+			 size_t errlen)
+{
+	const cJSON *o;
+	char where[96], *secret_file = NULL, *alg = NULL;
+	double v;
+	int rc;
+
+	snprintf(where, sizeof(where), "profiles.%s", c->profile);
+	if (!cJSON_IsObject(prof))
+		return fail(err, errlen, -EINVAL, "%s: expected an object", where);
+	if ((rc = check_keys(prof, profile_keys, where, err, errlen)))
+		return rc;
+	if ((rc = get_str(prof, "tenant_id", where, &c->tenant_id, err, errlen)) ||
+	    (rc = get_str(prof, "client_id", where, &c->client_id, err, errlen)) ||
+	    (rc = get_path(prof, "client_secret_file", where, dir, &secret_file, err, errlen)) ||
+	    (rc = get_path(prof, "client_certificate_file", where, dir, &c->cert_file, err,
+			   errlen)) ||
+	    (rc = get_path(prof, "client_key_file", where, dir, &c->key_file, err, errlen)) ||
+	    (rc = get_str(prof, "assertion_alg", where, &alg, err, errlen)) ||
+	    (rc = get_str(prof, "subscription_id", where, &c->subscription_id, err, errlen)) ||
+	    (rc = get_str(prof, "resource_group", where, &c->resource_group, err, errlen)) ||
+	    (rc = get_str(prof, "factory", where, &c->factory, err, errlen)) ||
+	    (rc = get_str(prof, "key_vault", where, &c->keyvault, err, errlen)) ||
+	    (rc = get_str(prof, "registration_scope", where, &c->registration_scope, err,
+			  errlen)) ||
+	    (rc = get_path(prof, "ca_file", where, dir, &c->ca_file, err, errlen)))
+		goto out;
+	if (alg && strcmp(alg, "PS256") && strcmp(alg, "RS256")) {
+		rc = fail(err, errlen, -EINVAL,
+			  "%s.assertion_alg: '%s' is not valid; use \"PS256\" or \"RS256\"", where,
+			  alg);
+		goto out;
+	}
+	c->assertion_rs256 = alg && strcmp(alg, "RS256") == 0;
+	if (secret_file && (rc = config_read_secret(secret_file, &c->client_secret, err, errlen)))
+		goto out;
+	if ((rc = parse_storage(c, prof, where, dir, err, errlen)))
+		goto out;
+
+	if ((rc = get_obj(prof, "endpoints", where, endpoint_keys, &o, err, errlen)))
+		goto out;
+	if (o) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s.endpoints", where);
+		if ((rc = get_str(o, "login", sub, &c->login_url, err, errlen)) ||
+		    (rc = get_str(o, "graph", sub, &c->graph_url, err, errlen)) ||
+		    (rc = get_str(o, "arm", sub, &c->arm_url, err, errlen)) ||
+		    (rc = get_str(o, "registration", sub, &c->registration_url, err, errlen)) ||
+		    (rc = get_str(o, "blob", sub, &c->blob_url, err, errlen)))
+			goto out;
+	}
+	if ((rc = get_obj(prof, "cache", where, cache_keys, &o, err, errlen)))
+		goto out;
+	if (o) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s.cache", where);
+		if ((rc = get_path(o, "dir", sub, dir, &c->cache_dir, err, errlen)))
+			goto out;
+		v = (double)(c->cache_budget >> 20);
+		if ((rc = get_num(o, "budget_mb", sub, 16, 16 << 20, &v, err, errlen)))
+			goto out;
+		c->cache_budget = (uint64_t)v << 20;
+		v = c->chunk_size >> 10;
+		if ((rc = get_num(o, "chunk_kb", sub, 64, 64 << 10, &v, err, errlen)))
+			goto out;
+		c->chunk_size = (uint32_t)v << 10;
+		v = c->readahead_chunks;
+		if ((rc = get_num(o, "readahead_chunks", sub, 0, 64, &v, err, errlen)))
+			goto out;
+		c->readahead_chunks = (uint32_t)v;
+	}
+	if ((rc = get_obj(prof, "ttl", where, ttl_keys, &o, err, errlen)))
+		goto out;
+	if (o) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s.ttl", where);
+		v = c->ttl_metadata_s;
+		if ((rc = get_num(o, "metadata_s", sub, 0, 86400, &v, err, errlen)))
+			goto out;
+		c->ttl_metadata_s = (int)v;
+		v = c->ttl_status_s;
+		if ((rc = get_num(o, "status_s", sub, 0, 86400, &v, err, errlen)))
+			goto out;
+		c->ttl_status_s = (int)v;
+		v = c->ttl_listing_s;
+		if ((rc = get_num(o, "listing_s", sub, 0, 86400, &v, err, errlen)))
+			goto out;
+		c->ttl_listing_s = (int)v;
+	}
+	if ((rc = get_obj(prof, "timeouts", where, timeout_keys, &o, err, errlen)))
+		goto out;
+	if (o) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s.timeouts", where);
+		v = (double)c->connect_ms;
+		if ((rc = get_num(o, "connect_ms", sub, 100, 600000, &v, err, errlen)))
+			goto out;
+		c->connect_ms = (long)v;
+		v = (double)c->io_s;
+		if ((rc = get_num(o, "io_s", sub, 1, 3600, &v, err, errlen)))
+			goto out;
+		c->io_s = (long)v;
+		v = c->retries;
+		if ((rc = get_num(o, "retries", sub, 0, 20, &v, err, errlen)))
+			goto out;
+		c->retries = (int)v;
+		v = (double)c->deadline_ms;
+		if ((rc = get_num(o, "deadline_ms", sub, 1000, 3600000, &v, err, errlen)))
+			goto out;
+		c->deadline_ms = (long)v;
+	}
+out:
+	free(secret_file);
+	free(alg);
+	return rc;
+}
+
+static void set_defaults(struct config *c)
+{
+	c->cache_budget = 2ULL << 30;
+	c->chunk_size = 8u << 20;
+	c->readahead_chunks = 4;
+	c->ttl_metadata_s = 30;
+	c->ttl_status_s = 5;
+	c->ttl_listing_s = 60;
+	c->connect_ms = 5000;
+	c->io_s = 15;
+	c->retries = 4;
+	c->deadline_ms = 60000;
+}
+
+static int dup_default(char **dst, const char *val)
+{
+	if (*dst || !val)
+		return 0;
+	*dst = strdup(val);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* Fill what is still missing from the environment and the public-cloud defaults. */
+static int fill_from_env(struct config *c, char *err, size_t errlen)
+{
+	const char *certp = getenv("AZURE_CLIENT_CERTIFICATE_PATH");
+	char *blob = NULL;
+	int rc = 0;
+
+	if ((rc = dup_default(&c->tenant_id, getenv("AZURE_TENANT_ID"))) ||
+	    (rc = dup_default(&c->client_id, getenv("AZURE_CLIENT_ID"))))
+		return rc;
+	if (!c->client_secret && !c->cert_file) {
+		if ((rc = dup_default(&c->client_secret, getenv("AZURE_CLIENT_SECRET"))) ||
+		    (rc = dup_default(&c->cert_file, certp && certp[0] ? certp : NULL)))
+			return rc;
+	}
+	if ((rc = dup_default(&c->login_url, "https://login.microsoftonline.com")) ||
+	    (rc = dup_default(&c->graph_url, "https://graph.microsoft.com")) ||
+	    (rc = dup_default(&c->arm_url, "https://management.azure.com")) ||
+	    (rc = dup_default(&c->registration_scope, "api://mgdc-registration/.default")))
+		return rc;
+	if (!c->blob_url && c->storage_account) {
+		if (asprintf(&blob, "https://%s.blob.core.windows.net", c->storage_account) < 0)
+			return -ENOMEM;
+		c->blob_url = blob;
+	}
+	if (!c->cache_dir && !(c->cache_dir = default_cache_dir(c->profile)))
+		return -ENOMEM;
+	if (!c->tenant_id)
+		return fail(err, errlen, -EINVAL,
+			    "profile '%s': no tenant: set \"tenant_id\" or AZURE_TENANT_ID",
+			    c->profile);
+	if (!c->client_id)
+		return fail(err, errlen, -EINVAL,
+			    "profile '%s': no client: set \"client_id\" or AZURE_CLIENT_ID",
+			    c->profile);
+	if (!c->client_secret && !c->cert_file)
+		return fail(err, errlen, -EINVAL,
+			    "profile '%s': no credential: set \"client_secret_file\" or "
+			    "\"client_certificate_file\", or AZURE_CLIENT_SECRET / "
+			    "AZURE_CLIENT_CERTIFICATE_PATH",
+			    c->profile);
+	if ((rc = check_url("login", c->login_url, err, errlen)) ||
+	    (rc = check_url("graph", c->graph_url, err, errlen)) ||
+	    (rc = check_url("arm", c->arm_url, err, errlen)) ||
+	    (rc = check_url("registration", c->registration_url, err, errlen)) ||
+	    (rc = check_url("blob", c->blob_url, err, errlen)))
+		return rc;
+	return 0;
+}
+
+int config_load(struct config *c, const char *path, const char *profile, char *err, size_t errlen)
+{
+	char *text = NULL, *dpath = NULL, *dir = NULL, *slash;
+	cJSON *root = NULL;
+	const cJSON *profs, *prof = NULL, *def;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	set_defaults(c);
+	err[0] = '\0';
+	if (!path) {
+		dpath = default_config_path();
+		if (dpath && access(dpath, F_OK) == 0)
+			path = dpath;
+	}
+	if (path) {
+		if ((rc = check_config_mode(path, err, errlen)) ||
+		    (rc = read_file_capped(path, &text, err, errlen)))
+			goto out;
+		root = cJSON_Parse(text);
+		if (!cJSON_IsObject(root)) {
+			rc = fail(err, errlen, -EINVAL,
+				  "config %s: not a JSON object (near byte %ld)", path,
+				  root ? 0L : (long)(cJSON_GetErrorPtr() - text));
+			goto out;
+		}
+		if ((rc = check_keys(root, top_keys, "config", err, errlen)))
+			goto out;
+		def = cJSON_GetObjectItemCaseSensitive(root, "default_profile");
+		if (!profile && cJSON_IsString(def))
+			profile = def->valuestring;
+		profs = cJSON_GetObjectItemCaseSensitive(root, "profiles");
+		if (!cJSON_IsObject(profs)) {
+			rc = fail(err, errlen, -EINVAL,
+				  "config %s: \"profiles\": expected an object of named profiles",
+				  path);
+			goto out;
+		}
+		if (!profile)
+			profile = "default";
+		prof = cJSON_GetObjectItemCaseSensitive(profs, profile);
+		if (!prof) {
+			char names[256] = "";
+			const cJSON *it;
+			size_t o = 0;
+
+			cJSON_ArrayForEach(it, profs) o +=
+				(size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
+						 "%s%s", o ? ", " : "", it->string);
+			rc = fail(err, errlen, -EINVAL,
+				  "config %s: no profile '%s'; profiles in the file: %s", path,
+				  profile, names[0] ? names : "(none)");
+			goto out;
+		}
+		c->path = strdup(path);
+		dir = strdup(path);
+		slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash)
+			*slash = '\0';
+		else if (dir)
+			strcpy(dir, ".");
+	}
+	c->profile = strdup(profile ? profile : "default");
+	if (!c->profile) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (prof && (rc = parse_profile(c, prof, dir, err, errlen)))
+		goto out;
+	if (!prof && !getenv("AZURE_TENANT_ID")) {
+		rc = fail(err, errlen, -ENOENT,
+			  "no config file (looked for %s; use --config FILE) and no "
+			  "AZURE_TENANT_ID in the environment",
+			  dpath ? dpath : "$XDG_CONFIG_HOME/mgdcfs/config.json");
+		goto out;
+	}
+	rc = fill_from_env(c, err, errlen);
+out:
+	if (rc)
+		config_release(c);
+	cJSON_Delete(root);
+	free(text);
+	free(dpath);
+	free(dir);
+	return rc;
+}
+
+void config_release(struct config *c)
+{
+	size_t i;
+
+	wipe_free(c->client_secret);
+	wipe_free(c->storage_key);
+	wipe_free(c->storage_sas);
+	free(c->path);
+	free(c->profile);
+	free(c->tenant_id);
+	free(c->client_id);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->subscription_id);
+	free(c->resource_group);
+	free(c->factory);
+	free(c->keyvault);
+	free(c->storage_account);
+	for (i = 0; c->containers && c->containers[i]; i++)
+		free(c->containers[i]);
+	free(c->containers);
+	free(c->login_url);
+	free(c->graph_url);
+	free(c->arm_url);
+	free(c->registration_url);
+	free(c->blob_url);
+	free(c->registration_scope);
+	free(c->ca_file);
+	free(c->cache_dir);
+	memset(c, 0, sizeof(*c));
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+char *config_to_json(const struct config *c)
+{
+	static const char *const auth_names[] = {"shared_key", "sas", "entra"};
+	cJSON *o = cJSON_CreateObject(), *s, *e, *x;
+	char *out;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	add_str(o, "config_file", c->path);
+	add_str(o, "profile", c->profile);
+	add_str(o, "tenant_id", c->tenant_id);
+	add_str(o, "client_id", c->client_id);
+	cJSON_AddStringToObject(o, "credential",
+				c->cert_file ? (c->assertion_rs256 ? "certificate (RS256)"
+								   : "certificate (PS256)")
+					     : "client secret (set)");
+	add_str(o, "client_certificate_file", c->cert_file);
+	add_str(o, "subscription_id", c->subscription_id);
+	add_str(o, "resource_group", c->resource_group);
+	add_str(o, "factory", c->factory);
+	add_str(o, "key_vault", c->keyvault);
+	s = cJSON_AddObjectToObject(o, "storage");
+	add_str(s, "account", c->storage_account);
+	cJSON_AddStringToObject(s, "auth", auth_names[c->storage_auth]);
+	cJSON_AddStringToObject(s, "secret",
+				(c->storage_key || c->storage_sas) ? "(set)" : "(unset)");
+	x = cJSON_AddArrayToObject(s, "containers");
+	for (i = 0; c->containers && c->containers[i]; i++)
+		cJSON_AddItemToArray(x, cJSON_CreateString(c->containers[i]));
+	e = cJSON_AddObjectToObject(o, "endpoints");
+	add_str(e, "login", c->login_url);
+	add_str(e, "graph", c->graph_url);
+	add_str(e, "arm", c->arm_url);
+	add_str(e, "registration", c->registration_url);
+	add_str(e, "blob", c->blob_url);
+	add_str(o, "registration_scope", c->registration_scope);
+	add_str(o, "ca_file", c->ca_file);
+	x = cJSON_AddObjectToObject(o, "cache");
+	add_str(x, "dir", c->cache_dir);
+	cJSON_AddNumberToObject(x, "budget_mb", (double)(c->cache_budget >> 20));
+	cJSON_AddNumberToObject(x, "chunk_kb", c->chunk_size >> 10);
+	cJSON_AddNumberToObject(x, "readahead_chunks", c->readahead_chunks);
+	x = cJSON_AddObjectToObject(o, "ttl");
+	cJSON_AddNumberToObject(x, "metadata_s", c->ttl_metadata_s);
+	cJSON_AddNumberToObject(x, "status_s", c->ttl_status_s);
+	cJSON_AddNumberToObject(x, "listing_s", c->ttl_listing_s);
+	x = cJSON_AddObjectToObject(o, "timeouts");
+	cJSON_AddNumberToObject(x, "connect_ms", (double)c->connect_ms);
+	cJSON_AddNumberToObject(x, "io_s", (double)c->io_s);
+	cJSON_AddNumberToObject(x, "retries", c->retries);
+	cJSON_AddNumberToObject(x, "deadline_ms", (double)c->deadline_ms);
+	out = cJSON_Print(o);
+	cJSON_Delete(o);
+	return out;
+}

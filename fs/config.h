@@ -1,0 +1,75 @@
+/*
+ * config.h - the mgdcfs configuration: one profile of a JSON config file,
+ * completed by the azure-identity environment variables.
+ *
+ * Precedence: a value in the profile wins; AZURE_TENANT_ID, AZURE_CLIENT_ID,
+ * AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH fill what the profile
+ * leaves out (and make up a whole profile when there is no config file).
+ * Secrets come only from files that no group or other user can read, or
+ * from the environment; never from the command line.
+ */
+#ifndef MGDCFS_FS_CONFIG_H
+#define MGDCFS_FS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum storage_auth { STORAGE_SHARED_KEY = 0, STORAGE_SAS = 1, STORAGE_ENTRA = 2 };
+
+struct config {
+	char *path;               /* config file used, or NULL when built from the environment */
+	char *profile;            /* profile name */
+	char *tenant_id;
+	char *client_id;
+	char *client_secret;      /* secret: wiped on release */
+	char *cert_file;          /* client certificate (PEM), or NULL */
+	char *key_file;           /* its key (PEM); NULL: in cert_file */
+	int assertion_rs256;      /* 1: RS256 + x5t; 0: PS256 + x5t#S256 */
+	char *subscription_id;
+	char *resource_group;
+	char *factory;
+	char *keyvault;           /* Key Vault linked service for the source secret, or NULL */
+	char *storage_account;
+	enum storage_auth storage_auth;
+	char *storage_key;        /* secret (base64 account key) */
+	char *storage_sas;        /* secret (SAS token without '?') */
+	char **containers;        /* NULL-terminated, or NULL for all */
+	char *login_url, *graph_url, *arm_url, *registration_url, *blob_url;
+	char *registration_scope;
+	char *ca_file;
+	char *cache_dir;
+	uint64_t cache_budget;    /* bytes */
+	uint32_t chunk_size;      /* bytes */
+	uint32_t readahead_chunks;
+	int ttl_metadata_s, ttl_status_s, ttl_listing_s;
+	long connect_ms, io_s, deadline_ms;
+	int retries;
+};
+
+/*
+ * config_load - load profile `profile` (NULL: the file's default_profile,
+ * else "default") from `path` (NULL: $XDG_CONFIG_HOME/mgdcfs/config.json,
+ * which may be absent when the environment supplies a profile). Returns 0,
+ * or -EINVAL/-EACCES/-ENOENT with one line in err naming the key and what
+ * would be valid. On failure nothing needs releasing. Not thread-safe; call
+ * once at start-up.
+ */
+int config_load(struct config *c, const char *path, const char *profile, char *err, size_t errlen);
+
+/* config_release - wipe secrets and free everything. */
+void config_release(struct config *c);
+
+/*
+ * config_read_secret - read a secret file: refuses (-EACCES) a file readable
+ * or writable by group or others or not owned by us, strips one trailing
+ * newline, caps the size at 16 KiB. *out is malloc'd; wipe and free it.
+ */
+int config_read_secret(const char *file, char **out, char *err, size_t errlen);
+
+/*
+ * config_to_json - the effective configuration without any secret (secrets
+ * are shown as "(set)" / "(unset)"), pretty-printed, malloc'd.
+ */
+char *config_to_json(const struct config *c);
+
+#endif

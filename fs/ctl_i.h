@@ -1,0 +1,31 @@
+/*
+ * ctl_i.h - helpers of ctl.c that cmd.c shares: the memo-backed documents
+ * of the control plane and lookups in them. Private to fs/.
+ */
+#ifndef MGDCFS_FS_CTL_I_H
+#define MGDCFS_FS_CTL_I_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "fs/fs_i.h"
+#include "fs/memo.h"
+
+/*
+ * ctl_get - the memo document `key` ("org", "dc", "apps", "pipes",
+ * "runs/<pipeline>", "run/<runId>", "acts/<runId>"), fetched if older than
+ * ttl seconds. Failures other than -ENOENT are recorded in errlog against
+ * `path`. Drop the reference with memo_put(fs->memo, ref).
+ */
+int ctl_get(struct mgdcfs *fs, const char *path, const char *key, int ttl, struct memo_ref *ref);
+
+const cJSON *ctl_find_app(const cJSON *apps, const char *name, size_t len);
+const cJSON *ctl_find_pipe(const cJSON *pipes, const char *name, size_t len);
+const cJSON *ctl_pipe_spec(const cJSON *pipe);
+const char *ctl_str(const cJSON *o, const char *key);
+time_t ctl_parse_time(const char *iso);
+int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * data_i.h - start and stop the dataset machinery (read-ahead workers).
+ * Called from fs_init / fs_destroy. Private to fs/.
+ */
+#ifndef MGDCFS_FS_DATA_I_H
+#define MGDCFS_FS_DATA_I_H
+
+#include "fs/fs_i.h"
+
+/* data_start - start the read-ahead workers (none when there is no cache). */
+void data_start(struct mgdcfs *fs);
+
+/* data_stop - stop them; pending read-ahead is dropped. */
+void data_stop(struct mgdcfs *fs);
+
+/* Counters for stats.json. */
+struct data_counters {
+	uint64_t listings, listing_fallbacks, heads, chunk_fetches, fetch_bytes, readahead_jobs,
+		readahead_dropped, stale_reopen, cache_bytes_served;
+	int64_t inflight;
+};
+void data_get_counters(struct data_counters *out);
+
+#endif

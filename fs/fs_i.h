@@ -1,0 +1,109 @@
+/*
+ * fs_i.h - what the modules of fs/ share: the mount's context and the
+ * interfaces between the FUSE adapter (ops.c) and the handlers behind it
+ * (ctl.c for the control plane, data.c for datasets, cmd.c for commands).
+ * Private to fs/.
+ */
+#ifndef MGDCFS_FS_FS_I_H
+#define MGDCFS_FS_FS_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "fs/config.h"
+#include "fs/tree.h"
+
+struct http;
+struct auth;
+struct cache;
+struct memo;
+struct catalog;
+struct blob_client;
+struct graph;
+struct reg;
+struct adf;
+
+/* One mount. Set up before fuse_main (net objects, catalog) and in init (cache). */
+struct mgdcfs {
+	struct config cfg;
+	struct http *http;
+	struct auth *auth;
+	struct blob_client *blob;
+	struct cache *cache;        /* NULL until init; NULL if the cache could not open */
+	struct memo *memo;
+	const struct catalog *catalog;
+	struct graph *graph;
+	struct reg *reg;          /* NULL when the profile names no registration endpoint */
+	struct adf *adf;          /* NULL when the profile names no factory */
+	uid_t uid;
+	gid_t gid;
+	time_t started;
+	int debug;
+};
+
+extern struct mgdcfs *g_fs;
+
+/* A rendered file of the control plane, or a symlink target. */
+struct content {
+	char *data;     /* malloc'd, NUL-terminated */
+	size_t len;
+	time_t mtime;
+	mode_t mode;    /* S_IFREG | perms, or S_IFLNK */
+};
+
+/* Directory listing callback: name, and a stat when the handler knows it (else NULL). */
+typedef int (*dir_fill_fn)(void *ud, const char *name, const struct stat *st);
+
+/*
+ * ctl.c - the control-plane tree (everything but datasets/ and drafts).
+ * ctl_render fills `c` for a file or symlink node; ctl_dir_exists checks a
+ * named directory (an app, a pipeline, a run); ctl_list lists a directory.
+ * All return 0 or -errno, and record remote failures in errlog.
+ */
+int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c);
+int ctl_dir_exists(struct mgdcfs *fs, const char *path, const struct route *r, time_t *mtime);
+int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
+	     void *ud);
+void content_release(struct content *c);
+
+/*
+ * data.c - datasets/. data_stat fills st for a container, folder or blob;
+ * data_list lists one; data_open/read/release stream a blob through the cache.
+ */
+struct data_file;
+int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct stat *st);
+int data_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
+	      void *ud);
+int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct data_file **out);
+ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size, off_t off);
+void data_release(struct mgdcfs *fs, struct data_file *f);
+int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, const char *name,
+		  char *value, size_t size);
+int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, char *list,
+		   size_t size);
+
+/*
+ * cmd.c - commands. cmd_small acts on a write to a small value file
+ * (data-connect, consent, trigger, cancel); cmd_commit commits a spec
+ * (apps/<name>.json, pipelines/<name>.json); cmd_rmdir deletes an app or a
+ * pipeline. Each returns 0 or -errno and leaves the reason in errlog.
+ */
+int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+	      size_t len);
+int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+	       size_t len);
+int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r);
+
+/* stats.c - the text of .mgdcfs/stats.json (malloc'd). */
+char *stats_render(struct mgdcfs *fs, size_t *len);
+
+/* Request counters kept by fs/ itself (FUSE ops), for stats.json. */
+struct fs_counters {
+	uint64_t reads, read_bytes, lookups, readdirs, commands, command_failures;
+};
+extern struct fs_counters g_counters;
+
+#endif

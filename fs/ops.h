@@ -1,0 +1,21 @@
+/*
+ * ops.h - the FUSE operations table of mgdcfs (ops.c) and the init/destroy
+ * hooks it calls (main.c). The only header besides ops.c and main.c that
+ * needs FUSE.
+ */
+#ifndef MGDCFS_FS_OPS_H
+#define MGDCFS_FS_OPS_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse.h>
+
+/* fs_operations - the operations table; static storage. */
+const struct fuse_operations *fs_operations(void);
+
+/* fs_init - called by libfuse after daemonizing: opens the cache, sets kernel timeouts. */
+void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg);
+
+/* fs_destroy - called by libfuse at unmount: closes the cache. */
+void fs_destroy(void *private_data);
+
+#endif

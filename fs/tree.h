@@ -1,0 +1,82 @@
+/*
+ * tree.h - the path router: a mount path to the node it names.
+ *
+ * Pure and allocation-free: the route points into the path it was given,
+ * so it is valid only as long as that string. Every handler in fs/ starts
+ * from a route; the fuzzers drive this function directly.
+ */
+#ifndef MGDCFS_FS_TREE_H
+#define MGDCFS_FS_TREE_H
+
+#include <stddef.h>
+
+enum node_kind {
+	N_NONE = 0,      /* no such path */
+	N_ROOT,          /* / */
+	N_README,        /* /README */
+	N_TENANT,        /* /tenant */
+	N_TENANT_JSON,   /* /tenant/tenant.json */
+	N_DATA_CONNECT,  /* /tenant/data-connect */
+	N_CATALOG,       /* /catalog */
+	N_CATALOG_FILE,  /* /catalog/<Dataset>.json        name */
+	N_APPS,          /* /apps */
+	N_APP,           /* /apps/<name>                   name */
+	N_APP_SPEC,      /* /apps/<name>.json              name */
+	N_APP_REG,       /* /apps/<name>/registration.json name */
+	N_APP_CONSENT,   /* /apps/<name>/consent           name */
+	N_APP_CONSENT_JSON, /* /apps/<name>/consent.json   name */
+	N_PIPES,         /* /pipelines */
+	N_PIPE,          /* /pipelines/<name>              name */
+	N_PIPE_SPECFILE, /* /pipelines/<name>.json         name */
+	N_PIPE_SPEC,     /* /pipelines/<name>/spec.json    name */
+	N_PIPE_JSON,     /* /pipelines/<name>/pipeline.json name */
+	N_PIPE_TRIGGER,  /* /pipelines/<name>/trigger      name */
+	N_RUNS,          /* /pipelines/<name>/runs         name */
+	N_RUNS_LATEST,   /* /pipelines/<name>/runs/latest  name (symlink) */
+	N_RUN,           /* /pipelines/<name>/runs/<id>    name, run */
+	N_RUN_STATUS,    /* .../runs/<id>/status */
+	N_RUN_JSON,      /* .../runs/<id>/run.json */
+	N_RUN_ACTIVITIES,/* .../runs/<id>/activities.json */
+	N_RUN_CANCEL,    /* .../runs/<id>/cancel */
+	N_RUN_OUTPUT,    /* .../runs/<id>/output (symlink) */
+	N_DATASETS,      /* /datasets */
+	N_DS_CONTAINER,  /* /datasets/<container>          container */
+	N_DS_PATH,       /* /datasets/<container>/<path>   container, path (no leading '/') */
+	N_META,          /* /.mgdcfs */
+	N_META_STATS,    /* /.mgdcfs/stats.json */
+	N_META_ERRORS,   /* /.mgdcfs/errors */
+	N_META_CONFIG,   /* /.mgdcfs/config.json */
+	N_SCRATCH,       /* an editor's temp or swap file in /apps or /pipelines: name = file */
+};
+
+struct route {
+	enum node_kind kind;
+	const char *name;      /* app, pipeline or dataset name, or scratch file name */
+	size_t name_len;
+	const char *run;       /* run id */
+	size_t run_len;
+	const char *container;
+	size_t container_len;
+	const char *path;      /* blob path under the container (N_DS_PATH) */
+	size_t path_len;
+	int in_pipelines;      /* N_SCRATCH: 1 when under /pipelines, 0 under /apps */
+};
+
+/*
+ * tree_route - classify `path` (absolute, as FUSE gives it). Returns the
+ * node kind (also in r->kind); N_NONE for a path that can never exist.
+ * Existence of named things (an app, a run) is checked by the caller.
+ */
+enum node_kind tree_route(const char *path, struct route *r);
+
+/* tree_is_dir - 1 for kinds that are directories. */
+int tree_is_dir(enum node_kind k);
+
+/* tree_is_scratch_name - 1 if `name` looks like an editor's temp/swap/backup file. */
+int tree_is_scratch_name(const char *name, size_t len);
+
+/* tree_name_ok - 1 if a component from a server can be shown as is (no '/', NUL, control
+ * characters, not "." or "..", valid UTF-8, at most 255 bytes). */
+int tree_name_ok(const char *name, size_t len);
+
+#endif
