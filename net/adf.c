@@ -1,0 +1,286 @@
+/*
+ * adf.c - Azure Data Factory ARM REST client (adf.h).
+ *
+ * The decision a reader must know: createRun is the only call whose replay
+ * would do harm (a second run, a second export), so it alone is sent as
+ * non-idempotent; everything else, including the POST queries and cancel,
+ * is safe to retry. Run listings use one POST queryPipelineRuns filtered to
+ * the pipeline and paged by continuationToken, so listing hundreds of runs
+ * costs a few requests rather than one per run.
+ */
+#include "net/adf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/rest.h"
+
+#define ADF_QUERY       "api-version=" ADF_API_VERSION
+#define ADF_LOOKBACK_S  (45LL * 86400) /* ADF keeps run history for 45 days */
+#define ADF_LOOKAHEAD_S 86400LL
+
+struct adf {
+	/* first member: rest_ep_new() allocates the whole struct */
+	struct rest_ep ep; /* base = the factory's resource URL */
+};
+
+static const char *const adf_kind_seg[] = {
+    [ADF_LINKED_SERVICE] = "linkedservices",
+    [ADF_DATASET] = "datasets",
+    [ADF_PIPELINE] = "pipelines",
+};
+
+int adf_new(struct adf **out, struct auth *a, const char *arm_url, const char *sub, const char *rg,
+            const char *factory)
+{
+	int rc = -EINVAL;
+
+	/* A NULL name would end the segment list early and name another URL. */
+	*out = !sub || !rg || !factory
+	           ? NULL
+	           : (struct adf *)rest_ep_new(sizeof(struct adf), &rc, a, ADF_SCOPE, arm_url,
+	                                       "subscriptions", sub, "resourceGroups", rg,
+	                                       "providers", "Microsoft.DataFactory", "factories",
+	                                       factory, (char *)NULL);
+	return *out ? 0 : rc;
+}
+
+void adf_free(struct adf *f)
+{
+	rest_ep_free(f ? &f->ep : NULL);
+}
+
+struct rest_ep *adf_rest(struct adf *f)
+{
+	return &f->ep;
+}
+
+/*
+ * The URL {factory}/{seg}/{name}[/{action}]?api-version=...; NULL name
+ * means the collection. Fails with -EINVAL for an empty name or unknown kind.
+ */
+static int adf_url(struct adf *f, const char *seg, const char *name, const char *action,
+                   const char *query, char **url, struct net_error *e)
+{
+	*url = NULL;
+	if (!seg || (name && !*name))
+		return rest_error(e, EINVAL, "InvalidName", "empty resource name");
+	*url =
+	    rest_url(f->ep.base, query ? query : ADF_QUERY, seg, name, name ? action : NULL, NULL);
+	return *url ? 0 : rest_error(e, ENOMEM, "NoMemory", "cannot build the request URL");
+}
+
+static const char *adf_seg(enum adf_kind kind)
+{
+	return (unsigned)kind <= ADF_PIPELINE ? adf_kind_seg[kind] : NULL;
+}
+
+int adf_get(struct adf *f, enum adf_kind kind, const char *name, cJSON **out, char **etag,
+            struct net_error *e)
+{
+	char *url;
+	int res;
+
+	*out = NULL;
+	if (etag)
+		*etag = NULL;
+	res = adf_url(f, adf_seg(kind), name ? name : "", NULL, NULL, &url, e);
+	if (res == 0)
+		res = rest_get(&f->ep, url, out, etag, e);
+	free(url);
+	return res;
+}
+
+int adf_put(struct adf *f, enum adf_kind kind, const char *name, const cJSON *resource,
+            const char *if_match, cJSON **out, char **etag, struct net_error *e)
+{
+	char *url;
+	int res;
+
+	if (out)
+		*out = NULL;
+	if (etag)
+		*etag = NULL;
+	if (!resource)
+		return rest_error(e, EINVAL, "InvalidResource", "no resource body");
+	res = adf_url(f, adf_seg(kind), name ? name : "", NULL, NULL, &url, e);
+	if (res == 0)
+		res = rest_send(&f->ep, "PUT", url, resource, if_match, 0, out, etag, e);
+	free(url);
+	return res;
+}
+
+int adf_delete(struct adf *f, enum adf_kind kind, const char *name, struct net_error *e)
+{
+	char *url;
+	int res = adf_url(f, adf_seg(kind), name ? name : "", NULL, NULL, &url, e);
+
+	if (res == 0)
+		res = rest_send(&f->ep, "DELETE", url, NULL, NULL, 0, NULL, NULL, e);
+	free(url);
+	return res;
+}
+
+int adf_list(struct adf *f, enum adf_kind kind, cJSON **items, struct net_error *e)
+{
+	struct rest_call c = {0};
+	char *url;
+	int res;
+
+	*items = NULL;
+	res = adf_url(f, adf_seg(kind), NULL, NULL, NULL, &url, e);
+	if (res == 0) {
+		c.url = url;
+		res = rest_list(&f->ep, &c, items, e);
+	}
+	free(url);
+	return res;
+}
+
+int adf_create_run(struct adf *f, const char *pipeline, const cJSON *params, char **run_id,
+                   struct net_error *e)
+{
+	cJSON *empty = NULL, *reply = NULL;
+	const cJSON *id;
+	char *url = NULL;
+	int res;
+
+	*run_id = NULL;
+	res = adf_url(f, "pipelines", pipeline ? pipeline : "", "createRun", NULL, &url, e);
+	if (res < 0)
+		goto out;
+	if (!params && !(params = empty = cJSON_CreateObject())) {
+		res = rest_error(e, ENOMEM, "NoMemory", "out of memory");
+		goto out;
+	}
+	res = rest_send(&f->ep, "POST", url, params, NULL, 1, &reply, NULL, e);
+	if (res < 0)
+		goto out;
+	id = cJSON_GetObjectItemCaseSensitive(reply, "runId");
+	if (!cJSON_IsString(id) || !id->valuestring[0]) {
+		res = rest_error(e, EPROTO, "InvalidReply", "createRun reply has no runId");
+		goto out;
+	}
+	if (!(*run_id = strdup(id->valuestring)))
+		res = rest_error(e, ENOMEM, "NoMemory", "out of memory");
+out:
+	cJSON_Delete(empty);
+	cJSON_Delete(reply);
+	free(url);
+	return res;
+}
+
+int adf_get_run(struct adf *f, const char *run_id, cJSON **run, struct net_error *e)
+{
+	char *url;
+	int res = adf_url(f, "pipelineruns", run_id ? run_id : "", NULL, NULL, &url, e);
+
+	*run = NULL;
+	if (res == 0)
+		res = rest_get(&f->ep, url, run, NULL, e);
+	free(url);
+	return res;
+}
+
+int adf_cancel_run(struct adf *f, const char *run_id, int recursive, struct net_error *e)
+{
+	char *url;
+	int res = adf_url(f, "pipelineruns", run_id ? run_id : "", "cancel",
+	                  recursive ? ADF_QUERY "&isRecursive=true" : NULL, &url, e);
+
+	if (res == 0)
+		res = rest_send(&f->ep, "POST", url, NULL, NULL, 0, NULL, NULL, e);
+	free(url);
+	return res;
+}
+
+/* ISO 8601 UTC of `t`, into buf (>= 21 bytes). */
+static const char *adf_iso(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+	return buf;
+}
+
+cJSON *adf_run_filter(const char *pipeline, const char *after, const char *before, long long now)
+{
+	char a[32], b[32];
+	cJSON *q = cJSON_CreateObject(), *filters, *filter, *values, *order, *ord;
+
+	if (!q)
+		return NULL;
+	if (!cJSON_AddStringToObject(q, "lastUpdatedAfter",
+	                             after ? after : adf_iso(now - ADF_LOOKBACK_S, a, sizeof(a))) ||
+	    !cJSON_AddStringToObject(q, "lastUpdatedBefore",
+	                             before ? before
+	                                    : adf_iso(now + ADF_LOOKAHEAD_S, b, sizeof(b))))
+		goto fail;
+	if (!pipeline)
+		return q;
+	if (!(filters = cJSON_AddArrayToObject(q, "filters")) || !(filter = cJSON_CreateObject()) ||
+	    !cJSON_AddItemToArray(filters, filter) ||
+	    !cJSON_AddStringToObject(filter, "operand", "PipelineName") ||
+	    !cJSON_AddStringToObject(filter, "operator", "Equals") ||
+	    !(values = cJSON_AddArrayToObject(filter, "values")) ||
+	    !cJSON_AddItemToArray(values, cJSON_CreateString(pipeline)))
+		goto fail;
+	if (!(order = cJSON_AddArrayToObject(q, "orderBy")) || !(ord = cJSON_CreateObject()) ||
+	    !cJSON_AddItemToArray(order, ord) ||
+	    !cJSON_AddStringToObject(ord, "orderBy", "RunStart") ||
+	    !cJSON_AddStringToObject(ord, "order", "DESC"))
+		goto fail;
+	return q;
+fail:
+	cJSON_Delete(q);
+	return NULL;
+}
+
+/* POST query `filter` at `url` and merge every continuationToken page. */
+static int adf_query(struct adf *f, const char *url, cJSON *filter, cJSON **items,
+                     struct net_error *e)
+{
+	struct rest_call c = {.method = "POST", .url = url, .body = filter};
+
+	if (!url || !filter)
+		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
+	return rest_list(&f->ep, &c, items, e);
+}
+
+int adf_query_runs(struct adf *f, const char *pipeline, const char *after, const char *before,
+                   cJSON **runs, struct net_error *e)
+{
+	cJSON *filter = adf_run_filter(pipeline, after, before, (long long)time(NULL));
+	char *url = rest_url(f->ep.base, ADF_QUERY, "queryPipelineRuns", NULL);
+	int res;
+
+	*runs = NULL;
+	res = adf_query(f, url, filter, runs, e);
+	cJSON_Delete(filter);
+	free(url);
+	return res;
+}
+
+int adf_query_activity_runs(struct adf *f, const char *run_id, const char *after,
+                            const char *before, cJSON **acts, struct net_error *e)
+{
+	cJSON *filter = NULL;
+	char *url;
+	int res;
+
+	*acts = NULL;
+	res = adf_url(f, "pipelineruns", run_id ? run_id : "", "queryActivityruns", NULL, &url, e);
+	if (res < 0)
+		goto out;
+	filter = adf_run_filter(NULL, after, before, (long long)time(NULL));
+	res = adf_query(f, url, filter, acts, e);
+out:
+	cJSON_Delete(filter);
+	free(url);
+	return res;
+}

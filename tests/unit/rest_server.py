@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Scripted JSON service for test_rest and test_clients (stdlib only).
+
+Binds 127.0.0.1 on a free port and prints "PORT <n>" on stdout. It answers:
+  POST /login/<tenant>/oauth2/v2.0/token   client_credentials with the secret
+                                           "test-secret" -> a fixed fake JWT
+  GET  /_count/<name>                      {"count": n} (no token needed)
+Everything else needs "Authorization: Bearer <that JWT>" (else 401) and is
+routed by its first path segment, which the C tests use as the client's
+base URL, so every client call lands in a chosen scenario:
+  echo      describes the request it got (method, raw path, query, headers,
+            body) as an object that also has "value" and "runId"
+  chain     @odata.nextLink pages [a,b] -> [] -> [c,d] -> [e]
+  arm       nextLink pages (ARM style) [1] -> [2,3]
+  foreign-* first page links to another origin (host, port, scheme, user)
+  loop      every page links to the next one, forever
+  self      a page links to itself
+  cont      POST pages chained by continuationToken t1 -> t2 -> end
+  contloop  POST replies always carry the same continuationToken
+  many      POST: 500 runs in pages of 100 by continuationToken
+  err       /err/<status>/<code>: that status with an ARM-style error body
+  big       2 MiB of valid JSON
+  deep      100,000 nested arrays;  deepobj: 100,000 nested objects
+  garbage   200 with a body that is not JSON;  nul: JSON with a NUL byte
+  empty     204 without a body
+  drop      reads the request, then closes the connection without replying
+  novalue   a listing page without "value"
+Counters: every request to a scenario increments the counter of its name;
+/steal (the target of the foreign links) has one too.
+"""
+import base64
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+def b64(obj):
+    raw = json.dumps(obj).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+TOKEN = ".".join([b64({"alg": "none", "typ": "JWT"}),
+                  b64({"aud": "test", "exp": 4102444800}), "c2ln"])
+COUNTS = {}
+LOCK = threading.Lock()
+PORT = 0
+
+
+def bump(name):
+    with LOCK:
+        COUNTS[name] = COUNTS.get(name, 0) + 1
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, obj=None, raw=None, headers=None):
+        body = raw if raw is not None else (b"" if obj is None else json.dumps(obj).encode())
+        self.send_response(status)
+        if body or status != 204:
+            self.send_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def base(self):
+        return "http://127.0.0.1:%d" % PORT
+
+    def handle_any(self):
+        raw = self.read_body()
+        parts = urlsplit(self.path)
+        path, query = parts.path, parts.query
+        q = parse_qs(query)
+        segs = path.split("/")
+        first = segs[1] if len(segs) > 1 else ""
+
+        if first == "login" and path.endswith("/oauth2/v2.0/token"):
+            form = parse_qs(raw.decode())
+            bump("token")
+            if form.get("client_secret") != ["test-secret"] or \
+               form.get("grant_type") != ["client_credentials"]:
+                return self.reply(401, {"error": "invalid_client",
+                                        "error_description": "AADSTS7000215: Invalid client secret is provided."})
+            return self.reply(200, {"token_type": "Bearer", "expires_in": 3599,
+                                    "access_token": TOKEN})
+        if first == "_count":
+            with LOCK:
+                n = COUNTS.get(segs[2] if len(segs) > 2 else "", 0)
+            return self.reply(200, {"count": n})
+
+        bump(first)
+        if self.headers.get("Authorization") != "Bearer " + TOKEN:
+            return self.reply(401, {"error": {"code": "InvalidAuthenticationToken",
+                                              "message": "missing or wrong bearer token"}})
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = "<not json>"
+        page = int(q.get("page", ["0"])[0])
+        here = self.base() + path
+
+        if first == "echo":
+            seen = {"method": self.command, "path": path, "query": query, "body": body,
+                    "params": {k: v[0] for k, v in q.items()},
+                    "ifMatch": self.headers.get("If-Match"),
+                    "contentType": self.headers.get("Content-Type"),
+                    "consistency": self.headers.get("ConsistencyLevel")}
+            doc = dict(seen)
+            doc["value"] = [seen]
+            doc["runId"] = "run-echo-1"
+            return self.reply(200, doc, headers={"ETag": '"etag-from-header"'})
+        if first == "chain":
+            pages = [["a", "b"], [], ["c", "d"], ["e"]]
+            doc = {"@odata.context": "x", "value": [{"id": i, "query": query} for i in pages[page]]}
+            if page + 1 < len(pages):
+                rest = "&".join(p for p in query.split("&") if p and not p.startswith("page="))
+                doc["@odata.nextLink"] = here + "?page=%d" % (page + 1) + ("&" + rest if rest else "")
+            return self.reply(200, doc)
+        if first == "arm":
+            pages = [[1], [2, 3]]
+            doc = {"value": [{"n": i} for i in pages[page]]}
+            if page == 0:
+                doc["nextLink"] = here + "?page=1"
+            return self.reply(200, doc)
+        if first.startswith("foreign-"):
+            target = {"foreign-host": "http://localhost:%d/steal" % PORT,
+                      "foreign-port": "http://127.0.0.1:1/steal",
+                      "foreign-scheme": "https://127.0.0.1:%d/steal" % PORT,
+                      "foreign-user": "http://evil@127.0.0.1:%d/steal" % PORT}[first]
+            return self.reply(200, {"value": [{"id": 1}], "@odata.nextLink": target})
+        if first == "steal":
+            return self.reply(200, {"value": [{"stolen": True}]})
+        if first == "loop":
+            return self.reply(200, {"value": [{"p": page}],
+                                    "@odata.nextLink": here + "?page=%d" % (page + 1)})
+        if first == "self":
+            return self.reply(200, {"value": [{"p": page}], "@odata.nextLink": here + "?page=7"})
+        if first in ("cont", "contloop", "many"):
+            if not isinstance(body, dict):
+                return self.reply(400, {"error": {"code": "BadRequest", "message": "no body"}})
+            tok = body.get("continuationToken")
+            if first == "contloop":
+                return self.reply(200, {"value": [{"t": tok}], "continuationToken": "same"})
+            if first == "many":
+                k = int(tok) if tok else 0
+                runs = [{"runId": "run-%03d" % (k * 100 + i), "pipelineName": "p",
+                         "filter": body.get("filters")} for i in range(100)]
+                doc = {"value": runs}
+                if k < 4:
+                    doc["continuationToken"] = str(k + 1)
+                return self.reply(200, doc)
+            order = {None: ("t1", [1, 2]), "t1": ("t2", [3]), "t2": (None, [4, 5])}
+            nxt, items = order.get(tok, (None, []))
+            doc = {"value": [{"n": i, "after": body.get("lastUpdatedAfter"), "tok": tok}
+                             for i in items]}
+            if nxt:
+                doc["continuationToken"] = nxt
+            return self.reply(200, doc)
+        if first == "err":
+            status = int(segs[2]) if len(segs) > 2 and segs[2].isdigit() else 500
+            code = segs[3] if len(segs) > 3 else "InternalError"
+            msg = {"SelfApprovalNotAllowed": "App approver and owner cannot be the same user.",
+                   "RegistrationNotFound": "App registration not found. It is possible someone deleted this app."}
+            return self.reply(status, {"error": {"code": code,
+                                                 "message": msg.get(code, "scripted failure " + code)}})
+        if first == "big":
+            blob = json.dumps({"value": ["x" * 1000] * 2100}).encode()
+            return self.reply(200, raw=blob)
+        if first == "deep":
+            return self.reply(200, raw=b"[" * 100000 + b"]" * 100000)
+        if first == "deepobj":
+            return self.reply(200, raw=b'{"a":' * 100000 + b"1" + b"}" * 100000)
+        if first == "garbage":
+            return self.reply(200, raw=b"<html>not json</html>")
+        if first == "nul":
+            return self.reply(200, raw=b'{"value":["a\x00b"]}')
+        if first == "empty":
+            return self.reply(204)
+        if first == "novalue":
+            return self.reply(200, {"items": []})
+        if first == "drop":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return None
+        return self.reply(404, {"error": {"code": "NotFound", "message": "no scenario " + first}})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients hanging up on "big" and "drop" are expected
+
+
+def main():
+    global PORT
+    srv = Server(("127.0.0.1", 0), Handler)
+    PORT = srv.server_address[1]
+    sys.stdout.write("PORT %d\n" % PORT)
+    sys.stdout.flush()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
