@@ -1227,8 +1227,9 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 		res = blob_call_expect(bc, &c, &resp, 200, e);
 		if (res < 0) {
 			if (res == -EFBIG)
-				log_warn("blob: listing page of %s is larger than %zu bytes", esc,
-				         bc->max_page);
+				blob_err(e, EFBIG,
+				         "listing page of %s is larger than the cap of %zu bytes",
+				         esc, bc->max_page);
 			http_resp_release(&resp);
 			goto out;
 		}
@@ -1236,6 +1237,9 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 		                           bc->max_entries - total, cb, ud, pg, e);
 		http_resp_release(&resp);
 		total += pg->entries;
+		if (res == -EFBIG)
+			blob_err(e, EFBIG, "listing of %s holds more than the cap of %zu entries",
+			         esc, bc->max_entries);
 		if (res)
 			goto out;
 		if (!pg->next_marker[0])
@@ -1246,7 +1250,8 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 			goto out;
 		}
 		if (pg->entries == 0 && ++empty > BLOB_EMPTY_PAGES_MAX) {
-			res = blob_err(e, EIO, "listing of %s: %d pages in a row without entries",
+			res = blob_err(e, EIO,
+			               "listing of %s: more than %d pages in a row without entries",
 			               esc, BLOB_EMPTY_PAGES_MAX);
 			goto out;
 		}
@@ -1261,7 +1266,7 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 	}
 	res = 0;
 out:
-	if (res == -EFBIG || (res < 0 && res != -ENOENT && res != -EACCES))
+	if (res < 0 && res != -ENOENT && res != -EACCES)
 		log_warn("blob: listing of %s stopped after %zu entries: %s", esc, total,
 		         e ? e->msg : "failed");
 	free(marker);

@@ -6,7 +6,12 @@
  * captured from Azurite in reference/blob-storage.md, the openssl and date
  * command-line tools, and the bytes this test uploaded itself.
  */
+#define _GNU_SOURCE /* strcasestr */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +400,279 @@ static void test_huge_pages(void)
 	free(x);
 }
 
+/* ---- a scripted in-process server for the paths Azurite cannot fake ---- */
+
+enum fake_mode {
+	FAKE_ENDLESS,  /* every page: one blob and a new NextMarker */
+	FAKE_REPEAT,   /* every page: the same NextMarker */
+	FAKE_EMPTY,    /* every page: no entry and a new NextMarker */
+	FAKE_BIGPAGE,  /* one page of 8 KiB */
+	FAKE_MD5_ONCE, /* first range reply carries a wrong Content-MD5 */
+	FAKE_MD5_BAD,  /* every range reply carries a wrong Content-MD5 */
+	FAKE_SHORT,    /* first range reply holds only half the range */
+	FAKE_SHRUNK,   /* the blob is now shorter than the range */
+	FAKE_WRONG_CR, /* Content-Range starts elsewhere */
+};
+
+#define FAKE_SIZE 1000
+
+static struct {
+	pthread_mutex_t lock;
+	int fd;
+	int port;
+	enum fake_mode mode;
+	int hits;
+	char last_range[128];
+	char last_if_match[128];
+} fake = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+
+static unsigned char fake_byte(uint64_t i)
+{
+	return (unsigned char)(i * 7 + 3);
+}
+
+/* fake_header - copy the value of header `name` in the request `req` into out. */
+static void fake_header(const char *req, const char *name, char *out, size_t n)
+{
+	const char *p = strcasestr(req, name);
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen(name);
+	while (*p == ' ')
+		p++;
+	snprintf(out, n, "%.*s", (int)strcspn(p, "\r\n"), p);
+}
+
+static void fake_send(int c, const char *status, const char *extra, const void *body, size_t len)
+{
+	char head[1024];
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+	                 status, len, extra);
+
+	if (write(c, head, (size_t)n) != n || (len && write(c, body, len) != (ssize_t)len))
+		return;
+}
+
+static void fake_list(int c, enum fake_mode mode, int k)
+{
+	char body[9000];
+	int n;
+
+	if (mode == FAKE_BIGPAGE) {
+		memset(body, ' ', 8192);
+		memcpy(body, "<EnumerationResults>", 20);
+		fake_send(c, "200 OK", "", body, 8192);
+		return;
+	}
+	n = snprintf(body, sizeof(body), "<EnumerationResults><Blobs>");
+	if (mode == FAKE_ENDLESS || mode == FAKE_REPEAT)
+		n += snprintf(
+		    body + n, sizeof(body) - (size_t)n,
+		    "<Blob><Name>b%06d</Name><Properties><Content-Length>1</Content-Length>"
+		    "</Properties></Blob>",
+		    k);
+	n += snprintf(body + n, sizeof(body) - (size_t)n,
+	              "</Blobs><NextMarker>%s%d</NextMarker></EnumerationResults>",
+	              mode == FAKE_REPEAT ? "same" : "m", mode == FAKE_REPEAT ? 0 : k + 1);
+	fake_send(c, "200 OK", "", body, (size_t)n);
+}
+
+static void fake_range(int c, enum fake_mode mode, int k, const char *range)
+{
+	unsigned long long a = 0, b = 0;
+	unsigned char body[FAKE_SIZE], md5[16];
+	char extra[512], md5b64[32];
+	unsigned int ml;
+	uint64_t i, total = mode == FAKE_SHRUNK ? 500 : FAKE_SIZE;
+
+	if (sscanf(range, "bytes=%llu-%llu", &a, &b) != 2 || b >= FAKE_SIZE || a > b) {
+		fake_send(c, "416 Range Not Satisfiable", "x-ms-error-code: InvalidRange\r\n", "",
+		          0);
+		return;
+	}
+	if (mode == FAKE_SHORT && k == 1)
+		b = a + (b - a) / 2;
+	if (mode == FAKE_SHRUNK && b >= total)
+		b = total - 1;
+	for (i = a; i <= b; i++)
+		body[i - a] = fake_byte(i);
+	EVP_Digest(body, b - a + 1, md5, &ml, EVP_md5(), NULL);
+	if (mode == FAKE_MD5_BAD || (mode == FAKE_MD5_ONCE && k == 1))
+		md5[0] ^= 1;
+	EVP_EncodeBlock((unsigned char *)md5b64, md5, 16);
+	snprintf(extra, sizeof(extra),
+	         "Content-Range: bytes %llu-%llu/%llu\r\nETag: \"0xFAKE\"\r\nContent-MD5: %s\r\n",
+	         mode == FAKE_WRONG_CR ? a + 1 : a, b, (unsigned long long)total, md5b64);
+	fake_send(c, "206 Partial Content", extra, body, b - a + 1);
+}
+
+static void *fake_main(void *arg)
+{
+	for (;;) {
+		char req[16384], range[128];
+		size_t len = 0;
+		enum fake_mode mode;
+		int c = accept(fake.fd, NULL, NULL), k;
+
+		if (c < 0)
+			break;
+		while (len < sizeof(req) - 1) {
+			ssize_t n = read(c, req + len, sizeof(req) - 1 - len);
+
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			req[len] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		req[len] = '\0';
+		fake_header(req, "x-ms-range:", range, sizeof(range));
+		pthread_mutex_lock(&fake.lock);
+		mode = fake.mode;
+		k = ++fake.hits;
+		snprintf(fake.last_range, sizeof(fake.last_range), "%s", range);
+		fake_header(req, "If-Match:", fake.last_if_match, sizeof(fake.last_if_match));
+		pthread_mutex_unlock(&fake.lock);
+		if (strstr(req, "comp=list"))
+			fake_list(c, mode, k);
+		else
+			fake_range(c, mode, k, range);
+		close(c);
+	}
+	return arg;
+}
+
+static void fake_set(enum fake_mode m)
+{
+	pthread_mutex_lock(&fake.lock);
+	fake.mode = m;
+	fake.hits = 0;
+	fake.last_range[0] = fake.last_if_match[0] = '\0';
+	pthread_mutex_unlock(&fake.lock);
+}
+
+static int fake_hits(void)
+{
+	int n;
+
+	pthread_mutex_lock(&fake.lock);
+	n = fake.hits;
+	pthread_mutex_unlock(&fake.lock);
+	return n;
+}
+
+static int count_cb(void *ud, const struct blob_entry *ent)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+static void test_fake_server(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	struct blob_client *bc = NULL;
+	struct http_opts ho = {.max_retries = 0};
+	struct blob_opts o = {.account = "acct", .auth = BLOB_AUTH_SHARED_KEY, .key = DEV_KEY};
+	struct blob_stats st;
+	struct net_error e;
+	struct http *h = NULL;
+	unsigned char buf[FAKE_SIZE], want[FAKE_SIZE];
+	char url[64];
+	pthread_t th;
+	int n, i;
+	ssize_t r;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fake.fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fake.fd < 0 || bind(fake.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fake.fd, 16) < 0 || getsockname(fake.fd, (struct sockaddr *)&sa, &sl) < 0 ||
+	    pthread_create(&th, NULL, fake_main, NULL) != 0) {
+		TAP_OK(0, "fake server started");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/acct", ntohs(sa.sin_port));
+	o.url = url;
+	o.max_entries = 50;
+	o.max_page_bytes = 4096;
+	TAP_EQ_INT(http_new(&h, &ho), 0, "http client for the fake server");
+	TAP_EQ_INT(h ? blob_client_new(&bc, h, &o) : -1, 0, "client with small caps");
+	if (!bc)
+		goto out;
+	for (i = 0; i < FAKE_SIZE; i++)
+		want[i] = fake_byte((uint64_t)i);
+
+	fake_set(FAKE_ENDLESS);
+	n = 0;
+	TAP_EQ_INT(blob_list(bc, "c", NULL, "/", count_cb, &n, &e), -EFBIG,
+	           "a NextMarker that never ends stops at the entry cap: -EFBIG");
+	TAP_EQ_INT(n, 50, "exactly max_entries passed");
+	TAP_OK(strstr(e.msg, "50") != NULL, "message names the cap: %s", e.msg);
+	fake_set(FAKE_REPEAT);
+	n = 0;
+	TAP_EQ_INT(blob_list(bc, "c", NULL, NULL, count_cb, &n, &e), -EIO,
+	           "a repeated NextMarker: -EIO");
+	TAP_EQ_INT(fake_hits(), 2, "after the second page");
+	TAP_OK(strstr(e.msg, "repeated") != NULL, "message: %s", e.msg);
+	fake_set(FAKE_EMPTY);
+	TAP_EQ_INT(blob_list(bc, "c", NULL, NULL, count_cb, &n, &e), -EIO,
+	           "empty pages with new markers forever: -EIO");
+	TAP_EQ_INT(fake_hits(), 101, "after 101 empty pages");
+	fake_set(FAKE_BIGPAGE);
+	TAP_EQ_INT(blob_list(bc, "c", NULL, NULL, count_cb, &n, &e), -EFBIG,
+	           "a page over max_page_bytes: -EFBIG");
+
+	fake_set(FAKE_MD5_ONCE);
+	blob_get_stats(bc, &st);
+	r = blob_get_range(bc, "c", "b", 100, 300, buf, NULL, NULL, &e);
+	TAP_EQ_INT(r, 300, "one MD5 mismatch is retried");
+	TAP_OK(memcmp(buf, want + 100, 300) == 0, "and the retry's bytes are returned");
+	TAP_EQ_INT(fake_hits(), 2, "two requests");
+	fake_set(FAKE_MD5_BAD);
+	r = blob_get_range(bc, "c", "b", 0, 10, buf, NULL, NULL, &e);
+	TAP_EQ_INT(r, -EIO, "a persistent MD5 mismatch: -EIO");
+	TAP_EQ_INT(fake_hits(), 2, "after one retry");
+	{
+		struct blob_stats st2;
+
+		blob_get_stats(bc, &st2);
+		TAP_EQ_INT(st2.md5_mismatch - st.md5_mismatch, 3, "three mismatches counted");
+		TAP_EQ_INT(st2.md5_verified - st.md5_verified, 1, "one verified");
+	}
+	fake_set(FAKE_SHORT);
+	memset(buf, 0, sizeof(buf));
+	r = blob_get_range(bc, "c", "b", 11, 400, buf, NULL, NULL, &e);
+	TAP_EQ_INT(r, 400, "a short reply: the remainder is fetched");
+	TAP_OK(memcmp(buf, want + 11, 400) == 0, "bytes of both replies in place");
+	TAP_EQ_INT(fake_hits(), 2, "two requests");
+	TAP_EQ_STR(fake.last_range, "bytes=211-410", "the second asks for the remainder only");
+	TAP_EQ_STR(fake.last_if_match, "\"0xFAKE\"", "bound to the first reply's ETag");
+	fake_set(FAKE_SHRUNK);
+	r = blob_get_range(bc, "c", "b", 400, 200, buf, NULL, NULL, &e);
+	TAP_EQ_INT(r, -ESTALE, "the blob is now shorter than the range: -ESTALE");
+	fake_set(FAKE_WRONG_CR);
+	r = blob_get_range(bc, "c", "b", 0, 10, buf, NULL, NULL, &e);
+	TAP_EQ_INT(r, -EIO, "a Content-Range for other bytes: -EIO");
+	fake_set(FAKE_ENDLESS);
+	r = blob_get_range(bc, "c", "b", 990, 20, buf, NULL, NULL, &e);
+	TAP_EQ_INT(r, -ERANGE, "416 InvalidRange: -ERANGE");
+	TAP_EQ_STR(e.code, "InvalidRange", "code from the header");
+	TAP_EQ_INT(blob_get_range(bc, "c", "b", 5, 0, buf, NULL, NULL, &e), 0, "len 0: 0");
+	TAP_EQ_INT(fake_hits(), 1, "without a request");
+	TAP_EQ_INT(blob_get_range(bc, "c", "b", 5, 1, buf, "bad\"etag", NULL, &e), -EINVAL,
+	           "an ETag that cannot go into a header is refused");
+out:
+	shutdown(fake.fd, SHUT_RDWR);
+	close(fake.fd);
+	pthread_join(th, NULL);
+	blob_client_free(bc);
+	http_free(h);
+}
+
 /* ---- live tests against Azurite ---- */
 
 struct names {
@@ -671,6 +949,7 @@ int main(void)
 	test_codes();
 	test_pages();
 	test_huge_pages();
+	test_fake_server();
 	test_live();
 	return tap_done();
 }
