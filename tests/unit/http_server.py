@@ -16,8 +16,11 @@ ready. Each path is one scripted behaviour; per-key counters live in memory so
   /slow                 Content-Length 100, sends 1 byte, then stalls 60 s
   /headers/<n>          <n> response headers
   /echo                 JSON {"method","path","headers","body"} of the request
-  /count/<key>          how many requests <key> saw (for /flaky, /token, /api)
-  /token/<key>?delay=ms&life=s  Entra-like token endpoint: {"access_token":"tok-<key>-<n>",...}
+  /count/<key>          how many requests <key> saw (for /flaky, /login, /api-<key>);
+                        /count/<tenant>.form: the last form posted to /login for <tenant>
+  /login/<opts>/<tenant>/oauth2/v2.0/token   Entra-like token endpoint answering
+                        {"access_token":"tok-<tenant>-<n>",...}; <opts> is "-"-separated:
+                        d<ms> delay, l<s> expires_in, e: an AADSTS7000215 error instead
   /api/<key>            401 unless the bearer is the newest token of <key>, or on the
                         first call of <key> (to test the 401 -> refresh -> retry path)
 """
@@ -154,16 +157,28 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 c = counts.get(parts[1], 0)
             self.reply(200, str(c))
-        elif kind == "token":
-            key = parts[1]
-            time.sleep(int(q.get("delay", "0")) / 1000.0)
+        elif kind == "login":
+            opts = dict((o[0], o[1:]) for o in parts[1].split("-") if o)
+            key = parts[2]
+            time.sleep(int(opts.get("d", "0")) / 1000.0)
             c = bump(key)
+            with lock:
+                counts[key + ".form"] = body.decode("latin-1")
+            if "e" in opts:
+                self.reply(401, json.dumps({
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided. "
+                    "Ensure the secret being sent in the request is the client secret value."
+                    "\r\nTrace ID: 255d1aef-8c98\r\nCorrelation ID: fb3d2015\r\n"
+                    "Timestamp: 2026-11-27 02:02:12Z",
+                    "error_codes": [7000215], "trace_id": "255d1aef-8c98",
+                    "correlation_id": "fb3d2015"}), ctype="application/json")
+                return
             tok = "tok-%s-%d" % (key, c)
             with lock:
                 tokens[key] = tok
-                counts[key + ".form"] = body.decode("latin-1")
             self.reply(200, json.dumps({"token_type": "Bearer", "access_token": tok,
-                                        "expires_in": int(q.get("life", "3599"))}),
+                                        "expires_in": int(opts.get("l", "3599"))}),
                        ctype="application/json")
         elif kind == "api":
             key = parts[1]

@@ -1,0 +1,804 @@
+/*
+ * auth.c - Microsoft Entra v2 client-credentials tokens, cached per scope.
+ *
+ * Key decision: refresh is single-flight per scope. The first caller that
+ * finds a token missing or near expiry marks the scope "refreshing", drops
+ * the lock and fetches; everyone else either keeps using the old token while
+ * it is still valid or waits on the condition variable, and then shares the
+ * outcome (the new token, or the same error) instead of sending a request of
+ * its own. So 16 FUSE workers that wake up together cost one token request.
+ *
+ * Expiry is tracked on the monotonic clock from expires_in, so a wall-clock
+ * jump neither keeps a dead token nor throws away a live one. Secrets (the
+ * client secret, form bodies, tokens) are wiped with OPENSSL_cleanse before
+ * their memory is freed and never reach a log line: logs name only the scope
+ * and the lifetime.
+ */
+#include "net/auth.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "base/log.h"
+
+#define AUTH_REPLY_MAX      (64u << 10) /* token reply body */
+#define AUTH_TOKEN_MAX      16384       /* one access token */
+#define AUTH_LIFE_MAX_S     (366L * 86400)
+#define AUTH_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+struct auth_tok {
+	struct auth_tok *next;
+	char *scope;
+	char *token;             /* NULL: none cached */
+	long got_ms;             /* monotonic time the token arrived */
+	long life_ms;            /* its expires_in */
+	int refreshing;          /* a fetch for this scope is under way */
+	unsigned gen;            /* completed fetches, success or not */
+	int last_err;            /* outcome of the last fetch (0 or -errno) ... */
+	struct net_error last_e; /* ... and its error text, for waiters */
+};
+
+struct auth {
+	struct http *h;
+	char *token_url;
+	char *client_id;
+	char *secret; /* wiped on free; NULL with a certificate */
+	EVP_PKEY *key;
+	enum auth_alg alg;
+	char x5t[32];      /* base64url SHA-1 of the DER certificate */
+	char x5t_s256[48]; /* base64url SHA-256 of the DER certificate */
+	long margin_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct auth_tok *toks; /* protected by lock */
+};
+
+static long auth_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void auth_wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/* base64url without padding (RFC 7515 §2). Returns a malloc'd string or NULL. */
+static char *auth_b64url(const unsigned char *in, size_t len)
+{
+	char *out;
+	int n;
+
+	if (len > (size_t)(1 << 28))
+		return NULL;
+	out = malloc(4 * ((len + 2) / 3) + 1);
+	if (!out)
+		return NULL;
+	n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	while (n > 0 && out[n - 1] == '=')
+		n--;
+	out[n] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	return out;
+}
+
+/* ------------------------------------------------------------ credentials */
+
+/* Never prompt on a terminal for a key passphrase: encrypted keys are refused. */
+static int auth_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static int auth_thumb(X509 *cert, const EVP_MD *md, char *out, size_t n)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	char *b;
+
+	if (!X509_digest(cert, md, d, &dl))
+		return -EINVAL;
+	b = auth_b64url(d, dl);
+	if (!b)
+		return -ENOMEM;
+	snprintf(out, n, "%s", b);
+	free(b);
+	return 0;
+}
+
+static int auth_load_cert(struct auth *a, const struct auth_opts *o)
+{
+	const char *kf = o->key_file ? o->key_file : o->cert_file;
+	char esc[256];
+	const char *why = NULL;
+	X509 *cert = NULL;
+	BIO *b;
+	int res = -EINVAL;
+
+	b = BIO_new_file(o->cert_file, "r");
+	if (b)
+		cert = PEM_read_bio_X509(b, NULL, auth_no_passphrase, NULL);
+	BIO_free(b);
+	if (!cert) {
+		why = "no PEM certificate in the certificate file";
+		log_escape(esc, sizeof(esc), o->cert_file, (size_t)-1);
+		goto out;
+	}
+	b = BIO_new_file(kf, "r");
+	if (b)
+		a->key = PEM_read_bio_PrivateKey(b, NULL, auth_no_passphrase, NULL);
+	BIO_free(b);
+	log_escape(esc, sizeof(esc), kf, (size_t)-1);
+	if (!a->key) {
+		why = "no unencrypted PEM private key in the key file";
+		goto out;
+	}
+	if (EVP_PKEY_base_id(a->key) != EVP_PKEY_RSA) {
+		why = "the key is not an RSA key (RS256/PS256 need RSA)";
+		goto out;
+	}
+	if (X509_check_private_key(cert, a->key) != 1) {
+		why = "the key does not belong to the certificate";
+		goto out;
+	}
+	res = auth_thumb(cert, EVP_sha1(), a->x5t, sizeof(a->x5t));
+	if (res == 0)
+		res = auth_thumb(cert, EVP_sha256(), a->x5t_s256, sizeof(a->x5t_s256));
+out:
+	if (why)
+		log_err("auth: client certificate %s: %s", esc, why);
+	ERR_clear_error();
+	X509_free(cert);
+	return res;
+}
+
+/* Tenant ids are GUIDs or domain names: anything else could change the token URL's path. */
+static int auth_tenant_ok(const char *t)
+{
+	if (!t || !*t || strlen(t) > 255)
+		return 0;
+	for (; *t; t++)
+		if (!isalnum((unsigned char)*t) && *t != '-' && *t != '.' && *t != '_')
+			return 0;
+	return 1;
+}
+
+int auth_new(struct auth **out, struct http *h, const struct auth_opts *o)
+{
+	struct auth *a;
+	size_t ul;
+	int res = -EINVAL;
+
+	*out = NULL;
+	if (!o || !o->login_url || !o->client_id || !*o->client_id || !auth_tenant_ok(o->tenant) ||
+	    (!o->secret && !o->cert_file)) {
+		log_err("auth: incomplete identity (login URL, tenant, client id and a secret or a "
+		        "certificate are needed)");
+		return -EINVAL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->h = h;
+	a->alg = o->alg;
+	a->margin_ms = (o->refresh_margin_s > 0 ? o->refresh_margin_s : 300) * 1000;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	ul = strlen(o->login_url);
+	while (ul > 0 && o->login_url[ul - 1] == '/')
+		ul--;
+	res = -ENOMEM;
+	a->token_url = malloc(ul + strlen(o->tenant) + 32);
+	a->client_id = strdup(o->client_id);
+	if (!a->token_url || !a->client_id)
+		goto fail;
+	sprintf(a->token_url, "%.*s/%s/oauth2/v2.0/token", (int)ul, o->login_url, o->tenant);
+	if (o->secret) {
+		a->secret = strdup(o->secret);
+		if (!a->secret)
+			goto fail;
+	} else {
+		res = auth_load_cert(a, o);
+		if (res < 0)
+			goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	auth_free(a);
+	return res;
+}
+
+void auth_free(struct auth *a)
+{
+	struct auth_tok *t, *n;
+
+	if (!a)
+		return;
+	for (t = a->toks; t; t = n) {
+		n = t->next;
+		auth_wipe_free(t->token);
+		free(t->scope);
+		free(t);
+	}
+	auth_wipe_free(a->secret);
+	EVP_PKEY_free(a->key);
+	free(a->token_url);
+	free(a->client_id);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	free(a);
+}
+
+/* -------------------------------------------------------------- assertion */
+
+/* Sign `in` with the identity's key: RSASSA-PKCS1-v1_5 or RSASSA-PSS (SHA-256, MGF1-SHA-256, salt
+ * 32). */
+static unsigned char *auth_sign(struct auth *a, const char *in, size_t *siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *sig = NULL;
+	int ok;
+
+	if (!ctx)
+		return NULL;
+	ok = EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, a->key) == 1;
+	if (ok && a->alg == AUTH_ALG_PS256)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
+	if (ok)
+		ok = EVP_DigestSign(ctx, NULL, siglen, (const unsigned char *)in, strlen(in)) == 1;
+	if (ok)
+		sig = malloc(*siglen);
+	if (sig && EVP_DigestSign(ctx, sig, siglen, (const unsigned char *)in, strlen(in)) != 1) {
+		free(sig);
+		sig = NULL;
+	}
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	return sig;
+}
+
+/* A random (version 4) UUID for the assertion's jti. */
+static int auth_uuid4(char out[37])
+{
+	unsigned char u[16];
+
+	if (RAND_bytes(u, sizeof(u)) != 1)
+		return -EIO;
+	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
+	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+	         u[13], u[14], u[15]);
+	return 0;
+}
+
+/* base64url of the compact JSON of `obj` (consumed). NULL on ENOMEM. */
+static char *auth_b64_json(cJSON *obj)
+{
+	char *js = obj ? cJSON_PrintUnformatted(obj) : NULL, *b;
+
+	cJSON_Delete(obj);
+	if (!js)
+		return NULL;
+	b = auth_b64url((const unsigned char *)js, strlen(js));
+	free(js);
+	return b;
+}
+
+/* "a.b", malloc'd; NULL on ENOMEM. */
+static char *auth_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s.%s", a, b);
+	return s;
+}
+
+char *auth_build_assertion(struct auth *a, const char *aud, long lifetime_s, int *err)
+{
+	cJSON *hdr = NULL, *cl = NULL;
+	char jti[37], *h64 = NULL, *c64 = NULL, *input = NULL, *s64 = NULL, *jwt = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	double now = (double)time(NULL);
+	int res = -EINVAL;
+
+	if (!a || !a->key || !aud || lifetime_s <= 0)
+		goto out;
+	res = auth_uuid4(jti);
+	if (res < 0)
+		goto out;
+	res = -ENOMEM;
+	hdr = cJSON_CreateObject();
+	cl = cJSON_CreateObject();
+	if (!hdr || !cl)
+		goto out;
+	cJSON_AddStringToObject(hdr, "alg", a->alg == AUTH_ALG_PS256 ? "PS256" : "RS256");
+	cJSON_AddStringToObject(hdr, "typ", "JWT");
+	if (a->alg == AUTH_ALG_PS256)
+		cJSON_AddStringToObject(hdr, "x5t#S256", a->x5t_s256);
+	else
+		cJSON_AddStringToObject(hdr, "x5t", a->x5t);
+	cJSON_AddStringToObject(cl, "aud", aud);
+	cJSON_AddStringToObject(cl, "iss", a->client_id);
+	cJSON_AddStringToObject(cl, "sub", a->client_id);
+	cJSON_AddStringToObject(cl, "jti", jti);
+	cJSON_AddNumberToObject(cl, "nbf", now);
+	cJSON_AddNumberToObject(cl, "iat", now);
+	cJSON_AddNumberToObject(cl, "exp", now + (double)lifetime_s);
+	h64 = auth_b64_json(hdr);
+	c64 = auth_b64_json(cl);
+	hdr = cl = NULL;
+	if (!h64 || !c64)
+		goto out;
+	input = auth_join(h64, c64);
+	if (!input)
+		goto out;
+	sig = auth_sign(a, input, &siglen);
+	if (!sig) {
+		res = -EIO;
+		log_err("auth: signing the client assertion failed");
+		goto out;
+	}
+	s64 = auth_b64url(sig, siglen);
+	if (!s64)
+		goto out;
+	jwt = auth_join(input, s64);
+	if (jwt)
+		res = 0;
+out:
+	cJSON_Delete(hdr);
+	cJSON_Delete(cl);
+	free(h64);
+	free(c64);
+	free(input);
+	free(sig);
+	free(s64);
+	if (err)
+		*err = res;
+	return jwt;
+}
+
+/* ------------------------------------------------------------ token reply */
+
+/* Entra's `error` values as errno: a refused credential, a bad request, or a server condition. */
+static int auth_error_errno(const char *err)
+{
+	static const char *const denied[] = {"invalid_client", "unauthorized_client",
+	                                     "invalid_grant", "interaction_required"};
+	static const char *const invalid[] = {"invalid_scope", "invalid_request",
+	                                      "invalid_resource", "unsupported_grant_type"};
+
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		if (strcmp(err, denied[i]) == 0)
+			return EACCES;
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+		if (strcmp(err, invalid[i]) == 0)
+			return EINVAL;
+	if (strcmp(err, "temporarily_unavailable") == 0)
+		return EAGAIN;
+	return EIO;
+}
+
+static int auth_reply_fail(struct net_error *e, int err, const char *msg)
+{
+	if (e) {
+		e->err = err;
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	}
+	return -err;
+}
+
+/* A token goes into a header line: only visible ASCII, so it cannot inject a header. */
+static int auth_token_chars_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int auth_parse_token_reply(const char *body, size_t len, char **token, long *expires_in,
+                           struct net_error *e)
+{
+	cJSON *root = NULL;
+	const cJSON *err, *tok, *exp, *typ;
+	struct net_error tmp;
+	double life = -1;
+	int res;
+
+	*token = NULL;
+	*expires_in = 0;
+	if (!e)
+		e = &tmp;
+	memset(e, 0, sizeof(*e));
+	if (!body || len == 0)
+		return auth_reply_fail(e, EIO, "empty token reply");
+	if (len > AUTH_REPLY_MAX)
+		return auth_reply_fail(e, EIO, "token reply larger than 64 KiB");
+	root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+	if (!cJSON_IsObject(root)) {
+		res = auth_reply_fail(e, EIO, "token reply is not a JSON object");
+		goto out;
+	}
+	err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	if (cJSON_IsString(err)) {
+		net_error_from_body(e, body, len);
+		e->err = auth_error_errno(err->valuestring);
+		if (!e->msg[0])
+			snprintf(e->msg, sizeof(e->msg), "token request refused");
+		res = -e->err;
+		goto out;
+	}
+	tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	typ = cJSON_GetObjectItemCaseSensitive(root, "token_type");
+	if (cJSON_IsNumber(exp))
+		life = exp->valuedouble;
+	else if (cJSON_IsString(exp) && isdigit((unsigned char)exp->valuestring[0]))
+		life = strtod(exp->valuestring, NULL);
+	if (!cJSON_IsString(tok) || !tok->valuestring[0] ||
+	    strlen(tok->valuestring) >= AUTH_TOKEN_MAX || !auth_token_chars_ok(tok->valuestring)) {
+		res = auth_reply_fail(e, EIO, "token reply without a usable access_token");
+		goto out;
+	}
+	if (!(life >= 1 && life <= AUTH_LIFE_MAX_S)) {
+		res = auth_reply_fail(e, EIO, "token reply without a usable expires_in");
+		goto out;
+	}
+	if (typ && (!cJSON_IsString(typ) || strcasecmp(typ->valuestring, "Bearer") != 0)) {
+		res = auth_reply_fail(e, EIO, "token reply with a token_type other than Bearer");
+		goto out;
+	}
+	*token = strdup(tok->valuestring);
+	if (!*token) {
+		res = auth_reply_fail(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	*expires_in = (long)life;
+	res = 0;
+out:
+	/* The reply held a token: wipe the parsed copy before freeing it. */
+	if (cJSON_IsObject(root)) {
+		tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+		if (cJSON_IsString(tok))
+			OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
+	}
+	cJSON_Delete(root);
+	return res;
+}
+
+/* ------------------------------------------------------------ token fetch */
+
+/* Append "&name=urlencode(value)" (no '&' first) to a growing form. Returns 0 or -ENOMEM. */
+static int auth_form_add(char **form, size_t *len, const char *name, const char *value)
+{
+	char *enc = http_urlencode(value, 0), *nf;
+	size_t need;
+
+	if (!enc)
+		return -ENOMEM;
+	need = *len + strlen(name) + strlen(enc) + 3;
+	nf = malloc(need);
+	if (!nf) {
+		auth_wipe_free(enc);
+		return -ENOMEM;
+	}
+	*len = (size_t)snprintf(nf, need, "%s%s%s=%s", *form ? *form : "", *form ? "&" : "", name,
+	                        enc);
+	auth_wipe_free(*form);
+	auth_wipe_free(enc);
+	*form = nf;
+	return 0;
+}
+
+/* One POST to the token endpoint. Returns 0 (token, life set) or -errno with e filled. */
+static int auth_fetch_once(struct auth *a, const char *scope, char **token, long *life,
+                           struct net_error *e)
+{
+	static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
+	                                   "Accept: application/json", NULL};
+	struct http_req req = {.method = "POST", .url = a->token_url, .headers = hdrs};
+	struct http_resp resp;
+	char *form = NULL, *assertion = NULL;
+	size_t len = 0;
+	int res;
+
+	memset(&resp, 0, sizeof(resp));
+	res = auth_form_add(&form, &len, "client_id", a->client_id);
+	if (res == 0)
+		res = auth_form_add(&form, &len, "scope", scope);
+	if (res == 0)
+		res = auth_form_add(&form, &len, "grant_type", "client_credentials");
+	if (res == 0 && a->secret) {
+		res = auth_form_add(&form, &len, "client_secret", a->secret);
+	} else if (res == 0) {
+		assertion = auth_build_assertion(a, a->token_url, 600, &res);
+		if (res == 0)
+			res = auth_form_add(&form, &len, "client_assertion_type",
+			                    AUTH_ASSERTION_TYPE);
+		if (res == 0)
+			res = auth_form_add(&form, &len, "client_assertion", assertion);
+	}
+	if (res < 0) {
+		net_error_set(e, res, NULL);
+		goto out;
+	}
+	req.body = form;
+	req.body_len = len;
+	/*
+	 * A client-credentials grant changes nothing on the server, so a dropped
+	 * connection may be retried with the same form (secret) ... but an
+	 * assertion's jti is single-use, so that case is left to auth_fetch.
+	 */
+	req.idempotent = a->secret != NULL;
+	res = http_do(a->h, &req, &resp);
+	if (res < 0) {
+		net_error_set(e, res, &resp);
+		goto out;
+	}
+	res = auth_parse_token_reply(resp.body, resp.body_len, token, life, e);
+	if (res < 0) {
+		/* Not an Entra error body (a proxy's 503 page ...): the status tells more. */
+		if (resp.status != 200 && !e->code[0])
+			res = net_error_set(e, 0, &resp);
+		e->status = resp.status;
+	}
+out:
+	http_resp_release(&resp);
+	auth_wipe_free(form);
+	auth_wipe_free(assertion);
+	return res;
+}
+
+static int auth_fetch(struct auth *a, const char *scope, char **token, long *life,
+                      struct net_error *e)
+{
+	int res = auth_fetch_once(a, scope, token, life, e);
+
+	/* A fresh assertion (new jti) may go out once more after a dropped connection. */
+	if (!a->secret && (res == -ECONNRESET || res == -ETIMEDOUT))
+		res = auth_fetch_once(a, scope, token, life, e);
+	return res;
+}
+
+/* ------------------------------------------------------------ token cache */
+
+/* Entry for `scope`, created if missing. Called with a->lock held. NULL on ENOMEM. */
+static struct auth_tok *auth_tok_get(struct auth *a, const char *scope)
+{
+	struct auth_tok *t;
+
+	for (t = a->toks; t; t = t->next)
+		if (strcmp(t->scope, scope) == 0)
+			return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->scope = strdup(scope);
+	if (!t->scope) {
+		free(t);
+		return NULL;
+	}
+	t->next = a->toks;
+	a->toks = t;
+	return t;
+}
+
+/* Refresh once less than the margin (or a third of a short lifetime) remains. */
+static long auth_tok_refresh_at(const struct auth *a, const struct auth_tok *t)
+{
+	long margin = a->margin_ms < t->life_ms / 3 ? a->margin_ms : t->life_ms / 3;
+
+	return t->got_ms + t->life_ms - margin;
+}
+
+static int auth_tok_copy(const struct auth_tok *t, char *out, size_t outlen)
+{
+	size_t n = strlen(t->token);
+
+	if (n + 1 > outlen)
+		return -ERANGE;
+	memcpy(out, t->token, n + 1);
+	return 0;
+}
+
+/* Store a fetch outcome and wake the waiters. Called with a->lock held. */
+static void auth_tok_settle(struct auth *a, struct auth_tok *t, int rc, char *token, long life_s,
+                            const struct net_error *e)
+{
+	char esc[128];
+
+	t->refreshing = 0;
+	t->gen++;
+	t->last_err = rc;
+	t->last_e = *e;
+	if (rc == 0) {
+		auth_wipe_free(t->token);
+		t->token = token;
+		t->got_ms = auth_now_ms();
+		t->life_ms = life_s * 1000;
+		log_info("auth: token for %s, valid %ld s",
+		         log_escape(esc, sizeof(esc), t->scope, (size_t)-1), life_s);
+	}
+	pthread_cond_broadcast(&a->cond);
+}
+
+int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, struct net_error *e)
+{
+	struct auth_tok *t;
+	struct net_error ne;
+	int res;
+
+	if (e)
+		memset(e, 0, sizeof(*e));
+	pthread_mutex_lock(&a->lock);
+	t = auth_tok_get(a, scope);
+	if (!t) {
+		res = net_error_set(e, -ENOMEM, NULL);
+		goto out;
+	}
+	for (;;) {
+		long now = auth_now_ms();
+		int live = t->token && now < t->got_ms + t->life_ms;
+		char *tok = NULL;
+		long life = 0;
+		unsigned gen;
+
+		if (t->token && now < auth_tok_refresh_at(a, t)) {
+			res = auth_tok_copy(t, out, outlen);
+			break;
+		}
+		if (t->refreshing) {
+			/* Someone is on it: the old token still works meanwhile. */
+			if (live) {
+				res = auth_tok_copy(t, out, outlen);
+				break;
+			}
+			gen = t->gen;
+			while (t->refreshing && t->gen == gen)
+				pthread_cond_wait(&a->cond, &a->lock);
+			if (t->last_err < 0 &&
+			    !(t->token && auth_now_ms() < t->got_ms + t->life_ms)) {
+				res = t->last_err;
+				if (e)
+					*e = t->last_e;
+				break;
+			}
+			continue;
+		}
+		t->refreshing = 1;
+		pthread_mutex_unlock(&a->lock);
+		memset(&ne, 0, sizeof(ne));
+		res = auth_fetch(a, scope, &tok, &life, &ne);
+		pthread_mutex_lock(&a->lock);
+		auth_tok_settle(a, t, res, tok, life, &ne);
+		if (res < 0) {
+			char esc[128];
+
+			if (t->token && auth_now_ms() < t->got_ms + t->life_ms) {
+				log_info(
+				    "auth: refresh for %s failed (%s); the current token is still "
+				    "valid",
+				    log_escape(esc, sizeof(esc), scope, (size_t)-1), ne.msg);
+				res = auth_tok_copy(t, out, outlen);
+			} else if (e) {
+				*e = ne;
+			}
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&a->lock);
+	return res;
+}
+
+/* Forget the token for `scope` if it is `token` (NULL: whatever it is). */
+static void auth_invalidate_if(struct auth *a, const char *scope, const char *token)
+{
+	pthread_mutex_lock(&a->lock);
+	for (struct auth_tok *t = a->toks; t; t = t->next) {
+		if (strcmp(t->scope, scope) != 0 || !t->token)
+			continue;
+		/* Another thread may already have replaced the token that got the 401. */
+		if (!token || strcmp(t->token, token) == 0) {
+			auth_wipe_free(t->token);
+			t->token = NULL;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+void auth_invalidate(struct auth *a, const char *scope)
+{
+	auth_invalidate_if(a, scope, NULL);
+}
+
+int auth_do(struct auth *a, const char *scope, const struct http_req *req, struct http_resp *resp,
+            struct net_error *e)
+{
+	static const char prefix[] = "Authorization: Bearer ";
+	const char **hdrs = NULL;
+	char *line = NULL;
+	struct http_req q = *req;
+	size_t n = 0;
+	int res = -ENOMEM;
+
+	memset(resp, 0, sizeof(*resp));
+	while (req->headers && req->headers[n])
+		n++;
+	hdrs = calloc(n + 2, sizeof(*hdrs));
+	line = malloc(sizeof(prefix) + AUTH_TOKEN_MAX);
+	if (!hdrs || !line) {
+		net_error_set(e, res, NULL);
+		goto out;
+	}
+	memcpy(line, prefix, sizeof(prefix));
+	for (size_t i = 0; i < n; i++)
+		hdrs[i] = req->headers[i];
+	hdrs[n] = line;
+	q.headers = hdrs;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *tok = line + sizeof(prefix) - 1;
+
+		res = auth_token(a, scope, tok, AUTH_TOKEN_MAX, e);
+		if (res < 0) {
+			memset(resp, 0, sizeof(*resp));
+			goto out;
+		}
+		res = http_do(a->h, &q, resp);
+		if (res < 0) {
+			net_error_set(e, res, resp);
+			break;
+		}
+		if (resp->status != 401 || attempt == 1)
+			break;
+		/* The token may have been revoked or the clock skewed: one fresh try. */
+		auth_invalidate_if(a, scope, tok);
+		http_resp_release(resp);
+	}
+out:
+	if (line) {
+		OPENSSL_cleanse(line, sizeof(prefix) + AUTH_TOKEN_MAX);
+		free(line);
+	}
+	free(hdrs);
+	return res;
+}
