@@ -1,0 +1,475 @@
+/*
+ * catalog.c - the dataset catalog, parsed once into an immutable structure.
+ *
+ * Design decision: the parsed cJSON tree is kept for the life of the catalog
+ * and every name in the structure points into it, so parsing is one pass of
+ * validation plus two arrays per dataset, and nothing is copied. The catalog
+ * is never modified after catalog_parse() returns, so readers need no lock.
+ * Did-you-mean suggestions use one edit-distance engine (catalog_nearest)
+ * shared with the spec validator.
+ */
+#include "fs/catalog.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/log.h"
+
+struct catalog {
+	cJSON *root;
+	struct catalog_dataset *ds;
+	size_t n;
+};
+
+static const char *const type_names[] = {
+	[CATALOG_STRING] = "string", [CATALOG_DATETIME] = "datetime", [CATALOG_BOOLEAN] = "boolean",
+	[CATALOG_INT32] = "int32",   [CATALOG_INT64] = "int64",       [CATALOG_DOUBLE] = "double",
+	[CATALOG_OBJECT] = "object", [CATALOG_ARRAY] = "array",
+};
+
+static const char *const scope_names[] = {
+	[CATALOG_SCOPE_USER] = "user",
+	[CATALOG_SCOPE_GROUP] = "group",
+	[CATALOG_SCOPE_SITE] = "site",
+};
+
+static const char *const kinds_user[] = {"AllUsers", "AllUsersWithScopeFilter", "Groups", NULL};
+static const char *const kinds_group[] = {"AllGroups", "Groups", NULL};
+static const char *const kinds_site[] = {"AllSites", NULL};
+
+const char *catalog_type_name(enum catalog_type t)
+{
+	return (unsigned)t < sizeof(type_names) / sizeof(type_names[0]) ? type_names[t] : "?";
+}
+
+const char *catalog_scope_name(enum catalog_scope s)
+{
+	return (unsigned)s < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[s] : "?";
+}
+
+const char *const *catalog_scope_kinds(enum catalog_scope s)
+{
+	if (s == CATALOG_SCOPE_GROUP)
+		return kinds_group;
+	if (s == CATALOG_SCOPE_SITE)
+		return kinds_site;
+	return kinds_user;
+}
+
+static int lookup_name(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int cat_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cat_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static void dataset_release(struct catalog_dataset *d)
+{
+	free((void *)(uintptr_t)d->date_columns);
+	free((void *)(uintptr_t)d->columns);
+}
+
+void catalog_free(struct catalog *cat)
+{
+	if (!cat)
+		return;
+	for (size_t i = 0; i < cat->n; i++)
+		dataset_release(&cat->ds[i]);
+	free(cat->ds);
+	cJSON_Delete(cat->root);
+	free(cat);
+}
+
+static int parse_columns(const cJSON *cols, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	struct catalog_column *c;
+	const cJSON *it;
+	size_t i = 0;
+	int n;
+
+	if (!cols || cJSON_IsNull(cols))
+		return 0; /* listed by name only */
+	n = cJSON_GetArraySize(cols);
+	if (!cJSON_IsArray(cols) || n > CATALOG_MAX_COLUMNS)
+		return cat_fail(err, errlen, "catalog: %s: columns: not an array of at most %d columns",
+				d->name, CATALOG_MAX_COLUMNS);
+	c = calloc((size_t)n + 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	d->columns = c;
+	cJSON_ArrayForEach(it, cols)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
+		int t;
+
+		if (!cJSON_IsString(name) || !*name->valuestring || !cJSON_IsString(type))
+			return cat_fail(err, errlen, "catalog: %s: columns[%zu]: needs string name and type",
+					d->name, i);
+		t = lookup_name(type_names, sizeof(type_names) / sizeof(type_names[0]), type->valuestring);
+		if (t < 0)
+			return cat_fail(err, errlen, "catalog: %s: columns[%zu]: unknown type '%s'", d->name, i,
+					type->valuestring);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c[j].name, name->valuestring) == 0)
+				return cat_fail(err, errlen, "catalog: %s: column '%s' listed twice", d->name,
+						name->valuestring);
+		c[i].name = name->valuestring;
+		c[i].type = (enum catalog_type)t;
+		c[i].filterable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "filterable"));
+		i++;
+	}
+	d->n_columns = i;
+	return 0;
+}
+
+static int parse_date_filter(const cJSON *df, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	const cJSON *cols, *it;
+	const char **v;
+	size_t i = 0;
+
+	if (!df || cJSON_IsNull(df))
+		return 0;
+	if (!cJSON_IsObject(df))
+		return cat_fail(err, errlen, "catalog: %s: dateFilter: not an object", d->name);
+	d->date_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(df, "required"));
+	d->window_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(df, "windowOnly"));
+	cols = cJSON_GetObjectItemCaseSensitive(df, "columns");
+	if (!cols || cJSON_IsNull(cols))
+		return 0;
+	if (!cJSON_IsArray(cols) || cJSON_GetArraySize(cols) > CATALOG_MAX_COLUMNS)
+		return cat_fail(err, errlen, "catalog: %s: dateFilter.columns: not an array", d->name);
+	v = calloc((size_t)cJSON_GetArraySize(cols) + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->date_columns = v;
+	cJSON_ArrayForEach(it, cols)
+	{
+		if (!cJSON_IsString(it) || !*it->valuestring)
+			return cat_fail(err, errlen, "catalog: %s: dateFilter.columns[%zu]: not a name",
+					d->name, i);
+		v[i++] = it->valuestring;
+	}
+	d->n_date_columns = i;
+	return 0;
+}
+
+static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx, char *err, size_t errlen)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(it, "category");
+	const cJSON *scope = cJSON_GetObjectItemCaseSensitive(it, "scope");
+	int s = 0, res;
+
+	if (!cJSON_IsString(name) || !*name->valuestring)
+		return cat_fail(err, errlen, "catalog: datasets[%zu]: needs a string name", idx);
+	d->name = name->valuestring;
+	d->category = cJSON_IsString(cat) ? cat->valuestring : "";
+	if (scope) {
+		if (!cJSON_IsString(scope))
+			return cat_fail(err, errlen, "catalog: %s: scope: not a string", d->name);
+		s = lookup_name(scope_names, sizeof(scope_names) / sizeof(scope_names[0]), scope->valuestring);
+		if (s < 0)
+			return cat_fail(err, errlen, "catalog: %s: scope: '%s' is not user, group or site",
+					d->name, scope->valuestring);
+	}
+	d->scope = (enum catalog_scope)s;
+	res = parse_date_filter(cJSON_GetObjectItemCaseSensitive(it, "dateFilter"), d, err, errlen);
+	if (res == 0)
+		res = parse_columns(cJSON_GetObjectItemCaseSensitive(it, "columns"), d, err, errlen);
+	return res;
+}
+
+int catalog_parse(const char *json, size_t len, struct catalog **out, char *err, size_t errlen)
+{
+	struct catalog *cat = NULL;
+	const cJSON *list, *it;
+	int res = -EINVAL, n;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (len > CATALOG_MAX_BYTES)
+		return -EFBIG;
+	cat = calloc(1, sizeof(*cat));
+	if (!cat)
+		return -ENOMEM;
+	cat->root = cJSON_ParseWithLengthOpts(json, len, NULL, 0);
+	if (!cat->root) {
+		res = cat_fail(err, errlen, "catalog: malformed JSON");
+		goto out;
+	}
+	list = cJSON_GetObjectItemCaseSensitive(cat->root, "datasets");
+	n = cJSON_GetArraySize(list);
+	if (!cJSON_IsArray(list) || n > CATALOG_MAX_DATASETS) {
+		res = cat_fail(err, errlen, "catalog: datasets: not an array of at most %d entries",
+			       CATALOG_MAX_DATASETS);
+		goto out;
+	}
+	cat->ds = calloc((size_t)n + 1, sizeof(*cat->ds));
+	if (!cat->ds) {
+		res = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, list)
+	{
+		struct catalog_dataset *d = &cat->ds[cat->n];
+
+		cat->n++; /* counted first so a half-parsed entry is released */
+		res = parse_dataset(it, d, cat->n - 1, err, errlen);
+		if (res < 0)
+			goto out;
+		for (size_t j = 0; j + 1 < cat->n; j++)
+			if (strcmp(cat->ds[j].name, d->name) == 0) {
+				res = cat_fail(err, errlen, "catalog: %s: listed twice", d->name);
+				goto out;
+			}
+	}
+	*out = cat;
+	cat = NULL;
+	res = 0;
+out:
+	catalog_free(cat);
+	return res;
+}
+
+extern const char catalog_json[];
+extern const char catalog_json_end[];
+
+static struct catalog *builtin;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_init(void)
+{
+	char err[256];
+	int res = catalog_parse(catalog_json, (size_t)(catalog_json_end - catalog_json), &builtin, err,
+				sizeof(err));
+
+	if (res < 0)
+		log_err("built-in dataset catalog unusable (%s): %s", strerror(-res), err);
+}
+
+const struct catalog *catalog_builtin(void)
+{
+	pthread_once(&builtin_once, builtin_init);
+	return builtin;
+}
+
+size_t catalog_count(const struct catalog *cat)
+{
+	return cat ? cat->n : 0;
+}
+
+const struct catalog_dataset *catalog_at(const struct catalog *cat, size_t i)
+{
+	return cat && i < cat->n ? &cat->ds[i] : NULL;
+}
+
+const struct catalog_dataset *catalog_find(const struct catalog *cat, const char *name)
+{
+	for (size_t i = 0; cat && name && i < cat->n; i++)
+		if (strcmp(cat->ds[i].name, name) == 0)
+			return &cat->ds[i];
+	return NULL;
+}
+
+const struct catalog_column *catalog_column(const struct catalog_dataset *ds, const char *name)
+{
+	for (size_t i = 0; ds && name && i < ds->n_columns; i++)
+		if (strcmp(ds->columns[i].name, name) == 0)
+			return &ds->columns[i];
+	return NULL;
+}
+
+const char *catalog_date_column(const struct catalog_dataset *ds, const char *name)
+{
+	for (size_t i = 0; ds && name && i < ds->n_date_columns; i++)
+		if (strcasecmp(ds->date_columns[i], name) == 0)
+			return ds->date_columns[i];
+	return NULL;
+}
+
+/* Names longer than this are never "near" anything; it bounds the work. */
+#define NEAREST_MAX_LEN 128
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[NEAREST_MAX_LEN + 1];
+
+	if (la > NEAREST_MAX_LEN || lb > NEAREST_MAX_LEN)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], ca = (unsigned char)a[i - 1];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], cb = (unsigned char)b[j - 1];
+			size_t cost = tolower((int)ca) != tolower((int)cb);
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A name that ends in what was typed ("Message_v1") is as good as a typo. */
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return lx >= 3 && lx < ls && strcasecmp(s + ls - lx, suffix) == 0;
+}
+
+int catalog_nearest(const char *name, size_t n, const char *(*get)(const void *ctx, size_t i),
+		    const void *ctx, char *buf, size_t buflen)
+{
+	size_t best_d[3] = {(size_t)-1, (size_t)-1, (size_t)-1}, best_i[3] = {0, 0, 0};
+	size_t limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2, len = 0;
+	int found = 0;
+
+	if (buflen)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *cand = get(ctx, i);
+		size_t d = ends_with(cand, name) ? 1 : edit_distance(name, cand);
+
+		if (d > limit)
+			continue;
+		for (int k = 0; k < 3; k++) {
+			if (d < best_d[k]) {
+				memmove(&best_d[k + 1], &best_d[k], (size_t)(2 - k) * sizeof(best_d[0]));
+				memmove(&best_i[k + 1], &best_i[k], (size_t)(2 - k) * sizeof(best_i[0]));
+				best_d[k] = d;
+				best_i[k] = i;
+				break;
+			}
+		}
+	}
+	/* Only the nearest (ties included): a second-best guess is noise. */
+	for (int k = 0; k < 3 && best_d[k] != (size_t)-1 && best_d[k] == best_d[0]; k++) {
+		int w = snprintf(buf + len, buflen - len, "%s'%s'", k ? " or " : "", get(ctx, best_i[k]));
+
+		if (w < 0 || (size_t)w >= buflen - len)
+			break;
+		len += (size_t)w;
+		found++;
+	}
+	return found;
+}
+
+static const char *get_dataset_name(const void *ctx, size_t i)
+{
+	return ((const struct catalog *)ctx)->ds[i].name;
+}
+
+static const char *get_column_name(const void *ctx, size_t i)
+{
+	return ((const struct catalog_dataset *)ctx)->columns[i].name;
+}
+
+int catalog_suggest(const struct catalog *cat, const char *name, char *buf, size_t n)
+{
+	return catalog_nearest(name, catalog_count(cat), get_dataset_name, cat, buf, n);
+}
+
+int catalog_suggest_column(const struct catalog_dataset *ds, const char *name, char *buf, size_t n)
+{
+	return catalog_nearest(name, ds ? ds->n_columns : 0, get_column_name, ds, buf, n);
+}
+
+static cJSON *string_array(const char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(v[i]))) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+	return a;
+}
+
+static int render_columns(cJSON *o, const struct catalog_dataset *ds)
+{
+	cJSON *cols;
+
+	if (!ds->columns)
+		return cJSON_AddNullToObject(o, "columns") ? 0 : -ENOMEM;
+	cols = cJSON_AddArrayToObject(o, "columns");
+	for (size_t i = 0; cols && i < ds->n_columns; i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		if (!cJSON_AddItemToArray(cols, c) ||
+		    !cJSON_AddStringToObject(c, "name", ds->columns[i].name) ||
+		    !cJSON_AddStringToObject(c, "type", catalog_type_name(ds->columns[i].type)) ||
+		    !cJSON_AddBoolToObject(c, "filterable", ds->columns[i].filterable))
+			return -ENOMEM;
+	}
+	return cols ? 0 : -ENOMEM;
+}
+
+char *catalog_render(const struct catalog_dataset *ds)
+{
+	cJSON *o = cJSON_CreateObject(), *df, *kinds;
+	const char *const *k = catalog_scope_kinds(ds->scope);
+	size_t nk = 0;
+	char *text = NULL, *res = NULL;
+
+	while (k[nk])
+		nk++;
+	if (!o || !cJSON_AddStringToObject(o, "name", ds->name) ||
+	    !cJSON_AddStringToObject(o, "category", ds->category) ||
+	    !cJSON_AddStringToObject(o, "scope", catalog_scope_name(ds->scope)))
+		goto out;
+	kinds = string_array(k, nk);
+	if (!cJSON_AddItemToObject(o, "scopeKinds", kinds))
+		goto out;
+	df = cJSON_AddObjectToObject(o, "dateFilter");
+	if (!df || !cJSON_AddBoolToObject(df, "required", ds->date_required) ||
+	    !cJSON_AddItemToObject(df, "columns", string_array(ds->date_columns, ds->n_date_columns)) ||
+	    !cJSON_AddBoolToObject(df, "windowOnly", ds->window_only))
+		goto out;
+	if (render_columns(o, ds) < 0)
+		goto out;
+	text = cJSON_Print(o);
+	if (!text)
+		goto out;
+	res = malloc(strlen(text) + 2);
+	if (res)
+		sprintf(res, "%s\n", text);
+out:
+	free(text);
+	cJSON_Delete(o);
+	return res;
+}
