@@ -30,15 +30,15 @@ struct catalog {
 };
 
 static const char *const type_names[] = {
-	[CATALOG_STRING] = "string", [CATALOG_DATETIME] = "datetime", [CATALOG_BOOLEAN] = "boolean",
-	[CATALOG_INT32] = "int32",   [CATALOG_INT64] = "int64",       [CATALOG_DOUBLE] = "double",
-	[CATALOG_OBJECT] = "object", [CATALOG_ARRAY] = "array",
+    [CATALOG_STRING] = "string", [CATALOG_DATETIME] = "datetime", [CATALOG_BOOLEAN] = "boolean",
+    [CATALOG_INT32] = "int32",   [CATALOG_INT64] = "int64",       [CATALOG_DOUBLE] = "double",
+    [CATALOG_OBJECT] = "object", [CATALOG_ARRAY] = "array",
 };
 
 static const char *const scope_names[] = {
-	[CATALOG_SCOPE_USER] = "user",
-	[CATALOG_SCOPE_GROUP] = "group",
-	[CATALOG_SCOPE_SITE] = "site",
+    [CATALOG_SCOPE_USER] = "user",
+    [CATALOG_SCOPE_GROUP] = "group",
+    [CATALOG_SCOPE_SITE] = "site",
 };
 
 static const char *const kinds_user[] = {"AllUsers", "AllUsersWithScopeFilter", "Groups", NULL};
@@ -72,7 +72,8 @@ static int lookup_name(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
-static int cat_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cat_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int cat_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -113,8 +114,9 @@ static int parse_columns(const cJSON *cols, struct catalog_dataset *d, char *err
 		return 0; /* listed by name only */
 	n = cJSON_GetArraySize(cols);
 	if (!cJSON_IsArray(cols) || n > CATALOG_MAX_COLUMNS)
-		return cat_fail(err, errlen, "catalog: %s: columns: not an array of at most %d columns",
-				d->name, CATALOG_MAX_COLUMNS);
+		return cat_fail(err, errlen,
+		                "catalog: %s: columns: not an array of at most %d columns", d->name,
+		                CATALOG_MAX_COLUMNS);
 	c = calloc((size_t)n + 1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -126,16 +128,19 @@ static int parse_columns(const cJSON *cols, struct catalog_dataset *d, char *err
 		int t;
 
 		if (!cJSON_IsString(name) || !*name->valuestring || !cJSON_IsString(type))
-			return cat_fail(err, errlen, "catalog: %s: columns[%zu]: needs string name and type",
-					d->name, i);
-		t = lookup_name(type_names, sizeof(type_names) / sizeof(type_names[0]), type->valuestring);
+			return cat_fail(err, errlen,
+			                "catalog: %s: columns[%zu]: needs string name and type",
+			                d->name, i);
+		t = lookup_name(type_names, sizeof(type_names) / sizeof(type_names[0]),
+		                type->valuestring);
 		if (t < 0)
-			return cat_fail(err, errlen, "catalog: %s: columns[%zu]: unknown type '%s'", d->name, i,
-					type->valuestring);
+			return cat_fail(err, errlen, "catalog: %s: columns[%zu]: unknown type '%s'",
+			                d->name, i, type->valuestring);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c[j].name, name->valuestring) == 0)
-				return cat_fail(err, errlen, "catalog: %s: column '%s' listed twice", d->name,
-						name->valuestring);
+				return cat_fail(err, errlen,
+				                "catalog: %s: column '%s' listed twice", d->name,
+				                name->valuestring);
 		c[i].name = name->valuestring;
 		c[i].type = (enum catalog_type)t;
 		c[i].filterable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "filterable"));
@@ -161,7 +166,8 @@ static int parse_date_filter(const cJSON *df, struct catalog_dataset *d, char *e
 	if (!cols || cJSON_IsNull(cols))
 		return 0;
 	if (!cJSON_IsArray(cols) || cJSON_GetArraySize(cols) > CATALOG_MAX_COLUMNS)
-		return cat_fail(err, errlen, "catalog: %s: dateFilter.columns: not an array", d->name);
+		return cat_fail(err, errlen, "catalog: %s: dateFilter.columns: not an array",
+		                d->name);
 	v = calloc((size_t)cJSON_GetArraySize(cols) + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -169,15 +175,17 @@ static int parse_date_filter(const cJSON *df, struct catalog_dataset *d, char *e
 	cJSON_ArrayForEach(it, cols)
 	{
 		if (!cJSON_IsString(it) || !*it->valuestring)
-			return cat_fail(err, errlen, "catalog: %s: dateFilter.columns[%zu]: not a name",
-					d->name, i);
+			return cat_fail(err, errlen,
+			                "catalog: %s: dateFilter.columns[%zu]: not a name", d->name,
+			                i);
 		v[i++] = it->valuestring;
 	}
 	d->n_date_columns = i;
 	return 0;
 }
 
-static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx, char *err, size_t errlen)
+static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx, char *err,
+                         size_t errlen)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
 	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(it, "category");
@@ -191,15 +199,18 @@ static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx,
 	if (scope) {
 		if (!cJSON_IsString(scope))
 			return cat_fail(err, errlen, "catalog: %s: scope: not a string", d->name);
-		s = lookup_name(scope_names, sizeof(scope_names) / sizeof(scope_names[0]), scope->valuestring);
+		s = lookup_name(scope_names, sizeof(scope_names) / sizeof(scope_names[0]),
+		                scope->valuestring);
 		if (s < 0)
-			return cat_fail(err, errlen, "catalog: %s: scope: '%s' is not user, group or site",
-					d->name, scope->valuestring);
+			return cat_fail(err, errlen,
+			                "catalog: %s: scope: '%s' is not user, group or site",
+			                d->name, scope->valuestring);
 	}
 	d->scope = (enum catalog_scope)s;
 	res = parse_date_filter(cJSON_GetObjectItemCaseSensitive(it, "dateFilter"), d, err, errlen);
 	if (res == 0)
-		res = parse_columns(cJSON_GetObjectItemCaseSensitive(it, "columns"), d, err, errlen);
+		res =
+		    parse_columns(cJSON_GetObjectItemCaseSensitive(it, "columns"), d, err, errlen);
 	return res;
 }
 
@@ -226,7 +237,7 @@ int catalog_parse(const char *json, size_t len, struct catalog **out, char *err,
 	n = cJSON_GetArraySize(list);
 	if (!cJSON_IsArray(list) || n > CATALOG_MAX_DATASETS) {
 		res = cat_fail(err, errlen, "catalog: datasets: not an array of at most %d entries",
-			       CATALOG_MAX_DATASETS);
+		               CATALOG_MAX_DATASETS);
 		goto out;
 	}
 	cat->ds = calloc((size_t)n + 1, sizeof(*cat->ds));
@@ -265,8 +276,8 @@ static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 static void builtin_init(void)
 {
 	char err[256];
-	int res = catalog_parse(catalog_json, (size_t)(catalog_json_end - catalog_json), &builtin, err,
-				sizeof(err));
+	int res = catalog_parse(catalog_json, (size_t)(catalog_json_end - catalog_json), &builtin,
+	                        err, sizeof(err));
 
 	if (res < 0)
 		log_err("built-in dataset catalog unusable (%s): %s", strerror(-res), err);
@@ -352,7 +363,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 int catalog_nearest(const char *name, size_t n, const char *(*get)(const void *ctx, size_t i),
-		    const void *ctx, char *buf, size_t buflen)
+                    const void *ctx, char *buf, size_t buflen)
 {
 	size_t best_d[3] = {(size_t)-1, (size_t)-1, (size_t)-1}, best_i[3] = {0, 0, 0};
 	size_t limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2, len = 0;
@@ -368,8 +379,10 @@ int catalog_nearest(const char *name, size_t n, const char *(*get)(const void *c
 			continue;
 		for (int k = 0; k < 3; k++) {
 			if (d < best_d[k]) {
-				memmove(&best_d[k + 1], &best_d[k], (size_t)(2 - k) * sizeof(best_d[0]));
-				memmove(&best_i[k + 1], &best_i[k], (size_t)(2 - k) * sizeof(best_i[0]));
+				memmove(&best_d[k + 1], &best_d[k],
+				        (size_t)(2 - k) * sizeof(best_d[0]));
+				memmove(&best_i[k + 1], &best_i[k],
+				        (size_t)(2 - k) * sizeof(best_i[0]));
 				best_d[k] = d;
 				best_i[k] = i;
 				break;
@@ -378,7 +391,8 @@ int catalog_nearest(const char *name, size_t n, const char *(*get)(const void *c
 	}
 	/* Only the nearest (ties included): a second-best guess is noise. */
 	for (int k = 0; k < 3 && best_d[k] != (size_t)-1 && best_d[k] == best_d[0]; k++) {
-		int w = snprintf(buf + len, buflen - len, "%s'%s'", k ? " or " : "", get(ctx, best_i[k]));
+		int w = snprintf(buf + len, buflen - len, "%s'%s'", k ? " or " : "",
+		                 get(ctx, best_i[k]));
 
 		if (w < 0 || (size_t)w >= buflen - len)
 			break;
@@ -457,7 +471,8 @@ char *catalog_render(const struct catalog_dataset *ds)
 		goto out;
 	df = cJSON_AddObjectToObject(o, "dateFilter");
 	if (!df || !cJSON_AddBoolToObject(df, "required", ds->date_required) ||
-	    !cJSON_AddItemToObject(df, "columns", string_array(ds->date_columns, ds->n_date_columns)) ||
+	    !cJSON_AddItemToObject(df, "columns",
+	                           string_array(ds->date_columns, ds->n_date_columns)) ||
 	    !cJSON_AddBoolToObject(df, "windowOnly", ds->window_only))
 		goto out;
 	if (render_columns(o, ds) < 0)

@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 /* Caps on what the catalog file may contain (it is ours, but still input). */
-#define CATALOG_MAX_BYTES (4u << 20)
+#define CATALOG_MAX_BYTES    (4u << 20)
 #define CATALOG_MAX_DATASETS 1024
-#define CATALOG_MAX_COLUMNS 512
+#define CATALOG_MAX_COLUMNS  512
 
 enum catalog_type {
 	CATALOG_STRING = 0,
@@ -42,8 +42,8 @@ struct catalog_dataset {
 	const char *name;     /* e.g. "BasicDataSet_v0.Message_v1" */
 	const char *category; /* e.g. "Outlook"; "" when the catalog gives none */
 	enum catalog_scope scope;
-	int date_required;    /* a run must carry a date filter */
-	int window_only;      /* start/end required, but no column (CalendarView) */
+	int date_required;               /* a run must carry a date filter */
+	int window_only;                 /* start/end required, but no column (CalendarView) */
 	const char *const *date_columns; /* allowed date-filter columns */
 	size_t n_date_columns;
 	const struct catalog_column *columns; /* NULL: dataset listed by name only */
@@ -120,6 +120,6 @@ char *catalog_render(const struct catalog_dataset *ds);
  * as "'A' or 'B'". Returns how many were written.
  */
 int catalog_nearest(const char *name, size_t n, const char *(*get)(const void *ctx, size_t i),
-		    const void *ctx, char *buf, size_t buflen);
+                    const void *ctx, char *buf, size_t buflen);
 
 #endif

@@ -131,7 +131,8 @@ static void line_col(const char *buf, size_t off, unsigned *line, unsigned *col)
 	}
 }
 
-static int fail_at(struct spec_ctx *c, const char *buf, size_t off, const char *what, const char *valid)
+static int fail_at(struct spec_ctx *c, const char *buf, size_t off, const char *what,
+                   const char *valid)
 {
 	char path[64];
 	unsigned line, col;
@@ -149,15 +150,16 @@ int spec_load(struct spec_ctx *c, const char *buf, size_t len, cJSON **out)
 
 	*out = NULL;
 	if (len > SPEC_MAX_BYTES) {
-		spec_fail(c, "$", "file is %zu bytes; a spec may have at most %u bytes", len, SPEC_MAX_BYTES);
+		spec_fail(c, "$", "file is %zu bytes; a spec may have at most %u bytes", len,
+		          SPEC_MAX_BYTES);
 		return -EFBIG;
 	}
 	bad = utf8_bad((const unsigned char *)buf, len);
 	if (bad < len)
 		return fail_at(c, buf, bad, "invalid UTF-8", "a spec is UTF-8 text");
 	if (memchr(buf, '\0', len))
-		return fail_at(c, buf, (size_t)((const char *)memchr(buf, '\0', len) - buf), "NUL byte",
-			       "a spec is text");
+		return fail_at(c, buf, (size_t)((const char *)memchr(buf, '\0', len) - buf),
+		               "NUL byte", "a spec is text");
 	v = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (!v) {
 		size_t off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : 0;
@@ -165,20 +167,23 @@ int spec_load(struct spec_ctx *c, const char *buf, size_t len, cJSON **out)
 		while (off < len && isspace((unsigned char)buf[off]))
 			off++;
 		if (off >= len)
-			return spec_fail(c, "$", "empty or truncated JSON; a spec is one JSON object, e.g. {\"app\": \"mail\", ...}");
+			return spec_fail(c, "$",
+			                 "empty or truncated JSON; a spec is one JSON object, e.g. "
+			                 "{\"app\": \"mail\", ...}");
 		return fail_at(c, buf, off, "malformed JSON", "fix the JSON syntax there");
 	}
 	for (size_t off = (size_t)(end - buf); off < len; off++)
 		if (!isspace((unsigned char)buf[off])) {
 			cJSON_Delete(v);
 			return fail_at(c, buf, off, "text after the JSON object",
-				       "a spec is exactly one JSON object");
+			               "a spec is exactly one JSON object");
 		}
 	if (!cJSON_IsObject(v)) {
 		const char *t = spec_json_type(v);
 
 		cJSON_Delete(v);
-		return spec_fail(c, "$", "expected an object, got %s; a spec is one JSON object", t);
+		return spec_fail(c, "$", "expected an object, got %s; a spec is one JSON object",
+		                 t);
 	}
 	*out = v;
 	return 0;
@@ -189,7 +194,8 @@ const char *spec_nth(const void *ctx, size_t i)
 	return ((const char *const *)ctx)[i];
 }
 
-int spec_check_keys(struct spec_ctx *c, const cJSON *obj, const char *path, const char *const *known)
+int spec_check_keys(struct spec_ctx *c, const cJSON *obj, const char *path,
+                    const char *const *known)
 {
 	char sub[SPEC_PATH_MAX], near[256], list[512];
 	const cJSON *it, *prev;
@@ -208,9 +214,10 @@ int spec_check_keys(struct spec_ctx *c, const cJSON *obj, const char *path, cons
 				goto next;
 		spec_join(list, sizeof(list), NULL, known, nk);
 		if (catalog_nearest(it->string, nk, spec_nth, known, near, sizeof(near)))
-			return spec_fail(c, sub, "unknown field; did you mean %s? known fields: %s", near, list);
+			return spec_fail(c, sub, "unknown field; did you mean %s? known fields: %s",
+			                 near, list);
 		return spec_fail(c, sub, "unknown field; known fields: %s", list);
-next:;
+	next:;
 	}
 	return 0;
 }
@@ -232,7 +239,7 @@ static const char *type_word(int type)
 }
 
 int spec_get(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key, int type,
-	     int required, const char *hint, const cJSON **out)
+             int required, const char *hint, const cJSON **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	char sub[SPEC_PATH_MAX];
@@ -247,7 +254,8 @@ int spec_get(struct spec_ctx *c, const cJSON *obj, const char *path, const char 
 	}
 	ok = type == cJSON_True ? cJSON_IsBool(v) : (v->type & 0xff) == type;
 	if (!ok)
-		return spec_fail(c, sub, "expected %s, got %s; %s", type_word(type), spec_json_type(v), hint);
+		return spec_fail(c, sub, "expected %s, got %s; %s", type_word(type),
+		                 spec_json_type(v), hint);
 	*out = v;
 	return 0;
 }
@@ -320,10 +328,12 @@ int spec_check_name(struct spec_ctx *c, const char *path, const char *s, size_t 
 		return spec_fail(c, path, "longer than %zu characters; use at most %zu", max, max);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
-			return spec_fail(c, path, "contains a control character; use printable characters");
+			return spec_fail(c, path,
+			                 "contains a control character; use printable characters");
 		if (*p == '/' || *p == '\\')
-			return spec_fail(c, path, "contains '%c'; a name is one path component without / or \\",
-					 *p);
+			return spec_fail(
+			    c, path, "contains '%c'; a name is one path component without / or \\",
+			    *p);
 	}
 	return 0;
 }
@@ -340,10 +350,12 @@ int spec_check_container(struct spec_ctx *c, const char *path, const char *s)
 
 		if (!(islower((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '-') ||
 		    (ch == '-' && (i == 0 || i + 1 == len || s[i + 1] == '-')) || len < 3)
-			return spec_fail(c, path,
-					 "'%s' is not a container name; use 3 to 63 lowercase letters, digits and "
-					 "single hyphens, starting and ending with a letter or digit",
-					 s);
+			return spec_fail(
+			    c, path,
+			    "'%s' is not a container name; use 3 to 63 lowercase letters, digits "
+			    "and "
+			    "single hyphens, starting and ending with a letter or digit",
+			    s);
 	}
 	return 0;
 }
@@ -356,24 +368,28 @@ int spec_check_folder(struct spec_ctx *c, const char *path, const char *s)
 	if (!*s)
 		return spec_fail(c, path, "empty; give a folder such as \"mail/week45\"");
 	if (strlen(s) > SPEC_FOLDER_MAX)
-		return spec_fail(c, path, "longer than %d bytes; use a shorter folder", SPEC_FOLDER_MAX);
+		return spec_fail(c, path, "longer than %d bytes; use a shorter folder",
+		                 SPEC_FOLDER_MAX);
 	for (;;) {
 		const char *slash = strchr(seg, '/');
 		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
 		int res;
 
 		if (n == 0 || n >= sizeof(name))
-			return spec_fail(c, path,
-					 "'%s' has an empty or overlong segment; use segments of 1 to 255 bytes "
-					 "separated by single '/'",
-					 s);
+			return spec_fail(
+			    c, path,
+			    "'%s' has an empty or overlong segment; use segments of 1 to 255 bytes "
+			    "separated by single '/'",
+			    s);
 		memcpy(name, seg, n);
 		name[n] = '\0';
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			return spec_fail(c, path, "segment '%s' is not allowed; use plain names", name);
+			return spec_fail(c, path, "segment '%s' is not allowed; use plain names",
+			                 name);
 		/* The folder becomes a string literal of an ADF expression. */
 		if (strchr(name, '\''))
-			return spec_fail(c, path, "contains a single quote; use letters, digits, '-', '_', '.'");
+			return spec_fail(
+			    c, path, "contains a single quote; use letters, digits, '-', '_', '.'");
 		res = spec_check_name(c, path, name, 255);
 		if (res < 0)
 			return res;
@@ -393,7 +409,8 @@ int spec_check_guid(struct spec_ctx *c, const char *path, const char *s)
 		if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
 			break;
 	}
-	return spec_fail(c, path, "'%s' is not a GUID; use the form 00000000-0000-0000-0000-000000000000", s);
+	return spec_fail(
+	    c, path, "'%s' is not a GUID; use the form 00000000-0000-0000-0000-000000000000", s);
 }
 
 static int check_url(struct spec_ctx *c, const char *path, const char *s, int spaces_ok)
@@ -404,7 +421,8 @@ static int check_url(struct spec_ctx *c, const char *path, const char *s, int sp
 		return spec_fail(c, path, "longer than %d bytes; use a shorter URL", SPEC_URI_MAX);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !spaces_ok))
-			return spec_fail(c, path, "contains a space or control character; percent-encode it");
+			return spec_fail(
+			    c, path, "contains a space or control character; percent-encode it");
 	return 0;
 }
 
@@ -428,20 +446,23 @@ int spec_file_name(struct spec_ctx *c, int pipeline, char *out, size_t n)
 	if (len > 5 && strcmp(base + len - 5, ".json") == 0)
 		len -= 5;
 	if (len >= n)
-		return spec_fail(c, "$", "file name longer than %d characters; use a shorter name", SPEC_NAME_MAX);
+		return spec_fail(c, "$", "file name longer than %d characters; use a shorter name",
+		                 SPEC_NAME_MAX);
 	memcpy(out, base, len);
 	out[len] = '\0';
 	if (!pipeline)
 		return spec_check_name(c, "$", out, SPEC_NAME_MAX);
 	if (!*out || len > SPEC_NAME_MAX)
-		return spec_fail(c, "$", "pipeline name must have 1 to %d characters", SPEC_NAME_MAX);
+		return spec_fail(c, "$", "pipeline name must have 1 to %d characters",
+		                 SPEC_NAME_MAX);
 	/* Pipeline names become ADF resource names: keep to what ADF accepts everywhere. */
 	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)out[i]) && out[i] != '_' && (out[i] != '-' || i == 0))
-			return spec_fail(c, "$",
-					 "pipeline name '%s' is not allowed; use letters, digits, '_' and '-' "
-					 "(not first), at most %d",
-					 out, SPEC_NAME_MAX);
+			return spec_fail(
+			    c, "$",
+			    "pipeline name '%s' is not allowed; use letters, digits, '_' and '-' "
+			    "(not first), at most %d",
+			    out, SPEC_NAME_MAX);
 	return 0;
 }
 
@@ -477,25 +498,26 @@ char *spec_text(const cJSON *v)
 
 /* ---- registration specs ---- */
 
-static const char *const reg_keys[] = {"appId",	       "description", "publishType", "computeType",
-				       "activityType", "destination", "datasets",    NULL};
+static const char *const reg_keys[] = {"appId",        "description", "publishType", "computeType",
+                                       "activityType", "destination", "datasets",    NULL};
 static const char *const dest_keys[] = {"type", "subscriptionId", "resourceGroup", "storageAccount",
-					"uri",	"container",	  "folder",	   NULL};
+                                        "uri",  "container",      "folder",        NULL};
 static const char *const ds_keys[] = {"name", "columns", "scope", NULL};
 static const char *const scope_keys[] = {"kind", "groupIds", "scopeFilterUri", NULL};
 static const char *const publish_types[] = {"SingleTenant", "MultiTenant", NULL};
-static const char *const compute_types[] = {"AzureDataFactory", "AzureSynapse", "MicrosoftFabric", NULL};
+static const char *const compute_types[] = {"AzureDataFactory", "AzureSynapse", "MicrosoftFabric",
+                                            NULL};
 static const char *const activity_types[] = {"CopyActivity", "MappingDataFlow", NULL};
-static const char *const dest_types[] = {"AzureStorageAccount", "AzureSqlDatabaseServer", "FabricLakehouse",
-					 NULL};
+static const char *const dest_types[] = {"AzureStorageAccount", "AzureSqlDatabaseServer",
+                                         "FabricLakehouse", NULL};
 
 /*
  * A string field with a default: the spec's value (checked by `check` and,
  * when given, against `allowed`) or `def`; refused when both are missing.
  */
-static int reg_field(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key, const char *def,
-		     int (*check)(struct spec_ctx *, const char *, const char *), const char *const *allowed,
-		     cJSON *out)
+static int reg_field(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key,
+                     const char *def, int (*check)(struct spec_ctx *, const char *, const char *),
+                     const char *const *allowed, cJSON *out)
 {
 	char sub[SPEC_PATH_MAX];
 	const cJSON *v;
@@ -515,13 +537,14 @@ static int reg_field(struct spec_ctx *c, const cJSON *obj, const char *path, con
 
 /* An enumerated field; the first allowed value is the default. */
 static int reg_enum(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key,
-		    const char *const *allowed, cJSON *out)
+                    const char *const *allowed, cJSON *out)
 {
 	return reg_field(c, obj, path, key, allowed[0], NULL, allowed, out);
 }
 
-static int reg_default(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key, const char *def,
-		       int (*check)(struct spec_ctx *, const char *, const char *), cJSON *out)
+static int reg_default(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key,
+                       const char *def, int (*check)(struct spec_ctx *, const char *, const char *),
+                       cJSON *out)
 {
 	return reg_field(c, obj, path, key, def, check, NULL, out);
 }
@@ -539,12 +562,15 @@ static int check_account(struct spec_ctx *c, const char *path, const char *s)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
 			len = 0;
 	if (len < 3 || len > 24)
-		return spec_fail(c, path, "'%s' is not a storage account name; use 3 to 24 lowercase letters and digits",
-				 s);
+		return spec_fail(
+		    c, path,
+		    "'%s' is not a storage account name; use 3 to 24 lowercase letters and digits",
+		    s);
 	return 0;
 }
 
-static int reg_destination(struct spec_ctx *c, const cJSON *spec, const struct spec_profile *p, cJSON *body)
+static int reg_destination(struct spec_ctx *c, const cJSON *spec, const struct spec_profile *p,
+                           cJSON *body)
 {
 	const cJSON *d, *v;
 	cJSON *out;
@@ -553,24 +579,30 @@ static int reg_destination(struct spec_ctx *c, const cJSON *spec, const struct s
 	int res;
 
 	res = spec_get(c, spec, "$", "destination", cJSON_Object, 1,
-		       "give {\"container\": \"<container>\"} at least", &d);
+	               "give {\"container\": \"<container>\"} at least", &d);
 	if (res < 0 || (res = spec_check_keys(c, d, "destination", dest_keys)) < 0)
 		return res;
 	out = cJSON_AddObjectToObject(body, "destination");
 	if (!out)
 		return -ENOMEM;
 	if ((res = reg_enum(c, d, "destination", "type", dest_types, out)) < 0 ||
-	    (res = reg_default(c, d, "destination", "subscriptionId", p->subscription_id, spec_check_guid, out)) < 0 ||
-	    (res = reg_default(c, d, "destination", "resourceGroup", p->resource_group, check_rg, out)) < 0 ||
-	    (res = reg_default(c, d, "destination", "storageAccount", p->storage_account, check_account, out)) < 0)
+	    (res = reg_default(c, d, "destination", "subscriptionId", p->subscription_id,
+	                       spec_check_guid, out)) < 0 ||
+	    (res = reg_default(c, d, "destination", "resourceGroup", p->resource_group, check_rg,
+	                       out)) < 0 ||
+	    (res = reg_default(c, d, "destination", "storageAccount", p->storage_account,
+	                       check_account, out)) < 0)
 		return res;
 	acct = cJSON_GetObjectItemCaseSensitive(out, "storageAccount")->valuestring;
 	snprintf(uri, sizeof(uri), "https://%s.blob.core.windows.net/", acct);
-	if ((res = reg_default(c, d, "destination", "uri", p->blob_endpoint ? p->blob_endpoint : uri,
-			       spec_check_https, out)) < 0 ||
-	    (res = reg_default(c, d, "destination", "container", NULL, spec_check_container, out)) < 0)
+	if ((res = reg_default(c, d, "destination", "uri",
+	                       p->blob_endpoint ? p->blob_endpoint : uri, spec_check_https, out)) <
+	        0 ||
+	    (res = reg_default(c, d, "destination", "container", NULL, spec_check_container, out)) <
+	        0)
 		return res;
-	if ((res = spec_get(c, d, "destination", "folder", cJSON_String, 0, "a folder such as \"mail\"", &v)) < 0)
+	if ((res = spec_get(c, d, "destination", "folder", cJSON_String, 0,
+	                    "a folder such as \"mail\"", &v)) < 0)
 		return res;
 	if (v && (res = spec_check_folder(c, "destination.folder", v->valuestring)) < 0)
 		return res;
@@ -579,8 +611,8 @@ static int reg_destination(struct spec_ctx *c, const cJSON *spec, const struct s
 	return 0;
 }
 
-static int reg_columns(struct spec_ctx *c, const cJSON *d, const char *path, const struct catalog_dataset *ds,
-		       cJSON *out)
+static int reg_columns(struct spec_ctx *c, const cJSON *d, const char *path,
+                       const struct catalog_dataset *ds, cJSON *out)
 {
 	char sub[SPEC_PATH_MAX], near[256];
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "columns"), *it;
@@ -595,21 +627,24 @@ static int reg_columns(struct spec_ctx *c, const cJSON *d, const char *path, con
 		return -ENOMEM;
 	if (cJSON_IsString(v)) {
 		if (strcmp(v->valuestring, "all") != 0)
-			return spec_fail(c, sub, "'%s' is not allowed; give \"all\" or a list of column names",
-					 v->valuestring);
+			return spec_fail(
+			    c, sub, "'%s' is not allowed; give \"all\" or a list of column names",
+			    v->valuestring);
 		if (!ds->columns)
-			return spec_fail(c, sub,
-					 "\"all\" is not possible: the catalog lists %s by name only; list the "
-					 "columns",
-					 ds->name);
+			return spec_fail(
+			    c, sub,
+			    "\"all\" is not possible: the catalog lists %s by name only; list the "
+			    "columns",
+			    ds->name);
 		for (size_t k = 0; k < ds->n_columns; k++)
 			if (!cJSON_AddItemToArray(cols, cJSON_CreateString(ds->columns[k].name)))
 				return -ENOMEM;
 		return 0;
 	}
 	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v))
-		return spec_fail(c, sub, "expected \"all\" or a non-empty array of column names, got %s",
-				 cJSON_IsArray(v) ? "an empty array" : spec_json_type(v));
+		return spec_fail(c, sub,
+		                 "expected \"all\" or a non-empty array of column names, got %s",
+		                 cJSON_IsArray(v) ? "an empty array" : spec_json_type(v));
 	if (cJSON_GetArraySize(v) > CATALOG_MAX_COLUMNS)
 		return spec_fail(c, sub, "more than %d columns; list fewer", CATALOG_MAX_COLUMNS);
 	cJSON_ArrayForEach(it, v)
@@ -619,18 +654,21 @@ static int reg_columns(struct spec_ctx *c, const cJSON *d, const char *path, con
 
 		spec_path_index(item, sizeof(item), sub, i++);
 		if (!cJSON_IsString(it))
-			return spec_fail(c, item, "expected a string, got %s; a column name", spec_json_type(it));
+			return spec_fail(c, item, "expected a string, got %s; a column name",
+			                 spec_json_type(it));
 		if ((res = spec_check_name(c, item, it->valuestring, 128)) < 0)
 			return res;
 		if (ds->columns && !catalog_column(ds, it->valuestring)) {
 			if (catalog_suggest_column(ds, it->valuestring, near, sizeof(near)))
-				return spec_fail(c, item, "unknown column '%s' of %s; did you mean %s?",
-						 it->valuestring, ds->name, near);
-			return spec_fail(c, item, "unknown column '%s' of %s; see catalog/%s.json", it->valuestring,
-					 ds->name, ds->name);
+				return spec_fail(c, item,
+				                 "unknown column '%s' of %s; did you mean %s?",
+				                 it->valuestring, ds->name, near);
+			return spec_fail(c, item, "unknown column '%s' of %s; see catalog/%s.json",
+			                 it->valuestring, ds->name, ds->name);
 		}
 		if (spec_str_in(cols, it->valuestring))
-			return spec_fail(c, item, "column '%s' listed twice; list each column once", it->valuestring);
+			return spec_fail(c, item, "column '%s' listed twice; list each column once",
+			                 it->valuestring);
 		if (!cJSON_AddItemToArray(cols, cJSON_CreateString(it->valuestring)))
 			return -ENOMEM;
 	}
@@ -647,16 +685,17 @@ static int check_groups(struct spec_ctx *c, const cJSON *arr, const char *path, 
 	if (!cJSON_GetArraySize(arr))
 		return spec_fail(c, path, "empty; give 1 to %d group object ids", SPEC_MAX_GROUPS);
 	if (cJSON_GetArraySize(arr) > SPEC_MAX_GROUPS)
-		return spec_fail(c, path, "%d groups; at most %d are allowed", cJSON_GetArraySize(arr),
-				 SPEC_MAX_GROUPS);
+		return spec_fail(c, path, "%d groups; at most %d are allowed",
+		                 cJSON_GetArraySize(arr), SPEC_MAX_GROUPS);
 	cJSON_ArrayForEach(it, arr)
 	{
 		char item[SPEC_PATH_MAX];
 
 		spec_path_index(item, sizeof(item), path, i++);
 		if (!cJSON_IsString(it))
-			return spec_fail(c, item, "expected a string, got %s; a group object id (GUID)",
-					 spec_json_type(it));
+			return spec_fail(c, item,
+			                 "expected a string, got %s; a group object id (GUID)",
+			                 spec_json_type(it));
 		if ((res = spec_check_guid(c, item, it->valuestring)) < 0)
 			return res;
 		if (spec_str_in(out, it->valuestring))
@@ -667,8 +706,8 @@ static int check_groups(struct spec_ctx *c, const cJSON *arr, const char *path, 
 	return 0;
 }
 
-static int reg_scope(struct spec_ctx *c, const cJSON *d, const char *path, const struct catalog_dataset *ds,
-		     cJSON *out)
+static int reg_scope(struct spec_ctx *c, const cJSON *d, const char *path,
+                     const struct catalog_dataset *ds, cJSON *out)
 {
 	const char *const *kinds = catalog_scope_kinds(ds->scope);
 	char sub[SPEC_PATH_MAX], kpath[SPEC_PATH_MAX];
@@ -678,12 +717,15 @@ static int reg_scope(struct spec_ctx *c, const cJSON *d, const char *path, const
 	int res;
 
 	spec_path(sub, sizeof(sub), path, "scope");
-	if ((res = spec_get(c, d, path, "scope", cJSON_Object, 0, "{\"kind\": \"AllUsers\"}", &s)) < 0)
+	if ((res = spec_get(c, d, path, "scope", cJSON_Object, 0, "{\"kind\": \"AllUsers\"}", &s)) <
+	    0)
 		return res;
 	if (s && ((res = spec_check_keys(c, s, sub, scope_keys)) < 0 ||
-		  (res = spec_get(c, s, sub, "kind", cJSON_String, 0, "a scope kind", &kind)) < 0 ||
-		  (res = spec_get(c, s, sub, "groupIds", cJSON_Array, 0, "an array of group ids", &groups)) < 0 ||
-		  (res = spec_get(c, s, sub, "scopeFilterUri", cJSON_String, 0, "a Graph users query URL", &uri)) < 0))
+	          (res = spec_get(c, s, sub, "kind", cJSON_String, 0, "a scope kind", &kind)) < 0 ||
+	          (res = spec_get(c, s, sub, "groupIds", cJSON_Array, 0, "an array of group ids",
+	                          &groups)) < 0 ||
+	          (res = spec_get(c, s, sub, "scopeFilterUri", cJSON_String, 0,
+	                          "a Graph users query URL", &uri)) < 0))
 		return res;
 	spec_path(kpath, sizeof(kpath), sub, "kind");
 	k = kind ? kind->valuestring : kinds[0];
@@ -697,31 +739,36 @@ static int reg_scope(struct spec_ctx *c, const cJSON *d, const char *path, const
 		cJSON *g = cJSON_AddArrayToObject(o, "groupIds");
 
 		if (!groups)
-			return spec_fail(c, kpath, "missing; kind Groups needs 1 to %d group object ids",
-					 SPEC_MAX_GROUPS);
+			return spec_fail(c, kpath,
+			                 "missing; kind Groups needs 1 to %d group object ids",
+			                 SPEC_MAX_GROUPS);
 		if (!g || (res = check_groups(c, groups, kpath, g)) < 0)
 			return g ? res : -ENOMEM;
 	} else if (groups && cJSON_GetArraySize(groups)) {
-		return spec_fail(c, kpath, "only allowed with kind Groups; remove it or use kind Groups");
+		return spec_fail(c, kpath,
+		                 "only allowed with kind Groups; remove it or use kind Groups");
 	}
 	spec_path(kpath, sizeof(kpath), sub, "scopeFilterUri");
 	if (strcmp(k, "AllUsersWithScopeFilter") == 0) {
 		if (!uri)
-			return spec_fail(c, kpath,
-					 "missing; kind AllUsersWithScopeFilter needs a URL such as "
-					 "https://graph.microsoft.com/v1.0/users?$filter=Department eq 'Finance'");
+			return spec_fail(
+			    c, kpath,
+			    "missing; kind AllUsersWithScopeFilter needs a URL such as "
+			    "https://graph.microsoft.com/v1.0/users?$filter=Department eq "
+			    "'Finance'");
 		if ((res = spec_check_filter_uri(c, kpath, uri->valuestring)) < 0)
 			return res;
 		if (!spec_add_string(o, "scopeFilterUri", uri->valuestring))
 			return -ENOMEM;
 	} else if (uri) {
-		return spec_fail(c, kpath, "only allowed with kind AllUsersWithScopeFilter; remove it");
+		return spec_fail(c, kpath,
+		                 "only allowed with kind AllUsersWithScopeFilter; remove it");
 	}
 	return 0;
 }
 
-static int reg_dataset(struct spec_ctx *c, const cJSON *d, const char *path, const struct catalog *cat,
-		       cJSON *list)
+static int reg_dataset(struct spec_ctx *c, const cJSON *d, const char *path,
+                       const struct catalog *cat, cJSON *list)
 {
 	char sub[SPEC_PATH_MAX], near[256];
 	const struct catalog_dataset *ds;
@@ -730,22 +777,27 @@ static int reg_dataset(struct spec_ctx *c, const cJSON *d, const char *path, con
 	int res;
 
 	if (!cJSON_IsObject(d))
-		return spec_fail(c, path, "expected an object, got %s; {\"name\": ..., \"columns\": ...}",
-				 spec_json_type(d));
+		return spec_fail(c, path,
+		                 "expected an object, got %s; {\"name\": ..., \"columns\": ...}",
+		                 spec_json_type(d));
 	if ((res = spec_check_keys(c, d, path, ds_keys)) < 0 ||
-	    (res = spec_get(c, d, path, "name", cJSON_String, 1, "a dataset name such as BasicDataSet_v0.Message_v1",
-			    &name)) < 0)
+	    (res = spec_get(c, d, path, "name", cJSON_String, 1,
+	                    "a dataset name such as BasicDataSet_v0.Message_v1", &name)) < 0)
 		return res;
 	spec_path(sub, sizeof(sub), path, "name");
 	ds = catalog_find(cat, name->valuestring);
 	if (!ds && catalog_suggest(cat, name->valuestring, near, sizeof(near)))
-		return spec_fail(c, sub, "unknown dataset '%s'; did you mean %s?", name->valuestring, near);
+		return spec_fail(c, sub, "unknown dataset '%s'; did you mean %s?",
+		                 name->valuestring, near);
 	if (!ds)
-		return spec_fail(c, sub, "unknown dataset '%s'; see the names under catalog/", name->valuestring);
+		return spec_fail(c, sub, "unknown dataset '%s'; see the names under catalog/",
+		                 name->valuestring);
 	cJSON_ArrayForEach(it, list)
 	{
-		if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring, ds->name) == 0)
-			return spec_fail(c, sub, "dataset '%s' listed twice; list each dataset once", ds->name);
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring, ds->name) ==
+		    0)
+			return spec_fail(
+			    c, sub, "dataset '%s' listed twice; list each dataset once", ds->name);
 	}
 	out = cJSON_CreateObject();
 	if (!cJSON_AddItemToArray(list, out) || !spec_add_string(out, "name", ds->name))
@@ -755,8 +807,8 @@ static int reg_dataset(struct spec_ctx *c, const cJSON *d, const char *path, con
 	return reg_scope(c, d, path, ds, out);
 }
 
-static int reg_build(struct spec_ctx *c, const cJSON *spec, const char *name, const struct spec_profile *p,
-		     const struct catalog *cat, cJSON *body)
+static int reg_build(struct spec_ctx *c, const cJSON *spec, const char *name,
+                     const struct spec_profile *p, const struct catalog *cat, cJSON *body)
 {
 	const cJSON *v, *list, *it;
 	cJSON *out;
@@ -780,12 +832,13 @@ static int reg_build(struct spec_ctx *c, const cJSON *spec, const char *name, co
 	    (res = reg_destination(c, spec, p, body)) < 0)
 		return res;
 	res = spec_get(c, spec, "$", "datasets", cJSON_Array, 1,
-		       "give [{\"name\": \"BasicDataSet_v0.Message_v1\", \"columns\": \"all\"}]", &list);
+	               "give [{\"name\": \"BasicDataSet_v0.Message_v1\", \"columns\": \"all\"}]",
+	               &list);
 	if (res < 0)
 		return res;
 	if (!cJSON_GetArraySize(list) || cJSON_GetArraySize(list) > SPEC_MAX_DATASETS)
-		return spec_fail(c, "datasets", "%d datasets; give 1 to %d", cJSON_GetArraySize(list),
-				 SPEC_MAX_DATASETS);
+		return spec_fail(c, "datasets", "%d datasets; give 1 to %d",
+		                 cJSON_GetArraySize(list), SPEC_MAX_DATASETS);
 	out = cJSON_AddArrayToObject(body, "datasets");
 	if (!out)
 		return -ENOMEM;
@@ -800,8 +853,9 @@ static int reg_build(struct spec_ctx *c, const cJSON *spec, const char *name, co
 	return 0;
 }
 
-int spec_parse_registration(const char *file, const char *buf, size_t len, const struct spec_profile *p,
-			    const struct catalog *cat, cJSON **body_out, char *err, size_t errlen)
+int spec_parse_registration(const char *file, const char *buf, size_t len,
+                            const struct spec_profile *p, const struct catalog *cat,
+                            cJSON **body_out, char *err, size_t errlen)
 {
 	struct spec_ctx c = {file, err, errlen};
 	static const struct spec_profile none;
@@ -812,7 +866,8 @@ int spec_parse_registration(const char *file, const char *buf, size_t len, const
 	*body_out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	if ((res = spec_file_name(&c, 0, name, sizeof(name))) < 0 || (res = spec_load(&c, buf, len, &spec)) < 0)
+	if ((res = spec_file_name(&c, 0, name, sizeof(name))) < 0 ||
+	    (res = spec_load(&c, buf, len, &spec)) < 0)
 		goto out;
 	body = cJSON_CreateObject();
 	if (!body) {
@@ -835,8 +890,8 @@ out:
 /* ---- small command values ---- */
 
 /* Compare the trimmed value with each word; the index of the match, or -EINVAL. */
-static int parse_word(const char *file, const char *buf, size_t len, const char *const *words, char *err,
-		      size_t errlen)
+static int parse_word(const char *file, const char *buf, size_t len, const char *const *words,
+                      char *err, size_t errlen)
 {
 	struct spec_ctx c = {file, err, errlen};
 	char shown[40];
@@ -857,11 +912,12 @@ static int parse_word(const char *file, const char *buf, size_t len, const char 
 	for (size_t i = 0; i < n; i++)
 		if (!shown[i])
 			shown[i] = '?';
-	return spec_fail(&c, "$", "'%s' is not a valid value; write '%s' or '%s'", shown, words[0], words[1]);
+	return spec_fail(&c, "$", "'%s' is not a valid value; write '%s' or '%s'", shown, words[0],
+	                 words[1]);
 }
 
 int spec_parse_data_connect(const char *file, const char *buf, size_t len, int *enabled, char *err,
-			    size_t errlen)
+                            size_t errlen)
 {
 	static const char *const words[] = {"enabled", "disabled", NULL};
 	int res = parse_word(file, buf, len, words, err, errlen);
@@ -871,7 +927,8 @@ int spec_parse_data_connect(const char *file, const char *buf, size_t len, int *
 	return res < 0 ? res : 0;
 }
 
-int spec_parse_consent(const char *file, const char *buf, size_t len, int *approve, char *err, size_t errlen)
+int spec_parse_consent(const char *file, const char *buf, size_t len, int *approve, char *err,
+                       size_t errlen)
 {
 	static const char *const words[] = {"approve", "decline", NULL};
 	int res = parse_word(file, buf, len, words, err, errlen);
@@ -882,7 +939,7 @@ int spec_parse_consent(const char *file, const char *buf, size_t len, int *appro
 }
 
 int spec_parse_trigger(const char *file, const char *buf, size_t len, const cJSON *pipeline,
-		       cJSON **params_out, char *err, size_t errlen)
+                       cJSON **params_out, char *err, size_t errlen)
 {
 	struct spec_ctx c = {file, err, errlen};
 	const cJSON *declared = NULL, *it;
@@ -902,10 +959,11 @@ int spec_parse_trigger(const char *file, const char *buf, size_t len, const cJSO
 	if ((res = spec_load(&c, buf, len, &v)) < 0)
 		return res;
 	if (pipeline)
-		declared = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pipeline, "properties"),
-							    "parameters");
+		declared = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(pipeline, "properties"), "parameters");
 	if (cJSON_GetArraySize(v) > SPEC_MAX_PARAMS) {
-		res = spec_fail(&c, "$", "%d parameters; at most %d", cJSON_GetArraySize(v), SPEC_MAX_PARAMS);
+		res = spec_fail(&c, "$", "%d parameters; at most %d", cJSON_GetArraySize(v),
+		                SPEC_MAX_PARAMS);
 		goto out;
 	}
 	cJSON_ArrayForEach(it, v)
@@ -922,14 +980,17 @@ int spec_parse_trigger(const char *file, const char *buf, size_t len, const cJSO
 			if (strlen(names) + strlen(d->string) + 3 < sizeof(names))
 				strcat(strcat(names, *names ? ", " : ""), d->string);
 		res = spec_fail(&c, it->string, "not a parameter of this pipeline; %s%s",
-				*names ? "declared parameters: " : "the pipeline declares none, write {}", names);
+		                *names ? "declared parameters: "
+		                       : "the pipeline declares none, write {}",
+		                names);
 		goto out;
 	}
 	cJSON_ArrayForEach(it, v)
 	{
 		for (const cJSON *prev = v->child; prev != it; prev = prev->next)
 			if (strcmp(prev->string, it->string) == 0) {
-				res = spec_fail(&c, it->string, "given twice; give each parameter once");
+				res = spec_fail(&c, it->string,
+				                "given twice; give each parameter once");
 				goto out;
 			}
 	}

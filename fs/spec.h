@@ -34,24 +34,24 @@
  */
 #define SPEC_NAME_MAX 63
 /* allowedGroups: the service takes at most 10 group ids. */
-#define SPEC_MAX_GROUPS 10
+#define SPEC_MAX_GROUPS   10
 #define SPEC_MAX_DATASETS 64
-#define SPEC_MAX_PARAMS 32
-#define SPEC_FOLDER_MAX 1024
-#define SPEC_URI_MAX 2048
+#define SPEC_MAX_PARAMS   32
+#define SPEC_FOLDER_MAX   1024
+#define SPEC_URI_MAX      2048
 
 /*
  * Defaults taken from the mounted profile. Any pointer may be NULL (no
  * default). None of these is a secret.
  */
 struct spec_profile {
-	const char *client_id;       /* default appId */
+	const char *client_id; /* default appId */
 	const char *tenant_id;
 	const char *subscription_id; /* default destination.subscriptionId */
 	const char *resource_group;  /* default destination.resourceGroup */
 	const char *storage_account; /* default destination.storageAccount */
-	const char *blob_endpoint;   /* e.g. https://acct.blob.core.windows.net/ (or the sandbox's) */
-	const char *keyvault;        /* Key Vault linked service in the factory, or NULL */
+	const char *blob_endpoint; /* e.g. https://acct.blob.core.windows.net/ (or the sandbox's) */
+	const char *keyvault;      /* Key Vault linked service in the factory, or NULL */
 	const char *keyvault_secret; /* secret name in it; NULL: "mgdcfs-<appId>" */
 };
 
@@ -64,8 +64,9 @@ struct spec_profile {
  * the profile's. Returns 0 and *body_out (caller frees with cJSON_Delete),
  * or -EINVAL/-EFBIG/-ENOMEM with one line in err.
  */
-int spec_parse_registration(const char *file, const char *buf, size_t len, const struct spec_profile *p,
-			    const struct catalog *cat, cJSON **body_out, char *err, size_t errlen);
+int spec_parse_registration(const char *file, const char *buf, size_t len,
+                            const struct spec_profile *p, const struct catalog *cat,
+                            cJSON **body_out, char *err, size_t errlen);
 
 enum spec_kind { SPEC_LINKED_SERVICE = 0, SPEC_DATASET, SPEC_PIPELINE };
 
@@ -105,8 +106,8 @@ struct pipeline_plan {
  * -EINVAL/-EFBIG/-ENOMEM with one line in err and *plan empty.
  */
 int spec_parse_pipeline(const char *file, const char *buf, size_t len, const struct spec_profile *p,
-			const struct catalog *cat, const cJSON *registration, const char *secret,
-			struct pipeline_plan *plan, char *err, size_t errlen);
+                        const struct catalog *cat, const cJSON *registration, const char *secret,
+                        struct pipeline_plan *plan, char *err, size_t errlen);
 
 /* spec_plan_free - wipe the secret inside the plan and free it; the plan is left empty. */
 void spec_plan_free(struct pipeline_plan *plan);
@@ -119,11 +120,11 @@ const char *spec_kind_collection(enum spec_kind k);
  * allowed. Returns 0 with *enabled set, or -EINVAL with one line in err.
  */
 int spec_parse_data_connect(const char *file, const char *buf, size_t len, int *enabled, char *err,
-			    size_t errlen);
+                            size_t errlen);
 
 /* spec_parse_consent - "approve" (*approve = 1) or "decline" (0), as above. */
 int spec_parse_consent(const char *file, const char *buf, size_t len, int *approve, char *err,
-		       size_t errlen);
+                       size_t errlen);
 
 /*
  * spec_parse_trigger - the body of createRun: an empty (or blank) write is
@@ -133,6 +134,6 @@ int spec_parse_consent(const char *file, const char *buf, size_t len, int *appro
  * -EINVAL/-EFBIG/-ENOMEM with one line in err.
  */
 int spec_parse_trigger(const char *file, const char *buf, size_t len, const cJSON *pipeline,
-		       cJSON **params_out, char *err, size_t errlen);
+                       cJSON **params_out, char *err, size_t errlen);
 
 #endif

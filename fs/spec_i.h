@@ -20,7 +20,8 @@ struct spec_ctx {
 };
 
 /* spec_fail - write "<file>: <path>: <message>" (control bytes escaped) and return -EINVAL. */
-int spec_fail(struct spec_ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int spec_fail(struct spec_ctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* spec_path / spec_path_index - "base.key" / "base[i]"; base "$" means the root. */
 void spec_path(char *dst, size_t n, const char *base, const char *key);
@@ -36,7 +37,8 @@ const char *spec_json_type(const cJSON *v);
 int spec_load(struct spec_ctx *c, const char *buf, size_t len, cJSON **out);
 
 /* spec_check_keys - refuse a field not in NULL-terminated `known`, or one given twice. */
-int spec_check_keys(struct spec_ctx *c, const cJSON *obj, const char *path, const char *const *known);
+int spec_check_keys(struct spec_ctx *c, const cJSON *obj, const char *path,
+                    const char *const *known);
 
 /*
  * spec_get - field `key` of `obj` (at `path`) if it has JSON type `type`
@@ -45,12 +47,14 @@ int spec_check_keys(struct spec_ctx *c, const cJSON *obj, const char *path, cons
  * `required`. Wrong type: -EINVAL "expected <type>, got <type>".
  */
 int spec_get(struct spec_ctx *c, const cJSON *obj, const char *path, const char *key, int type,
-	     int required, const char *hint, const cJSON **out);
+             int required, const char *hint, const cJSON **out);
 
 /* spec_check_enum - `s` must be one of NULL-terminated `allowed`. */
-int spec_check_enum(struct spec_ctx *c, const char *path, const char *s, const char *const *allowed);
+int spec_check_enum(struct spec_ctx *c, const char *path, const char *s,
+                    const char *const *allowed);
 
-/* spec_check_name - an app name or a generic label: not empty, <= max chars, UTF-8, no / \ or control. */
+/* spec_check_name - an app name or a generic label: not empty, <= max chars, UTF-8, no / \ or
+ * control. */
 int spec_check_name(struct spec_ctx *c, const char *path, const char *s, size_t max);
 
 /* spec_check_container - an Azure container name (3-63 of a-z 0-9 -, no "--"). */

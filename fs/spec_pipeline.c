@@ -20,8 +20,8 @@
 #include "fs/spec.h"
 #include "fs/spec_i.h"
 
-static const char *const pl_keys[] = {"app", "dataset", "columns", "dateFilter", "scope", "output", "parameters",
-				      NULL};
+static const char *const pl_keys[] = {"app",   "dataset", "columns",    "dateFilter",
+                                      "scope", "output",  "parameters", NULL};
 static const char *const df_keys[] = {"column", "start", "end", NULL};
 static const char *const pscope_keys[] = {"groups", "filterUri", NULL};
 static const char *const out_keys[] = {"container", "folder", NULL};
@@ -37,7 +37,7 @@ struct pl {
 	const cJSON *appr_ds;  /* the approved entry of this dataset, or NULL */
 	const cJSON *params;   /* spec "parameters", or NULL */
 	char name[SPEC_NAME_MAX + 1];
-	cJSON *acc;            /* the accepted spec */
+	cJSON *acc; /* the accepted spec */
 };
 
 /* ---- time ---- */
@@ -78,9 +78,9 @@ static int parse_time(const char *s, struct when *w)
 	unsigned y, mo, d, h, mi, se;
 	size_t i = 19, f = 0;
 
-	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
-	    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59 ||
 	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
@@ -121,20 +121,22 @@ static int check_time(struct pl *pl, const char *path, const char *s, struct whe
 
 		def = cJSON_GetObjectItemCaseSensitive(pl->params, pname);
 		if (!def)
-			return spec_fail(pl->c, path, "parameter '%s' is not declared; add it to \"parameters\"",
-					 pname);
+			return spec_fail(pl->c, path,
+			                 "parameter '%s' is not declared; add it to \"parameters\"",
+			                 pname);
 		if (!cJSON_IsString(def) || parse_time(def->valuestring, w) < 0)
 			return spec_fail(pl->c, path,
-					 "parameter '%s' needs a default RFC 3339 UTC time; e.g. "
-					 "\"2026-11-01T00:00:00Z\"",
-					 pname);
+			                 "parameter '%s' needs a default RFC 3339 UTC time; e.g. "
+			                 "\"2026-11-01T00:00:00Z\"",
+			                 pname);
 		return 0;
 	}
 	if (parse_time(s, w) < 0)
-		return spec_fail(pl->c, path,
-				 "'%s' is not an RFC 3339 UTC time; use e.g. \"2026-11-01T00:00:00Z\" or "
-				 "\"" PARAM_PREFIX "<name>\"",
-				 s);
+		return spec_fail(
+		    pl->c, path,
+		    "'%s' is not an RFC 3339 UTC time; use e.g. \"2026-11-01T00:00:00Z\" or "
+		    "\"" PARAM_PREFIX "<name>\"",
+		    s);
 	return 0;
 }
 
@@ -147,7 +149,8 @@ static const cJSON *approval_of(const cJSON *reg)
 	const cJSON *status = cJSON_GetObjectItemCaseSensitive(auth, "status");
 	const cJSON *snap = cJSON_GetObjectItemCaseSensitive(auth, "approvedSnapshot");
 
-	if (cJSON_IsString(status) && strcmp(status->valuestring, "UpdateAvailable") == 0 && cJSON_IsObject(snap))
+	if (cJSON_IsString(status) && strcmp(status->valuestring, "UpdateAvailable") == 0 &&
+	    cJSON_IsObject(snap))
 		return snap;
 	return reg;
 }
@@ -184,37 +187,43 @@ static int pl_dataset(struct pl *pl, const cJSON *spec)
 	int res;
 
 	if ((res = spec_get(pl->c, spec, "$", "dataset", cJSON_String, 1,
-			    "a dataset name such as BasicDataSet_v0.Message_v1", &v)) < 0)
+	                    "a dataset name such as BasicDataSet_v0.Message_v1", &v)) < 0)
 		return res;
 	pl->ds = catalog_find(pl->cat, v->valuestring);
 	if (!pl->ds && catalog_suggest(pl->cat, v->valuestring, near, sizeof(near)))
-		return spec_fail(pl->c, "dataset", "unknown dataset '%s'; did you mean %s?", v->valuestring, near);
+		return spec_fail(pl->c, "dataset", "unknown dataset '%s'; did you mean %s?",
+		                 v->valuestring, near);
 	if (!pl->ds)
-		return spec_fail(pl->c, "dataset", "unknown dataset '%s'; see the names under catalog/",
-				 v->valuestring);
+		return spec_fail(pl->c, "dataset",
+		                 "unknown dataset '%s'; see the names under catalog/",
+		                 v->valuestring);
 	if (pl->approval) {
 		pl->appr_ds = approved_dataset(pl->approval, pl->ds->name);
 		if (!pl->appr_ds) {
 			size_t o = 0;
 
 			list[0] = '\0';
-			cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(pl->approval, "datasets"))
+			cJSON_ArrayForEach(
+			    it, cJSON_GetObjectItemCaseSensitive(pl->approval, "datasets"))
 			{
 				const char *n = approved_str(it, "name", NULL);
-				int w = snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", n ? n : "?");
+				int w = snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+				                 n ? n : "?");
 
 				if (w < 0 || (size_t)w >= sizeof(list) - o)
 					break;
 				o += (size_t)w;
 			}
-			return spec_fail(pl->c, "dataset", "'%s' is not in the app's approval; approved datasets: %s",
-					 pl->ds->name, *list ? list : "none");
+			return spec_fail(pl->c, "dataset",
+			                 "'%s' is not in the app's approval; approved datasets: %s",
+			                 pl->ds->name, *list ? list : "none");
 		}
 	}
 	return spec_add_string(pl->acc, "dataset", pl->ds->name) ? 0 : -ENOMEM;
 }
 
-static int pl_column(struct pl *pl, const char *path, const char *col, const cJSON *approved, cJSON *out)
+static int pl_column(struct pl *pl, const char *path, const char *col, const cJSON *approved,
+                     cJSON *out)
 {
 	char near[256], list[512];
 	int res;
@@ -223,18 +232,20 @@ static int pl_column(struct pl *pl, const char *path, const char *col, const cJS
 		return res;
 	if (pl->ds->columns && !catalog_column(pl->ds, col)) {
 		if (catalog_suggest_column(pl->ds, col, near, sizeof(near)))
-			return spec_fail(pl->c, path, "unknown column '%s' of %s; did you mean %s?", col, pl->ds->name,
-					 near);
-		return spec_fail(pl->c, path, "unknown column '%s' of %s; see catalog/%s.json", col, pl->ds->name,
-				 pl->ds->name);
+			return spec_fail(pl->c, path, "unknown column '%s' of %s; did you mean %s?",
+			                 col, pl->ds->name, near);
+		return spec_fail(pl->c, path, "unknown column '%s' of %s; see catalog/%s.json", col,
+		                 pl->ds->name, pl->ds->name);
 	}
 	if (approved && !spec_str_in(approved, col)) {
 		spec_join(list, sizeof(list), approved, NULL, 0);
-		return spec_fail(pl->c, path, "column '%s' is not in the app's approval; approved columns: %s", col,
-				 list);
+		return spec_fail(pl->c, path,
+		                 "column '%s' is not in the app's approval; approved columns: %s",
+		                 col, list);
 	}
 	if (spec_str_in(out, col))
-		return spec_fail(pl->c, path, "column '%s' listed twice; list each column once", col);
+		return spec_fail(pl->c, path, "column '%s' listed twice; list each column once",
+		                 col);
 	return cJSON_AddItemToArray(out, cJSON_CreateString(col)) ? 0 : -ENOMEM;
 }
 
@@ -247,7 +258,8 @@ static int pl_columns(struct pl *pl, const cJSON *spec)
 
 	if (!cJSON_IsArray(approved))
 		approved = NULL;
-	if ((res = spec_get(pl->c, spec, "$", "columns", cJSON_Array, 0, "a list of column names", &v)) < 0)
+	if ((res = spec_get(pl->c, spec, "$", "columns", cJSON_Array, 0, "a list of column names",
+	                    &v)) < 0)
 		return res;
 	out = cJSON_AddArrayToObject(pl->acc, "columns");
 	if (!out)
@@ -258,16 +270,19 @@ static int pl_columns(struct pl *pl, const cJSON *spec)
 			v = approved;
 		else if (pl->ds->columns)
 			for (size_t k = 0; k < pl->ds->n_columns; k++)
-				if (!cJSON_AddItemToArray(out, cJSON_CreateString(pl->ds->columns[k].name)))
+				if (!cJSON_AddItemToArray(
+				        out, cJSON_CreateString(pl->ds->columns[k].name)))
 					return -ENOMEM;
 		if (!v)
-			return cJSON_GetArraySize(out) ? 0
-						       : spec_fail(pl->c, "columns",
-								   "missing; %s is listed by name only, list the columns",
-								   pl->ds->name);
+			return cJSON_GetArraySize(out)
+			           ? 0
+			           : spec_fail(
+			                 pl->c, "columns",
+			                 "missing; %s is listed by name only, list the columns",
+			                 pl->ds->name);
 	} else if (!cJSON_GetArraySize(v) || cJSON_GetArraySize(v) > CATALOG_MAX_COLUMNS) {
-		return spec_fail(pl->c, "columns", "%d columns; give 1 to %d names", cJSON_GetArraySize(v),
-				 CATALOG_MAX_COLUMNS);
+		return spec_fail(pl->c, "columns", "%d columns; give 1 to %d names",
+		                 cJSON_GetArraySize(v), CATALOG_MAX_COLUMNS);
 	}
 	cJSON_ArrayForEach(it, v)
 	{
@@ -275,7 +290,8 @@ static int pl_columns(struct pl *pl, const cJSON *spec)
 
 		spec_path_index(path, sizeof(path), "columns", i++);
 		if (!cJSON_IsString(it))
-			return spec_fail(pl->c, path, "expected a string, got %s; a column name", spec_json_type(it));
+			return spec_fail(pl->c, path, "expected a string, got %s; a column name",
+			                 spec_json_type(it));
 		if ((res = pl_column(pl, path, it->valuestring, approved, out)) < 0)
 			return res;
 	}
@@ -287,11 +303,15 @@ static int df_missing(struct pl *pl)
 	char list[256];
 
 	if (pl->ds->window_only)
-		return spec_fail(pl->c, "dateFilter",
-				 "missing; %s needs {\"start\": ..., \"end\": ...} (a window, no column)", pl->ds->name);
+		return spec_fail(
+		    pl->c, "dateFilter",
+		    "missing; %s needs {\"start\": ..., \"end\": ...} (a window, no column)",
+		    pl->ds->name);
 	spec_join(list, sizeof(list), NULL, pl->ds->date_columns, pl->ds->n_date_columns);
-	return spec_fail(pl->c, "dateFilter", "missing; %s needs {\"column\": ..., \"start\": ..., \"end\": ...} with column one of %s",
-			 pl->ds->name, list);
+	return spec_fail(pl->c, "dateFilter",
+	                 "missing; %s needs {\"column\": ..., \"start\": ..., \"end\": ...} with "
+	                 "column one of %s",
+	                 pl->ds->name, list);
 }
 
 static int df_column(struct pl *pl, const cJSON *col, cJSON *out)
@@ -301,26 +321,30 @@ static int df_column(struct pl *pl, const cJSON *col, cJSON *out)
 
 	if (pl->ds->window_only) {
 		if (col)
-			return spec_fail(pl->c, "dateFilter.column",
-					 "%s filters on a start/end window, not a column; remove \"column\"",
-					 pl->ds->name);
+			return spec_fail(
+			    pl->c, "dateFilter.column",
+			    "%s filters on a start/end window, not a column; remove \"column\"",
+			    pl->ds->name);
 		return 0;
 	}
 	if (!pl->ds->n_date_columns)
-		return spec_fail(pl->c, "dateFilter", "%s has no date filter; remove \"dateFilter\"", pl->ds->name);
+		return spec_fail(pl->c, "dateFilter",
+		                 "%s has no date filter; remove \"dateFilter\"", pl->ds->name);
 	spec_join(list, sizeof(list), NULL, pl->ds->date_columns, pl->ds->n_date_columns);
 	if (!col)
 		return spec_fail(pl->c, "dateFilter.column", "missing; one of %s", list);
 	canon = catalog_date_column(pl->ds, col->valuestring);
 	if (canon)
 		return spec_add_string(out, "column", canon) ? 0 : -ENOMEM;
-	if (catalog_nearest(col->valuestring, pl->ds->n_date_columns, spec_nth, pl->ds->date_columns, near,
-			    sizeof(near)))
-		return spec_fail(pl->c, "dateFilter.column",
-				 "'%s' is not a date-filter column of %s; did you mean %s? one of %s", col->valuestring,
-				 pl->ds->name, near, list);
-	return spec_fail(pl->c, "dateFilter.column", "'%s' is not a date-filter column of %s; one of %s",
-			 col->valuestring, pl->ds->name, list);
+	if (catalog_nearest(col->valuestring, pl->ds->n_date_columns, spec_nth,
+	                    pl->ds->date_columns, near, sizeof(near)))
+		return spec_fail(
+		    pl->c, "dateFilter.column",
+		    "'%s' is not a date-filter column of %s; did you mean %s? one of %s",
+		    col->valuestring, pl->ds->name, near, list);
+	return spec_fail(pl->c, "dateFilter.column",
+	                 "'%s' is not a date-filter column of %s; one of %s", col->valuestring,
+	                 pl->ds->name, list);
 }
 
 static int pl_date_filter(struct pl *pl, const cJSON *spec)
@@ -330,30 +354,34 @@ static int pl_date_filter(struct pl *pl, const cJSON *spec)
 	cJSON *out;
 	int res, cmp;
 
-	if ((res = spec_get(pl->c, spec, "$", "dateFilter", cJSON_Object, 0, "{\"column\", \"start\", \"end\"}",
-			    &df)) < 0)
+	if ((res = spec_get(pl->c, spec, "$", "dateFilter", cJSON_Object, 0,
+	                    "{\"column\", \"start\", \"end\"}", &df)) < 0)
 		return res;
 	if (!df)
 		return pl->ds->date_required ? df_missing(pl) : 0;
 	if ((res = spec_check_keys(pl->c, df, "dateFilter", df_keys)) < 0 ||
-	    (res = spec_get(pl->c, df, "dateFilter", "column", cJSON_String, 0, "a column name", &col)) < 0 ||
+	    (res = spec_get(pl->c, df, "dateFilter", "column", cJSON_String, 0, "a column name",
+	                    &col)) < 0 ||
 	    (res = spec_get(pl->c, df, "dateFilter", "start", cJSON_String, 1,
-			    "an RFC 3339 UTC time such as \"2026-11-01T00:00:00Z\"", &start)) < 0 ||
+	                    "an RFC 3339 UTC time such as \"2026-11-01T00:00:00Z\"", &start)) < 0 ||
 	    (res = spec_get(pl->c, df, "dateFilter", "end", cJSON_String, 1,
-			    "an RFC 3339 UTC time such as \"2026-11-08T00:00:00Z\"", &end)) < 0)
+	                    "an RFC 3339 UTC time such as \"2026-11-08T00:00:00Z\"", &end)) < 0)
 		return res;
 	out = cJSON_AddObjectToObject(pl->acc, "dateFilter");
 	if (!out)
 		return -ENOMEM;
-	if ((res = df_column(pl, col, out)) < 0 || (res = check_time(pl, "dateFilter.start", start->valuestring, &ws)) < 0 ||
+	if ((res = df_column(pl, col, out)) < 0 ||
+	    (res = check_time(pl, "dateFilter.start", start->valuestring, &ws)) < 0 ||
 	    (res = check_time(pl, "dateFilter.end", end->valuestring, &we)) < 0)
 		return res;
 	cmp = when_cmp(&we, &ws);
 	/* SharePoint datasets take start == end to mean a full snapshot of that day. */
 	if (cmp < 0 || (cmp == 0 && pl->ds->scope != CATALOG_SCOPE_SITE))
-		return spec_fail(pl->c, "dateFilter.end", "'%s' is not after start '%s'; give an end later than the start",
-				 end->valuestring, start->valuestring);
-	if (!spec_add_string(out, "start", start->valuestring) || !spec_add_string(out, "end", end->valuestring))
+		return spec_fail(pl->c, "dateFilter.end",
+		                 "'%s' is not after start '%s'; give an end later than the start",
+		                 end->valuestring, start->valuestring);
+	if (!spec_add_string(out, "start", start->valuestring) ||
+	    !spec_add_string(out, "end", end->valuestring))
 		return -ENOMEM;
 	return 0;
 }
@@ -374,21 +402,25 @@ static int scope_vs_approval(struct pl *pl, const cJSON *groups, const cJSON *ur
 		spec_join(list, sizeof(list), agroups, NULL, 0);
 		if (!groups)
 			return spec_fail(pl->c, "scope.groups",
-					 "missing; the app is approved for these groups only: %s", list);
+			                 "missing; the app is approved for these groups only: %s",
+			                 list);
 		cJSON_ArrayForEach(it, groups)
 		{
 			char path[SPEC_PATH_MAX];
 
 			spec_path_index(path, sizeof(path), "scope.groups", i++);
 			if (!spec_str_in(agroups, it->valuestring))
-				return spec_fail(pl->c, path, "group '%s' is not in the app's approval; approved groups: %s",
-						 it->valuestring, list);
+				return spec_fail(
+				    pl->c, path,
+				    "group '%s' is not in the app's approval; approved groups: %s",
+				    it->valuestring, list);
 		}
 	} else if (strcmp(kind, "AllUsersWithScopeFilter") == 0) {
 		if (!uri || !afilter || strcmp(uri->valuestring, afilter) != 0)
-			return spec_fail(pl->c, "scope.filterUri",
-					 "must equal the approved scope filter exactly; give \"%s\"",
-					 afilter ? afilter : "(none approved)");
+			return spec_fail(
+			    pl->c, "scope.filterUri",
+			    "must equal the approved scope filter exactly; give \"%s\"",
+			    afilter ? afilter : "(none approved)");
 	}
 	return 0;
 }
@@ -400,19 +432,23 @@ static int pl_scope(struct pl *pl, const cJSON *spec)
 	int res;
 
 	if ((res = spec_get(pl->c, spec, "$", "scope", cJSON_Object, 0,
-			    "{\"groups\": [ids]} or {\"filterUri\": \"https://graph.microsoft.com/v1.0/users?$filter=...\"}",
-			    &s)) < 0)
+	                    "{\"groups\": [ids]} or {\"filterUri\": "
+	                    "\"https://graph.microsoft.com/v1.0/users?$filter=...\"}",
+	                    &s)) < 0)
 		return res;
 	if (s && ((res = spec_check_keys(pl->c, s, "scope", pscope_keys)) < 0 ||
-		  (res = spec_get(pl->c, s, "scope", "groups", cJSON_Array, 0, "an array of group object ids", &groups)) <
-			  0 ||
-		  (res = spec_get(pl->c, s, "scope", "filterUri", cJSON_String, 0, "a Graph users query URL", &uri)) < 0))
+	          (res = spec_get(pl->c, s, "scope", "groups", cJSON_Array, 0,
+	                          "an array of group object ids", &groups)) < 0 ||
+	          (res = spec_get(pl->c, s, "scope", "filterUri", cJSON_String, 0,
+	                          "a Graph users query URL", &uri)) < 0))
 		return res;
 	if (groups && uri)
-		return spec_fail(pl->c, "scope", "both groups and filterUri given; give one of them");
+		return spec_fail(pl->c, "scope",
+		                 "both groups and filterUri given; give one of them");
 	if (uri && pl->ds->scope != CATALOG_SCOPE_USER)
-		return spec_fail(pl->c, "scope.filterUri", "%s is not a user dataset; use scope.groups or no scope",
-				 pl->ds->name);
+		return spec_fail(pl->c, "scope.filterUri",
+		                 "%s is not a user dataset; use scope.groups or no scope",
+		                 pl->ds->name);
 	if ((res = scope_vs_approval(pl, groups, uri)) < 0)
 		return res;
 	if (!groups && !uri)
@@ -425,24 +461,29 @@ static int pl_scope(struct pl *pl, const cJSON *spec)
 			return res;
 		if (!strstr(uri->valuestring, "/users?"))
 			return spec_fail(pl->c, "scope.filterUri",
-					 "not a users query; e.g. https://graph.microsoft.com/v1.0/users?$filter=Department eq 'Finance'");
+			                 "not a users query; e.g. "
+			                 "https://graph.microsoft.com/v1.0/"
+			                 "users?$filter=Department eq 'Finance'");
 		return spec_add_string(out, "filterUri", uri->valuestring) ? 0 : -ENOMEM;
 	}
 	g = cJSON_AddArrayToObject(out, "groups");
 	if (!g)
 		return -ENOMEM;
 	if (cJSON_GetArraySize(groups) > SPEC_MAX_GROUPS)
-		return spec_fail(pl->c, "scope.groups", "%d groups; at most %d are allowed", cJSON_GetArraySize(groups),
-				 SPEC_MAX_GROUPS);
+		return spec_fail(pl->c, "scope.groups", "%d groups; at most %d are allowed",
+		                 cJSON_GetArraySize(groups), SPEC_MAX_GROUPS);
 	if (!cJSON_GetArraySize(groups))
-		return spec_fail(pl->c, "scope.groups", "empty; give 1 to %d group object ids, or no scope",
-				 SPEC_MAX_GROUPS);
+		return spec_fail(pl->c, "scope.groups",
+		                 "empty; give 1 to %d group object ids, or no scope",
+		                 SPEC_MAX_GROUPS);
 	for (const cJSON *it = groups->child; it; it = it->next) {
 		char path[SPEC_PATH_MAX];
 
 		spec_path_index(path, sizeof(path), "scope.groups", (size_t)cJSON_GetArraySize(g));
 		if (!cJSON_IsString(it))
-			return spec_fail(pl->c, path, "expected a string, got %s; a group object id", spec_json_type(it));
+			return spec_fail(pl->c, path,
+			                 "expected a string, got %s; a group object id",
+			                 spec_json_type(it));
 		if ((res = spec_check_guid(pl->c, path, it->valuestring)) < 0)
 			return res;
 		if (spec_str_in(g, it->valuestring))
@@ -472,29 +513,34 @@ static int pl_output(struct pl *pl, const cJSON *spec)
 	cJSON *out;
 	int res;
 
-	if ((res = spec_get(pl->c, spec, "$", "output", cJSON_Object, 0, "{\"container\": ..., \"folder\": ...}",
-			    &o)) < 0)
+	if ((res = spec_get(pl->c, spec, "$", "output", cJSON_Object, 0,
+	                    "{\"container\": ..., \"folder\": ...}", &o)) < 0)
 		return res;
 	if (o && ((res = spec_check_keys(pl->c, o, "output", out_keys)) < 0 ||
-		  (res = spec_get(pl->c, o, "output", "container", cJSON_String, 0, "a container name", &cont)) < 0 ||
-		  (res = spec_get(pl->c, o, "output", "folder", cJSON_String, 0, "a folder such as \"mail/week45\"",
-				  &folder)) < 0))
+	          (res = spec_get(pl->c, o, "output", "container", cJSON_String, 0,
+	                          "a container name", &cont)) < 0 ||
+	          (res = spec_get(pl->c, o, "output", "folder", cJSON_String, 0,
+	                          "a folder such as \"mail/week45\"", &folder)) < 0))
 		return res;
 	c = cont ? cont->valuestring : acont;
 	if (!c)
-		return spec_fail(pl->c, "output.container", "missing and the app's registration names none; give a container");
+		return spec_fail(pl->c, "output.container",
+		                 "missing and the app's registration names none; give a container");
 	if ((res = spec_check_container(pl->c, "output.container", c)) < 0)
 		return res;
 	if (acont && strcmp(c, acont) != 0)
-		return spec_fail(pl->c, "output.container",
-				 "'%s' is outside the approved destination; the app may write to container '%s'", c,
-				 acont);
+		return spec_fail(
+		    pl->c, "output.container",
+		    "'%s' is outside the approved destination; the app may write to container '%s'",
+		    c, acont);
 	f = folder ? folder->valuestring : (afolder ? afolder : pl->name);
 	if ((res = spec_check_folder(pl->c, "output.folder", f)) < 0)
 		return res;
 	if (afolder && !folder_within(f, afolder))
-		return spec_fail(pl->c, "output.folder", "'%s' is outside the approved destination; use '%s' or a folder below it",
-				 f, afolder);
+		return spec_fail(
+		    pl->c, "output.folder",
+		    "'%s' is outside the approved destination; use '%s' or a folder below it", f,
+		    afolder);
 	out = cJSON_AddObjectToObject(pl->acc, "output");
 	if (!out || !spec_add_string(out, "container", c) || !spec_add_string(out, "folder", f))
 		return -ENOMEM;
@@ -506,32 +552,40 @@ static int pl_params(struct pl *pl, const cJSON *spec)
 	const cJSON *it;
 	int res;
 
-	if ((res = spec_get(pl->c, spec, "$", "parameters", cJSON_Object, 0, "an object of name: default value",
-			    &pl->params)) < 0 ||
+	if ((res = spec_get(pl->c, spec, "$", "parameters", cJSON_Object, 0,
+	                    "an object of name: default value", &pl->params)) < 0 ||
 	    !pl->params)
 		return res;
 	if (cJSON_GetArraySize(pl->params) > SPEC_MAX_PARAMS)
-		return spec_fail(pl->c, "parameters", "%d parameters; at most %d", cJSON_GetArraySize(pl->params),
-				 SPEC_MAX_PARAMS);
+		return spec_fail(pl->c, "parameters", "%d parameters; at most %d",
+		                 cJSON_GetArraySize(pl->params), SPEC_MAX_PARAMS);
 	cJSON_ArrayForEach(it, pl->params)
 	{
 		char path[SPEC_PATH_MAX];
 		size_t n = strlen(it->string);
-		int ok = n && n <= 64 && (isalpha((unsigned char)it->string[0]) || it->string[0] == '_');
+		int ok =
+		    n && n <= 64 && (isalpha((unsigned char)it->string[0]) || it->string[0] == '_');
 
 		spec_path(path, sizeof(path), "parameters", it->string);
 		for (size_t i = 1; ok && i < n; i++)
 			ok = isalnum((unsigned char)it->string[i]) || it->string[i] == '_';
 		if (!ok)
-			return spec_fail(pl->c, path, "not a parameter name; use letters, digits and '_', at most 64");
+			return spec_fail(
+			    pl->c, path,
+			    "not a parameter name; use letters, digits and '_', at most 64");
 		for (const cJSON *prev = pl->params->child; prev != it; prev = prev->next)
 			if (strcmp(prev->string, it->string) == 0)
-				return spec_fail(pl->c, path, "given twice; give each parameter once");
+				return spec_fail(pl->c, path,
+				                 "given twice; give each parameter once");
 		if (!cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it))
-			return spec_fail(pl->c, path, "expected a string, number or boolean, got %s; a default value such as \"2026-11-01T00:00:00Z\"",
-					 spec_json_type(it));
+			return spec_fail(pl->c, path,
+			                 "expected a string, number or boolean, got %s; a default "
+			                 "value such as \"2026-11-01T00:00:00Z\"",
+			                 spec_json_type(it));
 	}
-	return cJSON_AddItemToObject(pl->acc, "parameters", cJSON_Duplicate(pl->params, 1)) ? 0 : -ENOMEM;
+	return cJSON_AddItemToObject(pl->acc, "parameters", cJSON_Duplicate(pl->params, 1))
+	           ? 0
+	           : -ENOMEM;
 }
 
 /* ---- the ADF resources ---- */
@@ -540,7 +594,8 @@ static cJSON *ref(const char *name, const char *type)
 {
 	cJSON *r = cJSON_CreateObject();
 
-	if (r && (!spec_add_string(r, "referenceName", name) || !spec_add_string(r, "type", type))) {
+	if (r &&
+	    (!spec_add_string(r, "referenceName", name) || !spec_add_string(r, "type", type))) {
 		cJSON_Delete(r);
 		r = NULL;
 	}
@@ -551,7 +606,8 @@ static cJSON *expr(const char *value)
 {
 	cJSON *e = cJSON_CreateObject();
 
-	if (e && (!spec_add_string(e, "value", value) || !spec_add_string(e, "type", "Expression"))) {
+	if (e &&
+	    (!spec_add_string(e, "value", value) || !spec_add_string(e, "type", "Expression"))) {
 		cJSON_Delete(e);
 		e = NULL;
 	}
@@ -559,7 +615,8 @@ static cJSON *expr(const char *value)
 }
 
 struct names {
-	char o365[SPEC_NAME_MAX + 16], sink[SPEC_NAME_MAX + 16], src[SPEC_NAME_MAX + 16], dst[SPEC_NAME_MAX + 16];
+	char o365[SPEC_NAME_MAX + 16], sink[SPEC_NAME_MAX + 16], src[SPEC_NAME_MAX + 16],
+	    dst[SPEC_NAME_MAX + 16];
 };
 
 struct target {
@@ -601,8 +658,9 @@ static cJSON *keyvault_ref(const struct spec_profile *p, const char *app_id)
 
 	snprintf(secret_name, sizeof(secret_name), "mgdcfs-%s", app_id);
 	if (k && (!spec_add_string(k, "type", "AzureKeyVaultSecret") ||
-		  !cJSON_AddItemToObject(k, "store", ref(p->keyvault, "LinkedServiceReference")) ||
-		  !spec_add_string(k, "secretName", p->keyvault_secret ? p->keyvault_secret : secret_name))) {
+	          !cJSON_AddItemToObject(k, "store", ref(p->keyvault, "LinkedServiceReference")) ||
+	          !spec_add_string(k, "secretName",
+	                           p->keyvault_secret ? p->keyvault_secret : secret_name))) {
 		cJSON_Delete(k);
 		k = NULL;
 	}
@@ -621,7 +679,8 @@ static cJSON *build_o365(const struct spec_profile *p, const struct target *t, c
 		key = keyvault_ref(p, t->app_id);
 	} else {
 		key = cJSON_CreateObject();
-		if (key && (!spec_add_string(key, "type", "SecureString") || !spec_add_string(key, "value", secret))) {
+		if (key && (!spec_add_string(key, "type", "SecureString") ||
+		            !spec_add_string(key, "value", secret))) {
 			cJSON_Delete(key);
 			key = NULL;
 		}
@@ -652,12 +711,16 @@ static cJSON *build_sink(const struct spec_profile *p, const struct target *t)
 	if (!body)
 		return NULL;
 	ok = t->adls ? !!spec_add_string(tp, "url", t->endpoint)
-		     : spec_add_string(tp, "serviceEndpoint", t->endpoint) && spec_add_string(tp, "accountKind", "StorageV2");
+	             : spec_add_string(tp, "serviceEndpoint", t->endpoint) &&
+	                   spec_add_string(tp, "accountKind", "StorageV2");
 	if (ok && p->keyvault)
-		ok = spec_add_string(tp, "tenant", t->tenant) && spec_add_string(tp, "servicePrincipalId", t->app_id) &&
-		     (!t->adls || spec_add_string(tp, "servicePrincipalCredentialType", "ServicePrincipalKey")) &&
-		     cJSON_AddItemToObject(tp, t->adls ? "servicePrincipalCredential" : "servicePrincipalKey",
-					   keyvault_ref(p, t->app_id));
+		ok = spec_add_string(tp, "tenant", t->tenant) &&
+		     spec_add_string(tp, "servicePrincipalId", t->app_id) &&
+		     (!t->adls || spec_add_string(tp, "servicePrincipalCredentialType",
+		                                  "ServicePrincipalKey")) &&
+		     cJSON_AddItemToObject(
+		         tp, t->adls ? "servicePrincipalCredential" : "servicePrincipalKey",
+		         keyvault_ref(p, t->app_id));
 	if (!ok) {
 		cJSON_Delete(body);
 		return NULL;
@@ -670,15 +733,18 @@ static cJSON *build_src(const struct names *n, const char *table)
 	cJSON *props, *tp;
 	cJSON *body = resource("Office365Table", &props, &tp);
 
-	if (body && (!cJSON_AddItemToObject(props, "linkedServiceName", ref(n->o365, "LinkedServiceReference")) ||
-		     !cJSON_AddArrayToObject(props, "schema") || !spec_add_string(tp, "tableName", table))) {
+	if (body && (!cJSON_AddItemToObject(props, "linkedServiceName",
+	                                    ref(n->o365, "LinkedServiceReference")) ||
+	             !cJSON_AddArrayToObject(props, "schema") ||
+	             !spec_add_string(tp, "tableName", table))) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
 	return body;
 }
 
-static cJSON *build_dst(const struct names *n, const struct target *t, const char *container, const char *folder)
+static cJSON *build_dst(const struct names *n, const struct target *t, const char *container,
+                        const char *folder)
 {
 	char path[SPEC_FOLDER_MAX + 64];
 	cJSON *props, *tp, *loc;
@@ -686,11 +752,14 @@ static cJSON *build_dst(const struct names *n, const struct target *t, const cha
 
 	/* Each run writes into <folder>/<runId>/, so runs never mix their files. */
 	snprintf(path, sizeof(path), "@concat('%s/', pipeline().RunId)", folder);
-	if (body && (!cJSON_AddItemToObject(props, "linkedServiceName", ref(n->sink, "LinkedServiceReference")) ||
-		     !(loc = cJSON_AddObjectToObject(tp, "location")) ||
-		     !spec_add_string(loc, "type", t->adls ? "AzureBlobFSLocation" : "AzureBlobStorageLocation") ||
-		     !spec_add_string(loc, t->adls ? "fileSystem" : "container", container) ||
-		     !cJSON_AddItemToObject(loc, "folderPath", expr(path)))) {
+	if (body &&
+	    (!cJSON_AddItemToObject(props, "linkedServiceName",
+	                            ref(n->sink, "LinkedServiceReference")) ||
+	     !(loc = cJSON_AddObjectToObject(tp, "location")) ||
+	     !spec_add_string(loc, "type",
+	                      t->adls ? "AzureBlobFSLocation" : "AzureBlobStorageLocation") ||
+	     !spec_add_string(loc, t->adls ? "fileSystem" : "container", container) ||
+	     !cJSON_AddItemToObject(loc, "folderPath", expr(path)))) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
@@ -709,7 +778,8 @@ static int build_source(const cJSON *acc, cJSON *src)
 {
 	const cJSON *df = cJSON_GetObjectItemCaseSensitive(acc, "dateFilter");
 	const cJSON *scope = cJSON_GetObjectItemCaseSensitive(acc, "scope"), *it;
-	const char *col = approved_str(df, "column", NULL), *uri = approved_str(scope, "filterUri", NULL);
+	const char *col = approved_str(df, "column", NULL),
+	           *uri = approved_str(scope, "filterUri", NULL);
 	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(scope, "groups");
 	cJSON *oc;
 
@@ -717,8 +787,10 @@ static int build_source(const cJSON *acc, cJSON *src)
 		return -ENOMEM;
 	if (col && !spec_add_string(src, "dateFilterColumn", col))
 		return -ENOMEM;
-	if (df && (!cJSON_AddItemToObject(src, "startTime", time_value(approved_str(df, "start", NULL))) ||
-		   !cJSON_AddItemToObject(src, "endTime", time_value(approved_str(df, "end", NULL)))))
+	if (df &&
+	    (!cJSON_AddItemToObject(src, "startTime",
+	                            time_value(approved_str(df, "start", NULL))) ||
+	     !cJSON_AddItemToObject(src, "endTime", time_value(approved_str(df, "end", NULL)))))
 		return -ENOMEM;
 	if (groups && !cJSON_AddItemToObject(src, "allowedGroups", cJSON_Duplicate(groups, 1)))
 		return -ENOMEM;
@@ -747,12 +819,14 @@ static int build_params(const cJSON *acc, cJSON *props)
 	cJSON_ArrayForEach(it, params)
 	{
 		cJSON *d = cJSON_CreateObject();
-		const char *type = cJSON_IsString(it)	? "string"
-				   : cJSON_IsBool(it)	? "bool"
-				   : it->valuedouble == (double)(long long)it->valuedouble ? "int"
-											    : "float";
+		const char *type = cJSON_IsString(it) ? "string"
+		                   : cJSON_IsBool(it) ? "bool"
+		                   : it->valuedouble == (double)(long long)it->valuedouble
+		                       ? "int"
+		                       : "float";
 
-		if (!cJSON_AddItemToObject(out, it->string, d) || !spec_add_string(d, "type", type) ||
+		if (!cJSON_AddItemToObject(out, it->string, d) ||
+		    !spec_add_string(d, "type", type) ||
 		    !cJSON_AddItemToObject(d, "defaultValue", cJSON_Duplicate(it, 0)))
 			return -ENOMEM;
 	}
@@ -768,20 +842,31 @@ static cJSON *build_pipeline(const struct names *n, const struct target *t, cons
 	props = cJSON_AddObjectToObject(body, "properties");
 	acts = cJSON_AddArrayToObject(props, "activities");
 	a = cJSON_CreateObject();
-	if (!cJSON_AddItemToArray(acts, a) || !spec_add_string(a, "name", "CopyFromM365toStorage") ||
+	if (!cJSON_AddItemToArray(acts, a) ||
+	    !spec_add_string(a, "name", "CopyFromM365toStorage") ||
 	    !spec_add_string(a, "type", "Copy") || !cJSON_AddArrayToObject(a, "dependsOn") ||
-	    !(policy = cJSON_AddObjectToObject(a, "policy")) || !spec_add_string(policy, "timeout", "7.00:00:00") ||
-	    !cJSON_AddNumberToObject(policy, "retry", 0) || !cJSON_AddNumberToObject(policy, "retryIntervalInSeconds", 30) ||
-	    !cJSON_AddFalseToObject(policy, "secureOutput") || !cJSON_AddFalseToObject(policy, "secureInput") ||
-	    !cJSON_AddArrayToObject(a, "userProperties") || !(an = cJSON_AddArrayToObject(a, "inputs")) ||
-	    !cJSON_AddItemToArray(an, ref(n->src, "DatasetReference")) || !(an = cJSON_AddArrayToObject(a, "outputs")) ||
+	    !(policy = cJSON_AddObjectToObject(a, "policy")) ||
+	    !spec_add_string(policy, "timeout", "7.00:00:00") ||
+	    !cJSON_AddNumberToObject(policy, "retry", 0) ||
+	    !cJSON_AddNumberToObject(policy, "retryIntervalInSeconds", 30) ||
+	    !cJSON_AddFalseToObject(policy, "secureOutput") ||
+	    !cJSON_AddFalseToObject(policy, "secureInput") ||
+	    !cJSON_AddArrayToObject(a, "userProperties") ||
+	    !(an = cJSON_AddArrayToObject(a, "inputs")) ||
+	    !cJSON_AddItemToArray(an, ref(n->src, "DatasetReference")) ||
+	    !(an = cJSON_AddArrayToObject(a, "outputs")) ||
 	    !cJSON_AddItemToArray(an, ref(n->dst, "DatasetReference")) ||
-	    !(tp = cJSON_AddObjectToObject(a, "typeProperties")) || !(src = cJSON_AddObjectToObject(tp, "source")) ||
-	    build_source(acc, src) < 0 || !(sink = cJSON_AddObjectToObject(tp, "sink")) ||
-	    !spec_add_string(sink, "type", "BinarySink") || !(ss = cJSON_AddObjectToObject(sink, "storeSettings")) ||
-	    !spec_add_string(ss, "type", t->adls ? "AzureBlobFSWriteSettings" : "AzureBlobStorageWriteSettings") ||
+	    !(tp = cJSON_AddObjectToObject(a, "typeProperties")) ||
+	    !(src = cJSON_AddObjectToObject(tp, "source")) || build_source(acc, src) < 0 ||
+	    !(sink = cJSON_AddObjectToObject(tp, "sink")) ||
+	    !spec_add_string(sink, "type", "BinarySink") ||
+	    !(ss = cJSON_AddObjectToObject(sink, "storeSettings")) ||
+	    !spec_add_string(ss, "type",
+	                     t->adls ? "AzureBlobFSWriteSettings"
+	                             : "AzureBlobStorageWriteSettings") ||
 	    !cJSON_AddFalseToObject(tp, "enableStaging") || build_params(acc, props) < 0 ||
-	    !(an = cJSON_AddArrayToObject(props, "annotations")) || !cJSON_AddItemToArray(an, cJSON_CreateString("mgdcfs")) ||
+	    !(an = cJSON_AddArrayToObject(props, "annotations")) ||
+	    !cJSON_AddItemToArray(an, cJSON_CreateString("mgdcfs")) ||
 	    !cJSON_AddItemToArray(an, cJSON_CreateString(annot))) {
 		cJSON_Delete(body);
 		return NULL;
@@ -789,7 +874,8 @@ static cJSON *build_pipeline(const struct names *n, const struct target *t, cons
 	return body;
 }
 
-static int plan_build(struct pl *pl, const cJSON *reg, const char *secret, struct pipeline_plan *plan)
+static int plan_build(struct pl *pl, const cJSON *reg, const char *secret,
+                      struct pipeline_plan *plan)
 {
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(pl->acc, "output");
 	const char *uri = approved_str(pl->approval, "destination", "uri");
@@ -804,18 +890,26 @@ static int plan_build(struct pl *pl, const cJSON *reg, const char *secret, struc
 	t.tenant = approved_str(reg, "tenantId", NULL);
 	t.tenant = t.tenant ? t.tenant : pl->p->tenant_id;
 	if (!t.app_id || !t.tenant)
-		return spec_fail(pl->c, "$", "no app id or tenant id for the Office 365 source; set client_id and tenant_id in the profile");
-	if (!pl->p->keyvault && (!secret || !*secret))
 		return spec_fail(pl->c, "$",
-				 "the Office 365 source needs the app's client secret; use a profile with "
-				 "client_secret_file, or name a Key Vault linked service (keyvault)");
+		                 "no app id or tenant id for the Office 365 source; set client_id "
+		                 "and tenant_id in the profile");
+	if (!pl->p->keyvault && (!secret || !*secret))
+		return spec_fail(
+		    pl->c, "$",
+		    "the Office 365 source needs the app's client secret; use a profile with "
+		    "client_secret_file, or name a Key Vault linked service (keyvault)");
 	/* ADLS Gen2 when the approved destination is a DFS endpoint, else Blob. */
 	t.adls = uri && strstr(uri, ".dfs.") != NULL;
 	acct = acct ? acct : pl->p->storage_account;
 	snprintf(endpoint, sizeof(endpoint), "https://%s.blob.core.windows.net/", acct ? acct : "");
-	t.endpoint = t.adls ? uri : pl->p->blob_endpoint ? pl->p->blob_endpoint : uri ? uri : endpoint;
+	t.endpoint = t.adls                 ? uri
+	             : pl->p->blob_endpoint ? pl->p->blob_endpoint
+	             : uri                  ? uri
+	                                    : endpoint;
 	if (!t.adls && !pl->p->blob_endpoint && !uri && !acct)
-		return spec_fail(pl->c, "$", "no storage account for the sink; set storage.account in the profile");
+		return spec_fail(
+		    pl->c, "$",
+		    "no storage account for the sink; set storage.account in the profile");
 	snprintf(n.o365, sizeof(n.o365), "mgdcfs-%s-o365", pl->name);
 	snprintf(n.sink, sizeof(n.sink), "mgdcfs-%s-sink", pl->name);
 	snprintf(n.src, sizeof(n.src), "mgdcfs-%s-src", pl->name);
@@ -824,10 +918,12 @@ static int plan_build(struct pl *pl, const cJSON *reg, const char *secret, struc
 	plan->folder = strdup(approved_str(out, "folder", NULL));
 	if (!plan->container || !plan->folder)
 		return -ENOMEM;
-	if ((res = plan_add(plan, SPEC_LINKED_SERVICE, n.o365, build_o365(pl->p, &t, secret))) < 0 ||
+	if ((res = plan_add(plan, SPEC_LINKED_SERVICE, n.o365, build_o365(pl->p, &t, secret))) <
+	        0 ||
 	    (res = plan_add(plan, SPEC_LINKED_SERVICE, n.sink, build_sink(pl->p, &t))) < 0 ||
 	    (res = plan_add(plan, SPEC_DATASET, n.src, build_src(&n, pl->ds->name))) < 0 ||
-	    (res = plan_add(plan, SPEC_DATASET, n.dst, build_dst(&n, &t, plan->container, plan->folder))) < 0 ||
+	    (res = plan_add(plan, SPEC_DATASET, n.dst,
+	                    build_dst(&n, &t, plan->container, plan->folder))) < 0 ||
 	    (res = plan_add(plan, SPEC_PIPELINE, pl->name, build_pipeline(&n, &t, pl->acc))) < 0)
 		return res;
 	return 0;
@@ -839,23 +935,28 @@ static int pl_validate(struct pl *pl, const cJSON *spec)
 	int res;
 
 	if ((res = spec_check_keys(pl->c, spec, "$", pl_keys)) < 0 ||
-	    (res = spec_get(pl->c, spec, "$", "app", cJSON_String, 1, "the name of an app under apps/", &app)) < 0 ||
+	    (res = spec_get(pl->c, spec, "$", "app", cJSON_String, 1,
+	                    "the name of an app under apps/", &app)) < 0 ||
 	    (res = spec_check_name(pl->c, "app", app->valuestring, SPEC_NAME_MAX)) < 0)
 		return res;
 	if (!spec_add_string(pl->acc, "app", app->valuestring))
 		return -ENOMEM;
 	/* parameters first: start/end may refer to them. */
-	if ((res = pl_dataset(pl, spec)) < 0 || (res = pl_columns(pl, spec)) < 0 || (res = pl_params(pl, spec)) < 0 ||
-	    (res = pl_date_filter(pl, spec)) < 0 || (res = pl_scope(pl, spec)) < 0 || (res = pl_output(pl, spec)) < 0)
+	if ((res = pl_dataset(pl, spec)) < 0 || (res = pl_columns(pl, spec)) < 0 ||
+	    (res = pl_params(pl, spec)) < 0 || (res = pl_date_filter(pl, spec)) < 0 ||
+	    (res = pl_scope(pl, spec)) < 0 || (res = pl_output(pl, spec)) < 0)
 		return res;
 	/* Keep spec.json in the order people write specs. */
 	if (cJSON_GetObjectItemCaseSensitive(pl->acc, "parameters"))
-		cJSON_AddItemToObject(pl->acc, "parameters", cJSON_DetachItemFromObjectCaseSensitive(pl->acc, "parameters"));
+		cJSON_AddItemToObject(
+		    pl->acc, "parameters",
+		    cJSON_DetachItemFromObjectCaseSensitive(pl->acc, "parameters"));
 	return 0;
 }
 
 /* A full ADF pipeline resource: checked for shape only, then used as written. */
-static int passthrough(struct pl *pl, const cJSON *spec, const char *name, struct pipeline_plan *plan)
+static int passthrough(struct pl *pl, const cJSON *spec, const char *name,
+                       struct pipeline_plan *plan)
 {
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(spec, "properties");
 	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(props, "activities"), *it;
@@ -863,18 +964,21 @@ static int passthrough(struct pl *pl, const cJSON *spec, const char *name, struc
 	int res;
 
 	if (!cJSON_IsObject(props))
-		return spec_fail(pl->c, "properties", "expected an object, got %s; an ADF pipeline resource",
-				 spec_json_type(props));
+		return spec_fail(pl->c, "properties",
+		                 "expected an object, got %s; an ADF pipeline resource",
+		                 spec_json_type(props));
 	if (!cJSON_IsArray(acts) || !cJSON_GetArraySize(acts))
-		return spec_fail(pl->c, "properties.activities", "expected a non-empty array, got %s; list the activities",
-				 cJSON_IsArray(acts) ? "an empty array" : spec_json_type(acts));
+		return spec_fail(pl->c, "properties.activities",
+		                 "expected a non-empty array, got %s; list the activities",
+		                 cJSON_IsArray(acts) ? "an empty array" : spec_json_type(acts));
 	cJSON_ArrayForEach(it, acts)
 	{
 		char path[SPEC_PATH_MAX];
 
 		spec_path_index(path, sizeof(path), "properties.activities", i++);
 		if (!cJSON_IsObject(it))
-			return spec_fail(pl->c, path, "expected an object, got %s; an ADF activity", spec_json_type(it));
+			return spec_fail(pl->c, path, "expected an object, got %s; an ADF activity",
+			                 spec_json_type(it));
 	}
 	plan->passthrough = 1;
 	if ((res = plan_add(plan, SPEC_PIPELINE, name, cJSON_Duplicate(spec, 1))) < 0)
@@ -884,8 +988,8 @@ static int passthrough(struct pl *pl, const cJSON *spec, const char *name, struc
 }
 
 int spec_parse_pipeline(const char *file, const char *buf, size_t len, const struct spec_profile *p,
-			const struct catalog *cat, const cJSON *registration, const char *secret,
-			struct pipeline_plan *plan, char *err, size_t errlen)
+                        const struct catalog *cat, const cJSON *registration, const char *secret,
+                        struct pipeline_plan *plan, char *err, size_t errlen)
 {
 	struct spec_ctx c = {file, err, errlen};
 	static const struct spec_profile none;
@@ -896,7 +1000,8 @@ int spec_parse_pipeline(const char *file, const char *buf, size_t len, const str
 	memset(plan, 0, sizeof(*plan));
 	if (errlen)
 		err[0] = '\0';
-	if ((res = spec_file_name(&c, 1, pl.name, sizeof(pl.name))) < 0 || (res = spec_load(&c, buf, len, &spec)) < 0)
+	if ((res = spec_file_name(&c, 1, pl.name, sizeof(pl.name))) < 0 ||
+	    (res = spec_load(&c, buf, len, &spec)) < 0)
 		goto out;
 	plan->name = strdup(pl.name);
 	if (!plan->name) {
@@ -913,7 +1018,8 @@ int spec_parse_pipeline(const char *file, const char *buf, size_t len, const str
 		res = -ENOMEM;
 		goto out;
 	}
-	if ((res = pl_validate(&pl, spec)) < 0 || (res = plan_build(&pl, registration, secret, plan)) < 0)
+	if ((res = pl_validate(&pl, spec)) < 0 ||
+	    (res = plan_build(&pl, registration, secret, plan)) < 0)
 		goto out;
 	plan->spec_json = spec_text(pl.acc);
 	res = plan->spec_json ? 0 : -ENOMEM;
@@ -938,7 +1044,8 @@ static void wipe_secure(cJSON *v)
 		cJSON *type = cJSON_GetObjectItemCaseSensitive(v, "type");
 		cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
 
-		if (cJSON_IsString(type) && strcmp(type->valuestring, "SecureString") == 0 && cJSON_IsString(val)) {
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "SecureString") == 0 &&
+		    cJSON_IsString(val)) {
 			volatile char *s = val->valuestring;
 
 			while (*s)

@@ -20,18 +20,18 @@
 #include "tap.h"
 
 #define SECRET "Zq8~sEcReT-value.42"
-#define PFILE "pipelines/week45.json"
-#define RFILE "apps/mail.json"
-#define APPID "11111111-2222-3333-4444-555555555555"
+#define PFILE  "pipelines/week45.json"
+#define RFILE  "apps/mail.json"
+#define APPID  "11111111-2222-3333-4444-555555555555"
 #define TENANT "99999999-8888-7777-6666-555555555555"
 
 static const struct spec_profile prof = {
-	.client_id = APPID,
-	.tenant_id = TENANT,
-	.subscription_id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-	.resource_group = "mgdc-rg",
-	.storage_account = "mgdcsandbox",
-	.blob_endpoint = "https://127.0.0.1:10000/mgdcsandbox",
+    .client_id = APPID,
+    .tenant_id = TENANT,
+    .subscription_id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    .resource_group = "mgdc-rg",
+    .storage_account = "mgdcsandbox",
+    .blob_endpoint = "https://127.0.0.1:10000/mgdcsandbox",
 };
 
 static struct catalog *cat;
@@ -71,20 +71,23 @@ static void merge(cJSON *target, const cJSON *patch)
 		else if (cJSON_IsObject(it) && cJSON_IsObject(cur))
 			merge(cur, it);
 		else if (cur)
-			cJSON_ReplaceItemInObjectCaseSensitive(target, it->string, cJSON_Duplicate(it, 1));
+			cJSON_ReplaceItemInObjectCaseSensitive(target, it->string,
+			                                       cJSON_Duplicate(it, 1));
 		else
 			cJSON_AddItemToObject(target, it->string, cJSON_Duplicate(it, 1));
 	}
 }
 
-static const char *base_pipeline =
-	"{'app':'mail','dataset':'BasicDataSet_v0.Message_v1','columns':['id','subject','receivedDateTime','puser'],"
-	"'dateFilter':{'column':'receivedDateTime','start':'2026-11-01T00:00:00Z','end':'2026-11-08T00:00:00Z'},"
-	"'output':{'container':'exports','folder':'mail/week45'}}";
+static const char *base_pipeline = "{'app':'mail','dataset':'BasicDataSet_v0.Message_v1','columns':"
+                                   "['id','subject','receivedDateTime','puser'],"
+                                   "'dateFilter':{'column':'receivedDateTime','start':'2026-11-"
+                                   "01T00:00:00Z','end':'2026-11-08T00:00:00Z'},"
+                                   "'output':{'container':'exports','folder':'mail/week45'}}";
 
 static const char *base_registration =
-	"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':['id','subject','receivedDateTime','puser'],"
-	"'scope':{'kind':'AllUsers'}}],'destination':{'container':'exports'}}";
+    "{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':['id','subject','receivedDateTime'"
+    ",'puser'],"
+    "'scope':{'kind':'AllUsers'}}],'destination':{'container':'exports'}}";
 
 /* base + patch, printed; malloc'd. */
 static char *patched(const char *base, const char *patch)
@@ -104,15 +107,15 @@ static char *patched(const char *base, const char *patch)
 }
 
 /* The error line starts with "<file>: <path>: ", is one line, and says what would be valid. */
-static void check_err(int res, int want, const char *err, const char *file, const char *path, const char *needle,
-		      const char *label)
+static void check_err(int res, int want, const char *err, const char *file, const char *path,
+                      const char *needle, const char *label)
 {
 	char prefix[256];
 
 	snprintf(prefix, sizeof(prefix), "%s: %s: ", file, path);
 	TAP_EQ_INT(res, want, "%s: refused", label);
-	TAP_OK(strncmp(err, prefix, strlen(prefix)) == 0 && !strchr(err, '\n') && strstr(err, "; ") &&
-		       (!needle || strstr(err, needle)),
+	TAP_OK(strncmp(err, prefix, strlen(prefix)) == 0 && !strchr(err, '\n') &&
+	           strstr(err, "; ") && (!needle || strstr(err, needle)),
 	       "%s: error '%s'", label, err);
 	if (strncmp(err, prefix, strlen(prefix)) != 0)
 		printf("#   want prefix '%s'\n", prefix);
@@ -127,79 +130,97 @@ static const struct bad {
 	int reg;
 	const char *needle;
 } bad_pipelines[] = {
-	{"{'datset':'x'}", "datset", REG_OK, "did you mean 'dataset'?"},
-	{"{'dataset':'BasicDataSet_v0.Mesage_v1'}", "dataset", REG_OK, "did you mean 'BasicDataSet_v0.Message_v1'"},
-	{"{'dataset':'Nope'}", "dataset", REG_OK, "unknown dataset"},
-	{"{'columns':['id','recievedDateTime']}", "columns[1]", REG_OK, "did you mean 'receivedDateTime'?"},
-	{"{'columns':['id','subject','bodyPreview']}", "columns[2]", REG_OK, "not in the app's approval"},
-	{"{'dataset':'BasicDataSet_v0.SentItem_v1'}", "dataset", REG_OK, "not in the app's approval"},
-	{"{'app':42}", "app", REG_OK, "expected a string, got a number"},
-	{"{'app':null}", "app", REG_OK, "missing"},
-	{"{'app':''}", "app", REG_OK, "empty"},
-	{"{'app':'a/b'}", "app", REG_OK, "contains '/'"},
-	{"{'app':'a\\\\b'}", "app", REG_OK, "contains '\\'"},
-	{"{'app':'a\\u0007b'}", "app", REG_OK, "control character"},
-	{"{'app':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}", "app", REG_OK, "longer than 63"},
-	{"{'dateFilter':null}", "dateFilter", REG_OK, "receivedDateTime"},
-	{"{'dateFilter':{'column':'subject'}}", "dateFilter.column", REG_OK, "not a date-filter column"},
-	{"{'dateFilter':{'column':'recievedDateTime'}}", "dateFilter.column", REG_OK, "did you mean 'receivedDateTime'?"},
-	{"{'dateFilter':{'column':null}}", "dateFilter.column", REG_OK, "missing"},
-	{"{'dateFilter':{'start':'2026-11-01'}}", "dateFilter.start", REG_OK, "RFC 3339"},
-	{"{'dateFilter':{'start':'2026-11-01T00:00:00+01:00'}}", "dateFilter.start", REG_OK, "RFC 3339"},
-	{"{'dateFilter':{'start':1}}", "dateFilter.start", REG_OK, "expected a string"},
-	{"{'dateFilter':{'end':null}}", "dateFilter.end", REG_OK, "missing"},
-	{"{'dateFilter':{'end':'2026-10-01T00:00:00Z'}}", "dateFilter.end", REG_OK, "not after start"},
-	{"{'dateFilter':{'end':'2026-11-01T00:00:00Z'}}", "dateFilter.end", REG_OK, "not after start"},
-	{"{'dateFilter':{'end':'2026-02-29T00:00:00Z'}}", "dateFilter.end", REG_OK, "RFC 3339"},
-	{"{'dateFilter':{'strat':'x'}}", "dateFilter.strat", REG_OK, "did you mean 'start'?"},
-	{"{'dateFilter':'2026'}", "dateFilter", REG_OK, "expected an object, got a string"},
-	{"{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id']}", "dateFilter.column", REG_NONE, "remove"},
-	{"{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id'],'dateFilter':null}", "dateFilter", REG_NONE,
-	 "start"},
-	{"{'dataset':'BasicDataSet_v0.User_v1','columns':['id']}", "dateFilter", REG_NONE, "no date filter"},
-	{"{'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000001','0a0a0a0a-0000-0000-0000-000000000002',"
-	 "'0a0a0a0a-0000-0000-0000-000000000003','0a0a0a0a-0000-0000-0000-000000000004','0a0a0a0a-0000-0000-0000-"
-	 "000000000005','0a0a0a0a-0000-0000-0000-000000000006','0a0a0a0a-0000-0000-0000-000000000007','0a0a0a0a-"
-	 "0000-0000-0000-000000000008','0a0a0a0a-0000-0000-0000-000000000009','0a0a0a0a-0000-0000-0000-"
-	 "000000000010','0a0a0a0a-0000-0000-0000-000000000011']}}",
-	 "scope.groups", REG_NONE, "at most 10"},
-	{"{'scope':{'groups':['finance']}}", "scope.groups[0]", REG_NONE, "not a GUID"},
-	{"{'scope':{'groups':[]}}", "scope.groups", REG_NONE, "empty"},
-	{"{'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000001'],'filterUri':'https://graph.microsoft.com/v1.0/"
-	 "users?$filter=x'}}",
-	 "scope", REG_NONE, "give one"},
-	{"{'scope':{'filterUri':'http://graph.microsoft.com/v1.0/users?$filter=x'}}", "scope.filterUri", REG_NONE,
-	 "https://"},
-	{"{'scope':{'group':[]}}", "scope.group", REG_NONE, "did you mean 'groups'?"},
-	{"{'output':{'container':'other'}}", "output.container", REG_OK, "outside the approved destination"},
-	{"{'output':{'container':'Exports_1'}}", "output.container", REG_NONE, "not a container name"},
-	{"{'output':{'container':''}}", "output.container", REG_NONE, "empty"},
-	{"{'output':{'folder':'mail/../x'}}", "output.folder", REG_OK, "'..'"},
-	{"{'output':{'folder':'mail//x'}}", "output.folder", REG_OK, "empty"},
-	{"{'output':{'folder':'mail\\\\x'}}", "output.folder", REG_OK, "contains '\\'"},
-	{"{'output':{'folder':'mail\\u0001'}}", "output.folder", REG_OK, "control character"},
-	{"{'output':{'folder':'it`s'}}", "output.folder", REG_OK, "single quote"},
-	{"{'output':{'contaner':'exports'}}", "output.contaner", REG_OK, "did you mean 'container'?"},
-	{"{'output':{'container':null}}", "output.container", REG_NONE, "missing"},
-	{"{'columns':'id'}", "columns", REG_OK, "expected an array, got a string"},
-	{"{'columns':[]}", "columns", REG_OK, "give 1"},
-	{"{'columns':[1]}", "columns[0]", REG_OK, "expected a string"},
-	{"{'columns':['id','id']}", "columns[1]", REG_OK, "twice"},
-	{"{'dataset':'BasicDataSet_v0.User_v1','columns':['id'],'dateFilter':null}", "scope.groups", REG_OK,
-	 "approved for these groups only"},
-	{"{'dataset':'BasicDataSet_v0.User_v1','columns':['id'],'dateFilter':null,'scope':{'groups':['0a0a0a0a-0000-"
-	 "0000-0000-000000000003']}}",
-	 "scope.groups[0]", REG_OK, "not in the app's approval"},
-	{"{'parameters':{'1x':'a'}}", "parameters.1x", REG_OK, "not a parameter name"},
-	{"{'parameters':{'p':[1]}}", "parameters.p", REG_OK, "expected a string, number or boolean"},
-	{"{'dateFilter':{'start':'@pipeline().parameters.from'}}", "dateFilter.start", REG_OK, "not declared"},
-	{"{'parameters':{'from':'soon'},'dateFilter':{'start':'@pipeline().parameters.from'}}", "dateFilter.start",
-	 REG_OK, "default RFC 3339"},
-	{"{'columns':['id','subject','bodyPreview']}", "columns[2]", REG_UPDATE, "approved columns: id, subject"},
-	{"{'columns':null,'output':{'container':'newexports'}}", "output.container", REG_UPDATE, "container 'exports'"},
-	{"{'properties':{'description':'x'}}", "properties.activities", REG_OK, "non-empty array"},
-	{"{'properties':{'activities':[]}}", "properties.activities", REG_OK, "non-empty array"},
-	{"{'properties':{'activities':[1]}}", "properties.activities[0]", REG_OK, "an ADF activity"},
+    {"{'datset':'x'}", "datset", REG_OK, "did you mean 'dataset'?"},
+    {"{'dataset':'BasicDataSet_v0.Mesage_v1'}", "dataset", REG_OK,
+     "did you mean 'BasicDataSet_v0.Message_v1'"},
+    {"{'dataset':'Nope'}", "dataset", REG_OK, "unknown dataset"},
+    {"{'columns':['id','recievedDateTime']}", "columns[1]", REG_OK,
+     "did you mean 'receivedDateTime'?"},
+    {"{'columns':['id','subject','bodyPreview']}", "columns[2]", REG_OK,
+     "not in the app's approval"},
+    {"{'dataset':'BasicDataSet_v0.SentItem_v1'}", "dataset", REG_OK, "not in the app's approval"},
+    {"{'app':42}", "app", REG_OK, "expected a string, got a number"},
+    {"{'app':null}", "app", REG_OK, "missing"},
+    {"{'app':''}", "app", REG_OK, "empty"},
+    {"{'app':'a/b'}", "app", REG_OK, "contains '/'"},
+    {"{'app':'a\\\\b'}", "app", REG_OK, "contains '\\'"},
+    {"{'app':'a\\u0007b'}", "app", REG_OK, "control character"},
+    {"{'app':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}", "app", REG_OK,
+     "longer than 63"},
+    {"{'dateFilter':null}", "dateFilter", REG_OK, "receivedDateTime"},
+    {"{'dateFilter':{'column':'subject'}}", "dateFilter.column", REG_OK,
+     "not a date-filter column"},
+    {"{'dateFilter':{'column':'recievedDateTime'}}", "dateFilter.column", REG_OK,
+     "did you mean 'receivedDateTime'?"},
+    {"{'dateFilter':{'column':null}}", "dateFilter.column", REG_OK, "missing"},
+    {"{'dateFilter':{'start':'2026-11-01'}}", "dateFilter.start", REG_OK, "RFC 3339"},
+    {"{'dateFilter':{'start':'2026-11-01T00:00:00+01:00'}}", "dateFilter.start", REG_OK,
+     "RFC 3339"},
+    {"{'dateFilter':{'start':1}}", "dateFilter.start", REG_OK, "expected a string"},
+    {"{'dateFilter':{'end':null}}", "dateFilter.end", REG_OK, "missing"},
+    {"{'dateFilter':{'end':'2026-10-01T00:00:00Z'}}", "dateFilter.end", REG_OK, "not after start"},
+    {"{'dateFilter':{'end':'2026-11-01T00:00:00Z'}}", "dateFilter.end", REG_OK, "not after start"},
+    {"{'dateFilter':{'end':'2026-02-29T00:00:00Z'}}", "dateFilter.end", REG_OK, "RFC 3339"},
+    {"{'dateFilter':{'strat':'x'}}", "dateFilter.strat", REG_OK, "did you mean 'start'?"},
+    {"{'dateFilter':'2026'}", "dateFilter", REG_OK, "expected an object, got a string"},
+    {"{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id']}", "dateFilter.column",
+     REG_NONE, "remove"},
+    {"{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id'],'dateFilter':null}",
+     "dateFilter", REG_NONE, "start"},
+    {"{'dataset':'BasicDataSet_v0.User_v1','columns':['id']}", "dateFilter", REG_NONE,
+     "no date filter"},
+    {"{'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000001','0a0a0a0a-0000-0000-0000-"
+     "000000000002',"
+     "'0a0a0a0a-0000-0000-0000-000000000003','0a0a0a0a-0000-0000-0000-000000000004','0a0a0a0a-0000-"
+     "0000-0000-"
+     "000000000005','0a0a0a0a-0000-0000-0000-000000000006','0a0a0a0a-0000-0000-0000-000000000007','"
+     "0a0a0a0a-"
+     "0000-0000-0000-000000000008','0a0a0a0a-0000-0000-0000-000000000009','0a0a0a0a-0000-0000-0000-"
+     "000000000010','0a0a0a0a-0000-0000-0000-000000000011']}}",
+     "scope.groups", REG_NONE, "at most 10"},
+    {"{'scope':{'groups':['finance']}}", "scope.groups[0]", REG_NONE, "not a GUID"},
+    {"{'scope':{'groups':[]}}", "scope.groups", REG_NONE, "empty"},
+    {"{'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000001'],'filterUri':'https://"
+     "graph.microsoft.com/v1.0/"
+     "users?$filter=x'}}",
+     "scope", REG_NONE, "give one"},
+    {"{'scope':{'filterUri':'http://graph.microsoft.com/v1.0/users?$filter=x'}}", "scope.filterUri",
+     REG_NONE, "https://"},
+    {"{'scope':{'group':[]}}", "scope.group", REG_NONE, "did you mean 'groups'?"},
+    {"{'output':{'container':'other'}}", "output.container", REG_OK,
+     "outside the approved destination"},
+    {"{'output':{'container':'Exports_1'}}", "output.container", REG_NONE, "not a container name"},
+    {"{'output':{'container':''}}", "output.container", REG_NONE, "empty"},
+    {"{'output':{'folder':'mail/../x'}}", "output.folder", REG_OK, "'..'"},
+    {"{'output':{'folder':'mail//x'}}", "output.folder", REG_OK, "empty"},
+    {"{'output':{'folder':'mail\\\\x'}}", "output.folder", REG_OK, "contains '\\'"},
+    {"{'output':{'folder':'mail\\u0001'}}", "output.folder", REG_OK, "control character"},
+    {"{'output':{'folder':'it`s'}}", "output.folder", REG_OK, "single quote"},
+    {"{'output':{'contaner':'exports'}}", "output.contaner", REG_OK, "did you mean 'container'?"},
+    {"{'output':{'container':null}}", "output.container", REG_NONE, "missing"},
+    {"{'columns':'id'}", "columns", REG_OK, "expected an array, got a string"},
+    {"{'columns':[]}", "columns", REG_OK, "give 1"},
+    {"{'columns':[1]}", "columns[0]", REG_OK, "expected a string"},
+    {"{'columns':['id','id']}", "columns[1]", REG_OK, "twice"},
+    {"{'dataset':'BasicDataSet_v0.User_v1','columns':['id'],'dateFilter':null}", "scope.groups",
+     REG_OK, "approved for these groups only"},
+    {"{'dataset':'BasicDataSet_v0.User_v1','columns':['id'],'dateFilter':null,'scope':{'groups':['"
+     "0a0a0a0a-0000-"
+     "0000-0000-000000000003']}}",
+     "scope.groups[0]", REG_OK, "not in the app's approval"},
+    {"{'parameters':{'1x':'a'}}", "parameters.1x", REG_OK, "not a parameter name"},
+    {"{'parameters':{'p':[1]}}", "parameters.p", REG_OK, "expected a string, number or boolean"},
+    {"{'dateFilter':{'start':'@pipeline().parameters.from'}}", "dateFilter.start", REG_OK,
+     "not declared"},
+    {"{'parameters':{'from':'soon'},'dateFilter':{'start':'@pipeline().parameters.from'}}",
+     "dateFilter.start", REG_OK, "default RFC 3339"},
+    {"{'columns':['id','subject','bodyPreview']}", "columns[2]", REG_UPDATE,
+     "approved columns: id, subject"},
+    {"{'columns':null,'output':{'container':'newexports'}}", "output.container", REG_UPDATE,
+     "container 'exports'"},
+    {"{'properties':{'description':'x'}}", "properties.activities", REG_OK, "non-empty array"},
+    {"{'properties':{'activities':[]}}", "properties.activities", REG_OK, "non-empty array"},
+    {"{'properties':{'activities':[1]}}", "properties.activities[0]", REG_OK, "an ADF activity"},
 };
 
 static void test_bad_pipelines(void)
@@ -209,10 +230,12 @@ static void test_bad_pipelines(void)
 	for (size_t i = 0; i < sizeof(bad_pipelines) / sizeof(bad_pipelines[0]); i++) {
 		const struct bad *b = &bad_pipelines[i];
 		char *text = patched(base_pipeline, b->patch);
-		const cJSON *reg = b->reg == REG_OK ? reg_ok : b->reg == REG_UPDATE ? reg_update : NULL;
+		const cJSON *reg = b->reg == REG_OK       ? reg_ok
+		                   : b->reg == REG_UPDATE ? reg_update
+		                                          : NULL;
 		struct pipeline_plan plan;
-		int res = spec_parse_pipeline(PFILE, text, strlen(text), &prof, cat, reg, SECRET, &plan, err,
-					      sizeof(err));
+		int res = spec_parse_pipeline(PFILE, text, strlen(text), &prof, cat, reg, SECRET,
+		                              &plan, err, sizeof(err));
 
 		check_err(res, -EINVAL, err, PFILE, b->path, b->needle, b->patch);
 		TAP_OK(plan.n == 0 && plan.spec_json == NULL, "  nothing planned");
@@ -225,20 +248,21 @@ static void test_bad_pipeline_text(void)
 	static const struct {
 		const char *text, *path, *needle;
 	} cases[] = {
-		{"{\n  \"app\": \"mail\",\n  \"dataset\" \"x\"\n}", "line 3, column 13", "malformed JSON"},
-		{"{\"app\": \"mail\"} x", "line 1, column 17", "after the JSON object"},
-		{"{\"app\": \"ma\xffil\"}", "line 1, column 12", "invalid UTF-8"},
-		{"{\"app\": \"\xc3\xa9\xc0\xaf\"}", "line 1, column 11", "invalid UTF-8"},
-		{"[1, 2]", "$", "expected an object, got an array"},
-		{"", "$", "empty"},
-		{"{\"app\": \"mail\", \"app\": \"mail\"}", "app", "twice"},
+	    {"{\n  \"app\": \"mail\",\n  \"dataset\" \"x\"\n}", "line 3, column 13",
+	     "malformed JSON"},
+	    {"{\"app\": \"mail\"} x", "line 1, column 17", "after the JSON object"},
+	    {"{\"app\": \"ma\xffil\"}", "line 1, column 12", "invalid UTF-8"},
+	    {"{\"app\": \"\xc3\xa9\xc0\xaf\"}", "line 1, column 11", "invalid UTF-8"},
+	    {"[1, 2]", "$", "expected an object, got an array"},
+	    {"", "$", "empty"},
+	    {"{\"app\": \"mail\", \"app\": \"mail\"}", "app", "twice"},
 	};
 	char err[600];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pipeline_plan plan;
-		int res = spec_parse_pipeline(PFILE, cases[i].text, strlen(cases[i].text), &prof, cat, reg_ok, SECRET,
-					      &plan, err, sizeof(err));
+		int res = spec_parse_pipeline(PFILE, cases[i].text, strlen(cases[i].text), &prof,
+		                              cat, reg_ok, SECRET, &plan, err, sizeof(err));
 
 		check_err(res, -EINVAL, err, PFILE, cases[i].path, cases[i].needle, cases[i].path);
 	}
@@ -253,61 +277,74 @@ static void test_bad_pipeline_other(void)
 
 	memset(big, ' ', sizeof(big));
 	memcpy(big, text, strlen(text));
-	res = spec_parse_pipeline(PFILE, big, sizeof(big), &prof, cat, reg_ok, SECRET, &plan, err, sizeof(err));
+	res = spec_parse_pipeline(PFILE, big, sizeof(big), &prof, cat, reg_ok, SECRET, &plan, err,
+	                          sizeof(err));
 	TAP_EQ_INT(res, -EFBIG, "over 64 KiB: -EFBIG");
-	TAP_OK(strncmp(err, PFILE ": $: ", strlen(PFILE) + 5) == 0 && strstr(err, "at most 65536"), "  '%s'", err);
-	res = spec_parse_pipeline("pipelines/week 45.json", text, strlen(text), &prof, cat, reg_ok, SECRET, &plan, err,
-				  sizeof(err));
-	check_err(res, -EINVAL, err, "pipelines/week 45.json", "$", "not allowed", "pipeline name with a space");
-	res = spec_parse_pipeline("pipelines/-x.json", text, strlen(text), &prof, cat, reg_ok, SECRET, &plan, err,
-				  sizeof(err));
-	check_err(res, -EINVAL, err, "pipelines/-x.json", "$", "not first", "pipeline name starting with '-'");
-	res = spec_parse_pipeline(PFILE, text, strlen(text), &prof, cat, reg_ok, NULL, &plan, err, sizeof(err));
+	TAP_OK(strncmp(err, PFILE ": $: ", strlen(PFILE) + 5) == 0 && strstr(err, "at most 65536"),
+	       "  '%s'", err);
+	res = spec_parse_pipeline("pipelines/week 45.json", text, strlen(text), &prof, cat, reg_ok,
+	                          SECRET, &plan, err, sizeof(err));
+	check_err(res, -EINVAL, err, "pipelines/week 45.json", "$", "not allowed",
+	          "pipeline name with a space");
+	res = spec_parse_pipeline("pipelines/-x.json", text, strlen(text), &prof, cat, reg_ok,
+	                          SECRET, &plan, err, sizeof(err));
+	check_err(res, -EINVAL, err, "pipelines/-x.json", "$", "not first",
+	          "pipeline name starting with '-'");
+	res = spec_parse_pipeline(PFILE, text, strlen(text), &prof, cat, reg_ok, NULL, &plan, err,
+	                          sizeof(err));
 	check_err(res, -EINVAL, err, PFILE, "$", "client secret", "no secret and no Key Vault");
-	res = spec_parse_pipeline(PFILE, text, strlen(text), &noacct, cat, NULL, SECRET, &plan, err, sizeof(err));
+	res = spec_parse_pipeline(PFILE, text, strlen(text), &noacct, cat, NULL, SECRET, &plan, err,
+	                          sizeof(err));
 	check_err(res, -EINVAL, err, PFILE, "$", "storage", "no storage account anywhere");
 	free(text);
 }
 
 static const struct bad bad_registrations[] = {
-	{"{'datsets':[]}", "datsets", 0, "did you mean 'datasets'?"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v2'}]}", "datasets[0].name", 0,
-	 "did you mean 'BasicDataSet_v0.Message_v1'"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':['id','sujbect']}]}", "datasets[0].columns[1]", 0,
-	 "did you mean 'subject'?"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'everything'}]}", "datasets[0].columns", 0,
-	 "\"all\""},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1'}]}", "datasets[0].columns", 0, "missing"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Contact_v0','columns':'all'}]}", "datasets[0].columns", 0,
-	 "by name only"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'AllGroups'}}]}",
-	 "datasets[0].scope.kind", 0, "one of AllUsers, AllUsersWithScopeFilter, Groups"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'Groups'}}]}",
-	 "datasets[0].scope.groupIds", 0, "missing"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'Groups','groupIds':['x']}}]}",
-	 "datasets[0].scope.groupIds[0]", 0, "not a GUID"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'AllUsersWithScopeFilter'}}]}",
-	 "datasets[0].scope.scopeFilterUri", 0, "missing"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'knd':'AllUsers'}}]}",
-	 "datasets[0].scope.knd", 0, "did you mean 'kind'?"},
-	{"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all'},{'name':'BasicDataSet_v0.Message_v1',"
-	 "'columns':'all'}]}",
-	 "datasets[1].name", 0, "twice"},
-	{"{'datasets':[]}", "datasets", 0, "give 1"},
-	{"{'datasets':[7]}", "datasets[0]", 0, "expected an object"},
-	{"{'destination':null}", "destination", 0, "missing"},
-	{"{'destination':{'container':null}}", "destination.container", 0, "missing"},
-	{"{'destination':{'container':'ab'}}", "destination.container", 0, "not a container name"},
-	{"{'destination':{'storageAccount':'Bad_Acct'}}", "destination.storageAccount", 0, "storage account"},
-	{"{'destination':{'subscriptionId':'sub-1'}}", "destination.subscriptionId", 0, "not a GUID"},
-	{"{'destination':{'uri':'ftp://x'}}", "destination.uri", 0, "https://"},
-	{"{'destination':{'type':'Blob'}}", "destination.type", 0, "one of AzureStorageAccount"},
-	{"{'destination':{'folder':'a/../b'}}", "destination.folder", 0, "'..'"},
-	{"{'appId':'not-a-guid'}", "appId", 0, "not a GUID"},
-	{"{'publishType':'Single-Tenant'}", "publishType", 0, "one of SingleTenant, MultiTenant"},
-	{"{'computeType':'ADF'}", "computeType", 0, "AzureDataFactory"},
-	{"{'description':5}", "description", 0, "expected a string, got a number"},
-	{"{'name':'mail'}", "name", 0, "known fields: appId"},
+    {"{'datsets':[]}", "datsets", 0, "did you mean 'datasets'?"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v2'}]}", "datasets[0].name", 0,
+     "did you mean 'BasicDataSet_v0.Message_v1'"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':['id','sujbect']}]}",
+     "datasets[0].columns[1]", 0, "did you mean 'subject'?"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'everything'}]}",
+     "datasets[0].columns", 0, "\"all\""},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1'}]}", "datasets[0].columns", 0, "missing"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Contact_v0','columns':'all'}]}", "datasets[0].columns",
+     0, "by name only"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'AllGroups'"
+     "}}]}",
+     "datasets[0].scope.kind", 0, "one of AllUsers, AllUsersWithScopeFilter, Groups"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'Groups'}}]"
+     "}",
+     "datasets[0].scope.groupIds", 0, "missing"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'Groups','"
+     "groupIds':['x']}}]}",
+     "datasets[0].scope.groupIds[0]", 0, "not a GUID"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'"
+     "AllUsersWithScopeFilter'}}]}",
+     "datasets[0].scope.scopeFilterUri", 0, "missing"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'knd':'AllUsers'}}"
+     "]}",
+     "datasets[0].scope.knd", 0, "did you mean 'kind'?"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all'},{'name':'BasicDataSet_v0."
+     "Message_v1',"
+     "'columns':'all'}]}",
+     "datasets[1].name", 0, "twice"},
+    {"{'datasets':[]}", "datasets", 0, "give 1"},
+    {"{'datasets':[7]}", "datasets[0]", 0, "expected an object"},
+    {"{'destination':null}", "destination", 0, "missing"},
+    {"{'destination':{'container':null}}", "destination.container", 0, "missing"},
+    {"{'destination':{'container':'ab'}}", "destination.container", 0, "not a container name"},
+    {"{'destination':{'storageAccount':'Bad_Acct'}}", "destination.storageAccount", 0,
+     "storage account"},
+    {"{'destination':{'subscriptionId':'sub-1'}}", "destination.subscriptionId", 0, "not a GUID"},
+    {"{'destination':{'uri':'ftp://x'}}", "destination.uri", 0, "https://"},
+    {"{'destination':{'type':'Blob'}}", "destination.type", 0, "one of AzureStorageAccount"},
+    {"{'destination':{'folder':'a/../b'}}", "destination.folder", 0, "'..'"},
+    {"{'appId':'not-a-guid'}", "appId", 0, "not a GUID"},
+    {"{'publishType':'Single-Tenant'}", "publishType", 0, "one of SingleTenant, MultiTenant"},
+    {"{'computeType':'ADF'}", "computeType", 0, "AzureDataFactory"},
+    {"{'description':5}", "description", 0, "expected a string, got a number"},
+    {"{'name':'mail'}", "name", 0, "known fields: appId"},
 };
 
 static void test_bad_registrations(void)
@@ -320,17 +357,22 @@ static void test_bad_registrations(void)
 	for (size_t i = 0; i < sizeof(bad_registrations) / sizeof(bad_registrations[0]); i++) {
 		text = patched(base_registration, bad_registrations[i].patch);
 		body = (cJSON *)1;
-		res = spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err, sizeof(err));
-		check_err(res, -EINVAL, err, RFILE, bad_registrations[i].path, bad_registrations[i].needle,
-			  bad_registrations[i].patch);
+		res = spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err,
+		                              sizeof(err));
+		check_err(res, -EINVAL, err, RFILE, bad_registrations[i].path,
+		          bad_registrations[i].needle, bad_registrations[i].patch);
 		TAP_OK(body == NULL, "  no body");
 		free(text);
 	}
 	text = q(base_registration);
-	res = spec_parse_registration(RFILE, text, strlen(text), &none, cat, &body, err, sizeof(err));
-	check_err(res, -EINVAL, err, RFILE, "appId", "profile has no default", "appId without a profile default");
-	res = spec_parse_registration("apps/a\x01.json", text, strlen(text), &prof, cat, &body, err, sizeof(err));
-	check_err(res, -EINVAL, err, "apps/a\\x01.json", "$", "control character", "app file name with a control byte");
+	res =
+	    spec_parse_registration(RFILE, text, strlen(text), &none, cat, &body, err, sizeof(err));
+	check_err(res, -EINVAL, err, RFILE, "appId", "profile has no default",
+	          "appId without a profile default");
+	res = spec_parse_registration("apps/a\x01.json", text, strlen(text), &prof, cat, &body, err,
+	                              sizeof(err));
+	check_err(res, -EINVAL, err, "apps/a\\x01.json", "$", "control character",
+	          "app file name with a control byte");
 	free(text);
 }
 
@@ -343,7 +385,8 @@ static const cJSON *at(const cJSON *v, const char *path)
 		char *end;
 		long idx = strtol(tok, &end, 10);
 
-		v = *end == '\0' ? cJSON_GetArrayItem(v, (int)idx) : cJSON_GetObjectItemCaseSensitive(v, tok);
+		v = *end == '\0' ? cJSON_GetArrayItem(v, (int)idx)
+		                 : cJSON_GetObjectItemCaseSensitive(v, tok);
 	}
 	return v;
 }
@@ -364,11 +407,12 @@ static size_t count_in(const char *hay, const char *needle)
 	return n;
 }
 
-static int plan_pipeline(const char *patch, const cJSON *reg, const struct spec_profile *p, const char *secret,
-			 struct pipeline_plan *plan)
+static int plan_pipeline(const char *patch, const cJSON *reg, const struct spec_profile *p,
+                         const char *secret, struct pipeline_plan *plan)
 {
 	char err[600], *text = patched(base_pipeline, patch);
-	int res = spec_parse_pipeline(PFILE, text, strlen(text), p, cat, reg, secret, plan, err, sizeof(err));
+	int res = spec_parse_pipeline(PFILE, text, strlen(text), p, cat, reg, secret, plan, err,
+	                              sizeof(err));
 
 	if (res)
 		printf("# unexpected: %s\n", err);
@@ -378,53 +422,72 @@ static int plan_pipeline(const char *patch, const cJSON *reg, const struct spec_
 
 static void test_good_pipeline(void)
 {
-	static const char *const names[] = {"mgdcfs-week45-o365", "mgdcfs-week45-sink", "mgdcfs-week45-src",
-					    "mgdcfs-week45-dst", "week45"};
-	static const enum spec_kind kinds[] = {SPEC_LINKED_SERVICE, SPEC_LINKED_SERVICE, SPEC_DATASET, SPEC_DATASET,
-					       SPEC_PIPELINE};
+	static const char *const names[] = {"mgdcfs-week45-o365", "mgdcfs-week45-sink",
+	                                    "mgdcfs-week45-src", "mgdcfs-week45-dst", "week45"};
+	static const enum spec_kind kinds[] = {SPEC_LINKED_SERVICE, SPEC_LINKED_SERVICE,
+	                                       SPEC_DATASET, SPEC_DATASET, SPEC_PIPELINE};
 	struct pipeline_plan plan, again;
 	const cJSON *o365, *sink, *src, *dst, *pipe, *source, *cols;
 	size_t secrets = 0, order_ok = 0;
 	cJSON *spec;
 
-	TAP_EQ_INT(plan_pipeline("{'dateFilter':{'column':'ReceivedDateTime'}}", reg_ok, &prof, SECRET, &plan), 0,
-		   "minimum pipeline spec accepted");
+	TAP_EQ_INT(plan_pipeline("{'dateFilter':{'column':'ReceivedDateTime'}}", reg_ok, &prof,
+	                         SECRET, &plan),
+	           0, "minimum pipeline spec accepted");
 	TAP_EQ_INT(plan.n, 5, "five resources");
 	for (size_t i = 0; i < plan.n && i < 5; i++)
 		order_ok += strcmp(plan.res[i].name, names[i]) == 0 && plan.res[i].kind == kinds[i];
-	TAP_EQ_INT(order_ok, 5, "linked services, then datasets, then the pipeline, with derived names");
-	o365 = plan.res[0].body, sink = plan.res[1].body, src = plan.res[2].body, dst = plan.res[3].body;
+	TAP_EQ_INT(order_ok, 5,
+	           "linked services, then datasets, then the pipeline, with derived names");
+	o365 = plan.res[0].body, sink = plan.res[1].body, src = plan.res[2].body,
+	dst = plan.res[3].body;
 	pipe = plan.res[4].body;
 	TAP_EQ_STR(str_at(o365, "properties.type"), "Office365", "source linked service type");
-	TAP_EQ_STR(str_at(o365, "properties.typeProperties.servicePrincipalId"), APPID, "servicePrincipalId = app id");
-	TAP_EQ_STR(str_at(o365, "properties.typeProperties.office365TenantId"), TENANT, "office365TenantId");
-	TAP_EQ_STR(str_at(o365, "properties.typeProperties.servicePrincipalKey.type"), "SecureString",
-		   "secret is a SecureString");
-	TAP_EQ_STR(str_at(o365, "properties.typeProperties.servicePrincipalKey.value"), SECRET, "secret value");
-	TAP_EQ_STR(str_at(sink, "properties.type"), "AzureBlobStorage", "sink linked service is Blob");
-	TAP_EQ_STR(str_at(sink, "properties.typeProperties.serviceEndpoint"), prof.blob_endpoint, "sink endpoint");
+	TAP_EQ_STR(str_at(o365, "properties.typeProperties.servicePrincipalId"), APPID,
+	           "servicePrincipalId = app id");
+	TAP_EQ_STR(str_at(o365, "properties.typeProperties.office365TenantId"), TENANT,
+	           "office365TenantId");
+	TAP_EQ_STR(str_at(o365, "properties.typeProperties.servicePrincipalKey.type"),
+	           "SecureString", "secret is a SecureString");
+	TAP_EQ_STR(str_at(o365, "properties.typeProperties.servicePrincipalKey.value"), SECRET,
+	           "secret value");
+	TAP_EQ_STR(str_at(sink, "properties.type"), "AzureBlobStorage",
+	           "sink linked service is Blob");
+	TAP_EQ_STR(str_at(sink, "properties.typeProperties.serviceEndpoint"), prof.blob_endpoint,
+	           "sink endpoint");
 	TAP_EQ_STR(str_at(src, "properties.type"), "Office365Table", "source dataset type");
-	TAP_EQ_STR(str_at(src, "properties.typeProperties.tableName"), "BasicDataSet_v0.Message_v1", "tableName");
-	TAP_EQ_STR(str_at(src, "properties.linkedServiceName.referenceName"), names[0], "source dataset -> o365");
+	TAP_EQ_STR(str_at(src, "properties.typeProperties.tableName"), "BasicDataSet_v0.Message_v1",
+	           "tableName");
+	TAP_EQ_STR(str_at(src, "properties.linkedServiceName.referenceName"), names[0],
+	           "source dataset -> o365");
 	TAP_EQ_STR(str_at(dst, "properties.type"), "Binary", "sink dataset is Binary");
-	TAP_EQ_STR(str_at(dst, "properties.linkedServiceName.referenceName"), names[1], "sink dataset -> sink");
-	TAP_EQ_STR(str_at(dst, "properties.typeProperties.location.container"), "exports", "sink container");
+	TAP_EQ_STR(str_at(dst, "properties.linkedServiceName.referenceName"), names[1],
+	           "sink dataset -> sink");
+	TAP_EQ_STR(str_at(dst, "properties.typeProperties.location.container"), "exports",
+	           "sink container");
 	TAP_EQ_STR(str_at(dst, "properties.typeProperties.location.folderPath.value"),
-		   "@concat('mail/week45/', pipeline().RunId)", "each run writes into <folder>/<runId>");
-	TAP_EQ_STR(str_at(dst, "properties.typeProperties.location.folderPath.type"), "Expression", "folderPath is an expression");
+	           "@concat('mail/week45/', pipeline().RunId)",
+	           "each run writes into <folder>/<runId>");
+	TAP_EQ_STR(str_at(dst, "properties.typeProperties.location.folderPath.type"), "Expression",
+	           "folderPath is an expression");
 	TAP_EQ_STR(str_at(pipe, "properties.activities.0.type"), "Copy", "Copy activity");
-	TAP_EQ_STR(str_at(pipe, "properties.activities.0.inputs.0.referenceName"), names[2], "input dataset");
-	TAP_EQ_STR(str_at(pipe, "properties.activities.0.outputs.0.referenceName"), names[3], "output dataset");
+	TAP_EQ_STR(str_at(pipe, "properties.activities.0.inputs.0.referenceName"), names[2],
+	           "input dataset");
+	TAP_EQ_STR(str_at(pipe, "properties.activities.0.outputs.0.referenceName"), names[3],
+	           "output dataset");
 	source = at(pipe, "properties.activities.0.typeProperties.source");
 	TAP_EQ_STR(str_at(source, "type"), "Office365Source", "Office365Source");
-	TAP_EQ_STR(str_at(source, "dateFilterColumn"), "receivedDateTime", "date column in catalog spelling");
+	TAP_EQ_STR(str_at(source, "dateFilterColumn"), "receivedDateTime",
+	           "date column in catalog spelling");
 	TAP_EQ_STR(str_at(source, "startTime"), "2026-11-01T00:00:00Z", "startTime");
 	TAP_EQ_STR(str_at(source, "endTime"), "2026-11-08T00:00:00Z", "endTime");
 	cols = at(source, "outputColumns");
-	TAP_OK(cJSON_GetArraySize(cols) == 4 && strcmp(str_at(cols, "3.name"), "puser") == 0, "outputColumns");
-	TAP_OK(!at(source, "allowedGroups") && !at(source, "userScopeFilterUri"), "no scope: all users");
+	TAP_OK(cJSON_GetArraySize(cols) == 4 && strcmp(str_at(cols, "3.name"), "puser") == 0,
+	       "outputColumns");
+	TAP_OK(!at(source, "allowedGroups") && !at(source, "userScopeFilterUri"),
+	       "no scope: all users");
 	TAP_EQ_STR(str_at(pipe, "properties.activities.0.typeProperties.sink.storeSettings.type"),
-		   "AzureBlobStorageWriteSettings", "Blob write settings");
+	           "AzureBlobStorageWriteSettings", "Blob write settings");
 	TAP_EQ_STR(plan.container, "exports", "plan container");
 	TAP_EQ_STR(plan.folder, "mail/week45", "plan folder");
 
@@ -437,16 +500,19 @@ static void test_good_pipeline(void)
 	TAP_EQ_INT(secrets, 1, "the secret appears exactly once in the plan");
 	TAP_OK(plan.spec_json && !strstr(plan.spec_json, SECRET), "spec.json has no secret");
 	spec = cJSON_Parse(plan.spec_json);
-	TAP_EQ_STR(str_at(spec, "dateFilter.column"), "receivedDateTime", "spec.json: normalised date column");
+	TAP_EQ_STR(str_at(spec, "dateFilter.column"), "receivedDateTime",
+	           "spec.json: normalised date column");
 	TAP_EQ_STR(str_at(spec, "output.folder"), "mail/week45", "spec.json: folder");
 	TAP_EQ_INT(cJSON_GetArraySize(at(spec, "columns")), 4, "spec.json: columns");
 	cJSON_Delete(spec);
 
-	TAP_EQ_INT(plan_pipeline("{'dateFilter':{'column':'ReceivedDateTime'}}", reg_ok, &prof, SECRET, &again), 0,
-		   "same spec again");
+	TAP_EQ_INT(plan_pipeline("{'dateFilter':{'column':'ReceivedDateTime'}}", reg_ok, &prof,
+	                         SECRET, &again),
+	           0, "same spec again");
 	order_ok = 0;
 	for (size_t i = 0; i < plan.n && i < again.n; i++) {
-		char *a = cJSON_PrintUnformatted(plan.res[i].body), *b = cJSON_PrintUnformatted(again.res[i].body);
+		char *a = cJSON_PrintUnformatted(plan.res[i].body),
+		     *b = cJSON_PrintUnformatted(again.res[i].body);
 
 		order_ok += strcmp(a, b) == 0 && strcmp(plan.res[i].name, again.res[i].name) == 0;
 		free(a);
@@ -465,9 +531,10 @@ static void test_defaults(void)
 	cJSON *spec;
 
 	TAP_EQ_INT(plan_pipeline("{'columns':null,'output':null}", reg_ok, &prof, SECRET, &plan), 0,
-		   "columns and output default from the approval");
+	           "columns and output default from the approval");
 	spec = cJSON_Parse(plan.spec_json);
-	TAP_EQ_INT(cJSON_GetArraySize(at(spec, "columns")), 5, "default columns = the approved ones");
+	TAP_EQ_INT(cJSON_GetArraySize(at(spec, "columns")), 5,
+	           "default columns = the approved ones");
 	TAP_EQ_STR(str_at(spec, "columns.4"), "puser", "in approval order");
 	TAP_EQ_STR(str_at(spec, "output.container"), "exports", "default container = approved");
 	TAP_EQ_STR(str_at(spec, "output.folder"), "week45", "default folder = pipeline name");
@@ -475,16 +542,20 @@ static void test_defaults(void)
 	spec_plan_free(&plan);
 
 	TAP_EQ_INT(plan_pipeline("{'columns':null}", reg_update, &prof, SECRET, &plan), 0,
-		   "UpdateAvailable: checked against the approved snapshot");
+	           "UpdateAvailable: checked against the approved snapshot");
 	source = at(plan.res[4].body, "properties.activities.0.typeProperties.source");
-	TAP_EQ_INT(cJSON_GetArraySize(at(source, "outputColumns")), 3, "  default columns from the snapshot");
+	TAP_EQ_INT(cJSON_GetArraySize(at(source, "outputColumns")), 3,
+	           "  default columns from the snapshot");
 	spec_plan_free(&plan);
 
-	TAP_EQ_INT(plan_pipeline("{'columns':null,'output':{'container':'x-y'}}", NULL, &prof, SECRET, &plan), 0,
-		   "no registration: catalog columns");
-	TAP_EQ_INT(cJSON_GetArraySize(at(plan.res[4].body,
-					 "properties.activities.0.typeProperties.source.outputColumns")),
-		   (long long)catalog_find(cat, "BasicDataSet_v0.Message_v1")->n_columns, "  every catalog column");
+	TAP_EQ_INT(plan_pipeline("{'columns':null,'output':{'container':'x-y'}}", NULL, &prof,
+	                         SECRET, &plan),
+	           0, "no registration: catalog columns");
+	TAP_EQ_INT(
+	    cJSON_GetArraySize(at(plan.res[4].body,
+	                          "properties.activities.0.typeProperties.source.outputColumns")),
+	    (long long)catalog_find(cat, "BasicDataSet_v0.Message_v1")->n_columns,
+	    "  every catalog column");
 	spec_plan_free(&plan);
 }
 
@@ -496,81 +567,106 @@ static void test_variants(void)
 	cJSON *adls;
 	char *t;
 
-	TAP_EQ_INT(plan_pipeline("{'dataset':'BasicDataSet_v0.User_v1','columns':['id','mail'],'dateFilter':null,"
-				 "'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000002']}}",
-				 reg_ok, &prof, SECRET, &plan),
-		   0, "approved group subset");
+	TAP_EQ_INT(
+	    plan_pipeline(
+	        "{'dataset':'BasicDataSet_v0.User_v1','columns':['id','mail'],'dateFilter':null,"
+	        "'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000002']}}",
+	        reg_ok, &prof, SECRET, &plan),
+	    0, "approved group subset");
 	source = at(plan.res[4].body, "properties.activities.0.typeProperties.source");
-	TAP_EQ_STR(str_at(source, "allowedGroups.0"), "0a0a0a0a-0000-0000-0000-000000000002", "allowedGroups");
-	TAP_OK(!at(source, "dateFilterColumn") && !at(source, "startTime"), "no date filter when none is needed");
+	TAP_EQ_STR(str_at(source, "allowedGroups.0"), "0a0a0a0a-0000-0000-0000-000000000002",
+	           "allowedGroups");
+	TAP_OK(!at(source, "dateFilterColumn") && !at(source, "startTime"),
+	       "no date filter when none is needed");
 	spec_plan_free(&plan);
 
-	TAP_EQ_INT(plan_pipeline("{'scope':{'filterUri':'https://graph.microsoft.com/v1.0/users?$filter=Department eq "
-				 "`Finance`'}}",
-				 NULL, &prof, SECRET, &plan),
-		   0, "scope filter URI");
-	TAP_EQ_STR(str_at(plan.res[4].body, "properties.activities.0.typeProperties.source.userScopeFilterUri"),
-		   "https://graph.microsoft.com/v1.0/users?$filter=Department eq 'Finance'", "userScopeFilterUri");
+	TAP_EQ_INT(plan_pipeline("{'scope':{'filterUri':'https://graph.microsoft.com/v1.0/"
+	                         "users?$filter=Department eq "
+	                         "`Finance`'}}",
+	                         NULL, &prof, SECRET, &plan),
+	           0, "scope filter URI");
+	TAP_EQ_STR(str_at(plan.res[4].body,
+	                  "properties.activities.0.typeProperties.source.userScopeFilterUri"),
+	           "https://graph.microsoft.com/v1.0/users?$filter=Department eq 'Finance'",
+	           "userScopeFilterUri");
 	spec_plan_free(&plan);
 
-	TAP_EQ_INT(plan_pipeline("{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id','subject'],"
-				 "'dateFilter':{'column':null}}",
-				 NULL, &prof, SECRET, &plan),
-		   0, "CalendarView: window without column");
+	TAP_EQ_INT(
+	    plan_pipeline("{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id','subject'],"
+	                  "'dateFilter':{'column':null}}",
+	                  NULL, &prof, SECRET, &plan),
+	    0, "CalendarView: window without column");
 	source = at(plan.res[4].body, "properties.activities.0.typeProperties.source");
-	TAP_OK(!at(source, "dateFilterColumn") && str_at(source, "startTime") && str_at(source, "endTime"),
+	TAP_OK(!at(source, "dateFilterColumn") && str_at(source, "startTime") &&
+	           str_at(source, "endTime"),
 	       "  start/end, no dateFilterColumn");
 	spec_plan_free(&plan);
 
-	TAP_EQ_INT(plan_pipeline("{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],"
-				 "'dateFilter':{'column':'snapshotdate','start':'2026-11-01T00:00:00Z','end':'2026-11-01T00:00:00Z'}}",
-				 NULL, &prof, SECRET, &plan),
-		   0, "SharePoint: start == end (full snapshot) accepted");
-	TAP_EQ_STR(str_at(plan.res[4].body, "properties.activities.0.typeProperties.source.dateFilterColumn"),
-		   "SnapshotDate", "  SnapshotDate");
+	TAP_EQ_INT(
+	    plan_pipeline("{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],"
+	                  "'dateFilter':{'column':'snapshotdate','start':'2026-11-01T00:00:00Z','"
+	                  "end':'2026-11-01T00:00:00Z'}}",
+	                  NULL, &prof, SECRET, &plan),
+	    0, "SharePoint: start == end (full snapshot) accepted");
+	TAP_EQ_STR(str_at(plan.res[4].body,
+	                  "properties.activities.0.typeProperties.source.dateFilterColumn"),
+	           "SnapshotDate", "  SnapshotDate");
 	spec_plan_free(&plan);
 
-	TAP_EQ_INT(plan_pipeline("{'parameters':{'from':'2026-11-01T00:00:00Z','to':'2026-11-08T00:00:00.5Z','n':3},"
-				 "'dateFilter':{'start':'@pipeline().parameters.from','end':'@pipeline().parameters.to'}}",
-				 reg_ok, &prof, SECRET, &plan),
-		   0, "window from pipeline parameters");
+	TAP_EQ_INT(
+	    plan_pipeline(
+	        "{'parameters':{'from':'2026-11-01T00:00:00Z','to':'2026-11-08T00:00:00.5Z','n':3},"
+	        "'dateFilter':{'start':'@pipeline().parameters.from','end':'@pipeline().parameters."
+	        "to'}}",
+	        reg_ok, &prof, SECRET, &plan),
+	    0, "window from pipeline parameters");
 	params = at(plan.res[4].body, "properties.parameters");
 	TAP_EQ_STR(str_at(params, "from.type"), "string", "parameter type");
-	TAP_EQ_STR(str_at(params, "to.defaultValue"), "2026-11-08T00:00:00.5Z", "parameter default");
+	TAP_EQ_STR(str_at(params, "to.defaultValue"), "2026-11-08T00:00:00.5Z",
+	           "parameter default");
 	TAP_EQ_STR(str_at(params, "n.type"), "int", "numeric parameter");
-	TAP_EQ_STR(str_at(plan.res[4].body, "properties.activities.0.typeProperties.source.startTime.value"),
-		   "@pipeline().parameters.from", "startTime is an expression");
+	TAP_EQ_STR(str_at(plan.res[4].body,
+	                  "properties.activities.0.typeProperties.source.startTime.value"),
+	           "@pipeline().parameters.from", "startTime is an expression");
 	spec_plan_free(&plan);
 
 	kv.keyvault = "corp-kv";
-	TAP_EQ_INT(plan_pipeline("{}", reg_ok, &kv, NULL, &plan), 0, "Key Vault profile needs no secret");
-	TAP_EQ_STR(str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalKey.type"), "AzureKeyVaultSecret",
-		   "source key from Key Vault");
-	TAP_EQ_STR(str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalKey.store.referenceName"),
-		   "corp-kv", "Key Vault linked service");
-	TAP_EQ_STR(str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalKey.secretName"),
-		   "mgdcfs-" APPID, "default secret name");
-	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.servicePrincipalKey.type"), "AzureKeyVaultSecret",
-		   "sink authenticates as the app through Key Vault");
+	TAP_EQ_INT(plan_pipeline("{}", reg_ok, &kv, NULL, &plan), 0,
+	           "Key Vault profile needs no secret");
+	TAP_EQ_STR(str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalKey.type"),
+	           "AzureKeyVaultSecret", "source key from Key Vault");
+	TAP_EQ_STR(str_at(plan.res[0].body,
+	                  "properties.typeProperties.servicePrincipalKey.store.referenceName"),
+	           "corp-kv", "Key Vault linked service");
+	TAP_EQ_STR(
+	    str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalKey.secretName"),
+	    "mgdcfs-" APPID, "default secret name");
+	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.servicePrincipalKey.type"),
+	           "AzureKeyVaultSecret", "sink authenticates as the app through Key Vault");
 	spec_plan_free(&plan);
-	TAP_EQ_INT(plan_pipeline("{}", reg_ok, &kv, SECRET, &plan), 0, "Key Vault profile with a secret given");
+	TAP_EQ_INT(plan_pipeline("{}", reg_ok, &kv, SECRET, &plan), 0,
+	           "Key Vault profile with a secret given");
 	t = cJSON_PrintUnformatted(plan.res[0].body);
 	TAP_OK(!strstr(t, SECRET), "  the secret is not used when a Key Vault is named");
 	free(t);
 	spec_plan_free(&plan);
 
 	adls = cJSON_Duplicate(reg_ok, 1);
-	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItem(adls, "destination"), "uri",
-					       cJSON_CreateString("https://mgdcsandbox.dfs.core.windows.net/"));
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    cJSON_GetObjectItem(adls, "destination"), "uri",
+	    cJSON_CreateString("https://mgdcsandbox.dfs.core.windows.net/"));
 	TAP_EQ_INT(plan_pipeline("{}", adls, &prof, SECRET, &plan), 0, "ADLS Gen2 destination");
-	TAP_EQ_STR(str_at(plan.res[1].body, "properties.type"), "AzureBlobFS", "  AzureBlobFS linked service");
-	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.url"), "https://mgdcsandbox.dfs.core.windows.net/",
-		   "  url");
-	TAP_EQ_STR(str_at(plan.res[3].body, "properties.typeProperties.location.type"), "AzureBlobFSLocation",
-		   "  AzureBlobFSLocation");
-	TAP_EQ_STR(str_at(plan.res[3].body, "properties.typeProperties.location.fileSystem"), "exports", "  fileSystem");
-	TAP_EQ_STR(str_at(plan.res[4].body, "properties.activities.0.typeProperties.sink.storeSettings.type"),
-		   "AzureBlobFSWriteSettings", "  write settings");
+	TAP_EQ_STR(str_at(plan.res[1].body, "properties.type"), "AzureBlobFS",
+	           "  AzureBlobFS linked service");
+	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.url"),
+	           "https://mgdcsandbox.dfs.core.windows.net/", "  url");
+	TAP_EQ_STR(str_at(plan.res[3].body, "properties.typeProperties.location.type"),
+	           "AzureBlobFSLocation", "  AzureBlobFSLocation");
+	TAP_EQ_STR(str_at(plan.res[3].body, "properties.typeProperties.location.fileSystem"),
+	           "exports", "  fileSystem");
+	TAP_EQ_STR(str_at(plan.res[4].body,
+	                  "properties.activities.0.typeProperties.sink.storeSettings.type"),
+	           "AzureBlobFSWriteSettings", "  write settings");
 	spec_plan_free(&plan);
 	cJSON_Delete(adls);
 }
@@ -582,10 +678,11 @@ static void test_passthrough(void)
 	cJSON *orig = text ? cJSON_Parse(text) : NULL, *shown;
 	struct pipeline_plan plan;
 
-	TAP_EQ_INT(spec_parse_pipeline("pipelines/raw.json", text, len, &prof, cat, reg_ok, SECRET, &plan, err,
-				       sizeof(err)),
-		   0, "full ADF pipeline accepted");
-	TAP_OK(plan.passthrough && plan.n == 1 && plan.res[0].kind == SPEC_PIPELINE, "  one pipeline resource");
+	TAP_EQ_INT(spec_parse_pipeline("pipelines/raw.json", text, len, &prof, cat, reg_ok, SECRET,
+	                               &plan, err, sizeof(err)),
+	           0, "full ADF pipeline accepted");
+	TAP_OK(plan.passthrough && plan.n == 1 && plan.res[0].kind == SPEC_PIPELINE,
+	       "  one pipeline resource");
 	TAP_EQ_STR(plan.res[0].name, "raw", "  named after the file");
 	TAP_OK(cJSON_Compare(plan.res[0].body, orig, 1), "  body passed through unchanged");
 	shown = plan.spec_json ? cJSON_Parse(plan.spec_json) : NULL;
@@ -603,17 +700,22 @@ static void test_good_registration(void)
 	const struct catalog_dataset *msg = catalog_find(cat, "BasicDataSet_v0.Message_v1");
 	cJSON *body = NULL;
 
-	TAP_EQ_INT(spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err, sizeof(err)), 0,
-		   "minimum registration accepted");
+	TAP_EQ_INT(
+	    spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err, sizeof(err)),
+	    0, "minimum registration accepted");
 	TAP_EQ_STR(str_at(body, "appId"), APPID, "appId from the profile");
 	TAP_EQ_STR(str_at(body, "name"), "mail", "name from the file name");
 	TAP_EQ_STR(str_at(body, "publishType"), "SingleTenant", "publishType default");
 	TAP_EQ_STR(str_at(body, "computeType"), "AzureDataFactory", "computeType default");
 	TAP_EQ_STR(str_at(body, "activityType"), "CopyActivity", "activityType default");
-	TAP_EQ_STR(str_at(body, "destination.type"), "AzureStorageAccount", "destination type default");
-	TAP_EQ_STR(str_at(body, "destination.subscriptionId"), prof.subscription_id, "subscription from the profile");
-	TAP_EQ_STR(str_at(body, "destination.resourceGroup"), "mgdc-rg", "resource group from the profile");
-	TAP_EQ_STR(str_at(body, "destination.storageAccount"), "mgdcsandbox", "account from the profile");
+	TAP_EQ_STR(str_at(body, "destination.type"), "AzureStorageAccount",
+	           "destination type default");
+	TAP_EQ_STR(str_at(body, "destination.subscriptionId"), prof.subscription_id,
+	           "subscription from the profile");
+	TAP_EQ_STR(str_at(body, "destination.resourceGroup"), "mgdc-rg",
+	           "resource group from the profile");
+	TAP_EQ_STR(str_at(body, "destination.storageAccount"), "mgdcsandbox",
+	           "account from the profile");
 	TAP_EQ_STR(str_at(body, "destination.uri"), prof.blob_endpoint, "uri = blob endpoint");
 	TAP_EQ_STR(str_at(body, "destination.container"), "exports", "container");
 	TAP_EQ_STR(str_at(body, "datasets.0.columns.2"), "receivedDateTime", "columns kept");
@@ -621,21 +723,28 @@ static void test_good_registration(void)
 	cJSON_Delete(body);
 	free(text);
 
-	text = patched(base_registration,
-		       "{'appId':'12345678-1234-1234-1234-123456789abc','description':'d','publishType':'MultiTenant',"
-		       "'destination':{'folder':'mail'},'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all'},"
-		       "{'name':'BasicDataSet_v0.GroupDetails_v0','columns':['id']},{'name':'BasicDataSet_v0.User_v1',"
-		       "'columns':['id'],'scope':{'kind':'Groups','groupIds':['0a0a0a0a-0000-0000-0000-000000000001']}}]}");
-	TAP_EQ_INT(spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err, sizeof(err)), 0,
-		   "full registration accepted");
+	text = patched(base_registration, "{'appId':'12345678-1234-1234-1234-123456789abc','"
+	                                  "description':'d','publishType':'MultiTenant',"
+	                                  "'destination':{'folder':'mail'},'datasets':[{'name':'"
+	                                  "BasicDataSet_v0.Message_v1','columns':'all'},"
+	                                  "{'name':'BasicDataSet_v0.GroupDetails_v0','columns':['"
+	                                  "id']},{'name':'BasicDataSet_v0.User_v1',"
+	                                  "'columns':['id'],'scope':{'kind':'Groups','groupIds':['"
+	                                  "0a0a0a0a-0000-0000-0000-000000000001']}}]}");
+	TAP_EQ_INT(
+	    spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err, sizeof(err)),
+	    0, "full registration accepted");
 	TAP_EQ_STR(str_at(body, "appId"), "12345678-1234-1234-1234-123456789abc", "explicit appId");
 	TAP_EQ_STR(str_at(body, "publishType"), "MultiTenant", "explicit publishType");
 	TAP_EQ_STR(str_at(body, "destination.folder"), "mail", "folder");
 	TAP_EQ_INT(cJSON_GetArraySize(at(body, "datasets.0.columns")), (long long)msg->n_columns,
-		   "\"all\" expands to every catalog column");
-	TAP_EQ_STR(str_at(body, "datasets.0.columns.0"), msg->columns[0].name, "  in catalog order");
-	TAP_EQ_STR(str_at(body, "datasets.1.scope.kind"), "AllGroups", "group dataset defaults to AllGroups");
-	TAP_EQ_STR(str_at(body, "datasets.2.scope.groupIds.0"), "0a0a0a0a-0000-0000-0000-000000000001", "groupIds");
+	           "\"all\" expands to every catalog column");
+	TAP_EQ_STR(str_at(body, "datasets.0.columns.0"), msg->columns[0].name,
+	           "  in catalog order");
+	TAP_EQ_STR(str_at(body, "datasets.1.scope.kind"), "AllGroups",
+	           "group dataset defaults to AllGroups");
+	TAP_EQ_STR(str_at(body, "datasets.2.scope.groupIds.0"),
+	           "0a0a0a0a-0000-0000-0000-000000000001", "groupIds");
 	cJSON_Delete(body);
 	free(text);
 }
@@ -646,42 +755,57 @@ static void test_values(void)
 	cJSON *params, *pipe;
 	int v = -1;
 
-	TAP_EQ_INT(spec_parse_data_connect("tenant/data-connect", "enabled\n", 8, &v, err, sizeof(err)), 0,
-		   "data-connect: enabled\\n");
+	TAP_EQ_INT(
+	    spec_parse_data_connect("tenant/data-connect", "enabled\n", 8, &v, err, sizeof(err)), 0,
+	    "data-connect: enabled\\n");
 	TAP_EQ_INT(v, 1, "  enabled");
-	TAP_EQ_INT(spec_parse_data_connect("tenant/data-connect", " disabled \r\n", 12, &v, err, sizeof(err)), 0,
-		   "data-connect: surrounding whitespace");
+	TAP_EQ_INT(spec_parse_data_connect("tenant/data-connect", " disabled \r\n", 12, &v, err,
+	                                   sizeof(err)),
+	           0, "data-connect: surrounding whitespace");
 	TAP_EQ_INT(v, 0, "  disabled");
-	check_err(spec_parse_data_connect("tenant/data-connect", "Enabled", 7, &v, err, sizeof(err)), -EINVAL, err,
-		  "tenant/data-connect", "$", "'enabled' or 'disabled'", "data-connect: wrong case");
-	check_err(spec_parse_data_connect("tenant/data-connect", "", 0, &v, err, sizeof(err)), -EINVAL, err,
-		  "tenant/data-connect", "$", NULL, "data-connect: empty");
-	TAP_EQ_INT(spec_parse_consent("apps/mail/consent", "approve\n", 8, &v, err, sizeof(err)), 0, "consent approve");
+	check_err(
+	    spec_parse_data_connect("tenant/data-connect", "Enabled", 7, &v, err, sizeof(err)),
+	    -EINVAL, err, "tenant/data-connect", "$", "'enabled' or 'disabled'",
+	    "data-connect: wrong case");
+	check_err(spec_parse_data_connect("tenant/data-connect", "", 0, &v, err, sizeof(err)),
+	          -EINVAL, err, "tenant/data-connect", "$", NULL, "data-connect: empty");
+	TAP_EQ_INT(spec_parse_consent("apps/mail/consent", "approve\n", 8, &v, err, sizeof(err)), 0,
+	           "consent approve");
 	TAP_EQ_INT(v, 1, "  approve");
-	TAP_EQ_INT(spec_parse_consent("apps/mail/consent", "decline", 7, &v, err, sizeof(err)), 0, "consent decline");
+	TAP_EQ_INT(spec_parse_consent("apps/mail/consent", "decline", 7, &v, err, sizeof(err)), 0,
+	           "consent decline");
 	TAP_EQ_INT(v, 0, "  decline");
-	check_err(spec_parse_consent("apps/mail/consent", "yes\n\x01", 5, &v, err, sizeof(err)), -EINVAL, err,
-		  "apps/mail/consent", "$", "'approve' or 'decline'", "consent: other word");
+	check_err(spec_parse_consent("apps/mail/consent", "yes\n\x01", 5, &v, err, sizeof(err)),
+	          -EINVAL, err, "apps/mail/consent", "$", "'approve' or 'decline'",
+	          "consent: other word");
 
-	TAP_EQ_INT(spec_parse_trigger("pipelines/w/trigger", "", 0, NULL, &params, err, sizeof(err)), 0,
-		   "trigger: empty write");
+	TAP_EQ_INT(
+	    spec_parse_trigger("pipelines/w/trigger", "", 0, NULL, &params, err, sizeof(err)), 0,
+	    "trigger: empty write");
 	TAP_OK(cJSON_IsObject(params) && cJSON_GetArraySize(params) == 0, "  = {}");
 	cJSON_Delete(params);
-	TAP_EQ_INT(spec_parse_trigger("pipelines/w/trigger", " {}\n", 4, NULL, &params, err, sizeof(err)), 0,
-		   "trigger: {}");
+	TAP_EQ_INT(
+	    spec_parse_trigger("pipelines/w/trigger", " {}\n", 4, NULL, &params, err, sizeof(err)),
+	    0, "trigger: {}");
 	cJSON_Delete(params);
 	pipe = cJSON_Parse("{\"properties\":{\"parameters\":{\"from\":{\"type\":\"string\"}}}}");
-	TAP_EQ_INT(spec_parse_trigger("pipelines/w/trigger", "{\"from\":\"2026-11-02T00:00:00Z\"}", 31, pipe, &params,
-				      err, sizeof(err)),
-		   0, "trigger: declared parameter");
+	TAP_EQ_INT(spec_parse_trigger("pipelines/w/trigger", "{\"from\":\"2026-11-02T00:00:00Z\"}",
+	                              31, pipe, &params, err, sizeof(err)),
+	           0, "trigger: declared parameter");
 	TAP_EQ_STR(str_at(params, "from"), "2026-11-02T00:00:00Z", "  value kept");
 	cJSON_Delete(params);
-	check_err(spec_parse_trigger("pipelines/w/trigger", "{\"form\":1}", 10, pipe, &params, err, sizeof(err)),
-		  -EINVAL, err, "pipelines/w/trigger", "form", "declared parameters: from", "trigger: unknown parameter");
-	check_err(spec_parse_trigger("pipelines/w/trigger", "[1]", 3, pipe, &params, err, sizeof(err)), -EINVAL, err,
-		  "pipelines/w/trigger", "$", "expected an object", "trigger: not an object");
-	check_err(spec_parse_trigger("pipelines/w/trigger", "{\"a\":", 5, NULL, &params, err, sizeof(err)), -EINVAL,
-		  err, "pipelines/w/trigger", "line 1, column 5", "malformed JSON", "trigger: truncated JSON");
+	check_err(spec_parse_trigger("pipelines/w/trigger", "{\"form\":1}", 10, pipe, &params, err,
+	                             sizeof(err)),
+	          -EINVAL, err, "pipelines/w/trigger", "form", "declared parameters: from",
+	          "trigger: unknown parameter");
+	check_err(
+	    spec_parse_trigger("pipelines/w/trigger", "[1]", 3, pipe, &params, err, sizeof(err)),
+	    -EINVAL, err, "pipelines/w/trigger", "$", "expected an object",
+	    "trigger: not an object");
+	check_err(spec_parse_trigger("pipelines/w/trigger", "{\"a\":", 5, NULL, &params, err,
+	                             sizeof(err)),
+	          -EINVAL, err, "pipelines/w/trigger", "line 1, column 5", "malformed JSON",
+	          "trigger: truncated JSON");
 	cJSON_Delete(pipe);
 }
 
@@ -690,7 +814,8 @@ int main(void)
 	size_t len = 0;
 	char *text = fixture_read(FIX "catalog.json", &len), err[256];
 
-	TAP_OK(text && catalog_parse(text, len, &cat, err, sizeof(err)) == 0, "fixture catalog (run from the repo root)");
+	TAP_OK(text && catalog_parse(text, len, &cat, err, sizeof(err)) == 0,
+	       "fixture catalog (run from the repo root)");
 	free(text);
 	reg_ok = load_json(FIX "registration.json");
 	reg_update = load_json(FIX "registration_update.json");
