@@ -419,7 +419,8 @@ route('DELETE', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
 function decide(ctx, approve) {
   checkTenant(ctx);
   const who = caller(ctx);
-  const reg = findVisible(checkAppId(ctx), who);
+  const reg = getRegistration(checkAppId(ctx));
+  if (!reg) throw notFound();
   // Self-approval comes first: an owner who is also an admin must still be
   // refused with the documented text (reference §2.1).
   if (isOwner(reg, who)) throw regError(403, 'SelfApprovalNotAllowed', 'App approver and owner cannot be the same user.');
