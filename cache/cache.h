@@ -18,17 +18,17 @@
 struct cache;
 
 struct cache_opts {
-	const char *dir;        /* created 0700 if missing; files 0600 */
-	uint64_t budget_bytes;  /* total bytes the store may use; 0: 1 GiB */
-	uint32_t chunk_size;    /* largest chunk that will be stored; 0: 8 MiB */
+	const char *dir;       /* created 0700 if missing; files 0600 */
+	uint64_t budget_bytes; /* total bytes the store may use; 0: 1 GiB */
+	uint32_t chunk_size;   /* largest chunk that will be stored; 0: 8 MiB */
 };
 
 struct cache_key {
 	const char *account;
 	const char *container;
-	const char *blob;       /* full blob name */
-	const char *etag;       /* as the service sent it, quotes included or not, consistently */
-	uint64_t index;         /* chunk number: offset / chunk_size */
+	const char *blob; /* full blob name */
+	const char *etag; /* as the service sent it, quotes included or not, consistently */
+	uint64_t index;   /* chunk number: offset / chunk_size */
 };
 
 struct cache_stats {
@@ -38,6 +38,8 @@ struct cache_stats {
 	uint64_t bytes_used;    /* current payload bytes of chunks */
 	uint64_t chunks;        /* current number of chunks */
 	uint64_t budget;
+	uint64_t store_bytes; /* bytes of data.mdb in use (its high-water mark on disk) */
+	uint64_t touches;     /* LRU ticks refreshed by hits */
 };
 
 /*
@@ -62,8 +64,10 @@ ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, s
 /*
  * cache_put_chunk - store `len` bytes for `k`, evicting least recently used
  * chunks first so the budget holds. Returns 0, -EFBIG if len exceeds the
- * chunk size, -EIO on LMDB failure. Safe from any thread (writers serialise
- * inside LMDB).
+ * chunk size, -EINVAL if the names are too long (over 4 KiB together),
+ * -ENOSPC if no room could be made (only when long-running readers pin every
+ * free page; the caller just serves without caching), -EIO on LMDB failure.
+ * Safe from any thread (writers serialise inside the cache).
  */
 int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len);
 
@@ -72,7 +76,15 @@ int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data
  * cache, for the user.mgdcfs.cached xattr. Returns >= 0 or -EIO.
  */
 int64_t cache_blob_bytes(struct cache *c, const char *account, const char *container,
-			 const char *blob, const char *etag);
+                         const char *blob, const char *etag);
+
+/*
+ * cache_drop_blob - delete every chunk of (account, container, blob, etag) at
+ * once, e.g. with the old ETag when the fs layer sees a new one, instead of
+ * waiting for LRU eviction. Returns the number of chunks dropped or -EIO.
+ */
+int64_t cache_drop_blob(struct cache *c, const char *account, const char *container,
+                        const char *blob, const char *etag);
 
 /*
  * Metadata and listings: opaque values under a string key, each with the
@@ -87,9 +99,13 @@ enum cache_db { CACHE_META = 0, CACHE_LIST = 1 };
  * into *stored_at. Returns 0, -ENOENT, -EIO, -ENOMEM. Caller frees *val.
  */
 int cache_kv_get(struct cache *c, enum cache_db db, const char *key, char **val, size_t *len,
-		 int64_t *stored_at);
+                 int64_t *stored_at);
 
-/* cache_kv_put - store/replace. Returns 0, -EFBIG (over chunk size), -EIO. */
+/*
+ * cache_kv_put - store/replace. Returns 0, -EFBIG (over chunk size), -EINVAL
+ * (key over 4 KiB), -ENOSPC (as cache_put_chunk), -EIO. Keys longer than
+ * that are refused by cache_kv_get/cache_kv_del with -EINVAL too.
+ */
 int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void *val, size_t len);
 
 /* cache_kv_del - remove `key` if present. Returns 0 or -EIO. */

@@ -1,0 +1,1396 @@
+/*
+ * cache.c - the persistent LMDB cache: dataset chunks, metadata, listings.
+ *
+ * The one design decision: LMDB itself enforces the byte budget. The map size
+ * is budget + one chunk and LMDB never writes past its map, so data.mdb can
+ * never outgrow that, whatever is read. Inside the map we account the bytes
+ * (whole overflow pages) each entry occupies and, before a put, evict least
+ * recently used entries in their own committed transaction until the
+ * accounted total plus the new entry fits under budget minus a reserve for
+ * B-tree and freelist pages. That eviction must commit first because LMDB
+ * reuses pages freed by transaction N only from transaction N+2 on, and only
+ * once no reader still sees them; the extra chunk in the map is the room for
+ * the pages in that limbo. MDB_MAP_FULL remains the backstop (a reader pinning
+ * pages, a freelist too fragmented for a contiguous overflow run): evict one
+ * more entry in a transaction of its own, which also advances the transaction
+ * id so the previous frees become usable, and retry.
+ *
+ * Databases (keys are fixed-size binary, far below LMDB's 511-byte limit):
+ *   chunk, meta, list  id -> header + tuple + payload (immutable once put)
+ *   ent   type + id -> {tick, accounted bytes, payload bytes}
+ *   lru   big-endian tick + type + id -> "" (first key = least recently used)
+ *   blob  id hash -> {bytes, chunks} of one (blob, ETag): cache_blob_bytes
+ *   info  "totals" -> format, tick counter and the accounting
+ * id = SHA-256 of the tuple + big-endian chunk index. The chunk tuple is
+ * (chunk size, account, container, blob, ETag), length-prefixed, so all chunks
+ * of one blob version share a 32-byte prefix and a changed chunk size never
+ * aliases old chunks. The full tuple sits in the value and is compared on
+ * every read, so a hash collision is a miss, never wrong bytes. A CRC-32C
+ * over header, tuple and payload is verified on every read; a mismatch drops
+ * the entry and reports a miss.
+ *
+ * LRU order survives restarts: the tick lives in ent and lru. A hit does not
+ * write; it queues a touch only when the entry is no longer among the newest
+ * eighth of ticks, and queued touches are applied in the next write
+ * transaction (a put, or after 64 touches or 2 s).
+ *
+ * Durability: MDB_NOMETASYNC, not MDB_NOSYNC. After a kill -9 nothing is lost
+ * (committed pages are in the page cache). After a power loss NOMETASYNC may
+ * roll back the last transaction but keeps the B-tree intact, whereas NOSYNC
+ * could leave a structure that crashes LMDB; a cache may forget, it must
+ * never hand out wrong bytes, and the checksums guard the payloads.
+ *
+ * Threads: MDB_NOTLS, one short read transaction per call; values are copied
+ * out before the transaction ends. Our writers serialise on c->wlock (LMDB
+ * would serialise them anyway; the lock also makes evict-then-put atomic
+ * with respect to our other writers).
+ */
+#include "cache/cache.h"
+
+#include "base/log.h"
+#include "cache/crc32c.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CACHE_FORMAT     1
+#define CACHE_MAGIC      0x3143474du /* "MGC1" */
+#define CACHE_HASH       32
+#define CACHE_ID         (CACHE_HASH + 8) /* hash + big-endian index */
+#define CACHE_EKEY       (1 + CACHE_ID)   /* type + id: key of ent */
+#define CACHE_LKEY       (8 + CACHE_EKEY) /* big-endian tick + ekey: key of lru */
+#define CACHE_TUPLE_MAX  4096             /* cap on the names of one key together */
+#define CACHE_CHUNK_MAX  (256u << 20)
+#define CACHE_PEND_MAX   64
+#define CACHE_PEND_AGE_S 2
+#define CACHE_PUT_TRIES  64
+/* Bytes of one entry outside its value: ent, lru and leaf nodes, with page slack. */
+#define CACHE_ENTRY_OVERHEAD 512
+/* LMDB's page and node header sizes (mdb.c PAGEHDRSZ, NODESIZE). */
+#define LMDB_PAGEHDR 16
+#define LMDB_NODEHDR 8
+
+enum cache_type { T_CHUNK = 0, T_META = 1, T_LIST = 2, T_NTYPES = 3 };
+
+static const char *const cache_dbname[T_NTYPES] = {"chunk", "meta", "list"};
+
+/* On-disk value header, native byte order (the store never leaves the host). */
+struct cache_hdr {
+	uint32_t magic;
+	uint32_t crc; /* CRC-32C of everything after this field: header rest, tuple, payload */
+	uint32_t tuple_len;
+	uint32_t type;
+	uint64_t index;
+	uint64_t len;
+	int64_t stored_at;
+};
+
+struct cache_ent {
+	uint64_t tick;
+	uint64_t acct; /* bytes this entry is accounted for */
+	uint64_t len;  /* payload bytes */
+};
+
+struct cache_bcount {
+	uint64_t bytes;
+	uint64_t chunks;
+};
+
+struct cache_totals {
+	uint32_t format;
+	uint32_t pad;
+	uint64_t tick; /* last tick handed out */
+	uint64_t acct;
+	uint64_t payload; /* chunk payload bytes */
+	uint64_t chunks;
+	uint64_t entries; /* chunks + kv entries */
+};
+
+/* One key, serialised: what is hashed, compared and stored. */
+struct cache_ref {
+	int type;
+	uint64_t index;
+	size_t tuple_len;
+	unsigned char ekey[CACHE_EKEY]; /* type, SHA-256(tuple), BE index; ekey + 1 = id */
+	unsigned char tuple[CACHE_TUPLE_MAX];
+};
+
+struct cache {
+	MDB_env *env;
+	MDB_dbi data[T_NTYPES], ent, lru, blob, info;
+	uint64_t budget, limit;
+	uint32_t chunk_size;
+	size_t psize, nodemax;
+	pthread_mutex_t wlock; /* serialises our write transactions; taken before plock */
+	pthread_mutex_t plock;
+	unsigned char pend[CACHE_PEND_MAX][CACHE_EKEY]; /* protected by plock */
+	int npend;                                      /* protected by plock */
+	time_t pend_since;                              /* protected by plock */
+	/* Counters: relaxed atomics. */
+	uint64_t hits, misses, evictions, checksum_failures, bytes_read, bytes_written, touches;
+};
+
+#define cache_count(c, field, n) __atomic_add_fetch(&(c)->field, (n), __ATOMIC_RELAXED)
+
+/* The one place LMDB codes become errno values. */
+static int cache_errno(int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_MAP_FULL:
+		return -ENOSPC;
+	case ENOMEM:
+		return -ENOMEM;
+	default:
+		log_err("cache: %s: %s", what, mdb_strerror(rc));
+		return -EIO;
+	}
+}
+
+static void cache_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t cache_rd_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static MDB_val cache_val(const void *p, size_t n)
+{
+	MDB_val v = {.mv_size = n, .mv_data = (void *)(uintptr_t)p};
+
+	return v;
+}
+
+/* ---- keys ---- */
+
+static int cache_tuple_add(struct cache_ref *r, const void *p, size_t n)
+{
+	if (n > CACHE_TUPLE_MAX - r->tuple_len)
+		return -EINVAL;
+	memcpy(r->tuple + r->tuple_len, p, n);
+	r->tuple_len += n;
+	return 0;
+}
+
+static int cache_tuple_str(struct cache_ref *r, const char *s)
+{
+	uint32_t n;
+
+	if (!s)
+		return -EINVAL;
+	n = (uint32_t)strnlen(s, CACHE_TUPLE_MAX);
+	if (cache_tuple_add(r, &n, sizeof(n)) < 0)
+		return -EINVAL;
+	return cache_tuple_add(r, s, n);
+}
+
+static void cache_ref_finish(struct cache_ref *r)
+{
+	r->ekey[0] = (unsigned char)r->type;
+	SHA256(r->tuple, r->tuple_len, r->ekey + 1);
+	cache_be64(r->ekey + 1 + CACHE_HASH, r->index);
+}
+
+static int cache_ref_chunk(struct cache_ref *r, const struct cache *c, const char *account,
+                           const char *container, const char *blob, const char *etag,
+                           uint64_t index)
+{
+	const char tag = 'C';
+
+	r->type = T_CHUNK;
+	r->index = index;
+	r->tuple_len = 0;
+	if (cache_tuple_add(r, &tag, 1) < 0 ||
+	    cache_tuple_add(r, &c->chunk_size, sizeof(c->chunk_size)) < 0 ||
+	    cache_tuple_str(r, account) < 0 || cache_tuple_str(r, container) < 0 ||
+	    cache_tuple_str(r, blob) < 0 || cache_tuple_str(r, etag) < 0)
+		return -EINVAL;
+	cache_ref_finish(r);
+	return 0;
+}
+
+static int cache_ref_kv(struct cache_ref *r, enum cache_db db, const char *key)
+{
+	const char tag = db == CACHE_LIST ? 'L' : 'M';
+
+	if ((db != CACHE_META && db != CACHE_LIST) || !key)
+		return -EINVAL;
+	r->type = db == CACHE_LIST ? T_LIST : T_META;
+	r->index = 0;
+	r->tuple_len = 0;
+	if (cache_tuple_add(r, &tag, 1) < 0 ||
+	    cache_tuple_add(r, key, strnlen(key, CACHE_TUPLE_MAX)) < 0)
+		return -EINVAL;
+	cache_ref_finish(r);
+	return 0;
+}
+
+/* Bytes an LMDB value of vsize bytes occupies, plus the entry's small records. */
+static uint64_t cache_acct(const struct cache *c, size_t vsize)
+{
+	size_t node = LMDB_NODEHDR + CACHE_ID + vsize;
+	uint64_t bytes;
+
+	if (node > c->nodemax)
+		bytes = (uint64_t)((LMDB_PAGEHDR - 1 + vsize) / c->psize + 1) * c->psize;
+	else
+		bytes = node + sizeof(uint16_t);
+	return bytes + CACHE_ENTRY_OVERHEAD;
+}
+
+static void cache_lkey(unsigned char *lkey, uint64_t tick, const unsigned char *ekey)
+{
+	cache_be64(lkey, tick);
+	memcpy(lkey + 8, ekey, CACHE_EKEY);
+}
+
+/* ---- records inside a write transaction ---- */
+
+static int cache_totals_get(struct cache *c, MDB_txn *txn, struct cache_totals *t)
+{
+	MDB_val k = cache_val("totals", 6), v;
+	int rc = mdb_get(txn, c->info, &k, &v);
+
+	memset(t, 0, sizeof(*t));
+	if (rc == MDB_NOTFOUND) {
+		t->format = CACHE_FORMAT;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	memcpy(t, v.mv_data, v.mv_size < sizeof(*t) ? v.mv_size : sizeof(*t));
+	return 0;
+}
+
+static int cache_totals_put(struct cache *c, MDB_txn *txn, const struct cache_totals *t)
+{
+	MDB_val k = cache_val("totals", 6), v = cache_val(t, sizeof(*t));
+
+	return mdb_put(txn, c->info, &k, &v, 0);
+}
+
+static int cache_get_ent(struct cache *c, MDB_txn *txn, const unsigned char *ekey,
+                         struct cache_ent *e)
+{
+	MDB_val k = cache_val(ekey, CACHE_EKEY), v;
+	int rc = mdb_get(txn, c->ent, &k, &v);
+
+	if (rc)
+		return rc;
+	if (v.mv_size != sizeof(*e))
+		return MDB_CORRUPTED;
+	memcpy(e, v.mv_data, sizeof(*e));
+	return 0;
+}
+
+static int cache_del_ok(int rc)
+{
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int cache_blob_add(struct cache *c, MDB_txn *txn, const unsigned char *hash, int64_t bytes,
+                          int64_t chunks)
+{
+	MDB_val k = cache_val(hash, CACHE_HASH), v;
+	struct cache_bcount b = {0, 0};
+	int rc = mdb_get(txn, c->blob, &k, &v);
+
+	if (rc == 0 && v.mv_size == sizeof(b))
+		memcpy(&b, v.mv_data, sizeof(b));
+	else if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	b.bytes += (uint64_t)bytes;
+	b.chunks += (uint64_t)chunks;
+	if (b.chunks == 0 || (int64_t)b.chunks < 0)
+		return cache_del_ok(mdb_del(txn, c->blob, &k, NULL));
+	v = cache_val(&b, sizeof(b));
+	return mdb_put(txn, c->blob, &k, &v, 0);
+}
+
+/*
+ * Remove every record of one entry. e is its ent record (or NULL: look it
+ * up); a missing entry is not an error. Updates *t, which the caller writes.
+ */
+static int cache_entry_remove(struct cache *c, MDB_txn *txn, const unsigned char *ekey,
+                              struct cache_totals *t)
+{
+	unsigned char lkey[CACHE_LKEY];
+	struct cache_ent e;
+	MDB_val k;
+	int type = ekey[0], rc;
+
+	if (type >= T_NTYPES)
+		return MDB_CORRUPTED;
+	rc = cache_get_ent(c, txn, ekey, &e);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	k = cache_val(ekey + 1, CACHE_ID);
+	rc = cache_del_ok(mdb_del(txn, c->data[type], &k, NULL));
+	if (rc)
+		return rc;
+	k = cache_val(ekey, CACHE_EKEY);
+	rc = mdb_del(txn, c->ent, &k, NULL);
+	if (rc)
+		return rc;
+	cache_lkey(lkey, e.tick, ekey);
+	k = cache_val(lkey, CACHE_LKEY);
+	rc = cache_del_ok(mdb_del(txn, c->lru, &k, NULL));
+	if (rc)
+		return rc;
+	t->acct -= e.acct < t->acct ? e.acct : t->acct;
+	t->entries -= t->entries ? 1 : 0;
+	if (type == T_CHUNK) {
+		t->payload -= e.len < t->payload ? e.len : t->payload;
+		t->chunks -= t->chunks ? 1 : 0;
+		rc = cache_blob_add(c, txn, ekey + 1, -(int64_t)e.len, -1);
+	}
+	return rc;
+}
+
+/* Evict the least recently used entry. Returns 0, MDB_NOTFOUND if none. */
+static int cache_evict_one(struct cache *c, MDB_txn *txn, struct cache_totals *t)
+{
+	unsigned char ekey[CACHE_EKEY];
+	struct cache_ent e;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(txn, c->lru, &cur);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	if (rc == 0 && k.mv_size != CACHE_LKEY)
+		rc = MDB_CORRUPTED;
+	if (rc == 0)
+		memcpy(ekey, (unsigned char *)k.mv_data + 8, CACHE_EKEY);
+	if (rc == 0 &&
+	    (cache_get_ent(c, txn, ekey, &e) != 0 || e.tick != cache_rd_be64(k.mv_data))) {
+		/* A stray lru record: drop it alone, cache_check counts these. */
+		rc = mdb_cursor_del(cur, 0);
+		mdb_cursor_close(cur);
+		return rc;
+	}
+	mdb_cursor_close(cur);
+	if (rc)
+		return rc;
+	rc = cache_entry_remove(c, txn, ekey, t);
+	if (rc == 0)
+		cache_count(c, evictions, 1);
+	return rc;
+}
+
+/* Apply queued touches: each gets a fresh tick. Caller holds wlock. */
+static int cache_touches_apply(struct cache *c, MDB_txn *txn, struct cache_totals *t)
+{
+	unsigned char pend[CACHE_PEND_MAX][CACHE_EKEY], lkey[CACHE_LKEY];
+	struct cache_ent e;
+	MDB_val k, v;
+	int n, i, rc = 0;
+
+	pthread_mutex_lock(&c->plock);
+	n = c->npend;
+	memcpy(pend, c->pend, (size_t)n * CACHE_EKEY);
+	c->npend = 0;
+	pthread_mutex_unlock(&c->plock);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (cache_get_ent(c, txn, pend[i], &e) != 0)
+			continue; /* evicted or dropped since */
+		cache_lkey(lkey, e.tick, pend[i]);
+		k = cache_val(lkey, CACHE_LKEY);
+		rc = cache_del_ok(mdb_del(txn, c->lru, &k, NULL));
+		e.tick = ++t->tick;
+		cache_lkey(lkey, e.tick, pend[i]);
+		v = cache_val("", 0);
+		if (rc == 0)
+			rc = mdb_put(txn, c->lru, &k, &v, 0);
+		k = cache_val(pend[i], CACHE_EKEY);
+		v = cache_val(&e, sizeof(e));
+		if (rc == 0)
+			rc = mdb_put(txn, c->ent, &k, &v, 0);
+	}
+	if (rc == 0 && n > 0)
+		cache_count(c, touches, (uint64_t)n);
+	return rc;
+}
+
+/*
+ * Run fn in one write transaction under wlock, with the totals loaded before
+ * and stored after. Returns fn's LMDB code, or the commit's.
+ */
+typedef int (*cache_txn_fn)(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg);
+
+/* Returned by a cache_txn_fn that changed nothing: abort instead of a commit and its sync. */
+#define CACHE_NOOP (-1)
+
+static int cache_write_locked(struct cache *c, cache_txn_fn fn, void *arg)
+{
+	struct cache_totals t;
+	MDB_txn *txn;
+	int rc;
+
+	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return rc;
+	rc = cache_totals_get(c, txn, &t);
+	if (rc == 0)
+		rc = fn(c, txn, &t, arg);
+	if (rc == 0)
+		rc = cache_totals_put(c, txn, &t);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc == CACHE_NOOP ? 0 : rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+static int cache_write(struct cache *c, cache_txn_fn fn, void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->wlock);
+	rc = cache_write_locked(c, fn, arg);
+	pthread_mutex_unlock(&c->wlock);
+	return rc;
+}
+
+static int cache_fn_touch(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	return cache_touches_apply(c, txn, t);
+}
+
+static int cache_fn_remove(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	return cache_entry_remove(c, txn, arg, t);
+}
+
+/* ---- put ---- */
+
+struct cache_put {
+	const struct cache_ref *r;
+	const void *data;
+	size_t len;
+	uint64_t acct;
+};
+
+/* Make room: queued touches first (they change the order), the old value, then LRU. */
+static int cache_fn_room(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	const struct cache_put *p = arg;
+	uint64_t entries = t->entries, tick = t->tick;
+	int rc = cache_touches_apply(c, txn, t);
+
+	if (rc == 0)
+		rc = cache_entry_remove(c, txn, p->r->ekey, t);
+	while (rc == 0 && t->acct + p->acct > c->limit) {
+		rc = cache_evict_one(c, txn, t);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc == 0 && t->entries == entries && t->tick == tick)
+		return CACHE_NOOP;
+	return rc;
+}
+
+static int cache_fn_evict(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	int rc = cache_evict_one(c, txn, t);
+
+	*(int *)arg = rc == 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int cache_fn_put(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	const struct cache_put *p = arg;
+	const struct cache_ref *r = p->r;
+	unsigned char lkey[CACHE_LKEY];
+	struct cache_hdr h;
+	struct cache_ent e;
+	unsigned char *dst;
+	MDB_val k, v;
+	uint32_t crc;
+	int rc;
+
+	rc = cache_entry_remove(c, txn, r->ekey, t); /* another process may have raced us */
+	if (rc)
+		return rc;
+	k = cache_val(r->ekey + 1, CACHE_ID);
+	v.mv_size = sizeof(h) + r->tuple_len + p->len;
+	v.mv_data = NULL;
+	rc = mdb_put(txn, c->data[r->type], &k, &v, MDB_RESERVE);
+	if (rc)
+		return rc;
+	h.magic = CACHE_MAGIC;
+	h.tuple_len = (uint32_t)r->tuple_len;
+	h.type = (uint32_t)r->type;
+	h.index = r->index;
+	h.len = p->len;
+	h.stored_at = (int64_t)time(NULL);
+	crc = crc32c(0, (const unsigned char *)&h + 8, sizeof(h) - 8);
+	crc = crc32c(crc, r->tuple, r->tuple_len);
+	h.crc = crc32c(crc, p->data, p->len);
+	dst = v.mv_data;
+	memcpy(dst, &h, sizeof(h));
+	memcpy(dst + sizeof(h), r->tuple, r->tuple_len);
+	if (p->len)
+		memcpy(dst + sizeof(h) + r->tuple_len, p->data, p->len);
+
+	e.tick = ++t->tick;
+	e.acct = p->acct;
+	e.len = p->len;
+	k = cache_val(r->ekey, CACHE_EKEY);
+	v = cache_val(&e, sizeof(e));
+	rc = mdb_put(txn, c->ent, &k, &v, 0);
+	if (rc)
+		return rc;
+	cache_lkey(lkey, e.tick, r->ekey);
+	k = cache_val(lkey, CACHE_LKEY);
+	v = cache_val("", 0);
+	rc = mdb_put(txn, c->lru, &k, &v, 0);
+	if (rc)
+		return rc;
+	t->acct += p->acct;
+	t->entries++;
+	if (r->type == T_CHUNK) {
+		t->payload += p->len;
+		t->chunks++;
+		rc = cache_blob_add(c, txn, r->ekey + 1, (int64_t)p->len, 1);
+	}
+	return rc;
+}
+
+static int cache_put_ref(struct cache *c, const struct cache_ref *r, const void *data, size_t len)
+{
+	struct cache_put p = {.r = r, .data = data, .len = len};
+	int rc, tries, evicted;
+
+	if (len > c->chunk_size)
+		return -EFBIG;
+	p.acct = cache_acct(c, sizeof(struct cache_hdr) + r->tuple_len + len);
+	pthread_mutex_lock(&c->wlock);
+	rc = cache_write_locked(c, cache_fn_room, &p);
+	for (tries = 0; rc == 0 || rc == MDB_MAP_FULL; tries++) {
+		if (rc == 0) {
+			rc = cache_write_locked(c, cache_fn_put, &p);
+			if (rc != MDB_MAP_FULL)
+				break;
+		}
+		if (tries == CACHE_PUT_TRIES)
+			break;
+		/* Also advances the txn id, so the frees of the last eviction become usable. */
+		evicted = 0;
+		rc = cache_write_locked(c, cache_fn_evict, &evicted);
+		if ((rc == MDB_MAP_FULL || !evicted) && tries >= 8)
+			usleep(1000); /* nothing left to evict: wait for readers to let go */
+	}
+	pthread_mutex_unlock(&c->wlock);
+	if (rc == MDB_MAP_FULL) {
+		log_warn("cache: no room for a %zu-byte entry after %d evictions", len, tries);
+		return -ENOSPC;
+	}
+	if (rc == 0)
+		cache_count(c, bytes_written, len);
+	return cache_errno(rc, "put");
+}
+
+/* ---- get ---- */
+
+/* Queue a touch; flush the queue when it is full or old. */
+static void cache_touch(struct cache *c, const unsigned char *ekey)
+{
+	time_t now = time(NULL);
+	int i, flush;
+
+	pthread_mutex_lock(&c->plock);
+	for (i = 0; i < c->npend; i++)
+		if (memcmp(c->pend[i], ekey, CACHE_EKEY) == 0)
+			break;
+	if (i == c->npend && c->npend < CACHE_PEND_MAX) {
+		if (c->npend == 0)
+			c->pend_since = now;
+		memcpy(c->pend[c->npend++], ekey, CACHE_EKEY);
+	}
+	flush = c->npend >= CACHE_PEND_MAX || now - c->pend_since >= CACHE_PEND_AGE_S;
+	pthread_mutex_unlock(&c->plock);
+	if (flush)
+		cache_errno(cache_write(c, cache_fn_touch, NULL), "touch");
+}
+
+enum cache_verdict { V_HIT, V_MISS, V_BAD, V_OTHER };
+
+/*
+ * Look r up and copy its payload into buf (cap) or, with alloc set, into a
+ * malloc'd NUL-terminated buffer. Returns the payload length, -ENOENT,
+ * -ERANGE, -EIO, -ENOMEM.
+ */
+static ssize_t cache_fetch(struct cache *c, const struct cache_ref *r, void *buf, size_t cap,
+                           char **alloc, int64_t *stored_at)
+{
+	enum cache_verdict verdict = V_MISS;
+	const unsigned char *src;
+	struct cache_totals t;
+	struct cache_hdr h;
+	struct cache_ent e;
+	unsigned char *dst = buf;
+	MDB_txn *txn;
+	MDB_val k, v;
+	ssize_t res = -ENOENT;
+	int rc, touch = 0;
+	uint32_t crc;
+
+	rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return cache_errno(rc, "read txn");
+	k = cache_val(r->ekey + 1, CACHE_ID);
+	rc = mdb_get(txn, c->data[r->type], &k, &v);
+	if (rc) {
+		if (rc != MDB_NOTFOUND) {
+			verdict = V_OTHER;
+			res = cache_errno(rc, "get");
+		}
+		goto out;
+	}
+	src = v.mv_data;
+	verdict = V_BAD;
+	if (v.mv_size < sizeof(h))
+		goto out;
+	memcpy(&h, src, sizeof(h));
+	if (h.magic != CACHE_MAGIC || h.type != (uint32_t)r->type || h.index != r->index ||
+	    h.tuple_len > CACHE_TUPLE_MAX || v.mv_size != sizeof(h) + h.tuple_len + h.len)
+		goto out;
+	if (h.tuple_len != r->tuple_len || memcmp(src + sizeof(h), r->tuple, r->tuple_len) != 0) {
+		verdict = V_MISS;
+		log_warn("cache: key hash collision, treated as a miss");
+		goto out;
+	}
+	if (alloc) {
+		dst = malloc(h.len + 1);
+		if (!dst) {
+			verdict = V_OTHER;
+			res = -ENOMEM;
+			goto out;
+		}
+		dst[h.len] = '\0';
+	} else if (h.len > cap) {
+		verdict = V_OTHER;
+		res = -ERANGE;
+		goto out;
+	}
+	/* Verify what the caller gets: the copy, not the map. */
+	memcpy(dst, src + sizeof(h) + h.tuple_len, h.len);
+	crc = crc32c(0, src + 8, sizeof(h) - 8 + h.tuple_len);
+	if (crc32c(crc, dst, h.len) != h.crc)
+		goto out;
+	verdict = V_HIT;
+	res = (ssize_t)h.len;
+	if (stored_at)
+		*stored_at = h.stored_at;
+	/* Touch only entries that left the newest eighth of ticks. */
+	if (cache_get_ent(c, txn, r->ekey, &e) == 0 && cache_totals_get(c, txn, &t) == 0)
+		touch = t.tick - e.tick > t.entries / 8;
+out:
+	mdb_txn_abort(txn);
+	if (verdict != V_HIT && alloc && dst != buf)
+		free(dst);
+	else if (alloc)
+		*alloc = (char *)dst;
+	switch (verdict) {
+	case V_HIT:
+		cache_count(c, hits, 1);
+		cache_count(c, bytes_read, (uint64_t)res);
+		if (touch)
+			cache_touch(c, r->ekey);
+		break;
+	case V_BAD:
+		cache_count(c, checksum_failures, 1);
+		log_warn("cache: checksum mismatch in a cached %s entry; dropped, will refetch",
+		         cache_dbname[r->type]);
+		cache_errno(cache_write(c, cache_fn_remove, (void *)(uintptr_t)r->ekey), "drop");
+		/* fall through */
+	case V_MISS:
+		cache_count(c, misses, 1);
+		res = -ENOENT;
+		break;
+	case V_OTHER:
+		break;
+	}
+	return res;
+}
+
+ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, size_t cap)
+{
+	struct cache_ref r;
+
+	if (cache_ref_chunk(&r, c, k->account, k->container, k->blob, k->etag, k->index) < 0)
+		return -EINVAL;
+	return cache_fetch(c, &r, buf, cap, NULL, NULL);
+}
+
+int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len)
+{
+	struct cache_ref r;
+
+	if (cache_ref_chunk(&r, c, k->account, k->container, k->blob, k->etag, k->index) < 0)
+		return -EINVAL;
+	return cache_put_ref(c, &r, data, len);
+}
+
+int cache_kv_get(struct cache *c, enum cache_db db, const char *key, char **val, size_t *len,
+                 int64_t *stored_at)
+{
+	struct cache_ref r;
+	char *p = NULL;
+	int64_t at = 0;
+	ssize_t n;
+
+	if (cache_ref_kv(&r, db, key) < 0)
+		return -EINVAL;
+	n = cache_fetch(c, &r, NULL, 0, &p, &at);
+	if (n < 0)
+		return (int)n;
+	*val = p;
+	*len = (size_t)n;
+	if (stored_at)
+		*stored_at = at;
+	return 0;
+}
+
+int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void *val, size_t len)
+{
+	struct cache_ref r;
+
+	if (cache_ref_kv(&r, db, key) < 0)
+		return -EINVAL;
+	return cache_put_ref(c, &r, val, len);
+}
+
+int cache_kv_del(struct cache *c, enum cache_db db, const char *key)
+{
+	struct cache_ref r;
+
+	if (cache_ref_kv(&r, db, key) < 0)
+		return -EINVAL;
+	return cache_errno(cache_write(c, cache_fn_remove, r.ekey), "kv del");
+}
+
+/* ---- per-blob ---- */
+
+int64_t cache_blob_bytes(struct cache *c, const char *account, const char *container,
+                         const char *blob, const char *etag)
+{
+	struct cache_bcount b = {0, 0};
+	struct cache_ref r;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if (cache_ref_chunk(&r, c, account, container, blob, etag, 0) < 0)
+		return -EINVAL;
+	rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return cache_errno(rc, "read txn");
+	k = cache_val(r.ekey + 1, CACHE_HASH);
+	rc = mdb_get(txn, c->blob, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(b))
+		memcpy(&b, v.mv_data, sizeof(b));
+	mdb_txn_abort(txn);
+	if (rc && rc != MDB_NOTFOUND)
+		return cache_errno(rc, "blob bytes");
+	return (int64_t)b.bytes;
+}
+
+struct cache_drop {
+	const unsigned char *hash;
+	int64_t dropped;
+};
+
+static int cache_fn_drop_blob(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	struct cache_drop *d = arg;
+	unsigned char ekey[CACHE_EKEY], seek[CACHE_ID];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	memcpy(seek, d->hash, CACHE_HASH);
+	memset(seek + CACHE_HASH, 0, 8);
+	ekey[0] = T_CHUNK;
+	for (;;) {
+		/* Re-seek after each removal: deleting under an open cursor is not needed. */
+		rc = mdb_cursor_open(txn, c->data[T_CHUNK], &cur);
+		if (rc)
+			return rc;
+		k = cache_val(seek, CACHE_ID);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && (k.mv_size != CACHE_ID || memcmp(k.mv_data, d->hash, CACHE_HASH)))
+			rc = MDB_NOTFOUND;
+		if (rc == 0)
+			memcpy(ekey + 1, k.mv_data, CACHE_ID);
+		mdb_cursor_close(cur);
+		if (rc)
+			return rc == MDB_NOTFOUND ? 0 : rc;
+		rc = cache_entry_remove(c, txn, ekey, t);
+		if (rc == 0) {
+			/* A record without its ent is left by cache_entry_remove: drop it too. */
+			k = cache_val(ekey + 1, CACHE_ID);
+			rc = cache_del_ok(mdb_del(txn, c->data[T_CHUNK], &k, NULL));
+		}
+		if (rc)
+			return rc;
+		d->dropped++;
+	}
+}
+
+int64_t cache_drop_blob(struct cache *c, const char *account, const char *container,
+                        const char *blob, const char *etag)
+{
+	struct cache_drop d = {0};
+	struct cache_ref r;
+	int rc;
+
+	if (cache_ref_chunk(&r, c, account, container, blob, etag, 0) < 0)
+		return -EINVAL;
+	d.hash = r.ekey + 1;
+	rc = cache_write(c, cache_fn_drop_blob, &d);
+	if (rc)
+		return cache_errno(rc, "drop blob");
+	return d.dropped;
+}
+
+/* ---- stats ---- */
+
+void cache_get_stats(struct cache *c, struct cache_stats *out)
+{
+	struct cache_totals t = {0};
+	MDB_envinfo info;
+	MDB_txn *txn;
+
+	memset(out, 0, sizeof(*out));
+	out->hits = __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
+	out->misses = __atomic_load_n(&c->misses, __ATOMIC_RELAXED);
+	out->evictions = __atomic_load_n(&c->evictions, __ATOMIC_RELAXED);
+	out->checksum_failures = __atomic_load_n(&c->checksum_failures, __ATOMIC_RELAXED);
+	out->bytes_read = __atomic_load_n(&c->bytes_read, __ATOMIC_RELAXED);
+	out->bytes_written = __atomic_load_n(&c->bytes_written, __ATOMIC_RELAXED);
+	out->touches = __atomic_load_n(&c->touches, __ATOMIC_RELAXED);
+	out->budget = c->budget;
+	if (mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn) == 0) {
+		cache_totals_get(c, txn, &t);
+		mdb_txn_abort(txn);
+	}
+	out->bytes_used = t.payload;
+	out->chunks = t.chunks;
+	if (mdb_env_info(c->env, &info) == 0)
+		out->store_bytes = (uint64_t)(info.me_last_pgno + 1) * c->psize;
+}
+
+/* ---- check ---- */
+
+/* A growable array of fixed-size keys, collected during a walk and acted on after. */
+struct cache_keys {
+	unsigned char *k;
+	size_t n, cap, size;
+};
+
+static int cache_keys_add(struct cache_keys *l, const void *key)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->k, cap * l->size);
+
+		if (!p)
+			return ENOMEM;
+		l->k = p;
+		l->cap = cap;
+	}
+	memcpy(l->k + l->n++ * l->size, key, l->size);
+	return 0;
+}
+
+static const unsigned char *cache_keys_at(const struct cache_keys *l, size_t i)
+{
+	return l->k + i * l->size;
+}
+
+struct cache_check {
+	struct cache_totals sum;
+	struct cache_keys bad; /* ekeys */
+	int fixes;
+};
+
+/* Is the data record of ekey whole, matching its key, its ent and its lru record? */
+static int cache_check_record(struct cache *c, MDB_txn *txn, const unsigned char *ekey,
+                              const MDB_val *v, struct cache_ent *e)
+{
+	const unsigned char *src = v->mv_data;
+	unsigned char hash[CACHE_HASH], lkey[CACHE_LKEY];
+	struct cache_hdr h;
+	MDB_val k, lv;
+	uint32_t crc;
+
+	if (v->mv_size < sizeof(h))
+		return 0;
+	memcpy(&h, src, sizeof(h));
+	if (h.magic != CACHE_MAGIC || h.type != ekey[0] || h.tuple_len > CACHE_TUPLE_MAX ||
+	    v->mv_size != sizeof(h) + h.tuple_len + h.len ||
+	    h.index != cache_rd_be64(ekey + 1 + CACHE_HASH))
+		return 0;
+	crc = crc32c(0, src + 8, v->mv_size - 8);
+	SHA256(src + sizeof(h), h.tuple_len, hash);
+	if (crc != h.crc || memcmp(hash, ekey + 1, CACHE_HASH) != 0)
+		return 0;
+	if (cache_get_ent(c, txn, ekey, e) != 0 || e->len != h.len ||
+	    e->acct != cache_acct(c, v->mv_size))
+		return 0;
+	cache_lkey(lkey, e->tick, ekey);
+	k = cache_val(lkey, CACHE_LKEY);
+	return mdb_get(txn, c->lru, &k, &lv) == 0;
+}
+
+/* Walk db; call fn on every record. */
+static int cache_walk(MDB_txn *txn, MDB_dbi dbi,
+                      int (*fn)(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                                void *arg),
+                      struct cache *c, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		rc = fn(c, txn, &k, &v, arg);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct cache_check_data {
+	struct cache_check *ck;
+	int type;
+};
+
+static int cache_check_data_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                                void *arg)
+{
+	struct cache_check_data *d = arg;
+	unsigned char ekey[CACHE_EKEY];
+	struct cache_ent e;
+
+	ekey[0] = (unsigned char)d->type;
+	if (k->mv_size != CACHE_ID) {
+		/* Not a key we write; cannot be removed through an ekey. */
+		log_warn("cache: check: foreign key in %s", cache_dbname[d->type]);
+		d->ck->fixes++;
+		return 0;
+	}
+	memcpy(ekey + 1, k->mv_data, CACHE_ID);
+	if (!cache_check_record(c, txn, ekey, v, &e))
+		return cache_keys_add(&d->ck->bad, ekey);
+	d->ck->sum.acct += e.acct;
+	d->ck->sum.entries++;
+	if (e.tick > d->ck->sum.tick)
+		d->ck->sum.tick = e.tick;
+	if (d->type == T_CHUNK) {
+		d->ck->sum.payload += e.len;
+		d->ck->sum.chunks++;
+	}
+	return 0;
+}
+
+/* ent records whose data record is missing. */
+static int cache_check_ent_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                               void *arg)
+{
+	struct cache_check *ck = arg;
+	const unsigned char *ekey = k->mv_data;
+	MDB_val dk, dv;
+
+	if (k->mv_size != CACHE_EKEY || ekey[0] >= T_NTYPES ||
+	    v->mv_size != sizeof(struct cache_ent))
+		return MDB_CORRUPTED;
+	dk = cache_val(ekey + 1, CACHE_ID);
+	if (mdb_get(txn, c->data[ekey[0]], &dk, &dv) == MDB_NOTFOUND)
+		return cache_keys_add(&ck->bad, ekey);
+	return 0;
+}
+
+/* lru records that do not match an ent (collected as whole lru keys). */
+static int cache_check_lru_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                               void *arg)
+{
+	struct cache_ent e;
+
+	if (k->mv_size != CACHE_LKEY)
+		return MDB_CORRUPTED;
+	if (cache_get_ent(c, txn, (const unsigned char *)k->mv_data + 8, &e) == 0 &&
+	    e.tick == cache_rd_be64(k->mv_data))
+		return 0;
+	return cache_keys_add(arg, k->mv_data);
+}
+
+/* Rebuild-compare the per-blob counts from the (sorted) chunk ids. */
+struct cache_check_blob {
+	unsigned char hash[CACHE_HASH];
+	struct cache_bcount b;
+	int have;
+	int fixes;
+};
+
+static int cache_check_blob_flush(struct cache *c, MDB_txn *txn, struct cache_check_blob *cb)
+{
+	MDB_val k = cache_val(cb->hash, CACHE_HASH), v;
+	struct cache_bcount b = {0, 0};
+	int rc;
+
+	if (!cb->have)
+		return 0;
+	rc = mdb_get(txn, c->blob, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(b))
+		memcpy(&b, v.mv_data, sizeof(b));
+	if (b.bytes == cb->b.bytes && b.chunks == cb->b.chunks)
+		return 0;
+	cb->fixes++;
+	v = cache_val(&cb->b, sizeof(cb->b));
+	return mdb_put(txn, c->blob, &k, &v, 0);
+}
+
+static int cache_check_blob_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                                void *arg)
+{
+	struct cache_check_blob *cb = arg;
+	struct cache_hdr h;
+	int rc;
+
+	if (k->mv_size != CACHE_ID || v->mv_size < sizeof(h))
+		return MDB_CORRUPTED; /* cannot happen after the data pass */
+	if (!cb->have || memcmp(cb->hash, k->mv_data, CACHE_HASH) != 0) {
+		rc = cache_check_blob_flush(c, txn, cb);
+		if (rc)
+			return rc;
+		memcpy(cb->hash, k->mv_data, CACHE_HASH);
+		cb->b.bytes = cb->b.chunks = 0;
+		cb->have = 1;
+	}
+	memcpy(&h, v->mv_data, sizeof(h));
+	cb->b.bytes += h.len;
+	cb->b.chunks++;
+	return 0;
+}
+
+/* blob records without chunks. */
+static int cache_check_blob_orphan(struct cache *c, MDB_txn *txn, const MDB_val *k,
+                                   const MDB_val *v, void *arg)
+{
+	struct cache_keys *l = arg;
+	unsigned char seek[CACHE_ID];
+	MDB_cursor *cur;
+	MDB_val sk, sv;
+	int rc, found;
+
+	if (k->mv_size != CACHE_HASH)
+		return MDB_CORRUPTED;
+	memcpy(seek, k->mv_data, CACHE_HASH);
+	memset(seek + CACHE_HASH, 0, 8);
+	rc = mdb_cursor_open(txn, c->data[T_CHUNK], &cur);
+	if (rc)
+		return rc;
+	sk = cache_val(seek, CACHE_ID);
+	rc = mdb_cursor_get(cur, &sk, &sv, MDB_SET_RANGE);
+	found = rc == 0 && memcmp(sk.mv_data, seek, CACHE_HASH) == 0;
+	mdb_cursor_close(cur);
+	if (found || (rc && rc != MDB_NOTFOUND))
+		return found ? 0 : rc;
+	return cache_keys_add(l, k->mv_data);
+}
+
+static int cache_fn_check(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	struct cache_check *ck = arg;
+	struct cache_keys stray = {.size = CACHE_LKEY}, orphans = {.size = CACHE_HASH};
+	struct cache_check_blob cb = {0};
+	struct cache_check_data d = {.ck = ck};
+	char what[96];
+	size_t i;
+	MDB_val k;
+	int rc = 0;
+
+	for (d.type = 0; d.type < T_NTYPES && rc == 0; d.type++)
+		rc = cache_walk(txn, c->data[d.type], cache_check_data_rec, c, &d);
+	if (rc == 0)
+		rc = cache_walk(txn, c->ent, cache_check_ent_rec, c, ck);
+	for (i = 0; i < ck->bad.n && rc == 0; i++) {
+		const unsigned char *ekey = cache_keys_at(&ck->bad, i);
+
+		k = cache_val(ekey + 1, CACHE_ID);
+		rc = cache_del_ok(mdb_del(txn, c->data[ekey[0]], &k, NULL));
+		/* Takes the entry's share out of *t when it had an ent, so *t can be compared. */
+		if (rc == 0)
+			rc = cache_entry_remove(c, txn, ekey, t);
+	}
+	if (rc == 0)
+		rc = cache_walk(txn, c->lru, cache_check_lru_rec, c, &stray);
+	for (i = 0; i < stray.n && rc == 0; i++) {
+		k = cache_val(cache_keys_at(&stray, i), CACHE_LKEY);
+		rc = cache_del_ok(mdb_del(txn, c->lru, &k, NULL));
+	}
+	ck->fixes += (int)stray.n;
+	if (rc == 0)
+		rc = cache_walk(txn, c->data[T_CHUNK], cache_check_blob_rec, c, &cb);
+	if (rc == 0)
+		rc = cache_check_blob_flush(c, txn, &cb);
+	if (rc == 0)
+		rc = cache_walk(txn, c->blob, cache_check_blob_orphan, c, &orphans);
+	for (i = 0; i < orphans.n && rc == 0; i++) {
+		k = cache_val(cache_keys_at(&orphans, i), CACHE_HASH);
+		rc = cache_del_ok(mdb_del(txn, c->blob, &k, NULL));
+	}
+	ck->fixes += cb.fixes + (int)orphans.n;
+	free(stray.k);
+	free(orphans.k);
+	if (rc)
+		return rc;
+	if (t->acct != ck->sum.acct || t->payload != ck->sum.payload ||
+	    t->chunks != ck->sum.chunks || t->entries != ck->sum.entries ||
+	    t->tick < ck->sum.tick) {
+		snprintf(what, sizeof(what), "%llu/%llu entries, %llu/%llu bytes",
+		         (unsigned long long)t->entries, (unsigned long long)ck->sum.entries,
+		         (unsigned long long)t->acct, (unsigned long long)ck->sum.acct);
+		log_warn("cache: check: accounting was off (%s); fixed", what);
+		ck->fixes++;
+	}
+	t->acct = ck->sum.acct;
+	t->payload = ck->sum.payload;
+	t->chunks = ck->sum.chunks;
+	t->entries = ck->sum.entries;
+	if (t->tick < ck->sum.tick)
+		t->tick = ck->sum.tick;
+	return 0;
+}
+
+int cache_check(struct cache *c)
+{
+	struct cache_check ck;
+	int rc, bad;
+
+	memset(&ck, 0, sizeof(ck));
+	ck.bad.size = CACHE_EKEY;
+	rc = cache_write(c, cache_fn_check, &ck);
+	bad = (int)ck.bad.n + ck.fixes;
+	free(ck.bad.k);
+	if (rc)
+		return cache_errno(rc, "check");
+	if (ck.bad.n)
+		log_warn("cache: check dropped %zu bad entries", ck.bad.n);
+	return bad;
+}
+
+/* ---- open / close ---- */
+
+/* mkdir -p with 0700 for what we create. */
+static int cache_mkdirs(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir), i;
+
+	if (n == 0 || n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		path[i] = i == n ? '\0' : '/';
+	}
+	return 0;
+}
+
+/* The directory must be ours and closed to others: the cache holds tenant data. */
+static int cache_prepare_dir(const char *dir)
+{
+	char esc[256];
+	struct stat st;
+	int res = cache_mkdirs(dir);
+
+	if (res == 0 && lstat(dir, &st) < 0)
+		res = -errno;
+	if (res < 0) {
+		log_err("cache: cannot create directory %s: %s",
+		        log_escape(esc, sizeof(esc), dir, (size_t)-1), strerror(-res));
+		return res;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		log_err("cache: refusing directory %s: it must be a directory owned by uid %u "
+		        "with mode 0700 (it has uid %u, mode %04o)",
+		        log_escape(esc, sizeof(esc), dir, (size_t)-1), (unsigned)geteuid(),
+		        (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* A store from a larger budget could exceed the new map: start over. */
+static void cache_drop_oversized(const char *dir, uint64_t mapsize)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &st) < 0 || (uint64_t)st.st_size <= mapsize)
+		return;
+	log_info("cache: store is %lld bytes, over the budget; starting empty",
+	         (long long)st.st_size);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	unlink(path);
+}
+
+/* Open the databases and settle the format. No other thread runs yet. */
+static int cache_init_dbs(struct cache *c)
+{
+	static const char *const names[] = {"ent", "lru", "blob", "info"};
+	MDB_dbi *dbis[] = {&c->ent, &c->lru, &c->blob, &c->info};
+	struct cache_totals t;
+	MDB_txn *txn;
+	int rc, i;
+
+	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return rc;
+	for (i = 0; i < T_NTYPES && rc == 0; i++)
+		rc = mdb_dbi_open(txn, cache_dbname[i], MDB_CREATE, &c->data[i]);
+	for (i = 0; i < 4 && rc == 0; i++)
+		rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+	if (rc == 0)
+		rc = cache_totals_get(c, txn, &t);
+	if (rc == 0 && t.format != CACHE_FORMAT) {
+		log_info("cache: store format %u, expected %u; starting empty", t.format,
+		         CACHE_FORMAT);
+		for (i = 0; i < T_NTYPES && rc == 0; i++)
+			rc = mdb_drop(txn, c->data[i], 0);
+		for (i = 0; i < 3 && rc == 0; i++)
+			rc = mdb_drop(txn, *dbis[i], 0);
+		memset(&t, 0, sizeof(t));
+		t.format = CACHE_FORMAT;
+	}
+	if (rc == 0)
+		rc = cache_totals_put(c, txn, &t);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+int cache_open(struct cache **out, const struct cache_opts *opts)
+{
+	struct cache *c;
+	uint64_t mapsize, min;
+	int res, rc, dead;
+	MDB_stat st;
+
+	*out = NULL;
+	if (!opts || !opts->dir)
+		return -EINVAL;
+	res = cache_prepare_dir(opts->dir);
+	if (res < 0)
+		return res;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->wlock, NULL);
+	pthread_mutex_init(&c->plock, NULL);
+	c->chunk_size = opts->chunk_size ? opts->chunk_size : 8u << 20;
+	if (c->chunk_size > CACHE_CHUNK_MAX)
+		c->chunk_size = CACHE_CHUNK_MAX;
+	c->budget = opts->budget_bytes ? opts->budget_bytes : 1ull << 30;
+	min = 4ull * c->chunk_size < (1u << 20) ? 1u << 20 : 4ull * c->chunk_size;
+	if (c->budget < min) {
+		log_info("cache: budget %llu raised to %llu (four chunks)",
+		         (unsigned long long)c->budget, (unsigned long long)min);
+		c->budget = min;
+	}
+	c->psize = (size_t)sysconf(_SC_PAGESIZE);
+	mapsize = (c->budget + c->chunk_size) / c->psize * c->psize;
+	cache_drop_oversized(opts->dir, mapsize);
+
+	res = -EIO;
+	rc = mdb_env_create(&c->env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(c->env, 8);
+	if (rc == 0)
+		rc = mdb_env_set_maxreaders(c->env, 510);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(c->env, mapsize);
+	if (rc == 0)
+		rc = mdb_env_open(c->env, opts->dir, MDB_NOTLS | MDB_NOMETASYNC, 0600);
+	if (rc == 0)
+		rc = mdb_reader_check(c->env, &dead);
+	if (rc == 0)
+		rc = mdb_env_stat(c->env, &st);
+	if (rc) {
+		res = cache_errno(rc, "open");
+		goto out;
+	}
+	c->psize = st.ms_psize;
+	c->nodemax = (((c->psize - LMDB_PAGEHDR) / 2) & ~(size_t)1) - sizeof(uint16_t);
+	/* B-tree, freelist and meta pages live inside the budget too. */
+	c->limit = c->budget - (64ull * c->psize + c->budget / 128);
+	rc = cache_init_dbs(c);
+	if (rc) {
+		res = cache_errno(rc, "open databases");
+		goto out;
+	}
+	*out = c;
+	return 0;
+out:
+	if (c->env)
+		mdb_env_close(c->env);
+	pthread_mutex_destroy(&c->wlock);
+	pthread_mutex_destroy(&c->plock);
+	free(c);
+	return res < 0 ? res : -EIO;
+}
+
+void cache_close(struct cache *c)
+{
+	if (!c)
+		return;
+	if (c->npend)
+		cache_errno(cache_write(c, cache_fn_touch, NULL), "touch");
+	mdb_env_close(c->env);
+	pthread_mutex_destroy(&c->wlock);
+	pthread_mutex_destroy(&c->plock);
+	free(c);
+}
