@@ -197,42 +197,39 @@ function jsonBody(ctx) {
 }
 const clockView = () => ({ now: state.date().toISOString(), offsetMs: state.data.clockOffsetMs || 0 });
 
-route('GET', /^\/_faults\/?$/, (ctx) => {
-  checkLoopback(ctx);
-  return { rules: rules.map(view), clock: clockView(), settings: settings(),
-    tokenGeneration: state.data.tokenGeneration || 0 };
-});
+// An admin route: loopback clients only, no token.
+function admin(method, pattern, handler) {
+  route(method, pattern, (ctx) => {
+    checkLoopback(ctx);
+    return handler(ctx);
+  });
+}
 
-route('POST', /^\/_faults\/?$/, (ctx) => {
-  checkLoopback(ctx);
+admin('GET', /^\/_faults\/?$/, () => ({ rules: rules.map(view), clock: clockView(), settings: settings(),
+  tokenGeneration: state.data.tokenGeneration || 0 }));
+
+admin('POST', /^\/_faults\/?$/, (ctx) => {
   send(ctx.res, 201, view(addRule(jsonBody(ctx))));
 });
 
-route('DELETE', /^\/_faults\/?$/, (ctx) => {
-  checkLoopback(ctx);
+admin('DELETE', /^\/_faults\/?$/, (ctx) => {
   rules = [];
   send(ctx.res, 204);
 });
 
-route('POST', /^\/_faults\/reset$/, (ctx) => {
-  checkLoopback(ctx);
+admin('POST', /^\/_faults\/reset$/, (ctx) => {
   reset();
   send(ctx.res, 204);
 });
 
-route('POST', /^\/_faults\/expire-tokens$/, (ctx) => {
-  checkLoopback(ctx);
+admin('POST', /^\/_faults\/expire-tokens$/, () => {
   tokens.expireAll();
   return { tokenGeneration: state.data.tokenGeneration };
 });
 
-route('GET', /^\/_faults\/clock$/, (ctx) => {
-  checkLoopback(ctx);
-  return clockView();
-});
+admin('GET', /^\/_faults\/clock$/, clockView);
 
-route('POST', /^\/_faults\/clock$/, (ctx) => {
-  checkLoopback(ctx);
+admin('POST', /^\/_faults\/clock$/, (ctx) => {
   const b = jsonBody(ctx);
   const days = b.advanceDays === undefined ? 0 : b.advanceDays;
   const secs = b.advanceSeconds === undefined ? 0 : b.advanceSeconds;
@@ -247,13 +244,9 @@ route('POST', /^\/_faults\/clock$/, (ctx) => {
   return clockView();
 });
 
-route('GET', /^\/_faults\/settings$/, (ctx) => {
-  checkLoopback(ctx);
-  return settings();
-});
+admin('GET', /^\/_faults\/settings$/, settings);
 
-route('POST', /^\/_faults\/settings$/, (ctx) => {
-  checkLoopback(ctx);
+admin('POST', /^\/_faults\/settings$/, (ctx) => {
   const b = jsonBody(ctx);
   for (const k of Object.keys(b)) {
     if (!SETTINGS.includes(k)) throw bad(`Unknown setting '${k}'; known: ${SETTINGS.join(', ')}.`);

@@ -1,0 +1,166 @@
+'use strict';
+// scripts/sandbox up/status/env/sas/down as a user runs them: a private
+// state dir and free ports; checks file modes, the env names, idempotence,
+// a foreign process on the port, a stale PID file, and that `down` leaves
+// no process and no listening port behind.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const net = require('node:net');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { freePort, request } = require('./helpers');
+
+const SANDBOX = path.resolve(__dirname, '..', '..', 'sandbox');
+const ENV_NAMES = ['MGDC_SANDBOX_CA', 'MGDC_LOGIN_URL', 'MGDC_GRAPH_URL', 'MGDC_ARM_URL', 'MGDC_REGISTRATION_URL',
+  'MGDC_BLOB_URL', 'MGDC_TENANT_ID', 'MGDC_SUBSCRIPTION_ID', 'MGDC_RESOURCE_GROUP', 'MGDC_FACTORY',
+  'MGDC_STORAGE_ACCOUNT', 'MGDC_STORAGE_KEY_FILE', 'MGDC_DEV_CLIENT_ID', 'MGDC_DEV_CLIENT_SECRET_FILE',
+  'MGDC_ADMIN_CLIENT_ID', 'MGDC_ADMIN_CLIENT_SECRET_FILE', 'MGDC_CONFIG', 'MGDC_FAULTS_URL',
+  'MGDC_DEV_CERT_FILE', 'MGDC_DEV_KEY_FILE'];
+
+let dir;
+let env;
+test.before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgdc-sandbox-cli-'));
+  env = { ...process.env, MGDC_SANDBOX_DIR: path.join(dir, 'state'),
+    MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()) };
+});
+test.after(() => {
+  run('down');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function run(...args) {
+  const opts = typeof args[args.length - 1] === 'object' ? args.pop() : {};
+  const r = spawnSync(SANDBOX, args, { env: { ...env, ...opts }, encoding: 'utf8', timeout: 90000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const pidOf = (svc) => Number(fs.readFileSync(path.join(env.MGDC_SANDBOX_DIR, 'run', `${svc}.pid`), 'utf8'));
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const listening = (port) => new Promise((resolve) => {
+  const s = net.connect(port, '127.0.0.1');
+  s.once('connect', () => { s.destroy(); resolve(true); });
+  s.once('error', () => resolve(false));
+});
+const parseEnv = (text) => Object.fromEntries(text.trim().split('\n').map((l) => {
+  const m = /^export ([A-Z_]+)='(.*)'$/.exec(l);
+  assert.ok(m, `not an export line: ${l}`);
+  return [m[1], m[2]];
+}));
+
+test('status before up says so and exits 3; env refuses', () => {
+  const s = run('status');
+  assert.equal(s.code, 3);
+  assert.match(s.out, /not set up/);
+  assert.notEqual(run('env').code, 0);
+});
+
+test('up starts both services, writes the config and the secrets privately', { timeout: 120000 }, async () => {
+  const r = run('up');
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.out, /emulator\s+running, pid \d+/);
+  assert.match(r.out, /azurite\s+running, pid \d+/);
+  const st = env.MGDC_SANDBOX_DIR;
+  assert.equal(fs.statSync(st).mode & 0o777, 0o700);
+  for (const f of ['secrets/developer.secret', 'secrets/admin.secret', 'secrets/storage.key', 'secrets/developer.key',
+    'mgdcfs.json', 'tls/server.key']) {
+    assert.equal(fs.statSync(path.join(st, f)).mode & 0o077, 0, `${f} must be private`);
+  }
+  const cfg = JSON.parse(fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8'));
+  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'developer', 'developer-cert']);
+  assert.equal(cfg.default_profile, 'developer');
+  assert.equal(cfg.profiles['developer-cert'].assertion_alg, 'PS256');
+  assert.deepEqual(cfg.profiles.developer.ttl, { metadata_s: 10, status_s: 2, listing_s: 30 });
+  assert.deepEqual(cfg.profiles.developer.timeouts, { connect_ms: 3000, io_s: 10, retries: 4, deadline_ms: 30000 });
+  assert.equal(cfg.profiles.admin.endpoints.login, `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/login`);
+  const text = fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8');
+  assert.ok(!text.includes(fs.readFileSync(path.join(st, 'secrets/developer.secret'), 'utf8').trim()), 'no secret inline');
+});
+
+test('env prints exactly the agreed names, and they work', async () => {
+  const r = run('env');
+  assert.equal(r.code, 0, r.err);
+  const e = parseEnv(r.out);
+  assert.deepEqual(Object.keys(e).sort(), [...ENV_NAMES].sort());
+  const ca = fs.readFileSync(e.MGDC_SANDBOX_CA);
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: e.MGDC_DEV_CLIENT_ID,
+    client_secret: fs.readFileSync(e.MGDC_DEV_CLIENT_SECRET_FILE, 'utf8').trim(), scope: 'https://graph.microsoft.com/.default' });
+  const t = await request(`${e.MGDC_LOGIN_URL}/${e.MGDC_TENANT_ID}/oauth2/v2.0/token`, { ca, method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+  assert.equal(t.status, 200, t.text);
+  const o = await request(`${e.MGDC_GRAPH_URL}/v1.0/organization`, { ca, token: t.json.access_token });
+  assert.equal(o.json.value[0].id, e.MGDC_TENANT_ID);
+  assert.equal((await request(e.MGDC_FAULTS_URL, { ca })).status, 200);
+});
+
+test('sas gives read+list on a container (the exports container exists) and no write', async () => {
+  const r = run('sas', 'exports');
+  assert.equal(r.code, 0, r.err);
+  const url = r.out.trim();
+  const ca = fs.readFileSync(path.join(env.MGDC_SANDBOX_DIR, 'tls', 'ca.pem'));
+  const list = await request(`${url}&restype=container&comp=list`, { ca });
+  assert.equal(list.status, 200, list.text);
+  assert.match(list.text, /ContainerName="exports"/);
+  const u = new URL(url);
+  u.pathname += '/x.json';
+  const put = await request(u.toString(), { ca, method: 'PUT', body: '{}', headers: { 'x-ms-blob-type': 'BlockBlob' } });
+  assert.equal(put.status, 403);
+  assert.notEqual(run('sas', '../etc').code, 0);
+});
+
+test('a second up changes nothing and reports the running services', () => {
+  const before = [pidOf('emulator'), pidOf('azurite')];
+  const r = run('up');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual([pidOf('emulator'), pidOf('azurite')], before);
+  assert.equal(run('status').code, 0);
+});
+
+test('a port held by another program is reported clearly', async () => {
+  const srv = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const other = path.join(dir, 'other');
+  const r = run('up', { MGDC_SANDBOX_DIR: other, MGDC_SANDBOX_PORT: String(srv.address().port),
+    MGDC_SANDBOX_BLOB_PORT: String(await freePort()) });
+  srv.close();
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /port \d+ \(for emulator\) is in use by another program/);
+  // Its Azurite, started first, was stopped again.
+  assert.equal(run('status', { MGDC_SANDBOX_DIR: other }).code, 3);
+});
+
+test('down stops exactly ours: no process, no port left; a stale PID file is not obeyed', async () => {
+  const pids = [pidOf('emulator'), pidOf('azurite')];
+  const r = run('down');
+  assert.equal(r.code, 0, r.err);
+  for (const p of pids) assert.equal(alive(p), false, `pid ${p} still alive`);
+  assert.equal(await listening(Number(env.MGDC_SANDBOX_PORT)), false);
+  assert.equal(await listening(Number(env.MGDC_SANDBOX_BLOB_PORT)), false);
+  assert.equal(run('status').code, 3);
+  // A PID file naming a process that is not ours (this test runner).
+  fs.writeFileSync(path.join(env.MGDC_SANDBOX_DIR, 'run', 'emulator.pid'), String(process.pid));
+  assert.equal(run('down').code, 0);
+  assert.equal(alive(process.pid), true);
+  assert.equal(fs.existsSync(path.join(env.MGDC_SANDBOX_DIR, 'run', 'emulator.pid')), false);
+});
+
+test('up again after down keeps the seed (same tenant, same secrets)', () => {
+  const seed = fs.readFileSync(path.join(env.MGDC_SANDBOX_DIR, 'sandbox.json'), 'utf8');
+  const secret = fs.readFileSync(path.join(env.MGDC_SANDBOX_DIR, 'secrets/admin.secret'), 'utf8');
+  const r = run('up');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(env.MGDC_SANDBOX_DIR, 'sandbox.json'), 'utf8')).tenantId,
+    JSON.parse(seed).tenantId);
+  assert.equal(fs.readFileSync(path.join(env.MGDC_SANDBOX_DIR, 'secrets/admin.secret'), 'utf8'), secret);
+  assert.equal(run('down').code, 0);
+});
