@@ -1377,19 +1377,26 @@ out:
 	return res;
 }
 
-/* parse_content_range - "bytes a-b/total" -> 0, or -EINVAL. */
+/*
+ * parse_content_range - "bytes a-b/total" -> 0. -ERANGE when only the total
+ * is usable: the unsatisfiable form with '*' for the range, or Azurite's
+ * "bytes S-(S-1)/S" for a start at EOF. -EINVAL for anything else.
+ */
 static int parse_content_range(const char *s, uint64_t *a, uint64_t *b, uint64_t *total)
 {
 	unsigned long long x, y, t;
 	int used = 0;
 
-	if (!s || sscanf(s, "bytes %llu-%llu/%llu%n", &x, &y, &t, &used) != 3 || s[used] || x > y ||
-	    y >= t)
+	if (s && sscanf(s, "bytes */%llu%n", &t, &used) == 1 && !s[used]) {
+		*total = t;
+		return -ERANGE;
+	}
+	if (!s || sscanf(s, "bytes %llu-%llu/%llu%n", &x, &y, &t, &used) != 3 || s[used])
 		return -EINVAL;
 	*a = x;
 	*b = y;
 	*total = t;
-	return 0;
+	return x > y || y >= t ? -ERANGE : 0;
 }
 
 /*
@@ -1431,8 +1438,8 @@ static int range_once(struct blob_client *bc, const char *container, const char 
 		goto out;
 	}
 	props_from_resp(&resp, p, "x-ms-blob-content-md5");
-	if (parse_content_range(http_resp_header(&resp, "Content-Range"), &a, &b, &total) < 0 ||
-	    a != off) {
+	res = parse_content_range(http_resp_header(&resp, "Content-Range"), &a, &b, &total);
+	if (res == -EINVAL || (res == 0 && a != off)) {
 		res = blob_err(e, EIO, "range reply with a missing or wrong Content-Range");
 		goto out;
 	}
@@ -1443,17 +1450,24 @@ static int range_once(struct blob_client *bc, const char *container, const char 
 		               (unsigned long long)total);
 		goto out;
 	}
+	if (res < 0) {
+		res = blob_err(e, EIO, "range reply with an unusable Content-Range");
+		goto out;
+	}
+	if (b - a + 1 > len) {
+		res = blob_err(e, EIO, "range reply longer than the range asked for");
+		goto out;
+	}
 	*got = resp.body_len < b - a + 1 ? resp.body_len : (size_t)(b - a + 1);
-	if (*got > len)
-		*got = len;
 	md5h = http_resp_header(&resp, "Content-MD5");
-	if (want_md5 && *got == len) {
+	/* the service's MD5 covers the range it announced; check whenever all of it arrived */
+	if (want_md5 && *got == b - a + 1) {
 		unsigned char want[16], have[EVP_MAX_MD_SIZE];
 		unsigned int hl = 0;
 
 		if (!md5h || !lp_md5(want, md5h)) {
 			STAT_INC(bc, md5_missing);
-		} else if (!EVP_Digest(dst, len, have, &hl, EVP_md5(), NULL) || hl != 16 ||
+		} else if (!EVP_Digest(dst, *got, have, &hl, EVP_md5(), NULL) || hl != 16 ||
 		           memcmp(want, have, 16) != 0) {
 			STAT_INC(bc, md5_mismatch);
 			res = -EBADMSG;
