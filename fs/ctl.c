@@ -775,7 +775,14 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		fill(ud, "run.json", NULL);
 		fill(ud, "activities.json", NULL);
 		fill(ud, "cancel", NULL);
-		fill(ud, "output", NULL);
+		{
+			struct content c = {0};
+
+			/* Only runs of a pipeline made from a spec know their output folder. */
+			if (render_output(fs, path, r, &c) == 0)
+				fill(ud, "output", NULL);
+			content_release(&c);
+		}
 		return 0;
 	case N_META:
 		fill(ud, "stats.json", NULL);

@@ -41,6 +41,7 @@ static struct options {
 	const char *config;
 	const char *profile;
 	const char *log_file;
+	const char *cache_dir;
 	int show_help;
 	int show_version;
 	int debug;
@@ -50,6 +51,7 @@ static struct options {
 static const struct fuse_opt option_spec[] = {
 	OPT("--config=%s", config),   OPT("--config %s", config), OPT("--profile=%s", profile),
 	OPT("--profile %s", profile), OPT("--log=%s", log_file),  OPT("--log %s", log_file),
+	OPT("--cache-dir=%s", cache_dir), OPT("--cache-dir %s", cache_dir),
 	OPT("-h", show_help),         OPT("--help", show_help),   OPT("-V", show_version),
 	OPT("--version", show_version), FUSE_OPT_END};
 
@@ -63,6 +65,8 @@ static void usage(const char *prog)
 	       "    --config FILE          config file (default $XDG_CONFIG_HOME/mgdcfs/config.json)\n"
 	       "    --profile NAME         profile in the config file (default: its default_profile)\n"
 	       "    --log FILE             append the log to FILE (created 0600)\n"
+	       "    --cache-dir DIR        cache directory (default from the profile, else\n"
+	       "                           $XDG_CACHE_HOME/mgdcfs/PROFILE)\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d                     debug: foreground, FUSE and mgdcfs debug output\n"
 	       "    -s                     single-threaded\n"
@@ -315,6 +319,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "mgdcfs: %s\n", err);
 		fuse_opt_free_args(&args);
 		return 1;
+	}
+	if (opts.cache_dir) {
+		free(fs.cfg.cache_dir);
+		fs.cfg.cache_dir = strdup(opts.cache_dir);
 	}
 	fs.uid = getuid();
 	fs.gid = getgid();

@@ -16,7 +16,9 @@
  * combined PEM blob (system bundle + ca_file) and hands it to every handle
  * with CURLOPT_CAINFO_BLOB.
  */
-#define _GNU_SOURCE /* memmem */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "net/http.h"
 
 #include <ctype.h>
@@ -71,10 +73,13 @@ struct http_xfer {
 	struct http_resp *resp;
 	char *buf; /* malloc'd body, or the caller's buffer */
 	size_t len, cap;
-	size_t max;      /* cap on the body */
-	int caller_buf;  /* buf is req->buf */
-	int is_head;     /* HEAD: Content-Length describes no body */
-	long hdr_status; /* status of the header block being read */
+	size_t max;       /* cap on the body */
+	int caller_buf;   /* buf is req->buf (a 2xx reply to a request with a buffer) */
+	char *user_buf;   /* req->buf */
+	size_t user_cap;  /* req->buf_cap */
+	size_t owned_max; /* cap on a malloc'd body */
+	int is_head;      /* HEAD: Content-Length describes no body */
+	long hdr_status;  /* status of the header block being read */
 	size_t hdr_bytes;
 	int abort_err; /* positive errno a callback aborted with */
 };
@@ -436,10 +441,13 @@ out:
 
 static int http_build_ca_blob(struct http *h)
 {
+	const char *sys;
 	size_t start;
 	int rc;
 
-	rc = http_append_file(HTTP_SYSTEM_CA, &h->ca_blob, &h->ca_blob_len);
+	/* SSL_CERT_FILE is OpenSSL's own override of the system bundle's path. */
+	sys = secure_getenv("SSL_CERT_FILE");
+	rc = http_append_file(sys && *sys ? sys : HTTP_SYSTEM_CA, &h->ca_blob, &h->ca_blob_len);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0)
@@ -589,6 +597,25 @@ static void http_headers_clear(struct http_resp *resp)
 	resp->n_headers = 0;
 }
 
+/*
+ * Where the body of the reply now starting goes: a 2xx body into the
+ * caller's buffer when there is one; any other body (an error text) into a
+ * malloc'd buffer of its own, so a short chunk buffer never turns a 404 or a
+ * 503 into -EPROTO and the error stays readable by net_error_set().
+ */
+static void http_xfer_target(struct http_xfer *x)
+{
+	int to_user = x->user_buf && x->hdr_status >= 200 && x->hdr_status < 300;
+
+	if (!x->caller_buf)
+		free(x->buf);
+	x->caller_buf = to_user;
+	x->buf = to_user ? x->user_buf : NULL;
+	x->cap = to_user ? x->user_cap : 0;
+	x->max = to_user ? x->user_cap : x->owned_max;
+	x->len = 0;
+}
+
 static size_t http_header_cb(char *data, size_t size, size_t nmemb, void *p)
 {
 	struct http_xfer *x = p;
@@ -608,6 +635,7 @@ static size_t http_header_cb(char *data, size_t size, size_t nmemb, void *p)
 
 		http_headers_clear(resp);
 		x->hdr_status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		http_xfer_target(x);
 		return n;
 	}
 	while (end > data && (end[-1] == '\r' || end[-1] == '\n'))
@@ -829,10 +857,13 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 
 	http_resp_release(resp);
 	resp->status = 0;
-	x.caller_buf = req->buf != NULL;
-	x.buf = req->buf;
-	x.cap = req->buf_cap;
-	x.max = req->buf ? req->buf_cap : (req->max_body ? req->max_body : h->o.max_body);
+	x.user_buf = req->buf;
+	x.user_cap = req->buf_cap;
+	x.owned_max = req->max_body ? req->max_body : h->o.max_body;
+	if (req->buf && x.owned_max > HTTP_ERR_BODY_MAX)
+		x.owned_max = HTTP_ERR_BODY_MAX;
+	x.hdr_status = 200;
+	http_xfer_target(&x);
 	x.is_head = req->method && strcmp(req->method, "HEAD") == 0;
 	c = http_handle_take(h);
 	if (!c) {
@@ -899,7 +930,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		               : left;
 		CURLcode cc;
 		int again;
-		const char *why;
+		const char *why, *ra, *ra_ms;
 		char whybuf[32];
 
 		if (left <= 0) {
@@ -924,15 +955,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		}
 		if (!again || resp->attempts > max_retries)
 			break;
-		wait = http_retry_delay_ms(
-		    resp->attempts, res == 0 ? http_resp_header(resp, "Retry-After") : NULL,
-		    res == 0 ? http_resp_header(resp, "x-ms-retry-after-ms") : NULL,
-		    h->o.backoff_base_ms, h->o.backoff_max_ms);
-		if (res == 0 && !http_resp_header(resp, "x-ms-retry-after-ms") &&
-		    http_resp_header(resp, "retry-after-ms"))
-			wait = http_retry_delay_ms(resp->attempts, NULL,
-			                           http_resp_header(resp, "retry-after-ms"),
-			                           h->o.backoff_base_ms, h->o.backoff_max_ms);
+		ra = res == 0 ? http_resp_header(resp, "Retry-After") : NULL;
+		ra_ms = res == 0 ? http_resp_header(resp, "x-ms-retry-after-ms") : NULL;
+		if (res == 0 && !ra_ms)
+			ra_ms = http_resp_header(resp, "retry-after-ms");
+		wait = http_retry_delay_ms(resp->attempts, ra, ra_ms, h->o.backoff_base_ms,
+		                           h->o.backoff_max_ms);
 		if (http_now_ms() + wait >= deadline)
 			break;
 		log_info("http: %s %s: %s; retry %d/%d in %ld ms",

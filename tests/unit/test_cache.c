@@ -6,7 +6,9 @@
  * store directly with mdb_*, the budget is checked with stat(2) on data.mdb,
  * and LMDB's own mdb_stat must succeed after a writer is killed with SIGKILL.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "cache/cache.h"
 #include "tap.h"
 
