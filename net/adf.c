@@ -18,9 +18,14 @@
 
 #include "net/rest.h"
 
-#define ADF_QUERY       "api-version=" ADF_API_VERSION
-#define ADF_LOOKBACK_S  (45LL * 86400) /* ADF keeps run history for 45 days */
-#define ADF_LOOKAHEAD_S 86400LL
+#define ADF_QUERY      "api-version=" ADF_API_VERSION
+#define ADF_LOOKBACK_S (45LL * 86400) /* ADF keeps run history for 45 days */
+/*
+ * The window's end is far ahead on purpose: the service's clock, not ours,
+ * stamps lastUpdated, and the sandbox moves its clock forward to test
+ * approval expiry. A future bound costs nothing.
+ */
+#define ADF_LOOKAHEAD_S (400LL * 86400)
 
 struct adf {
 	/* first member: rest_ep_new() allocates the whole struct */

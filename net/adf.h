@@ -73,7 +73,8 @@ int adf_get_run(struct adf *f, const char *run_id, cJSON **run, struct net_error
 
 /*
  * adf_query_runs - the runs of `pipeline` (NULL: of every pipeline) last
- * updated in [after, before) (ISO 8601; NULL: 45 days ago / tomorrow),
+ * updated in [after, before) (ISO 8601; NULL: 45 days ago / 400 days ahead,
+ * since the service's clock may run ahead of ours),
  * newest first, following continuationToken pages (a few requests for
  * hundreds of runs). *runs is a cJSON array; caller frees.
  */

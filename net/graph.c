@@ -70,9 +70,9 @@ out:
 	return res;
 }
 
-char *graph_filter_query(const char *app_id, const char *select)
+char *graph_query(const char *app_id, const char *select, int top)
 {
-	char lit[2 * GRAPH_MAX_ID + 32], *fenc = NULL, *senc = NULL, *q = NULL;
+	char lit[2 * GRAPH_MAX_ID + 32], topbuf[32] = "", *fenc = NULL, *senc = NULL, *q = NULL;
 	size_t n = 0, need;
 
 	if (app_id) {
@@ -91,22 +91,25 @@ char *graph_filter_query(const char *app_id, const char *select)
 	}
 	if (select && !(senc = http_urlencode(select, 0)))
 		goto out;
-	need = (fenc ? strlen(fenc) : 0) + (senc ? strlen(senc) : 0) + 32;
+	if (top > 0)
+		snprintf(topbuf, sizeof(topbuf), "$top=%d", top);
+	need = (fenc ? strlen(fenc) : 0) + (senc ? strlen(senc) : 0) + sizeof(topbuf) + 32;
 	if (!(q = malloc(need)))
 		goto out;
-	snprintf(q, need, "%s%s%s%s%s", fenc ? "$filter=" : "", fenc ? fenc : "",
-	         fenc && senc ? "&" : "", senc ? "$select=" : "", senc ? senc : "");
+	snprintf(q, need, "%s%s%s%s%s%s%s", fenc ? "$filter=" : "", fenc ? fenc : "",
+	         fenc && senc ? "&" : "", senc ? "$select=" : "", senc ? senc : "",
+	         (fenc || senc) && *topbuf ? "&" : "", topbuf);
 out:
 	free(fenc);
 	free(senc);
 	return q;
 }
 
-/* List collection `name` (applications, servicePrincipals) with the optional filter. */
+/* List collection `name` (applications, servicePrincipals) with the optional query. */
 static int graph_list(struct graph *g, const char *name, const char *app_id, const char *select,
-                      cJSON **items, struct net_error *e)
+                      int top, cJSON **items, struct net_error *e)
 {
-	char *query = graph_filter_query(app_id, select), *url = NULL;
+	char *query = graph_query(app_id, select, top), *url = NULL;
 	struct rest_call c = {0};
 	int res;
 
@@ -124,14 +127,14 @@ out:
 	return res;
 }
 
-int graph_list_applications(struct graph *g, const char *app_id, const char *select, cJSON **apps,
-                            struct net_error *e)
+int graph_list_applications(struct graph *g, const char *app_id, const char *select, int top,
+                            cJSON **apps, struct net_error *e)
 {
-	return graph_list(g, "applications", app_id, select, apps, e);
+	return graph_list(g, "applications", app_id, select, top, apps, e);
 }
 
-int graph_list_service_principals(struct graph *g, const char *app_id, const char *select,
+int graph_list_service_principals(struct graph *g, const char *app_id, const char *select, int top,
                                   cJSON **sps, struct net_error *e)
 {
-	return graph_list(g, "servicePrincipals", app_id, select, sps, e);
+	return graph_list(g, "servicePrincipals", app_id, select, top, sps, e);
 }

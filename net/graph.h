@@ -36,24 +36,26 @@ int graph_get_organization(struct graph *g, cJSON **org, struct net_error *e);
  * graph_list_applications - every application (all pages), or only those
  * whose appId is `app_id` when it is not NULL ($filter=appId eq '...').
  * `select` (NULL: all properties) is a $select list such as
- * "id,appId,displayName". *apps is a cJSON array the caller frees. Returns 0
- * or a rest_list() error with `e` filled. Thread-safe.
+ * "id,appId,displayName"; `top` > 0 asks for that page size ($top, Graph
+ * allows 1..999), 0 leaves Graph's default (100). *apps is a cJSON array
+ * the caller frees. Returns 0 or a rest_list() error with `e` filled.
+ * Thread-safe.
  */
-int graph_list_applications(struct graph *g, const char *app_id, const char *select, cJSON **apps,
-                            struct net_error *e);
+int graph_list_applications(struct graph *g, const char *app_id, const char *select, int top,
+                            cJSON **apps, struct net_error *e);
 
 /* graph_list_service_principals - as graph_list_applications, for /servicePrincipals. */
-int graph_list_service_principals(struct graph *g, const char *app_id, const char *select,
+int graph_list_service_principals(struct graph *g, const char *app_id, const char *select, int top,
                                   cJSON **sps, struct net_error *e);
 
 /*
- * graph_filter_query - the query string "$filter=appId%20eq%20'<id>'" (the
- * OData literal with quotes doubled, then percent-encoded) followed by
- * "&$select=<select>" when select is not NULL; NULL app_id leaves the filter
- * out. Returns a malloc'd string ("" when neither is given), NULL on ENOMEM.
- * Exposed for unit tests.
+ * graph_query - the query string of a listing: "$filter=appId%20eq%20'<id>'"
+ * (the OData literal with quotes doubled, then percent-encoded) when app_id
+ * is not NULL, "$select=<select>" when select is not NULL, "$top=<top>" when
+ * top > 0, joined by '&'. Returns a malloc'd string ("" when none applies),
+ * NULL on ENOMEM or an app_id over 256 bytes. Exposed for unit tests.
  */
-char *graph_filter_query(const char *app_id, const char *select);
+char *graph_query(const char *app_id, const char *select, int top);
 
 /* graph_rest - the endpoint of `g`, so tests can lower its caps. */
 struct rest_ep *graph_rest(struct graph *g);
