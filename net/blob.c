@@ -777,10 +777,11 @@ struct blob_call {
 
 /*
  * blob_call_do - build the URL and headers of `c`, authorise and send it.
- * Same contract as http_do(); release resp in every case. Thread-safe.
+ * Same contract as http_do(); release resp in every case. `tok_e` gets
+ * auth_do()'s account of a failure (bearer only). Thread-safe.
  */
 static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struct http_resp *resp,
-                        struct net_error *e)
+                        struct net_error *tok_e)
 {
 	const char *hdrs[BLOB_MAX_HEADERS + 1];
 	char date[64], ver[64], auth[512] = "", clen[64], sig[45], esc[256];
@@ -853,7 +854,7 @@ static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struc
 	req.max_body = c->max_body;
 	req.idempotent = c->idempotent;
 	if (bc->kind == BLOB_AUTH_BEARER)
-		res = auth_do(bc->a, bc->scope, &req, resp, e);
+		res = auth_do(bc->a, bc->scope, &req, resp, tok_e);
 	else
 		res = http_do(bc->h, &req, resp);
 out:
@@ -874,8 +875,15 @@ out:
 static int blob_call_expect(struct blob_client *bc, const struct blob_call *c,
                             struct http_resp *resp, long ok, struct net_error *e)
 {
-	int rc = blob_call_do(bc, c, resp, e);
+	struct net_error te = {0};
+	int rc = blob_call_do(bc, c, resp, &te);
 
+	/* No reply header at all: the token step failed and te has the AADSTS text. */
+	if (rc < 0 && te.err && resp->n_headers == 0) {
+		if (e)
+			*e = te;
+		return -te.err;
+	}
 	return rc < 0 || resp->status != ok ? blob_fail(e, rc, resp) : 0;
 }
 

@@ -824,6 +824,22 @@ static void test_bearer(struct http *h, const char *container, const unsigned ch
 		goto out;
 	check_dir_list(bc, container, "bearer");
 	check_read(bc, container, "top.bin", big, 4096, 65536, "bearer range read");
+	blob_client_free(bc);
+	bc = NULL;
+	auth_free(a);
+	a = NULL;
+	ao.secret = "not-the-secret";
+	TAP_EQ_INT(auth_new(&a, h, &ao), 0, "identity with a wrong secret");
+	o.auth_id = a;
+	if (a && blob_client_new(&bc, h, &o) == 0) {
+		struct net_error e;
+		int rc;
+
+		rc = blob_list(bc, container, NULL, NULL, names_cb, NULL, &e);
+		TAP_EQ_INT(rc, -EACCES, "a refused client secret: -EACCES");
+		TAP_OK(strncmp(e.code, "AADSTS", 6) == 0, "the token endpoint's code is kept: %s",
+		       e.code);
+	}
 out:
 	blob_client_free(bc);
 	auth_free(a);
