@@ -356,6 +356,9 @@ int rest_do(const struct rest_ep *ep, const struct rest_call *c, struct rest_res
 	}
 	if (resp.status < 200 || resp.status > 299) {
 		res = net_error_set(ee, 0, &resp);
+		if (res == 0) /* a 1xx/3xx we did not ask for is no success either */
+			res = rest_error(ee, EIO, "UnexpectedStatus", "unexpected HTTP status %ld",
+			                 resp.status);
 		goto out;
 	}
 	if (resp.body && !rest_blank(resp.body, resp.body_len)) {

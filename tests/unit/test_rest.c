@@ -4,6 +4,7 @@
  * through the real http + auth path.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -279,6 +280,45 @@ static void test_do(struct testsrv *s, struct rest_ep *ep)
 	TAP_OK(rc == 0 && j == NULL, "204 without a body -> 0 and no document");
 }
 
+struct par {
+	struct testsrv *s;
+	struct rest_ep *ep;
+	int ok;
+};
+
+static void *par_list(void *arg)
+{
+	struct par *p = arg;
+	struct net_error e;
+	cJSON *items;
+
+	for (int i = 0; i < 5; i++) {
+		if (list_at(p->s, p->ep, NULL, "/chain/x", NULL, &items, &e) == 0 &&
+		    cJSON_GetArraySize(items) == 5)
+			p->ok++;
+		cJSON_Delete(items);
+	}
+	return NULL;
+}
+
+/* One endpoint shared by 8 threads, as FUSE workers share the mount's clients. */
+static void test_threads(struct testsrv *s, struct rest_ep *ep)
+{
+	pthread_t t[8];
+	struct par p[8];
+	int ok = 0;
+
+	for (int i = 0; i < 8; i++) {
+		p[i] = (struct par){.s = s, .ep = ep, .ok = 0};
+		pthread_create(&t[i], NULL, par_list, &p[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ok += p[i].ok;
+	}
+	TAP_EQ_INT(ok, 40, "8 threads x 5 paged listings on one endpoint all complete");
+}
+
 static void test_auth_path(struct testsrv *s)
 {
 	struct rest_ep bad;
@@ -326,6 +366,7 @@ int main(void)
 	ep.max_pages = 20;
 	test_paging(&s, &ep);
 	test_do(&s, &ep);
+	test_threads(&s, &ep);
 	test_auth_path(&s);
 	rest_ep_release(&ep);
 	testsrv_stop(&s);
