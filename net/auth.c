@@ -40,6 +40,7 @@
 #define AUTH_REPLY_MAX      (64u << 10) /* token reply body */
 #define AUTH_TOKEN_MAX      16384       /* one access token */
 #define AUTH_LIFE_MAX_S     (366L * 86400)
+#define AUTH_RETRY_MS 5000 /* pause between refreshes that fail while the token lives */
 #define AUTH_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 struct auth_tok {
@@ -50,6 +51,7 @@ struct auth_tok {
 	long life_ms;            /* its expires_in */
 	int refreshing;          /* a fetch for this scope is under way */
 	unsigned gen;            /* completed fetches, success or not */
+	long next_try_ms;        /* after a failed refresh: no new one before this */
 	int last_err;            /* outcome of the last fetch (0 or -errno) ... */
 	struct net_error last_e; /* ... and its error text, for waiters */
 };
@@ -650,11 +652,14 @@ static void auth_tok_settle(struct auth *a, struct auth_tok *t, int rc, char *to
 	t->gen++;
 	t->last_err = rc;
 	t->last_e = *e;
+	if (rc < 0)
+		t->next_try_ms = auth_now_ms() + AUTH_RETRY_MS;
 	if (rc == 0) {
 		auth_wipe_free(t->token);
 		t->token = token;
 		t->got_ms = auth_now_ms();
 		t->life_ms = life_s * 1000;
+		t->next_try_ms = 0;
 		log_info("auth: token for %s, valid %ld s",
 		         log_escape(esc, sizeof(esc), t->scope, (size_t)-1), life_s);
 	}
@@ -682,7 +687,8 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
 		long life = 0;
 		unsigned gen;
 
-		if (t->token && now < auth_tok_refresh_at(a, t)) {
+		/* Fresh, or live while a failed refresh cools down: no request. */
+		if (t->token && (now < auth_tok_refresh_at(a, t) || (live && now < t->next_try_ms))) {
 			res = auth_tok_copy(t, out, outlen);
 			break;
 		}

@@ -20,7 +20,8 @@ ready. Each path is one scripted behaviour; per-key counters live in memory so
                         /count/<tenant>.form: the last form posted to /login for <tenant>
   /login/<opts>/<tenant>/oauth2/v2.0/token   Entra-like token endpoint answering
                         {"access_token":"tok-<tenant>-<n>",...}; <opts> is "-"-separated:
-                        d<ms> delay, l<s> expires_in, e: an AADSTS7000215 error instead
+                        d<ms> delay, l<s> expires_in, e: an AADSTS7000215 error instead,
+                        f<n>: that error after <n> successful requests
   /api/<key>            401 unless the bearer is the newest token of <key>, or on the
                         first call of <key> (to test the 401 -> refresh -> retry path)
 """
@@ -164,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
             c = bump(key)
             with lock:
                 counts[key + ".form"] = body.decode("latin-1")
-            if "e" in opts:
+            if "e" in opts or ("f" in opts and c > int(opts["f"])):
                 self.reply(401, json.dumps({
                     "error": "invalid_client",
                     "error_description": "AADSTS7000215: Invalid client secret provided. "

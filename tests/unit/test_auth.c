@@ -523,6 +523,30 @@ static void test_live(void)
 	       "short-lived token refreshed before expiry (%s)", tok);
 	auth_free(a);
 
+	/* A refresh that fails while the token lives: keep it, and pause before the next try. */
+	a = secret_auth("l3-f1", "tenant-f", "x");
+	rc = auth_token(a, scope, tok, sizeof(tok), &e);
+	TAP_OK(rc == 0 && strcmp(tok, "tok-tenant-f-1") == 0, "flaky endpoint: first token");
+	{
+		struct timespec ts = {2, 200000000};
+
+		nanosleep(&ts, NULL);
+	}
+	rc = auth_token(a, scope, tok, sizeof(tok), &e);
+	TAP_OK(rc == 0 && strcmp(tok, "tok-tenant-f-1") == 0 && count_of("tenant-f") == 2,
+	       "failed refresh of a live token: the live token is returned");
+	rc = auth_token(a, scope, tok, sizeof(tok), &e);
+	TAP_OK(rc == 0 && count_of("tenant-f") == 2, "no new refresh right after a failed one");
+	{
+		struct timespec ts = {1, 0};
+
+		nanosleep(&ts, NULL);
+	}
+	rc = auth_token(a, scope, tok, sizeof(tok), &e);
+	TAP_OK(rc == -EACCES && count_of("tenant-f") == 3,
+	       "expired token and failing endpoint: the error (rc %d)", rc);
+	auth_free(a);
+
 	/* Entra error: errno, AADSTS code, no trace ids, no secret. */
 	a = secret_auth("e", "tenant-d", "TopSecretValue");
 	rc = auth_token(a, scope, tok, sizeof(tok), &e);

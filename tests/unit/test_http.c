@@ -396,6 +396,14 @@ static void test_live_caps(void)
 		           strcmp(big, "status 200") == 0,
 		       "caller buffer: body written in place");
 		http_resp_release(&r);
+		q.buf = small;
+		q.buf_cap = sizeof(small);
+		snprintf(url, sizeof(url), "%s/status/404", base);
+		rc = http_do(h, &q, &r);
+		TAP_OK(rc == 0 && r.status == 404 && r.body != small && r.body &&
+		           strcmp(r.body, "status 404") == 0,
+		       "caller buffer: an error body goes to its own buffer (rc %d)", rc);
+		http_resp_release(&r);
 	}
 	rc = get(h, "HEAD", "/bighead", 1, &r);
 	TAP_OK(rc == 0 && r.status == 200, "HEAD with Content-Length 10 GB is fine (rc %d)", rc);
@@ -612,6 +620,17 @@ static void test_tls(void)
 	TAP_OK(rc == -EPROTO && strstr(r.error, "certificate"), "other CA -> certificate error");
 	http_resp_release(&r);
 	http_free(h);
+
+	/* The system store stays in: with the test CA as "system" bundle, another extra CA still
+	 * works. */
+	snprintf(cmd, sizeof(cmd), "%s/ca.pem", dir);
+	setenv("SSL_CERT_FILE", cmd, 1);
+	TAP_EQ_INT(http_new(&h, &o), 0, "client with another CA, test CA as the system store");
+	rc = http_do(h, &q, &r);
+	TAP_OK(rc == 0 && r.status == 200, "system store plus ca_file: both trusted (rc %d)", rc);
+	http_resp_release(&r);
+	http_free(h);
+	unsetenv("SSL_CERT_FILE");
 
 	snprintf(bad, sizeof(bad), "%s/junk.pem", dir);
 	TAP_EQ_INT(http_new(&h, &o), -EINVAL, "ca_file without a certificate -> -EINVAL");
