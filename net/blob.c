@@ -202,8 +202,12 @@ static int hexval(int c)
 	return -1;
 }
 
-/* pct_decode - decode %XX of src[0..n) into dst (room for n + 1); returns the length. */
-static size_t pct_decode(char *dst, const char *src, size_t n)
+/*
+ * pct_decode - decode %XX of src[0..n) into dst (room for n + 1); returns
+ * the length. plus_space: '+' means ' ', as in a query (Azure and Azurite
+ * decode query values so; this client always sends '+' as %2B).
+ */
+static size_t pct_decode(char *dst, const char *src, size_t n, int plus_space)
 {
 	size_t i, o = 0;
 
@@ -215,7 +219,7 @@ static size_t pct_decode(char *dst, const char *src, size_t n)
 			dst[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
-			dst[o++] = src[i];
+			dst[o++] = plus_space && src[i] == '+' ? ' ' : src[i];
 		}
 	}
 	dst[o] = '\0';
@@ -435,10 +439,10 @@ static int sts_query(struct sb *b, const char *q)
 		kv = kv_add(&s, klen, len);
 		if (!kv)
 			goto out;
-		pct_decode(kv->k, q, klen);
+		pct_decode(kv->k, q, klen, 1);
 		kv_lower(kv->k);
 		if (klen < len)
-			pct_decode(kv->v, q + klen + 1, len - klen - 1);
+			pct_decode(kv->v, q + klen + 1, len - klen - 1, 1);
 		else
 			kv->v[0] = '\0';
 		q += len;
@@ -1070,7 +1074,7 @@ static void lp_field_end(struct lp *lp)
 	switch (lp->field) {
 	case F_NAME:
 		if (lp->name_encoded) {
-			lp->ent.name_len = pct_decode(lp->name, t, lp->text_len);
+			lp->ent.name_len = pct_decode(lp->name, t, lp->text_len, 0);
 		} else {
 			memcpy(lp->name, t, lp->text_len + 1);
 			lp->ent.name_len = lp->text_len;

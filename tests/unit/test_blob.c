@@ -135,6 +135,11 @@ static void test_string_to_sign(void)
 	TAP_EQ_STR(s, "GET\n\n\n\n\n\n\n\n\n\n\n\n/a/\ncomp:list\ninclude:a,b",
 	           "account root; repeated parameter names lowercased and comma-joined");
 	free(s);
+	s = blob_string_to_sign(
+	    "GET", "a", "https://a.blob.core.windows.net/c?prefix=a%2Bb+c&marker=x%26y", NULL);
+	TAP_EQ_STR(s, "GET\n\n\n\n\n\n\n\n\n\n\n\n/a/c\nmarker:x&y\nprefix:a+b c",
+	           "an encoded '+' and '&' decode; a raw '+' is a space, as the service reads it");
+	free(s);
 	s = blob_string_to_sign("GET", "a", "https://a.blob.core.windows.net", NULL);
 	TAP_EQ_STR(s, "GET\n\n\n\n\n\n\n\n\n\n\n\n/a/", "URL without a path signs '/'");
 	free(s);
@@ -919,8 +924,19 @@ static void test_live(void)
 	           has_name(&s, "dir/sub/", 1),
 	       "dir/ holds a.txt, b.txt and sub/");
 	memset(&s, 0, sizeof(s));
-	TAP_EQ_INT(blob_list(pg, container, NULL, NULL, names_cb, &s, &e), 0, "flat listing");
+	blob_client_free(pg);
+	pg = NULL;
+	/* one entry per page: every name, the odd one too, comes back as a marker */
+	o.max_results = 1;
+	TAP_EQ_INT(blob_client_new(&pg, h, &o), 0, "client with 1 entry per page");
+	http_get_stats(h, &h0);
+	TAP_EQ_INT(pg ? blob_list(pg, container, NULL, NULL, names_cb, &s, &e) : -1, 0,
+	           "flat listing, one entry per page");
+	http_get_stats(h, &h1);
 	TAP_EQ_INT(s.n, 6, "all six blobs");
+	TAP_OK(h1.requests - h0.requests >= 6, "one page each (%llu requests)",
+	       (unsigned long long)(h1.requests - h0.requests));
+	TAP_OK(has_name(&s, small[3], 0), "the odd name survived being a marker");
 	for (i = 0; (int)i < s.n && i < 64; i++)
 		if (strcmp(s.v[i], "top.bin") == 0)
 			TAP_EQ_INT(s.size[i], big_len, "listed size of top.bin");
