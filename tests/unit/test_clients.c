@@ -484,10 +484,13 @@ static void live_reg(struct live *L)
 	struct net_error e;
 	cJSON *doc, *spec, *items, *it;
 	char name[64], *etag = NULL, *etag2 = NULL;
-	int rc, created = -1, found = 0;
+	int rc, created = -1, found = 0, was_on;
 
 	TAP_EQ_INT(reg_new(&dev, L->dev, L->reg, L->tenant, NULL), 0, "live: reg_new (developer)");
 	TAP_EQ_INT(reg_new(&admin, L->admin, L->reg, L->tenant, NULL), 0, "live: reg_new (admin)");
+	rc = reg_get_data_connect(admin, &doc, &e);
+	was_on = rc == 0 && cJSON_IsTrue(cJSON_GetObjectItem(doc, "enabled"));
+	cJSON_Delete(doc);
 	rc = reg_set_data_connect(dev, 1, NULL, &e);
 	TAP_OK(rc == -EACCES, "live: a developer cannot switch Data Connect (%s)", e.code);
 	rc = reg_set_data_connect(admin, 1, &doc, &e);
@@ -553,6 +556,8 @@ static void live_reg(struct live *L)
 	       "live: gone -> the documented not-found text");
 	cJSON_Delete(spec);
 out:
+	if (!was_on) /* leave the tenant as we found it */
+		reg_set_data_connect(admin, 0, NULL, &e);
 	free(etag);
 	free(etag2);
 	reg_free(dev);
