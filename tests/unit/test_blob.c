@@ -787,6 +787,57 @@ static void check_read(struct blob_client *bc, const char *c, const char *name,
 	free(buf);
 }
 
+/* Parallel readers sharing one client: each checks its own ranges. */
+struct par {
+	struct blob_client *bc;
+	const char *container;
+	const unsigned char *data;
+	size_t len;
+	unsigned seed;
+	int bad;
+};
+
+static void *par_main(void *arg)
+{
+	struct par *p = arg;
+	unsigned char buf[70000];
+	struct net_error e;
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		size_t n = 1 + (size_t)rand_r(&p->seed) % sizeof(buf);
+		uint64_t off = (uint64_t)rand_r(&p->seed) % (p->len - n);
+
+		if (blob_get_range(p->bc, p->container, "top.bin", off, n, buf, NULL, NULL, &e) !=
+		        (ssize_t)n ||
+		    memcmp(buf, p->data + off, n) != 0)
+			p->bad++;
+	}
+	return NULL;
+}
+
+static void check_parallel(struct blob_client *bc, const char *container, const unsigned char *data,
+                           size_t len)
+{
+	struct par p[4];
+	pthread_t th[4];
+	int i, started = 0, bad = 0;
+
+	for (i = 0; i < 4; i++) {
+		p[i] = (struct par){bc, container, data, len, (unsigned)i + 1, 0};
+		if (pthread_create(&th[i], NULL, par_main, &p[i]) == 0)
+			started++;
+		else
+			break;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		bad += p[i].bad;
+	}
+	TAP_EQ_INT(started, 4, "four reader threads");
+	TAP_EQ_INT(bad, 0, "100 parallel random range reads through one client are exact");
+}
+
 /* check_dir_list - a flat listing of dir/ through `bc` finds the three blobs put there. */
 static void check_dir_list(struct blob_client *bc, const char *container, const char *what)
 {
@@ -961,6 +1012,7 @@ static void test_live(void)
 	check_read(bc, container, "top.bin", big, big_len - 1, 1, "last byte");
 	check_read(bc, container, "top.bin", big, 3, (size_t)4 << 20, "4 MiB at 3 (MD5 checked)");
 	check_read(bc, container, "top.bin", big, 0, big_len, "whole 5 MiB + 3 (no MD5)");
+	check_parallel(bc, container, big, big_len);
 	check_read(bc, container, "dir/a.txt", (const unsigned char *)small[0], 0, strlen(small[0]),
 	           "whole small blob");
 	check_read(bc, container, small[3], (const unsigned char *)small[3], 5, 4, "odd name");
