@@ -25,7 +25,8 @@ let env;
 test.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgdc-sandbox-cli-'));
   env = { ...process.env, MGDC_SANDBOX_DIR: path.join(dir, 'state'),
-    MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()) };
+    MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()),
+    MGDC_SANDBOX_RUN_SECONDS: '2' };
 });
 test.after(() => {
   run('down');
@@ -124,6 +125,18 @@ test('a second up changes nothing and reports the running services', () => {
   assert.equal(r.code, 0, r.err);
   assert.deepEqual([pidOf('emulator'), pidOf('azurite')], before);
   assert.equal(run('status').code, 0);
+});
+
+test('the man page walkthrough runs: register, self-approval refused, approve, pipeline run, blobs', { timeout: 90000 }, () => {
+  const r = spawnSync(path.join(__dirname, '..', 'examples', 'walkthrough.sh'), [],
+    { cwd: path.resolve(__dirname, '..', '..', '..'), env, encoding: 'utf8', timeout: 80000 });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /"status":"PendingAuthorization"/);
+  assert.match(r.stdout, /"code":"SelfApprovalNotAllowed","message":"App approver and owner cannot be the same user\."\}\} HTTP 403/);
+  assert.match(r.stdout, /\{"status":"Approved","approvedBy":"admin@/);
+  assert.match(r.stdout, /\nSucceeded\n/);
+  assert.match(r.stdout, /<Name>mail\/[0-9a-f-]{36}\/[^<]+\.json<\/Name>/);
+  assert.match(r.stdout, /\{"id":"[^"]+","subject":"[^"]*","receivedDateTime":"2024-01-0/);
 });
 
 test('a port held by another program is reported clearly', async () => {
