@@ -169,10 +169,13 @@ int blob_get_props(struct blob_client *bc, const char *container, const char *na
  * Returns `len` (never fewer: a short body is re-requested for the
  * remainder, then -EIO); -ESTALE if the blob changed (412 ConditionNotMet,
  * or it is now shorter than offset + len); -EIO after an MD5 mismatch that
- * persisted over one retry (counted in blob_stats); -ENOENT; -EACCES;
- * -ERANGE (InvalidRange); -EINVAL for len over SSIZE_MAX; or a transport
- * errno. `props_out` (may be NULL) receives the blob's size, ETag, mtime and
- * stored MD5 from the reply.
+ * persisted over one retry (counted in blob_stats), or for a reply whose
+ * Content-Range is not the range asked for; -ENOENT; -EACCES; -ERANGE
+ * (InvalidRange); -EINVAL for len over SSIZE_MAX or an ETag that cannot go
+ * into a header; or a transport errno. `buf` may hold partial data after a
+ * failure. `props_out` (may be NULL) receives the blob's size, ETag, mtime
+ * and stored whole-blob MD5 (x-ms-blob-content-md5) from the reply.
+ * Thread-safe; memory use is the caller's buffer plus a few KiB.
  */
 ssize_t blob_get_range(struct blob_client *bc, const char *container, const char *name,
                        uint64_t offset, size_t len, void *buf, const char *etag_expected,
