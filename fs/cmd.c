@@ -245,6 +245,13 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 		return refuse(path, -ENOTSUP,
 			      "this profile has no registration endpoint (endpoints.registration); "
 			      "against a real tenant, register the app in the Azure portal");
+	if (memchr(r->name, '.', r->name_len) || r->name[0] == '#') {
+		snprintf(err, sizeof(err),
+			 "%s: $: app name '%.*s' contains '.'; app names are one component without "
+			 "'.', so apps/<name>/ and apps/<name>.json stay distinct",
+			 rel(path), (int)r->name_len, r->name);
+		return refuse(path, -EINVAL, err);
+	}
 	spec_profile_of(fs, &p);
 	rc = spec_parse_registration(rel(path), buf, len, &p, fs->catalog, &body, err,
 				     sizeof(err));

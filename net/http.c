@@ -789,6 +789,10 @@ static CURLcode http_setup(struct http *h, CURL *c, const struct http_req *req,
 		SET(CURLOPT_CAINFO, NULL);
 		SET(CURLOPT_CAPATH, NULL);
 	}
+	/* libcurl silently resends a request whose reused connection died before the reply;
+	 * for a request the server may act on twice (createRun, approve) that would be a
+	 * second action, so such requests always get a fresh connection. */
+	SET(CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
 	if (strcmp(method, "HEAD") == 0) {
 		SET(CURLOPT_NOBODY, 1L);
 	} else if (req->body || strcmp(method, "GET") != 0) {
@@ -1017,13 +1021,20 @@ static void net_error_copy(char *dst, size_t n, const char *s, size_t len)
 }
 
 /*
- * The human part of a service message: Entra appends "\r\nTrace ID: …",
+ * The human part of a service message: Entra appends "\r\nTrace ID: …"
+ * (or " Trace ID: …" on one line),
  * Blob "\nRequestId:…\nTime:…". Those ids identify nothing for a user and
  * differ on every call, so the message stops at the first line break.
  */
 static size_t net_error_msg_len(const char *s)
 {
-	return strcspn(s, "\r\n");
+	size_t n = strcspn(s, "\r\n");
+	const char *t = strstr(s, " Trace ID:");
+
+	/* Some servers put the ids on the same line. */
+	if (t && (size_t)(t - s) < n)
+		n = (size_t)(t - s);
+	return n;
 }
 
 /* Bounded scan for <tag>…</tag> in an XML error body; NULL if absent. */
