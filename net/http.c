@@ -1022,9 +1022,9 @@ static void net_error_copy(char *dst, size_t n, const char *s, size_t len)
 
 /*
  * The human part of a service message: Entra appends "\r\nTrace ID: …"
- * (or " Trace ID: …" on one line),
- * Blob "\nRequestId:…\nTime:…". Those ids identify nothing for a user and
- * differ on every call, so the message stops at the first line break.
+ * (the sandbox: " Trace ID: …" on the same line), Blob "\nRequestId:…
+ * \nTime:…". Those ids identify nothing for a user and differ on every
+ * call, so the message stops at the first line break or " Trace ID:".
  */
 static size_t net_error_msg_len(const char *s)
 {

@@ -325,6 +325,10 @@ static void test_parse(void)
 	     "invalid_scope"},
 	    {"{\"error\":\"invalid_request\"}", -EINVAL, NULL, 0, "invalid_request",
 	     "token request refused", "invalid_request without description"},
+	    {"{\"error\":\"invalid_client\",\"error_description\":\"AADSTS700027: Client "
+	     "assertion failed signature validation. Trace ID: 1 Correlation ID: 2\"}",
+	     -EACCES, NULL, 0, "AADSTS700027",
+	     "AADSTS700027: Client assertion failed signature validation.", "ids on the same line"},
 	    {"{\"error\":\"server_error\",\"error_description\":\"boom\"}", -EIO, NULL, 0,
 	     "server_error", "boom", "unknown error"},
 	    {"<html>502 Bad Gateway</html>", -EIO, NULL, 0, "", "token reply is not a JSON object",
@@ -618,17 +622,19 @@ static void test_sandbox(void)
 	struct http_opts ho = {0};
 	struct auth_opts ao = {0};
 	struct net_error e;
-	const char *names[] = {"developer", "admin", "developer-cert"};
+	/* The last run uses the certificate profile with RS256 + x5t instead of its PS256. */
+	const char *names[] = {"developer", "admin", "developer-cert", "developer-cert"};
 
 	if (!cfgp || !(txt = slurp(cfgp))) {
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			printf("ok %d - sandbox: %s token # SKIP MGDC_CONFIG not set\n", ++tap_n,
 			       names[i]);
+		printf("ok %d - sandbox: wrong secret # SKIP MGDC_CONFIG not set\n", ++tap_n);
 		return;
 	}
 	cfg = cJSON_Parse(txt);
 	free(txt);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		prof = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(cfg, "profiles"), names[i]);
 		ep = cJSON_GetObjectItemCaseSensitive(prof, "endpoints");
@@ -650,6 +656,8 @@ static void test_sandbox(void)
 			if (jstr(prof, "assertion_alg") &&
 			    strcmp(jstr(prof, "assertion_alg"), "RS256") == 0)
 				ao.alg = AUTH_ALG_RS256;
+			if (i == 3)
+				ao.alg = AUTH_ALG_RS256;
 		}
 		if (auth_new(&a, h, &ao) == 0) {
 			int rc = auth_token(a, "https://graph.microsoft.com/.default", tok,
@@ -659,7 +667,10 @@ static void test_sandbox(void)
 			TAP_OK(rc == 0 && jstr(cl, "aud") &&
 			           strstr(jstr(cl, "aud"), "graph.microsoft.com"),
 			       "sandbox: %s token (%s) for Graph (rc %d %s)", names[i],
-			       ao.secret ? "secret" : "assertion", rc, e.msg);
+			       ao.secret                  ? "secret"
+			       : ao.alg == AUTH_ALG_PS256 ? "PS256"
+			                                  : "RS256",
+			       rc, e.msg);
 			cJSON_Delete(cl);
 			auth_free(a);
 			a = NULL;
@@ -671,6 +682,25 @@ static void test_sandbox(void)
 			free(secret);
 			secret = NULL;
 		}
+	}
+	/* A wrong secret for the developer app: the emulator's Entra error comes through. */
+	prof = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "profiles"),
+	                                        "developer");
+	memset(&ao, 0, sizeof(ao));
+	ao.login_url = jstr(cJSON_GetObjectItemCaseSensitive(prof, "endpoints"), "login");
+	ao.tenant = jstr(prof, "tenant_id");
+	ao.client_id = jstr(prof, "client_id");
+	ao.secret = "not-the-secret";
+	if (h && auth_new(&a, h, &ao) == 0) {
+		int rc =
+		    auth_token(a, "https://graph.microsoft.com/.default", tok, sizeof(tok), &e);
+
+		TAP_OK(rc == -EACCES && strncmp(e.code, "AADSTS", 6) == 0 &&
+		           !strstr(e.msg, "Trace ID"),
+		       "sandbox: wrong secret -> -EACCES, %s: %s", e.code, e.msg);
+		auth_free(a);
+	} else {
+		TAP_OK(0, "sandbox: auth_new with a wrong secret");
 	}
 	http_free(h);
 	cJSON_Delete(cfg);
