@@ -61,17 +61,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT     1
-#define CACHE_MAGIC      0x3143474du /* "MGC1" */
-#define CACHE_HASH       32
-#define CACHE_ID         (CACHE_HASH + 8) /* hash + big-endian index */
-#define CACHE_EKEY       (1 + CACHE_ID)   /* type + id: key of ent */
-#define CACHE_LKEY       (8 + CACHE_EKEY) /* big-endian tick + ekey: key of lru */
-#define CACHE_TUPLE_MAX  4096             /* cap on the names of one key together */
-#define CACHE_CHUNK_MAX  (256u << 20)
-#define CACHE_PEND_MAX   64
-#define CACHE_PEND_AGE_S 2
-#define CACHE_PUT_TRIES  64
+#define CACHE_FORMAT       1
+#define CACHE_MAGIC        0x3143474du /* "MGC1" */
+#define CACHE_HASH         32
+#define CACHE_ID           (CACHE_HASH + 8) /* hash + big-endian index */
+#define CACHE_EKEY         (1 + CACHE_ID)   /* type + id: key of ent */
+#define CACHE_LKEY         (8 + CACHE_EKEY) /* big-endian tick + ekey: key of lru */
+#define CACHE_TUPLE_MAX    4096             /* cap on the names of one key together */
+#define CACHE_CHUNK_MAX    (256u << 20)
+#define CACHE_PEND_MAX     64
+#define CACHE_PEND_AGE_S   2
+#define CACHE_ROOM_WAIT_MS 3000 /* how long a put waits for readers to release pages */
 /* Bytes of one entry outside its value: ent, lru and leaf nodes, with page slack. */
 #define CACHE_ENTRY_OVERHEAD 512
 /* LMDB's page and node header sizes (mdb.c PAGEHDRSZ, NODESIZE). */
@@ -134,6 +134,7 @@ struct cache {
 	unsigned char pend[CACHE_PEND_MAX][CACHE_EKEY]; /* protected by plock */
 	int npend;                                      /* protected by plock */
 	time_t pend_since;                              /* protected by plock */
+	int nreaders;                                   /* our open read transactions; atomic */
 	/* Counters: relaxed atomics. */
 	uint64_t hits, misses, evictions, checksum_failures, bytes_read, bytes_written, touches;
 };
@@ -261,6 +262,24 @@ static void cache_lkey(unsigned char *lkey, uint64_t tick, const unsigned char *
 {
 	cache_be64(lkey, tick);
 	memcpy(lkey + 8, ekey, CACHE_EKEY);
+}
+
+/* Read transactions are counted so a waiting writer knows whether readers pin pages. */
+static int cache_read_begin(struct cache *c, MDB_txn **txn)
+{
+	int rc;
+
+	__atomic_add_fetch(&c->nreaders, 1, __ATOMIC_ACQ_REL);
+	rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, txn);
+	if (rc)
+		__atomic_sub_fetch(&c->nreaders, 1, __ATOMIC_ACQ_REL);
+	return rc;
+}
+
+static void cache_read_end(struct cache *c, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	__atomic_sub_fetch(&c->nreaders, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ---- records inside a write transaction ---- */
@@ -515,11 +534,11 @@ static int cache_fn_room(struct cache *c, MDB_txn *txn, struct cache_totals *t, 
 	return rc;
 }
 
+/* Evict one entry if *arg is set; either way the commit advances the txn id. */
 static int cache_fn_evict(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
 {
-	int rc = cache_evict_one(c, txn, t);
+	int rc = *(int *)arg ? cache_evict_one(c, txn, t) : 0;
 
-	*(int *)arg = rc == 0;
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -583,10 +602,27 @@ static int cache_fn_put(struct cache *c, MDB_txn *txn, struct cache_totals *t, v
 	return rc;
 }
 
+static int64_t cache_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * MDB_MAP_FULL after the room was made means the free pages are not usable
+ * yet: freed by one of the last two commits, or still seen by a reader (a
+ * FUSE thread preempted inside its short read transaction). Back off so
+ * readers finish, commit a transaction so the txn id moves on, and evict one
+ * more entry only when no reader of ours is active (or every fourth round),
+ * so that a slow reader does not empty the cache.
+ */
 static int cache_put_ref(struct cache *c, const struct cache_ref *r, const void *data, size_t len)
 {
 	struct cache_put p = {.r = r, .data = data, .len = len};
-	int rc, tries, evicted;
+	int64_t deadline = 0;
+	int rc, tries, evict;
 
 	if (len > c->chunk_size)
 		return -EFBIG;
@@ -599,17 +635,18 @@ static int cache_put_ref(struct cache *c, const struct cache_ref *r, const void 
 			if (rc != MDB_MAP_FULL)
 				break;
 		}
-		if (tries == CACHE_PUT_TRIES)
+		if (tries == 0)
+			deadline = cache_now_ms() + CACHE_ROOM_WAIT_MS;
+		else if (cache_now_ms() > deadline)
 			break;
-		/* Also advances the txn id, so the frees of the last eviction become usable. */
-		evicted = 0;
-		rc = cache_write_locked(c, cache_fn_evict, &evicted);
-		if ((rc == MDB_MAP_FULL || !evicted) && tries >= 8)
-			usleep(1000); /* nothing left to evict: wait for readers to let go */
+		if (tries >= 2)
+			usleep(1000u << (tries < 7 ? tries - 2 : 5));
+		evict = __atomic_load_n(&c->nreaders, __ATOMIC_ACQUIRE) == 0 || tries % 4 == 3;
+		rc = cache_write_locked(c, cache_fn_evict, &evict);
 	}
 	pthread_mutex_unlock(&c->wlock);
 	if (rc == MDB_MAP_FULL) {
-		log_warn("cache: no room for a %zu-byte entry after %d evictions", len, tries);
+		log_warn("cache: no room for a %zu-byte entry after %d tries", len, tries);
 		return -ENOSPC;
 	}
 	if (rc == 0)
@@ -662,7 +699,7 @@ static ssize_t cache_fetch(struct cache *c, const struct cache_ref *r, void *buf
 	int rc, touch = 0;
 	uint32_t crc;
 
-	rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	rc = cache_read_begin(c, &txn);
 	if (rc)
 		return cache_errno(rc, "read txn");
 	k = cache_val(r->ekey + 1, CACHE_ID);
@@ -713,7 +750,7 @@ static ssize_t cache_fetch(struct cache *c, const struct cache_ref *r, void *buf
 	if (cache_get_ent(c, txn, r->ekey, &e) == 0 && cache_totals_get(c, txn, &t) == 0)
 		touch = t.tick - e.tick > t.entries / 8;
 out:
-	mdb_txn_abort(txn);
+	cache_read_end(c, txn);
 	if (verdict != V_HIT && alloc && dst != buf)
 		free(dst);
 	else if (alloc)
@@ -810,14 +847,14 @@ int64_t cache_blob_bytes(struct cache *c, const char *account, const char *conta
 
 	if (cache_ref_chunk(&r, c, account, container, blob, etag, 0) < 0)
 		return -EINVAL;
-	rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	rc = cache_read_begin(c, &txn);
 	if (rc)
 		return cache_errno(rc, "read txn");
 	k = cache_val(r.ekey + 1, CACHE_HASH);
 	rc = mdb_get(txn, c->blob, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(b))
 		memcpy(&b, v.mv_data, sizeof(b));
-	mdb_txn_abort(txn);
+	cache_read_end(c, txn);
 	if (rc && rc != MDB_NOTFOUND)
 		return cache_errno(rc, "blob bytes");
 	return (int64_t)b.bytes;
@@ -898,9 +935,9 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 	out->bytes_written = __atomic_load_n(&c->bytes_written, __ATOMIC_RELAXED);
 	out->touches = __atomic_load_n(&c->touches, __ATOMIC_RELAXED);
 	out->budget = c->budget;
-	if (mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn) == 0) {
+	if (cache_read_begin(c, &txn) == 0) {
 		cache_totals_get(c, txn, &t);
-		mdb_txn_abort(txn);
+		cache_read_end(c, txn);
 	}
 	out->bytes_used = t.payload;
 	out->chunks = t.chunks;
@@ -1365,8 +1402,12 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 	}
 	c->psize = st.ms_psize;
 	c->nodemax = (((c->psize - LMDB_PAGEHDR) / 2) & ~(size_t)1) - sizeof(uint16_t);
-	/* B-tree, freelist and meta pages live inside the budget too. */
-	c->limit = c->budget - (64ull * c->psize + c->budget / 128);
+	/*
+	 * B-tree, freelist and meta pages live inside the budget too, and one
+	 * more chunk is kept free: pages a preempted reader still pins are not
+	 * reusable, and without slack every put would wait for such a reader.
+	 */
+	c->limit = c->budget - (64ull * c->psize + c->budget / 128 + c->chunk_size);
 	rc = cache_init_dbs(c);
 	if (rc) {
 		res = cache_errno(rc, "open databases");
