@@ -40,7 +40,7 @@
 #define AUTH_REPLY_MAX      (64u << 10) /* token reply body */
 #define AUTH_TOKEN_MAX      16384       /* one access token */
 #define AUTH_LIFE_MAX_S     (366L * 86400)
-#define AUTH_RETRY_MS 5000 /* pause between refreshes that fail while the token lives */
+#define AUTH_RETRY_MS       5000 /* pause between refreshes that fail while the token lives */
 #define AUTH_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 struct auth_tok {
@@ -688,7 +688,8 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
 		unsigned gen;
 
 		/* Fresh, or live while a failed refresh cools down: no request. */
-		if (t->token && (now < auth_tok_refresh_at(a, t) || (live && now < t->next_try_ms))) {
+		if (t->token &&
+		    (now < auth_tok_refresh_at(a, t) || (live && now < t->next_try_ms))) {
 			res = auth_tok_copy(t, out, outlen);
 			break;
 		}
