@@ -199,14 +199,14 @@ static int auth_tenant_ok(const char *t)
 int auth_new(struct auth **out, struct http *h, const struct auth_opts *o)
 {
 	struct auth *a;
-	size_t ul;
+	size_t ul, n;
 	int res = -EINVAL;
 
 	*out = NULL;
-	if (!o || !o->login_url || !o->client_id || !*o->client_id || !auth_tenant_ok(o->tenant) ||
-	    (!o->secret && !o->cert_file)) {
-		log_err("auth: incomplete identity (login URL, tenant, client id and a secret or a "
-		        "certificate are needed)");
+	if (!o || http_url_check(o->login_url) < 0 || !o->client_id || !*o->client_id ||
+	    !auth_tenant_ok(o->tenant) || (!o->secret && !o->cert_file)) {
+		log_err("auth: incomplete identity (an https login URL, a tenant id or domain, a "
+		        "client id and a secret or a certificate are needed)");
 		return -EINVAL;
 	}
 	a = calloc(1, sizeof(*a));
@@ -221,24 +221,25 @@ int auth_new(struct auth **out, struct http *h, const struct auth_opts *o)
 	while (ul > 0 && o->login_url[ul - 1] == '/')
 		ul--;
 	res = -ENOMEM;
-	a->token_url = malloc(ul + strlen(o->tenant) + 32);
+	n = ul + strlen(o->tenant) + 32;
+	a->token_url = malloc(n);
 	a->client_id = strdup(o->client_id);
 	if (!a->token_url || !a->client_id)
-		goto fail;
-	sprintf(a->token_url, "%.*s/%s/oauth2/v2.0/token", (int)ul, o->login_url, o->tenant);
+		goto out;
+	snprintf(a->token_url, n, "%.*s/%s/oauth2/v2.0/token", (int)ul, o->login_url, o->tenant);
 	if (o->secret) {
 		a->secret = strdup(o->secret);
 		if (!a->secret)
-			goto fail;
+			goto out;
+		res = 0;
 	} else {
 		res = auth_load_cert(a, o);
-		if (res < 0)
-			goto fail;
 	}
-	*out = a;
-	return 0;
-fail:
-	auth_free(a);
+out:
+	if (res < 0)
+		auth_free(a);
+	else
+		*out = a;
 	return res;
 }
 

@@ -481,6 +481,9 @@ int http_new(struct http **out, const struct http_opts *opts)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->share_lock[i], NULL);
+	pthread_mutex_init(&h->pool_lock, NULL);
 	if (opts)
 		h->o = *opts;
 	if (h->o.connect_timeout_ms <= 0)
@@ -502,24 +505,21 @@ int http_new(struct http **out, const struct http_opts *opts)
 	snprintf(ua, sizeof(ua), "mgdcfs/%s", MGDCFS_VERSION);
 	h->user_agent = strdup(h->o.user_agent ? h->o.user_agent : ua);
 	if (!h->user_agent)
-		goto fail;
+		goto out;
 	if (h->o.ca_file) {
 		h->ca_file = strdup(h->o.ca_file);
 		if (!h->ca_file)
-			goto fail;
+			goto out;
 		res = http_build_ca_blob(h);
 		if (res < 0)
-			goto fail;
+			goto out;
 	}
 	h->o.ca_file = h->ca_file;
 	h->o.user_agent = h->user_agent;
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&h->share_lock[i], NULL);
-	pthread_mutex_init(&h->pool_lock, NULL);
 	res = -ENOMEM;
 	h->share = curl_share_init();
 	if (!h->share)
-		goto fail_locks;
+		goto out;
 	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock);
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
@@ -527,16 +527,10 @@ int http_new(struct http **out, const struct http_opts *opts)
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	*out = h;
-	return 0;
-fail_locks:
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&h->share_lock[i]);
-	pthread_mutex_destroy(&h->pool_lock);
-fail:
-	free(h->ca_blob);
-	free(h->ca_file);
-	free(h->user_agent);
-	free(h);
+	res = 0;
+out:
+	if (res < 0)
+		http_free(h);
 	return res;
 }
 
@@ -547,7 +541,8 @@ void http_free(struct http *h)
 	/* Handles first: they hold references into the share. */
 	for (int i = 0; i < h->n_pool; i++)
 		curl_easy_cleanup(h->pool[i]);
-	curl_share_cleanup(h->share);
+	if (h->share)
+		curl_share_cleanup(h->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&h->share_lock[i]);
 	pthread_mutex_destroy(&h->pool_lock);
@@ -816,37 +811,38 @@ static CURLcode http_setup(struct http *h, CURL *c, const struct http_req *req,
 static int http_build_headers(const struct http_req *req, struct curl_slist **out)
 {
 	struct curl_slist *l = NULL, *t;
-	int has_ct = 0, n = 0;
+	int has_ct = 0, n = 0, res = -EINVAL;
 
 	*out = NULL;
 	for (const char *const *p = req->headers; p && *p; p++) {
 		if (++n > HTTP_MAX_HEADERS_IN)
-			goto fail_inval;
+			goto out;
 		if (strncasecmp(*p, "Content-Type:", 13) == 0)
 			has_ct = 1;
+	}
+	res = -ENOMEM;
+	for (const char *const *p = req->headers; p && *p; p++) {
 		t = curl_slist_append(l, *p);
 		if (!t)
-			goto fail;
+			goto out;
 		l = t;
 	}
 	t = curl_slist_append(l, "Expect:");
 	if (!t)
-		goto fail;
+		goto out;
 	l = t;
 	if (!has_ct) {
 		t = curl_slist_append(l, "Content-Type:");
 		if (!t)
-			goto fail;
+			goto out;
 		l = t;
 	}
 	*out = l;
-	return 0;
-fail_inval:
+	l = NULL;
+	res = 0;
+out:
 	curl_slist_free_all(l);
-	return -EINVAL;
-fail:
-	curl_slist_free_all(l);
-	return -ENOMEM;
+	return res;
 }
 
 /* One attempt. Returns 0 (a response arrived: resp->status) or -errno; *ccp gets the CURLcode. */

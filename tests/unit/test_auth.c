@@ -284,6 +284,9 @@ static void test_assertion(void)
 		TAP_OK(auth_build_assertion(a, "x", 600, &err) == NULL && err == -EINVAL,
 		       "no assertion without a key");
 		auth_free(a);
+		o.login_url = "http://login.example";
+		TAP_EQ_INT(auth_new(&a, hc, &o), -EINVAL, "plain http login URL refused");
+		o.login_url = "https://login.example";
 		o.tenant = "../evil";
 		TAP_EQ_INT(auth_new(&a, hc, &o), -EINVAL, "tenant with '/' refused");
 		o.tenant = "t";
