@@ -10,10 +10,13 @@
  * B-tree and freelist pages. That eviction must commit first because LMDB
  * reuses pages freed by transaction N only from transaction N+2 on, and only
  * once no reader still sees them; the extra chunk in the map is the room for
- * the pages in that limbo. MDB_MAP_FULL remains the backstop (a reader pinning
- * pages, a freelist too fragmented for a contiguous overflow run): evict one
- * more entry in a transaction of its own, which also advances the transaction
- * id so the previous frees become usable, and retry.
+ * the pages in that limbo; the accounting also keeps one more chunk free so
+ * that a reader preempted inside its short read transaction rarely blocks a
+ * put. MDB_MAP_FULL remains the backstop (pinned pages, a freelist too
+ * fragmented for a contiguous overflow run): back off for readers, commit a
+ * transaction of its own (which advances the txn id so earlier frees become
+ * usable), evicting one more entry when no reader is active, and retry for
+ * at most 3 s before giving up with -ENOSPC.
  *
  * Databases (keys are fixed-size binary, far below LMDB's 511-byte limit):
  *   chunk, meta, list  id -> header + tuple + payload (immutable once put)
@@ -125,6 +128,9 @@ struct cache_ref {
 
 struct cache {
 	MDB_env *env;
+	dev_t dev; /* of the directory: one open handle per store and process */
+	ino_t ino;
+	struct cache *next; /* protected by cache_open_lock */
 	MDB_dbi data[T_NTYPES], ent, lru, blob, info;
 	uint64_t budget, limit;
 	uint32_t chunk_size;
@@ -918,6 +924,23 @@ int64_t cache_drop_blob(struct cache *c, const char *account, const char *contai
 	return d.dropped;
 }
 
+static int cache_fn_clear(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+{
+	MDB_dbi dbis[] = {c->data[T_CHUNK], c->data[T_META], c->data[T_LIST],
+	                  c->ent,           c->lru,          c->blob};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && rc == 0; i++)
+		rc = mdb_drop(txn, dbis[i], 0);
+	t->acct = t->payload = t->chunks = t->entries = 0;
+	return rc;
+}
+
+int cache_clear(struct cache *c)
+{
+	return cache_errno(cache_write(c, cache_fn_clear, NULL), "clear");
+}
+
 /* ---- stats ---- */
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)
@@ -1273,14 +1296,51 @@ static int cache_mkdirs(const char *dir)
 	return 0;
 }
 
+/*
+ * LMDB must not be opened twice in one process (closing one handle would drop
+ * the other's fcntl locks), so open stores are registered by directory.
+ */
+static pthread_mutex_t cache_open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache *cache_open_list; /* protected by cache_open_lock */
+
+static int cache_register(struct cache *c)
+{
+	struct cache *o;
+	int res = 0;
+
+	pthread_mutex_lock(&cache_open_lock);
+	for (o = cache_open_list; o; o = o->next)
+		if (o->dev == c->dev && o->ino == c->ino)
+			res = -EBUSY;
+	if (res == 0) {
+		c->next = cache_open_list;
+		cache_open_list = c;
+	}
+	pthread_mutex_unlock(&cache_open_lock);
+	return res;
+}
+
+static void cache_unregister(struct cache *c)
+{
+	struct cache **pp;
+
+	pthread_mutex_lock(&cache_open_lock);
+	for (pp = &cache_open_list; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&cache_open_lock);
+}
+
 /* The directory must be ours and closed to others: the cache holds tenant data. */
-static int cache_prepare_dir(const char *dir)
+static int cache_prepare_dir(const char *dir, struct stat *out)
 {
 	char esc[256];
 	struct stat st;
 	int res = cache_mkdirs(dir);
 
-	if (res == 0 && lstat(dir, &st) < 0)
+	if (res == 0 && stat(dir, &st) < 0)
 		res = -errno;
 	if (res < 0) {
 		log_err("cache: cannot create directory %s: %s",
@@ -1294,6 +1354,7 @@ static int cache_prepare_dir(const char *dir)
 		        (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -EACCES;
 	}
+	*out = st;
 	return 0;
 }
 
@@ -1355,17 +1416,26 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 	struct cache *c;
 	uint64_t mapsize, min;
 	int res, rc, dead;
+	struct stat dst;
 	MDB_stat st;
 
 	*out = NULL;
 	if (!opts || !opts->dir)
 		return -EINVAL;
-	res = cache_prepare_dir(opts->dir);
+	res = cache_prepare_dir(opts->dir, &dst);
 	if (res < 0)
 		return res;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->dev = dst.st_dev;
+	c->ino = dst.st_ino;
+	res = cache_register(c);
+	if (res < 0) {
+		log_err("cache: the store in this directory is already open in this process");
+		free(c);
+		return res;
+	}
 	pthread_mutex_init(&c->wlock, NULL);
 	pthread_mutex_init(&c->plock, NULL);
 	c->chunk_size = opts->chunk_size ? opts->chunk_size : 8u << 20;
@@ -1418,6 +1488,7 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 out:
 	if (c->env)
 		mdb_env_close(c->env);
+	cache_unregister(c);
 	pthread_mutex_destroy(&c->wlock);
 	pthread_mutex_destroy(&c->plock);
 	free(c);
@@ -1431,6 +1502,7 @@ void cache_close(struct cache *c)
 	if (c->npend)
 		cache_errno(cache_write(c, cache_fn_touch, NULL), "touch");
 	mdb_env_close(c->env);
+	cache_unregister(c);
 	pthread_mutex_destroy(&c->wlock);
 	pthread_mutex_destroy(&c->plock);
 	free(c);

@@ -43,21 +43,25 @@ struct cache_stats {
 };
 
 /*
- * cache_open - open (creating if needed) the store in opts->dir. Call after
- * the daemon forked. Returns 0, -EACCES (dir not ours or too open), -EIO
- * (LMDB failure, logged), -ENOMEM.
+ * cache_open - open (creating if needed) the store in opts->dir, creating
+ * missing parents with mode 0700. Call after the daemon forked. A budget
+ * under four chunks (or 1 MiB) is raised to that. Returns 0, -EACCES (dir not
+ * a directory, not ours, or open to group/other; logged), -EBUSY (this
+ * process already has that store open), -EIO (LMDB failure, logged),
+ * -ENOMEM. A store left by a larger budget is discarded.
  */
 int cache_open(struct cache **out, const struct cache_opts *opts);
 
-/* cache_close - close the store; all calls must have returned. */
+/* cache_close - apply queued LRU touches and close; all calls must have returned. */
 void cache_close(struct cache *c);
 
 /*
  * cache_get_chunk - copy the chunk for `k` into buf (capacity cap). Returns
  * the byte count, -ENOENT on a miss (including a checksum mismatch, which
- * also deletes the chunk and is logged), -ERANGE if cap is too small, -EIO if
- * the store is unusable. Never touches the network. Safe from any thread; no
- * pointer into the map survives the call.
+ * also deletes the chunk and is logged), -ERANGE if cap is too small,
+ * -EINVAL if the names are over 4 KiB together, -EIO if the store is
+ * unusable. A hit may queue an LRU touch (no write on the hit path). Never touches the network.
+ * Safe from any thread; no pointer into the map survives the call.
  */
 ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, size_t cap);
 
@@ -111,13 +115,20 @@ int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void 
 /* cache_kv_del - remove `key` if present. Returns 0 or -EIO. */
 int cache_kv_del(struct cache *c, enum cache_db db, const char *key);
 
-/* cache_get_stats - a snapshot of the counters. */
+/*
+ * cache_clear - drop every chunk, metadata and listing entry at once (a
+ * "drop caches" control). Returns 0 or -EIO. Any thread.
+ */
+int cache_clear(struct cache *c);
+
+/* cache_get_stats - a snapshot of the counters. Any thread; takes a read txn. */
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 
 /*
  * cache_check - verify the whole store: every chunk's checksum and the
  * accounting. Returns the number of bad entries found and dropped (>= 0), or
- * -EIO. Used after an unclean shutdown and by tests.
+ * -EIO. Used after an unclean shutdown and by tests. Reads the whole store
+ * in one write transaction: writers wait meanwhile, readers do not.
  */
 int cache_check(struct cache *c);
 

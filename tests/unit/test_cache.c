@@ -7,7 +7,9 @@
  * and LMDB's own mdb_stat must succeed after a writer is killed with SIGKILL.
  */
 #ifndef _GNU_SOURCE
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #endif
 #include "cache/cache.h"
 #include "tap.h"
@@ -138,6 +140,12 @@ static void test_dirs(void)
 		TAP_OK(chown(bad, 0, 0) == 0, "chown back");
 	}
 	TAP_EQ_INT(open_dir(&c, bad, 0, 0), 0, "the same dir at 0700 opens");
+	{
+		struct cache *c2 = NULL;
+
+		TAP_EQ_INT(open_dir(&c2, bad, 0, 0), -EBUSY,
+		           "a second open in one process: -EBUSY");
+	}
 	cache_close(c);
 }
 
@@ -198,6 +206,22 @@ static void test_roundtrip(void)
 	TAP_EQ_INT(s.bytes_read, 300000 + 1000 + 0, "bytes read");
 	TAP_EQ_INT(s.budget, 16 << 20, "budget reported");
 	TAP_EQ_INT(cache_check(c), 0, "check clean");
+	TAP_EQ_INT(cache_kv_put(c, CACHE_META, "m", "v", 1), 0, "a metadata entry");
+	TAP_EQ_INT(cache_clear(c), 0, "clear");
+	cache_get_stats(c, &s);
+	TAP_OK(s.chunks == 0 && s.bytes_used == 0, "no chunks after clear");
+	TAP_EQ_INT(cache_get_chunk(c, &k, got, 1 << 20), -ENOENT, "a chunk misses after clear");
+	{
+		char *v = NULL;
+		size_t vl;
+
+		TAP_EQ_INT(cache_kv_get(c, CACHE_META, "m", &v, &vl, NULL), -ENOENT,
+		           "metadata gone after clear");
+	}
+	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "a/b.json", "\"0x1\""), 0,
+	           "blob bytes 0 after clear");
+	TAP_EQ_INT(cache_put_chunk(c, &k, buf, 1000), 0, "put after clear");
+	TAP_EQ_INT(cache_check(c), 0, "check clean after clear");
 	cache_close(c);
 	free(buf);
 	free(got);
@@ -573,17 +597,23 @@ static int lmdb_stat_all(const char *dir)
 	return rc;
 }
 
-static void test_kill9(void)
+/*
+ * A child puts chunks in a loop and reports each acknowledged put through a
+ * pipe; the parent kills it with SIGKILL at a random point. With a large
+ * budget every acknowledged chunk must be there; with a small one (evictions
+ * under way when killed) the newest must be, and nothing may be wrong.
+ */
+static void kill9_rounds(const char *name, uint64_t budget, int evicting)
 {
 	const uint32_t chunk = 64 << 10;
 	char dir[600];
 	struct cache *c;
 	uint64_t next = 0;
-	int round, ok_all = 1, wrong = 0;
+	int round, ok_all = 1;
 
-	sub(dir, sizeof(dir), "kill");
+	sub(dir, sizeof(dir), name);
 	for (round = 0; round < 3; round++) {
-		int fd[2];
+		int fd[2], wrong = 0, missing = 0;
 		pid_t pid;
 		uint64_t acked = next, v;
 
@@ -593,7 +623,7 @@ static void test_kill9(void)
 		if (pid == 0) {
 			/* The child owns its env; the parent has none open across fork. */
 			close(fd[0]);
-			if (open_dir(&c, dir, 64 << 20, chunk) != 0)
+			if (open_dir(&c, dir, budget, chunk) != 0)
 				_exit(2);
 			for (uint64_t i = next;; i++) {
 				size_t len = chunk - (size_t)(i % 7) * 1000;
@@ -605,8 +635,7 @@ static void test_kill9(void)
 			}
 		}
 		close(fd[1]);
-		/* Let a random number of puts finish, then kill in the middle of the next. */
-		int want = 20 + rand() % 30;
+		int want = 20 + rand() % 40;
 
 		for (int got = 0; got < want && read(fd[0], &v, sizeof(v)) == sizeof(v); got++)
 			acked = v + 1;
@@ -617,21 +646,41 @@ static void test_kill9(void)
 		close(fd[0]);
 		if (acked <= next)
 			ok_all = 0;
-		TAP_EQ_INT(lmdb_stat_all(dir), 0, "round %d: mdb_stat clean after kill -9", round);
-		TAP_EQ_INT(open_dir(&c, dir, 64 << 20, chunk), 0, "round %d: reopen", round);
-		TAP_EQ_INT(cache_check(c), 0, "round %d: cache_check clean", round);
+		TAP_EQ_INT(lmdb_stat_all(dir), 0, "%s round %d: mdb_stat clean after kill -9", name,
+		           round);
+		TAP_EQ_INT(open_dir(&c, dir, budget, chunk), 0, "%s round %d: reopen", name, round);
+		TAP_EQ_INT(cache_check(c), 0, "%s round %d: cache_check clean", name, round);
 		for (uint64_t i = 0; i < acked; i++) {
 			size_t len = chunk - (size_t)(i % 7) * 1000;
+			int h = has(c, "k", i, len, i);
 
-			if (has(c, "k", i, len, i) != 1)
-				wrong++;
+			wrong += h < 0;
+			missing += h == 0;
 		}
-		TAP_EQ_INT(wrong, 0, "round %d: all %llu acknowledged chunks intact", round,
-		           (unsigned long long)acked);
+		TAP_EQ_INT(wrong, 0, "%s round %d: no wrong bytes in %llu acknowledged chunks",
+		           name, round, (unsigned long long)acked);
+		if (evicting) {
+			size_t len = chunk - (size_t)((acked - 1) % 7) * 1000;
+
+			TAP_OK(missing > 0, "%s round %d: evictions happened (%d)", name, round,
+			       missing);
+			TAP_EQ_INT(has(c, "k", acked - 1, len, acked - 1), 1,
+			           "%s round %d: the newest acknowledged chunk is there", name,
+			           round);
+		} else {
+			TAP_EQ_INT(missing, 0, "%s round %d: all acknowledged chunks there", name,
+			           round);
+		}
 		cache_close(c);
 		next = acked;
 	}
-	TAP_OK(ok_all, "the child made progress every round");
+	TAP_OK(ok_all, "%s: the child made progress every round", name);
+}
+
+static void test_kill9(void)
+{
+	kill9_rounds("kill", 64 << 20, 0);
+	kill9_rounds("killevict", 1 << 20, 1);
 }
 
 static double secs(const struct timespec *a, const struct timespec *b)
