@@ -352,8 +352,9 @@ static int cache_blob_add(struct cache *c, MDB_txn *txn, const unsigned char *ha
 }
 
 /*
- * Remove every record of one entry. e is its ent record (or NULL: look it
- * up); a missing entry is not an error. Updates *t, which the caller writes.
+ * Remove every record of one entry, found through its ent record; an entry
+ * without one is not an error (nothing is removed). Updates *t, which the
+ * caller writes.
  */
 static int cache_entry_remove(struct cache *c, MDB_txn *txn, const unsigned char *ekey,
                               struct cache_totals *t)

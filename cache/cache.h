@@ -69,15 +69,16 @@ ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, s
  * cache_put_chunk - store `len` bytes for `k`, evicting least recently used
  * chunks first so the budget holds. Returns 0, -EFBIG if len exceeds the
  * chunk size, -EINVAL if the names are too long (over 4 KiB together),
- * -ENOSPC if no room could be made (only when long-running readers pin every
- * free page; the caller just serves without caching), -EIO on LMDB failure.
+ * -ENOSPC if no room could be made within 3 s (only when readers pin the
+ * free pages that long; the caller just serves without caching), -EIO on LMDB failure.
  * Safe from any thread (writers serialise inside the cache).
  */
 int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len);
 
 /*
  * cache_blob_bytes - bytes of (account, container, blob, etag) held in the
- * cache, for the user.mgdcfs.cached xattr. Returns >= 0 or -EIO.
+ * cache, for the user.mgdcfs.cached xattr: one LMDB lookup of a per-version
+ * counter. Returns >= 0, -EINVAL (names over 4 KiB) or -EIO. Any thread.
  */
 int64_t cache_blob_bytes(struct cache *c, const char *account, const char *container,
                          const char *blob, const char *etag);
