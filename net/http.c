@@ -974,6 +974,12 @@ out:
 	curl_slist_free_all(hdrs);
 	if (res < 0)
 		atomic_fetch_add(&h->failures, 1);
+	if (log_level_cur >= LOG_DEBUG && req->url)
+		log_debug("http: %s %s -> %ld (%d attempt(s), %zu bytes, %ld ms)%s%s",
+		          req->method ? req->method : "GET",
+		          http_url_for_log(req->url, where, sizeof(where)), resp->status,
+		          resp->attempts, resp->body_len, http_now_ms() - start,
+		          res < 0 ? ": " : "", res < 0 ? resp->error : "");
 	return res;
 }
 

@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "base/log.h"
 #include "net/http.h"
 #include "tap.h"
 #include "testsrv.h"
@@ -422,6 +423,16 @@ static void test_live_caps(void)
 	http_free(h);
 }
 
+static char log_lines[4096];
+
+static void log_capture(int level, const char *line)
+{
+	size_t n = strlen(log_lines);
+
+	(void)level;
+	snprintf(log_lines + n, sizeof(log_lines) - n, "%s\n", line);
+}
+
 static void test_live_echo(void)
 {
 	struct http *h = client(0, 50, 0, 0);
@@ -458,6 +469,24 @@ static void test_live_echo(void)
 	rc = http_do(h, &q, &r);
 	TAP_EQ_INT(rc, -EINVAL, "http:// to a non-loopback host refused");
 	TAP_OK(!strstr(r.error, "secret"), "refusal text has no query string");
+	http_resp_release(&r);
+	http_free(h);
+
+	/* Retry and debug lines name the path but never the query (a SAS signature). */
+	h = client(1, 10, 0, 0);
+	log_lines[0] = '\0';
+	log_set_sink(log_capture);
+	log_set_level(LOG_DEBUG);
+	snprintf(url, sizeof(url), "%s/flaky/logq/1/503?sig=secret", base);
+	q.idempotent = 1;
+	rc = http_do(h, &q, &r);
+	log_set_level(LOG_WARN);
+	log_set_sink(NULL);
+	TAP_OK(rc == 0 && r.status == 200, "retried request for the log check");
+	TAP_OK(strstr(log_lines, "retry 1/1") && strstr(log_lines, "/flaky/logq/1/503 -> 200"),
+	       "retry and debug lines logged");
+	TAP_OK(!strstr(log_lines, "secret") && !strstr(log_lines, "sig="),
+	       "no query string in the log");
 	http_resp_release(&r);
 	http_free(h);
 }
