@@ -772,6 +772,9 @@ static CURLcode http_setup(struct http *h, CURL *c, const struct http_req *req,
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, h->o.low_speed_time_s);
 	SET(CURLOPT_USERAGENT, h->user_agent);
+	/* Dataset chunks are MiBs: bigger reads mean fewer callbacks per chunk. */
+	SET(CURLOPT_BUFFERSIZE, 128L * 1024);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_HTTPHEADER, hdrs);
 	SET(CURLOPT_HEADERFUNCTION, http_header_cb);
 	SET(CURLOPT_HEADERDATA, x);
