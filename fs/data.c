@@ -98,7 +98,7 @@ static int dent_cmp(const void *a, const void *b)
 	return c ? c : y->is_dir - x->is_dir;
 }
 
-static const struct dent *listing_find(const struct listing *l, const char *name, size_t len)
+static struct dent *listing_find(struct listing *l, const char *name, size_t len)
 {
 	size_t lo = 0, hi = l->n;
 
@@ -404,6 +404,31 @@ static void listing_drop(const char *container, const char *prefix)
 	free(key);
 }
 
+/* Record a blob's new size and ETag (seen by a HEAD) in its cached listing. */
+static void listing_update(const char *container, const char *prefix, const char *leaf,
+			   size_t leaf_len, const struct blob_props *p)
+{
+	struct listing *l;
+	char *key;
+
+	if (asprintf(&key, "%s\n%s", container, prefix) < 0)
+		return;
+	pthread_mutex_lock(&lst_lock);
+	for (l = listings; l; l = l->next)
+		if (strcmp(l->key, key) == 0) {
+			struct dent *d = listing_find(l, leaf, leaf_len);
+
+			if (d && !d->is_dir) {
+				d->size = p->size;
+				d->mtime = p->mtime ? p->mtime : d->mtime;
+				snprintf(d->etag, sizeof(d->etag), "%s", p->etag);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&lst_lock);
+	free(key);
+}
+
 /* Split a route into container, the folder prefix ("a/b/" or "") and the last component. */
 struct where {
 	char container[256];
@@ -559,6 +584,7 @@ struct data_file {
 	uint64_t next_off;   /* where a sequential reader reads next */
 	uint64_t ra_next;    /* first chunk not yet scheduled for read-ahead */
 	int seq;             /* sequential streak */
+	int changed;         /* the blob changed since the kernel last saw its attributes */
 	char path[];
 };
 
@@ -820,7 +846,7 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 	struct where w;
 	time_t fetched = 0;
 	size_t plen = strlen(path) + 1;
-	int rc;
+	int rc, changed = 0;
 
 	rc = lookup(fs, path, r, &d, &fetched);
 	if (rc)
@@ -837,7 +863,8 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 		rc = blob_get_props(fs->blob, w.container, w.blob, &p, &e);
 		if (rc == 0) {
 			if (strcmp(p.etag, d.etag) != 0 || p.size != d.size) {
-				listing_drop(w.container, w.prefix);
+				changed = 1;
+				listing_update(w.container, w.prefix, w.leaf, w.leaf_len, &p);
 				if (fs->cache && d.etag[0])
 					cache_drop_blob(fs->cache, fs->cfg.storage_account,
 							w.container, w.blob, p.etag);
@@ -867,6 +894,7 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 	snprintf(f->container, sizeof(f->container), "%s", w.container);
 	snprintf(f->etag, sizeof(f->etag), "%s", d.etag);
 	f->size = d.size;
+	f->changed = changed;
 	f->buf_idx = UINT64_MAX;
 	where_release(&w);
 	*out = f;
@@ -940,6 +968,11 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 	if (done == 0 && got < 0)
 		return got;
 	return (ssize_t)done;
+}
+
+int data_changed(const struct data_file *f)
+{
+	return f->changed;
 }
 
 void data_release(struct mgdcfs *fs, struct data_file *f)

@@ -80,6 +80,9 @@ int data_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fi
 int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct data_file **out);
 ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size, off_t off);
 void data_release(struct mgdcfs *fs, struct data_file *f);
+/* data_changed - 1 if data_open found a new ETag or size: the kernel's cached pages and
+ * size of this file are stale and must not be used for this open. */
+int data_changed(const struct data_file *f);
 int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, const char *name,
 		  char *value, size_t size);
 int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, char *list,

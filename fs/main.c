@@ -142,6 +142,7 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		g_fs->cache = NULL;
 	}
 	data_start(g_fs);
+	ops_start(fuse_get_context()->fuse);
 	log_info("mounted: profile %s, tenant %s", g_fs->cfg.profile, g_fs->cfg.tenant_id);
 	return g_fs;
 }
@@ -149,6 +150,7 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 void fs_destroy(void *private_data)
 {
 	(void)private_data;
+	ops_stop();
 	data_stop(g_fs);
 	if (g_fs->cache)
 		cache_close(g_fs->cache);

@@ -140,6 +140,69 @@ static int draft_truncate(struct draft *d, off_t size)
 	return 0;
 }
 
+/* ---- kernel cache invalidation, from a thread of its own ----
+ * A notification sent from inside a request handler could wait on the very
+ * request that sends it, so paths are queued and a helper thread tells the
+ * kernel to forget their attributes and pages. */
+
+#define INVAL_MAX 64
+static pthread_mutex_t inval_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inval_cond = PTHREAD_COND_INITIALIZER;
+static char *inval_paths[INVAL_MAX]; /* protected by inval_lock */
+static int inval_n, inval_stop;      /* protected by inval_lock */
+static pthread_t inval_thread;
+static int inval_running;
+static struct fuse *inval_fuse;
+
+static void inval_queue(const char *path)
+{
+	pthread_mutex_lock(&inval_lock);
+	if (inval_running && inval_n < INVAL_MAX && (inval_paths[inval_n] = strdup(path)))
+		inval_n++;
+	pthread_cond_signal(&inval_cond);
+	pthread_mutex_unlock(&inval_lock);
+}
+
+static void *inval_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&inval_lock);
+	while (!inval_stop) {
+		while (inval_n > 0) {
+			char *p = inval_paths[--inval_n];
+
+			pthread_mutex_unlock(&inval_lock);
+			fuse_invalidate_path(inval_fuse, p);
+			free(p);
+			pthread_mutex_lock(&inval_lock);
+		}
+		pthread_cond_wait(&inval_cond, &inval_lock);
+	}
+	pthread_mutex_unlock(&inval_lock);
+	return NULL;
+}
+
+void ops_start(struct fuse *f)
+{
+	inval_fuse = f;
+	inval_stop = 0;
+	inval_running = pthread_create(&inval_thread, NULL, inval_main, NULL) == 0;
+}
+
+void ops_stop(void)
+{
+	if (!inval_running)
+		return;
+	pthread_mutex_lock(&inval_lock);
+	inval_stop = 1;
+	pthread_cond_signal(&inval_cond);
+	pthread_mutex_unlock(&inval_lock);
+	pthread_join(inval_thread, NULL);
+	inval_running = 0;
+	while (inval_n > 0)
+		free(inval_paths[--inval_n]);
+}
+
 /* ---- file handles ---- */
 
 enum fh_kind { FH_CONTENT, FH_DRAFT, FH_SMALL, FH_DATA };
@@ -443,7 +506,14 @@ static int fs_open_common(const char *path, struct fuse_file_info *fi, int creat
 			return -ENOMEM;
 		}
 		h->data = df;
-		fi->keep_cache = 1; /* data_open revalidated the ETag; same ETag, same bytes */
+		if (data_changed(df)) {
+			/* The kernel still holds the old size and pages: read this open past them,
+			 * and have them dropped for the next one. */
+			fi->direct_io = 1;
+			inval_queue(path);
+		} else {
+			fi->keep_cache = 1; /* revalidated at open: same ETag, same bytes */
+		}
 		fi->fh = (uintptr_t)h;
 		return 0;
 	}

@@ -12,6 +12,10 @@
 /* fs_operations - the operations table; static storage. */
 const struct fuse_operations *fs_operations(void);
 
+/* ops_start / ops_stop - the kernel-cache invalidation thread (from fs_init / fs_destroy). */
+void ops_start(struct fuse *f);
+void ops_stop(void);
+
 /* fs_init - called by libfuse after daemonizing: opens the cache, sets kernel timeouts. */
 void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg);
 

@@ -49,6 +49,8 @@ need_sandbox() {
 		skip "$T_NAME" "no sandbox (eval \"\$(scripts/sandbox env)\")"
 		t_done
 	fi
+	# The sandbox command finds its state (and ports) through this.
+	export MGDC_SANDBOX_DIR=${MGDC_SANDBOX_DIR:-$(dirname "$MGDC_CONFIG")}
 }
 
 # mount_fs NAME PROFILE [mgdcfs args...]: mount at $T_DIR/NAME; sets MNT.
@@ -179,4 +181,15 @@ blob_get() {
 # blob_put CONTAINER NAME FILE: upload a blob directly (Put Blob via a write SAS).
 blob_put() {
 	node "$T_ROOT/tests/lib/blob.js" put "$1" "$2" "$3"
+}
+
+# sbx_down / sbx_up: stop and restart the whole sandbox on the same ports.
+sbx_down() { "$T_ROOT/scripts/sandbox" down >/dev/null 2>&1; }
+sbx_up() {
+	local p b
+	p=${MGDC_LOGIN_URL#https://127.0.0.1:}
+	p=${p%%/*}
+	b=${MGDC_BLOB_URL#https://127.0.0.1:}
+	b=${b%%/*}
+	MGDC_SANDBOX_PORT=$p MGDC_SANDBOX_BLOB_PORT=$b "$T_ROOT/scripts/sandbox" up >/dev/null 2>&1
 }
