@@ -12,6 +12,7 @@
 #endif
 #endif
 #include "cache/cache.h"
+#include "cache/crc32c.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -278,8 +279,13 @@ static void test_kv(void)
 	free(big);
 }
 
-/* Flip one byte of the idx-th record of db `name`, through LMDB directly. */
-static int corrupt(const char *dir, const char *name, int idx, size_t at_from_end)
+/*
+ * Flip one byte of the idx-th record of db `name`, through LMDB directly: at
+ * `off` from the start, or from the end when negative (-1 = last byte). With
+ * reseal, also recompute the record's CRC-32C (bytes 4..7, over bytes 8..),
+ * as a valid record with another key's tuple would look: a collision.
+ */
+static int corrupt(const char *dir, const char *name, int idx, long off, int reseal)
 {
 	MDB_env *env;
 	MDB_txn *txn;
@@ -304,7 +310,12 @@ static int corrupt(const char *dir, const char *name, int idx, size_t at_from_en
 		if (rc == 0) {
 			copy = malloc(v.mv_size);
 			memcpy(copy, v.mv_data, v.mv_size);
-			copy[v.mv_size - 1 - at_from_end] ^= 0x40;
+			copy[off >= 0 ? (size_t)off : v.mv_size - (size_t)-off] ^= 0x40;
+			if (reseal) {
+				uint32_t crc = crc32c(0, copy + 8, v.mv_size - 8);
+
+				memcpy(copy + 4, &crc, 4);
+			}
 			v.mv_data = copy;
 			rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 		}
@@ -333,7 +344,7 @@ static void test_checksum(void)
 	cache_kv_put(c, CACHE_META, "m", "meta-value", 10);
 	cache_close(c);
 	/* Chunk ids are hashes, so which chunk is first is not known: find out after. */
-	TAP_EQ_INT(corrupt(dir, "chunk", 0, 5), 0, "flip a payload byte of one chunk");
+	TAP_EQ_INT(corrupt(dir, "chunk", 0, -6, 0), 0, "flip a payload byte of one chunk");
 	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
 	int present = 0, wrong = 0;
 
@@ -359,14 +370,34 @@ static void test_checksum(void)
 	TAP_OK(present == 2 && s.checksum_failures == 1, "second read: plain miss, no new failure");
 	cache_close(c);
 
-	TAP_EQ_INT(corrupt(dir, "chunk", 1, 199990), 0, "flip a byte of another chunk");
-	TAP_EQ_INT(corrupt(dir, "meta", 0, 0), 0, "and of the metadata value");
+	TAP_EQ_INT(corrupt(dir, "chunk", 1, -199991, 0), 0, "flip a byte of another chunk");
+	TAP_EQ_INT(corrupt(dir, "meta", 0, -1, 0), 0, "and of the metadata value");
 	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
 	TAP_EQ_INT(cache_check(c), 2, "check finds and drops the two bad entries");
 	TAP_EQ_INT(cache_check(c), 0, "a second check is clean");
 	cache_get_stats(c, &s);
 	TAP_EQ_INT(s.chunks, 1, "one chunk left");
 	TAP_EQ_INT(cache_kv_get(c, CACHE_META, "m", &v, &len, NULL), -ENOENT, "bad meta dropped");
+	for (i = 3; i < 6; i++)
+		put(c, "f", (uint64_t)i, 1000, (uint64_t)i + 100);
+	cache_close(c);
+
+	/* Byte 50 is inside the stored account name; the CRC is made to match. */
+	TAP_EQ_INT(corrupt(dir, "chunk", 2, 50, 1), 0, "give one chunk another key's tuple");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	present = wrong = 0;
+	for (i = 0; i < 6; i++) {
+		int h = has(c, "f", (uint64_t)i, i < 3 ? 200000 : 1000, (uint64_t)i + 100);
+
+		present += h == 1;
+		wrong += h < 0;
+	}
+	TAP_OK(wrong == 0 && present == 3, "a tuple mismatch is a miss, never the bytes");
+	cache_get_stats(c, &s);
+	TAP_EQ_INT(s.checksum_failures, 0, "not counted as a checksum failure");
+	TAP_EQ_INT(cache_check(c), 1,
+	           "check finds the record whose tuple does not hash to its key");
+	TAP_EQ_INT(cache_check(c), 0, "and a second check is clean");
 	cache_close(c);
 }
 
