@@ -533,6 +533,43 @@ static void test_random_sizes(void)
 	cache_close(c);
 }
 
+/* Many small metadata entries: B-tree pages, not overflow pages, fill the store. */
+static void test_small_entries(void)
+{
+	const uint64_t budget = 1 << 20;
+	char dir[600], key[64], val[700], *v;
+	struct cache *c;
+	int i, fails = 0, over = 0, wrong = 0, present = 0, holes = 0;
+	size_t len;
+
+	sub(dir, sizeof(dir), "small");
+	TAP_EQ_INT(open_dir(&c, dir, budget, 64 << 10), 0, "open 1 MiB budget");
+	for (i = 0; i < 6000; i++) {
+		snprintf(key, sizeof(key), "dir/%d/file.json", i);
+		fill(val, (size_t)(i % 700), (uint64_t)i);
+		if (cache_kv_put(c, i % 3 ? CACHE_META : CACHE_LIST, key, val, (size_t)(i % 700)))
+			fails++;
+		if (file_size(dir, "data.mdb") > (off_t)(budget + (64 << 10)))
+			over++;
+	}
+	TAP_EQ_INT(fails, 0, "6000 small puts succeed");
+	TAP_EQ_INT(over, 0, "data.mdb never above budget + one chunk");
+	for (i = 0; i < 6000; i++) {
+		snprintf(key, sizeof(key), "dir/%d/file.json", i);
+		if (cache_kv_get(c, i % 3 ? CACHE_META : CACHE_LIST, key, &v, &len, NULL) == 0) {
+			present++;
+			wrong += len != (size_t)(i % 700) || !same(v, len, (uint64_t)i);
+			free(v);
+		} else if (present) {
+			holes++;
+		}
+	}
+	TAP_EQ_INT(wrong, 0, "every hit returns the right value");
+	TAP_OK(present > 300 && holes == 0, "%d entries held, the newest ones", present);
+	TAP_EQ_INT(cache_check(c), 0, "check clean");
+	cache_close(c);
+}
+
 struct conc {
 	struct cache *c;
 	int nidx;
@@ -784,6 +821,7 @@ int main(void)
 	test_checksum();
 	test_lru_budget();
 	test_random_sizes();
+	test_small_entries();
 	test_concurrent();
 	test_kill9();
 	if (!getenv("CACHE_TEST_NO_BENCH"))
