@@ -19,7 +19,7 @@ const { execFileSync } = require('node:child_process');
 const DOMAIN = 'mgdcsandbox.onmicrosoft.com';
 const STORAGE_ACCOUNT = 'mgdcsandbox';
 const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
-const DEFAULT_PORTS = { emulator: 10443, blob: 10000 };
+const DEFAULT_PORTS = { emulator: 10443, blob: 10000, blobProxy: 10001 };
 const DEFAULT_OPTIONS = {
   tokenLifetimeS: 3599, // what Entra answers for client credentials
   runSeconds: 6, // how long a pipeline run stays Queued/InProgress
@@ -196,10 +196,12 @@ function urls(s) {
     faults: `${e}/_faults`,
     blobHost: `https://127.0.0.1:${s.ports.blob}`,
     blob: `https://127.0.0.1:${s.ports.blob}/${s.storageAccount}`,
+    // The same account through the emulator's fault-injecting proxy.
+    blobProxy: `https://127.0.0.1:${s.ports.blobProxy || DEFAULT_PORTS.blobProxy}/${s.storageAccount}`,
   };
 }
 
-/** setPorts(dir, {emulator, blob}) - record the ports this start uses. */
+/** setPorts(dir, {emulator, blob, blobProxy}) - record the ports this start uses. */
 function setPorts(dir, ports) {
   const s = readJson(sandboxJson(dir));
   s.ports = { ...s.ports, ...ports };
@@ -334,7 +336,7 @@ function createContainer(dir, name) {
 }
 
 module.exports = {
-  seed, setPorts, urls, mgdcfsConfig, env, containerSas, createContainer, readJson, writeJson,
+  seed, setPorts, urls, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader, readJson, writeJson,
   writeAtomic, GLOBAL_ADMIN_ROLE, DEFAULT_PORTS, DEFAULT_OPTIONS,
 };
 
@@ -345,7 +347,11 @@ async function cli(argv) {
   if (!cmd || !dir) throw new Error('usage: setup.js seed|ports|config|env|sas|container DIR [args]');
   switch (cmd) {
     case 'seed': seed(dir); break;
-    case 'ports': setPorts(dir, { emulator: Number(rest[0]), blob: Number(rest[1]) }); break;
+    case 'ports': {
+      const [emulator, blob, blobProxy] = rest.map((v) => (v === '' ? NaN : Number(v)));
+      setPorts(dir, { emulator, blob, ...(Number.isInteger(blobProxy) ? { blobProxy } : {}) });
+      break;
+    }
     case 'config': mgdcfsConfig(dir); break;
     case 'env':
       for (const [k, v] of Object.entries(env(dir))) process.stdout.write(`export ${k}=${shq(v)}\n`);

@@ -9,13 +9,14 @@
 // every request. Service modules of the other half of the sandbox are
 // optional, so each half can land and be tested on its own.
 //
-//   node emulator/main.js --state DIR [--port N]      (N = 0 picks a free port)
+//   node emulator/main.js --state DIR [--port N] [--blob-proxy-port M]
+//   (0 picks a free port; without --port, the ports of sandbox.json)
 
 const fs = require('node:fs');
 const path = require('node:path');
 const https = require('node:https');
 const state = require('./lib/state');
-const { dispatch } = require('./lib/http');
+const { dispatch, listen } = require('./lib/http');
 
 // Modules whose absence is an error, then the optional ones.
 const SERVICES = ['./lib/tokens', './lib/graph', './lib/faults'];
@@ -41,13 +42,14 @@ function loadServices() {
 }
 
 /**
- * start({stateDir, port, host, env}) - initialise the state from
- * `stateDir`, load every service and listen. Resolves to
- * {server, port, url, services, stop()}; `stop()` closes the server and
- * every connection and writes pending state. Only one emulator may run in
- * a process (the state is a module singleton).
+ * start({stateDir, port, host, env, blobProxyPort}) - initialise the state
+ * from `stateDir`, load every service and listen; with `blobProxyPort` (0 =
+ * any free port) also run the fault-injecting proxy in front of Azurite.
+ * Resolves to {server, port, url, services, blobProxy, stop()}; `stop()`
+ * closes the servers and every connection and writes pending state. Only
+ * one emulator may run in a process (the state is a module singleton).
  */
-async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env }) {
+async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env, blobProxyPort }) {
   state.init({ stateDir, env });
   const services = loadServices();
   const faults = require('./lib/faults');
@@ -61,41 +63,50 @@ async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env
     requestTimeout: 120000,
   }, (req, res) => dispatch(req, res, { before: faults.before }));
   server.keepAliveTimeout = 30000;
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
-  });
-  const actual = server.address().port;
-  const stop = () => new Promise((resolve) => {
-    server.close(() => resolve());
+  const actual = await listen(server, port, host);
+  let blobProxy = null;
+  state.blobProxyUrl = null;
+  if (Number.isInteger(blobProxyPort)) {
+    try {
+      blobProxy = await require('./lib/blobproxy').start({ port: blobProxyPort, host });
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+  }
+  const stop = async () => {
+    const closed = new Promise((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
+    if (blobProxy) await blobProxy.stop();
     state.flush();
-  });
-  return { server, port: actual, url: `https://127.0.0.1:${actual}`, services, stop };
+    await closed;
+  };
+  return { server, port: actual, url: `https://127.0.0.1:${actual}`, services, blobProxy, stop };
 }
 
 module.exports = { start };
 
 function parseArgs(argv) {
-  const out = { port: undefined, stateDir: undefined };
+  const out = { port: undefined, stateDir: undefined, blobProxyPort: undefined };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--state') out.stateDir = argv[++i];
     else if (argv[i] === '--port') out.port = Number(argv[++i]);
+    else if (argv[i] === '--blob-proxy-port') out.blobProxyPort = Number(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
-  if (!out.stateDir) throw new Error('usage: main.js --state DIR [--port N]');
+  if (!out.stateDir) throw new Error('usage: main.js --state DIR [--port N] [--blob-proxy-port M]');
   return out;
 }
 
 if (require.main === module) {
   (async () => {
     const args = parseArgs(process.argv.slice(2));
-    const port = Number.isInteger(args.port) ? args.port : state.init({ stateDir: args.stateDir }).config.emulatorPort;
-    const emu = await start({ stateDir: args.stateDir, port });
+    const seeded = JSON.parse(fs.readFileSync(path.join(args.stateDir, 'sandbox.json'), 'utf8')).ports || {};
+    const port = Number.isInteger(args.port) ? args.port : seeded.emulator;
+    const blobProxyPort = Number.isInteger(args.blobProxyPort) ? args.blobProxyPort : seeded.blobProxy;
+    const emu = await start({ stateDir: args.stateDir, port, blobProxyPort });
     console.log(`emulator: listening on ${emu.url} (services: ${emu.services.join(', ')})`);
+    if (emu.blobProxy) console.log(`emulator: blob fault proxy on ${emu.blobProxy.url}`);
     const shutdown = async (sig) => {
       console.log(`emulator: ${sig}, stopping`);
       await emu.stop();

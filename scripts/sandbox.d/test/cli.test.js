@@ -26,7 +26,7 @@ test.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgdc-sandbox-cli-'));
   env = { ...process.env, MGDC_SANDBOX_DIR: path.join(dir, 'state'),
     MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()),
-    MGDC_SANDBOX_RUN_SECONDS: '2' };
+    MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()), MGDC_SANDBOX_RUN_SECONDS: '2' };
 });
 test.after(() => {
   run('down');
@@ -71,6 +71,7 @@ test('up starts both services, writes the config and the secrets privately', { t
   assert.equal(r.code, 0, r.err + r.out);
   assert.match(r.out, /emulator\s+running, pid \d+/);
   assert.match(r.out, /azurite\s+running, pid \d+/);
+  assert.match(r.out, new RegExp(`https://127\\.0\\.0\\.1:${env.MGDC_SANDBOX_BLOB_PROXY_PORT}/mgdcsandbox \\(Azurite through`));
   const st = env.MGDC_SANDBOX_DIR;
   assert.equal(fs.statSync(st).mode & 0o777, 0o700);
   for (const f of ['secrets/developer.secret', 'secrets/admin.secret', 'secrets/storage.key', 'secrets/developer.key',
@@ -144,7 +145,7 @@ test('a port held by another program is reported clearly', async () => {
   await new Promise((r) => srv.once('listening', r));
   const other = path.join(dir, 'other');
   const r = run('up', { MGDC_SANDBOX_DIR: other, MGDC_SANDBOX_PORT: String(srv.address().port),
-    MGDC_SANDBOX_BLOB_PORT: String(await freePort()) });
+    MGDC_SANDBOX_BLOB_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()) });
   srv.close();
   assert.notEqual(r.code, 0);
   assert.match(r.err, /port \d+ \(for emulator\) is in use by another program/);
@@ -159,6 +160,7 @@ test('down stops exactly ours: no process, no port left; a stale PID file is not
   for (const p of pids) assert.equal(alive(p), false, `pid ${p} still alive`);
   assert.equal(await listening(Number(env.MGDC_SANDBOX_PORT)), false);
   assert.equal(await listening(Number(env.MGDC_SANDBOX_BLOB_PORT)), false);
+  assert.equal(await listening(Number(env.MGDC_SANDBOX_BLOB_PROXY_PORT)), false);
   assert.equal(run('status').code, 3);
   // A PID file naming a process that is not ours (this test runner).
   fs.writeFileSync(path.join(env.MGDC_SANDBOX_DIR, 'run', 'emulator.pid'), String(process.pid));

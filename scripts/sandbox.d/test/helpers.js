@@ -140,7 +140,7 @@ async function startSandbox({ azurite = false } = {}) {
   const state = require('../emulator/lib/state');
   let emu;
   try {
-    emu = await emulator.start({ stateDir: dir, port: emuPort });
+    emu = await emulator.start({ stateDir: dir, port: emuPort, blobProxyPort: azurite ? 0 : undefined });
   } catch (e) {
     if (az) az.child.kill('SIGKILL');
     throw e;
@@ -148,6 +148,7 @@ async function startSandbox({ azurite = false } = {}) {
   if (azurite) await setup.createContainer(dir, 'exports');
   const ca = fs.readFileSync(path.join(dir, s.files.ca));
   const urls = setup.urls(s);
+  if (emu.blobProxy) urls.blobProxy = emu.blobProxy.url;
   const sb = {
     dir,
     urls,

@@ -9,6 +9,7 @@
 // shape; dropAfterBytes lets the service answer and cuts the connection
 // after K bytes of the response body (the headers announce the full length).
 
+const crypto = require('node:crypto');
 const state = require('./state');
 const tokens = require('./tokens');
 const { HttpError, armError, graphError, route, send, parseJson } = require('./http');
@@ -75,11 +76,20 @@ const view = (r) => {
   return rest;
 };
 
+// Blob storage's XML error (blob-storage.md §5), for the blob proxy.
+function blobError(status, h) {
+  const code = { 500: 'InternalError', 503: 'ServerBusy', 429: 'ServerBusy' }[status] || 'InjectedFault';
+  const body = '<?xml version="1.0" encoding="utf-8"?><Error><Code>' + code + '</Code><Message>Injected fault: HTTP '
+    + status + `.\nRequestId:${crypto.randomUUID()}\nTime:${new Date().toISOString()}</Message></Error>`;
+  return new HttpError(status, body, { ...h, 'content-type': 'application/xml', 'x-ms-error-code': code });
+}
+
 // The error body a service of that path would send for `status`.
-function faultError(path, rule) {
+function faultError(path, rule, service) {
   const h = rule.retryAfter !== undefined ? { 'retry-after': rule.retryAfter } : {};
   const status = rule.status;
   if (rule.body !== undefined) return new HttpError(status, rule.body, h);
+  if (service === 'blob') return blobError(status, h);
   if (path.startsWith('/graph/')) {
     if (status === 429) {
       const e = graphError(429, 'TooManyRequests', 'Please retry again later.', h);
@@ -142,10 +152,11 @@ function truncateResponse(res, limit) {
 }
 
 /**
- * before(req, res, url) - the dispatcher hook: applies the first matching
- * rule that has hits left. Returns true when the request was answered here.
+ * before(req, res, url, service) - the dispatcher hook (and the blob
+ * proxy's, with service 'blob'): applies the first matching rule that has
+ * hits left. Returns true when the request was answered here.
  */
-async function before(req, res, url) {
+async function before(req, res, url, service) {
   if (url.pathname === '/_faults' || url.pathname.startsWith('/_faults/')) return false;
   const key = `${req.method} ${url.pathname}`;
   const rule = rules.find((r) => (r.count === undefined || r.hits < r.count) && r.re.test(key));
@@ -154,7 +165,7 @@ async function before(req, res, url) {
   if (rule.latencyMs) await new Promise((r) => setTimeout(r, rule.latencyMs));
   if (rule.status !== undefined) {
     req.resume();
-    const e = faultError(url.pathname, rule);
+    const e = faultError(url.pathname, rule, service);
     send(res, e.status, e.body, e.headers);
     return true;
   }
@@ -206,7 +217,7 @@ function admin(method, pattern, handler) {
 }
 
 admin('GET', /^\/_faults\/?$/, () => ({ rules: rules.map(view), clock: clockView(), settings: settings(),
-  tokenGeneration: state.data.tokenGeneration || 0 }));
+  tokenGeneration: state.data.tokenGeneration || 0, blobProxy: state.blobProxyUrl || null }));
 
 admin('POST', /^\/_faults\/?$/, (ctx) => {
   send(ctx.res, 201, view(addRule(jsonBody(ctx))));

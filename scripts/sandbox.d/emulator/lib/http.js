@@ -113,4 +113,15 @@ async function dispatch(req, res, hooks = {}) {
   }
 }
 
-module.exports = { HttpError, armError, graphError, route, routes, send, readBody, parseJson, dispatch, MAX_BODY };
+// Listen on host:port; resolves once listening, rejects on EADDRINUSE etc.
+function listen(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve(server.address().port);
+    });
+  });
+}
+
+module.exports = { listen, HttpError, armError, graphError, route, routes, send, readBody, parseJson, dispatch, MAX_BODY };
