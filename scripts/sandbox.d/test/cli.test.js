@@ -30,6 +30,8 @@ test.before(async () => {
 });
 test.after(() => {
   run('down');
+  // Whatever a failed assertion left behind is ours: never leak a process.
+  for (const p of processesWith(dir)) process.kill(p, 'SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -140,16 +142,32 @@ test('the man page walkthrough runs: register, self-approval refused, approve, p
   assert.match(r.stdout, /\{"id":"[^"]+","subject":"[^"]*","receivedDateTime":"2024-01-0/);
 });
 
-test('a port held by another program is reported clearly', async () => {
+// PIDs of processes whose command line mentions `text`.
+function processesWith(text) {
+  const out = [];
+  for (const p of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text)) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+test('a port held by another program is reported clearly and nothing is left running', async () => {
   const srv = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => srv.once('listening', r));
   const other = path.join(dir, 'other');
-  const r = run('up', { MGDC_SANDBOX_DIR: other, MGDC_SANDBOX_PORT: String(srv.address().port),
-    MGDC_SANDBOX_BLOB_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()) });
+  for (const which of ['MGDC_SANDBOX_PORT', 'MGDC_SANDBOX_BLOB_PORT', 'MGDC_SANDBOX_BLOB_PROXY_PORT']) {
+    const ports = { MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()),
+      MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()), [which]: String(srv.address().port) };
+    const r = run('up', { MGDC_SANDBOX_DIR: other, ...ports });
+    assert.notEqual(r.code, 0, which);
+    assert.match(r.err, new RegExp(`port ${srv.address().port} \\(for [a-z ]+\\) is in use by another program.*${which}=N`));
+    assert.deepEqual(processesWith(other), [], `nothing of ${other} may run after a refused up (${which})`);
+  }
   srv.close();
-  assert.notEqual(r.code, 0);
-  assert.match(r.err, /port \d+ \(for emulator\) is in use by another program/);
-  // Its Azurite, started first, was stopped again.
   assert.equal(run('status', { MGDC_SANDBOX_DIR: other }).code, 3);
 });
 

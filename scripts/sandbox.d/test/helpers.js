@@ -26,6 +26,21 @@ const ROOT = path.resolve(__dirname, '..');
 const AZURITE = path.join(ROOT, 'node_modules', '.bin', 'azurite-blob');
 const READY_MS = 20000;
 
+// Azurite children must not outlive a test process that crashes or is
+// killed by the test runner's timeout.
+const children = new Set();
+const dirs = new Set();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.once(sig, () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(128 + (sig === 'SIGTERM' ? 15 : 2));
+  });
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -104,6 +119,8 @@ async function startAzurite(dir, s, port) {
     env: { ...process.env, AZURITE_ACCOUNTS: `${s.storageAccount}:${fs.readFileSync(path.join(dir, s.files.storageKey), 'utf8').trim()}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let stderr = '';
   child.stderr.on('data', (c) => { stderr = (stderr + c).slice(-4000); });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -127,6 +144,7 @@ async function startAzurite(dir, s, port) {
  */
 async function startSandbox({ azurite = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgdc-sandbox-test-'));
+  dirs.add(dir);
   let s = setup.seed(dir);
   let az = null;
   if (azurite) {
@@ -178,6 +196,7 @@ async function startSandbox({ azurite = false } = {}) {
         clearTimeout(t);
       }
       fs.rmSync(dir, { recursive: true, force: true });
+      dirs.delete(dir);
     },
   };
   return sb;
