@@ -19,7 +19,7 @@ const { execFileSync } = require('node:child_process');
 const DOMAIN = 'mgdcsandbox.onmicrosoft.com';
 const STORAGE_ACCOUNT = 'mgdcsandbox';
 const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
-const DEFAULT_PORTS = { emulator: 10443, blob: 10000, blobProxy: 10001 };
+const DEFAULT_PORTS = { emulator: 10443, blob: 10000, blobProxy: 10444 };
 const DEFAULT_OPTIONS = {
   tokenLifetimeS: 3599, // what Entra answers for client credentials
   runSeconds: 6, // how long a pipeline run stays Queued/InProgress
@@ -197,7 +197,7 @@ function urls(s) {
     blobHost: `https://127.0.0.1:${s.ports.blob}`,
     blob: `https://127.0.0.1:${s.ports.blob}/${s.storageAccount}`,
     // The same account through the emulator's fault-injecting proxy.
-    blobProxy: `https://127.0.0.1:${s.ports.blobProxy || DEFAULT_PORTS.blobProxy}/${s.storageAccount}`,
+    blobProxy: `https://127.0.0.1:${s.ports.blobProxy || s.ports.emulator + 1}/${s.storageAccount}`,
   };
 }
 
