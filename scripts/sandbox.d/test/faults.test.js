@@ -159,7 +159,7 @@ test('invalid rules and bodies get 400 InvalidFault, never a crash', async () =>
   assert.equal((await sb.fetch('/_faults')).status, 200, 'still serving');
 });
 
-test('DELETE /_faults drops the rules; unknown routes 404 and wrong methods 405', async () => {
+test('DELETE /_faults drops the rules; unknown routes 404, wrong methods 405, bad escapes 400', async () => {
   await fault({ route: '^GET /graph/', status: 503 });
   assert.equal((await sb.fetch('/_faults', { method: 'DELETE' })).status, 204);
   assert.equal((await org()).status, 200);
@@ -168,4 +168,9 @@ test('DELETE /_faults drops the rules; unknown routes 404 and wrong methods 405'
   assert.equal(nf.json.error.code, 'NotFound');
   const mm = await sb.fetch('/_faults/reset');
   assert.equal(mm.status, 405);
+  for (const p of [`/login/%E0%A4%A/oauth2/v2.0/token`, '/graph/v1.0/applications/%ZZ', '/arm/subscriptions/%']) {
+    const bad = await sb.fetch(p, { method: p.startsWith('/login') ? 'POST' : 'GET' });
+    assert.equal(bad.status, 400, p);
+    assert.ok(bad.json.error.code === 'InvalidUri' || bad.json.error.code === 'BadRequest', p);
+  }
 });

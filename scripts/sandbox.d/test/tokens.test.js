@@ -86,7 +86,9 @@ test('client secret in the form: token shape, claims and a signature the JWKS ve
   assert.equal(claims.exp - claims.iat, 3599);
   assert.ok(claims.nbf <= claims.iat && Array.isArray(claims.roles));
   assert.equal(claims.wids, undefined, 'the developer is no directory admin');
-  const jwks = await sb.fetch(`/login/${sb.config.tenantId}/discovery/v2.0/keys`);
+  const oidc = await sb.fetch(`/login/${sb.config.tenantId}/v2.0/.well-known/openid-configuration`);
+  assert.equal(oidc.json.token_endpoint, `${sb.urls.login}/${sb.config.tenantId}/oauth2/v2.0/token`);
+  const jwks = await sb.fetch(new URL(oidc.json.jwks_uri).pathname);
   const jwk = jwks.json.keys.find((k) => k.kid === header.kid);
   assert.ok(jwk, 'kid is published');
   const [h, p, s] = r.json.access_token.split('.');

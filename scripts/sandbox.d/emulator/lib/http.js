@@ -90,6 +90,14 @@ async function dispatch(req, res, hooks = {}) {
   try {
     if (hooks.before && (await hooks.before(req, res, url))) return;
     const path = url.pathname;
+    // Handlers percent-decode path segments; a malformed escape is the
+    // client's error (400), not an unexpected failure.
+    try {
+      decodeURIComponent(path);
+    } catch {
+      const msg = `The request path '${path.slice(0, 200)}' is not validly percent-encoded.`;
+      throw path.startsWith('/graph/') ? graphError(400, 'BadRequest', msg) : armError(400, 'InvalidUri', msg);
+    }
     let methodMismatch = false;
     for (const r of routes) {
       const m = r.pattern.exec(path);
