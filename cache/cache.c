@@ -22,7 +22,8 @@
  *   chunk, meta, list  id -> header + tuple + payload (immutable once put)
  *   ent   type + id -> {tick, accounted bytes, payload bytes}
  *   lru   big-endian tick + type + id -> "" (first key = least recently used)
- *   blob  id hash -> {bytes, chunks} of one (blob, ETag): cache_blob_bytes
+ *   blob  id hash -> {bytes, chunks, name hash} of one (blob, ETag)
+ *   names name hash + id hash -> "": the cached versions of one blob
  *   info  "totals" -> format, tick counter and the accounting
  * id = SHA-256 of the tuple + big-endian chunk index. The chunk tuple is
  * (chunk size, account, container, blob, ETag), length-prefixed, so all chunks
@@ -64,7 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT       1
+#define CACHE_FORMAT       2
 #define CACHE_MAGIC        0x3143474du /* "MGC1" */
 #define CACHE_HASH         32
 #define CACHE_ID           (CACHE_HASH + 8) /* hash + big-endian index */
@@ -105,6 +106,7 @@ struct cache_ent {
 struct cache_bcount {
 	uint64_t bytes;
 	uint64_t chunks;
+	unsigned char name[CACHE_HASH]; /* hash of the tuple without the ETag: the names key */
 };
 
 struct cache_totals {
@@ -122,6 +124,7 @@ struct cache_ref {
 	int type;
 	uint64_t index;
 	size_t tuple_len;
+	size_t name_len;                /* chunks: the tuple up to the ETag */
 	unsigned char ekey[CACHE_EKEY]; /* type, SHA-256(tuple), BE index; ekey + 1 = id */
 	unsigned char tuple[CACHE_TUPLE_MAX];
 };
@@ -131,7 +134,7 @@ struct cache {
 	dev_t dev; /* of the directory: one open handle per store and process */
 	ino_t ino;
 	struct cache *next; /* protected by cache_open_lock */
-	MDB_dbi data[T_NTYPES], ent, lru, blob, info;
+	MDB_dbi data[T_NTYPES], ent, lru, blob, names, info;
 	uint64_t budget, limit;
 	uint32_t chunk_size;
 	size_t psize, nodemax;
@@ -229,7 +232,10 @@ static int cache_ref_chunk(struct cache_ref *r, const struct cache *c, const cha
 	if (cache_tuple_add(r, &tag, 1) < 0 ||
 	    cache_tuple_add(r, &c->chunk_size, sizeof(c->chunk_size)) < 0 ||
 	    cache_tuple_str(r, account) < 0 || cache_tuple_str(r, container) < 0 ||
-	    cache_tuple_str(r, blob) < 0 || cache_tuple_str(r, etag) < 0)
+	    cache_tuple_str(r, blob) < 0)
+		return -EINVAL;
+	r->name_len = r->tuple_len;
+	if (cache_tuple_str(r, etag) < 0)
 		return -EINVAL;
 	cache_ref_finish(r);
 	return 0;
@@ -244,6 +250,7 @@ static int cache_ref_kv(struct cache_ref *r, enum cache_db db, const char *key)
 	r->type = db == CACHE_LIST ? T_LIST : T_META;
 	r->index = 0;
 	r->tuple_len = 0;
+	r->name_len = 0;
 	if (cache_tuple_add(r, &tag, 1) < 0 ||
 	    cache_tuple_add(r, key, strnlen(key, CACHE_TUPLE_MAX)) < 0)
 		return -EINVAL;
@@ -268,6 +275,32 @@ static void cache_lkey(unsigned char *lkey, uint64_t tick, const unsigned char *
 {
 	cache_be64(lkey, tick);
 	memcpy(lkey + 8, ekey, CACHE_EKEY);
+}
+
+/* A growable array of fixed-size keys, collected during a walk and acted on after. */
+struct cache_keys {
+	unsigned char *k;
+	size_t n, cap, size;
+};
+
+static int cache_keys_add(struct cache_keys *l, const void *key)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->k, cap * l->size);
+
+		if (!p)
+			return ENOMEM;
+		l->k = p;
+		l->cap = cap;
+	}
+	memcpy(l->k + l->n++ * l->size, key, l->size);
+	return 0;
+}
+
+static const unsigned char *cache_keys_at(const struct cache_keys *l, size_t i)
+{
+	return l->k + i * l->size;
 }
 
 /* Read transactions are counted so a waiting writer knows whether readers pin pages. */
@@ -332,23 +365,44 @@ static int cache_del_ok(int rc)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int cache_blob_add(struct cache *c, MDB_txn *txn, const unsigned char *hash, int64_t bytes,
-                          int64_t chunks)
+/*
+ * Add to the per-version counts of blob version `vhash`. A new version is
+ * also entered in names under `name` (hash of the tuple without the ETag),
+ * and a version whose count drops to zero leaves both.
+ */
+static int cache_blob_add(struct cache *c, MDB_txn *txn, const unsigned char *vhash,
+                          const unsigned char *name, int64_t bytes, int64_t chunks)
 {
-	MDB_val k = cache_val(hash, CACHE_HASH), v;
-	struct cache_bcount b = {0, 0};
-	int rc = mdb_get(txn, c->blob, &k, &v);
+	unsigned char nkey[2 * CACHE_HASH];
+	MDB_val k = cache_val(vhash, CACHE_HASH), v;
+	struct cache_bcount b;
+	int rc = mdb_get(txn, c->blob, &k, &v), fresh = rc == MDB_NOTFOUND;
 
+	memset(&b, 0, sizeof(b));
 	if (rc == 0 && v.mv_size == sizeof(b))
 		memcpy(&b, v.mv_data, sizeof(b));
-	else if (rc && rc != MDB_NOTFOUND)
+	else if (rc && !fresh)
 		return rc;
+	if (fresh && name)
+		memcpy(b.name, name, CACHE_HASH);
 	b.bytes += (uint64_t)bytes;
 	b.chunks += (uint64_t)chunks;
-	if (b.chunks == 0 || (int64_t)b.chunks < 0)
-		return cache_del_ok(mdb_del(txn, c->blob, &k, NULL));
+	memcpy(nkey, b.name, CACHE_HASH);
+	memcpy(nkey + CACHE_HASH, vhash, CACHE_HASH);
+	if (b.chunks == 0 || (int64_t)b.chunks < 0) {
+		rc = cache_del_ok(mdb_del(txn, c->blob, &k, NULL));
+		k = cache_val(nkey, sizeof(nkey));
+		if (rc == 0 && !fresh)
+			rc = cache_del_ok(mdb_del(txn, c->names, &k, NULL));
+		return rc;
+	}
 	v = cache_val(&b, sizeof(b));
-	return mdb_put(txn, c->blob, &k, &v, 0);
+	rc = mdb_put(txn, c->blob, &k, &v, 0);
+	k = cache_val(nkey, sizeof(nkey));
+	v = cache_val("", 0);
+	if (rc == 0 && fresh)
+		rc = mdb_put(txn, c->names, &k, &v, 0);
+	return rc;
 }
 
 /*
@@ -389,7 +443,7 @@ static int cache_entry_remove(struct cache *c, MDB_txn *txn, const unsigned char
 	if (type == T_CHUNK) {
 		t->payload -= e.len < t->payload ? e.len : t->payload;
 		t->chunks -= t->chunks ? 1 : 0;
-		rc = cache_blob_add(c, txn, ekey + 1, -(int64_t)e.len, -1);
+		rc = cache_blob_add(c, txn, ekey + 1, NULL, -(int64_t)e.len, -1);
 	}
 	return rc;
 }
@@ -602,9 +656,12 @@ static int cache_fn_put(struct cache *c, MDB_txn *txn, struct cache_totals *t, v
 	t->acct += p->acct;
 	t->entries++;
 	if (r->type == T_CHUNK) {
+		unsigned char name[CACHE_HASH];
+
 		t->payload += p->len;
 		t->chunks++;
-		rc = cache_blob_add(c, txn, r->ekey + 1, (int64_t)p->len, 1);
+		SHA256(r->tuple, r->name_len, name);
+		rc = cache_blob_add(c, txn, r->ekey + 1, name, (int64_t)p->len, 1);
 	}
 	return rc;
 }
@@ -846,7 +903,7 @@ int cache_kv_del(struct cache *c, enum cache_db db, const char *key)
 int64_t cache_blob_bytes(struct cache *c, const char *account, const char *container,
                          const char *blob, const char *etag)
 {
-	struct cache_bcount b = {0, 0};
+	struct cache_bcount b = {.bytes = 0};
 	struct cache_ref r;
 	MDB_txn *txn;
 	MDB_val k, v;
@@ -868,29 +925,31 @@ int64_t cache_blob_bytes(struct cache *c, const char *account, const char *conta
 }
 
 struct cache_drop {
-	const unsigned char *hash;
+	unsigned char name[CACHE_HASH];
+	const unsigned char *keep; /* version hash to keep, or NULL */
 	int64_t dropped;
 };
 
-static int cache_fn_drop_blob(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
+/* Remove every chunk of blob version `vhash`. */
+static int cache_drop_version(struct cache *c, MDB_txn *txn, struct cache_totals *t,
+                              const unsigned char *vhash, int64_t *dropped)
 {
-	struct cache_drop *d = arg;
 	unsigned char ekey[CACHE_EKEY], seek[CACHE_ID];
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	memcpy(seek, d->hash, CACHE_HASH);
+	memcpy(seek, vhash, CACHE_HASH);
 	memset(seek + CACHE_HASH, 0, 8);
 	ekey[0] = T_CHUNK;
 	for (;;) {
-		/* Re-seek after each removal: deleting under an open cursor is not needed. */
+		/* Re-seek after each removal rather than delete under an open cursor. */
 		rc = mdb_cursor_open(txn, c->data[T_CHUNK], &cur);
 		if (rc)
 			return rc;
 		k = cache_val(seek, CACHE_ID);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc == 0 && (k.mv_size != CACHE_ID || memcmp(k.mv_data, d->hash, CACHE_HASH)))
+		if (rc == 0 && (k.mv_size != CACHE_ID || memcmp(k.mv_data, vhash, CACHE_HASH)))
 			rc = MDB_NOTFOUND;
 		if (rc == 0)
 			memcpy(ekey + 1, k.mv_data, CACHE_ID);
@@ -905,20 +964,57 @@ static int cache_fn_drop_blob(struct cache *c, MDB_txn *txn, struct cache_totals
 		}
 		if (rc)
 			return rc;
-		d->dropped++;
+		(*dropped)++;
 	}
 }
 
-int64_t cache_drop_blob(struct cache *c, const char *account, const char *container,
-                        const char *blob, const char *etag)
+static int cache_fn_drop_blob(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
 {
-	struct cache_drop d = {0};
+	struct cache_drop *d = arg;
+	struct cache_keys vers = {.size = CACHE_HASH};
+	unsigned char seek[2 * CACHE_HASH];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	memcpy(seek, d->name, CACHE_HASH);
+	memset(seek + CACHE_HASH, 0, CACHE_HASH);
+	rc = mdb_cursor_open(txn, c->names, &cur);
+	if (rc)
+		return rc;
+	k = cache_val(seek, sizeof(seek));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *vhash = (const unsigned char *)k.mv_data + CACHE_HASH;
+
+		if (k.mv_size != sizeof(seek) || memcmp(k.mv_data, d->name, CACHE_HASH) != 0)
+			break;
+		if (d->keep && memcmp(vhash, d->keep, CACHE_HASH) == 0)
+			continue;
+		rc = cache_keys_add(&vers, vhash);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	rc = rc == MDB_NOTFOUND ? 0 : rc;
+	for (i = 0; i < vers.n && rc == 0; i++)
+		rc = cache_drop_version(c, txn, t, cache_keys_at(&vers, i), &d->dropped);
+	free(vers.k);
+	return rc;
+}
+
+int64_t cache_drop_blob(struct cache *c, const char *account, const char *container,
+                        const char *blob, const char *keep_etag)
+{
+	struct cache_drop d = {.dropped = 0};
 	struct cache_ref r;
 	int rc;
 
-	if (cache_ref_chunk(&r, c, account, container, blob, etag, 0) < 0)
+	if (cache_ref_chunk(&r, c, account, container, blob, keep_etag ? keep_etag : "", 0) < 0)
 		return -EINVAL;
-	d.hash = r.ekey + 1;
+	SHA256(r.tuple, r.name_len, d.name);
+	d.keep = keep_etag ? r.ekey + 1 : NULL;
 	rc = cache_write(c, cache_fn_drop_blob, &d);
 	if (rc)
 		return cache_errno(rc, "drop blob");
@@ -927,8 +1023,8 @@ int64_t cache_drop_blob(struct cache *c, const char *account, const char *contai
 
 static int cache_fn_clear(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
 {
-	MDB_dbi dbis[] = {c->data[T_CHUNK], c->data[T_META], c->data[T_LIST],
-	                  c->ent,           c->lru,          c->blob};
+	MDB_dbi dbis[] = {c->data[T_CHUNK], c->data[T_META], c->data[T_LIST], c->ent,
+	                  c->lru,           c->blob,         c->names};
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && rc == 0; i++)
@@ -971,46 +1067,19 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 
 /* ---- check ---- */
 
-/* A growable array of fixed-size keys, collected during a walk and acted on after. */
-struct cache_keys {
-	unsigned char *k;
-	size_t n, cap, size;
-};
-
-static int cache_keys_add(struct cache_keys *l, const void *key)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->k, cap * l->size);
-
-		if (!p)
-			return ENOMEM;
-		l->k = p;
-		l->cap = cap;
-	}
-	memcpy(l->k + l->n++ * l->size, key, l->size);
-	return 0;
-}
-
-static const unsigned char *cache_keys_at(const struct cache_keys *l, size_t i)
-{
-	return l->k + i * l->size;
-}
-
 struct cache_check {
 	struct cache_totals sum;
 	struct cache_keys bad; /* ekeys */
 	int fixes;
 };
 
-/* Is the data record of ekey whole, matching its key, its ent and its lru record? */
+/* Is the data record of ekey whole and matching its key and its ent? */
 static int cache_check_record(struct cache *c, MDB_txn *txn, const unsigned char *ekey,
                               const MDB_val *v, struct cache_ent *e)
 {
 	const unsigned char *src = v->mv_data;
-	unsigned char hash[CACHE_HASH], lkey[CACHE_LKEY];
+	unsigned char hash[CACHE_HASH];
 	struct cache_hdr h;
-	MDB_val k, lv;
 	uint32_t crc;
 
 	if (v->mv_size < sizeof(h))
@@ -1027,9 +1096,7 @@ static int cache_check_record(struct cache *c, MDB_txn *txn, const unsigned char
 	if (cache_get_ent(c, txn, ekey, e) != 0 || e->len != h.len ||
 	    e->acct != cache_acct(c, v->mv_size))
 		return 0;
-	cache_lkey(lkey, e->tick, ekey);
-	k = cache_val(lkey, CACHE_LKEY);
-	return mdb_get(txn, c->lru, &k, &lv) == 0;
+	return 1;
 }
 
 /* Walk db; call fn on every record. */
@@ -1064,8 +1131,10 @@ static int cache_check_data_rec(struct cache *c, MDB_txn *txn, const MDB_val *k,
                                 void *arg)
 {
 	struct cache_check_data *d = arg;
-	unsigned char ekey[CACHE_EKEY];
+	unsigned char ekey[CACHE_EKEY], lkey[CACHE_LKEY];
 	struct cache_ent e;
+	MDB_val lk, lv;
+	int rc;
 
 	ekey[0] = (unsigned char)d->type;
 	if (k->mv_size != CACHE_ID) {
@@ -1077,6 +1146,16 @@ static int cache_check_data_rec(struct cache *c, MDB_txn *txn, const MDB_val *k,
 	memcpy(ekey + 1, k->mv_data, CACHE_ID);
 	if (!cache_check_record(c, txn, ekey, v, &e))
 		return cache_keys_add(&d->ck->bad, ekey);
+	/* A good entry that lost its place in the LRU gets it back. */
+	cache_lkey(lkey, e.tick, ekey);
+	lk = cache_val(lkey, CACHE_LKEY);
+	if (mdb_get(txn, c->lru, &lk, &lv) == MDB_NOTFOUND) {
+		d->ck->fixes++;
+		lv = cache_val("", 0);
+		rc = mdb_put(txn, c->lru, &lk, &lv, 0);
+		if (rc)
+			return rc;
+	}
 	d->ck->sum.acct += e.acct;
 	d->ck->sum.entries++;
 	if (e.tick > d->ck->sum.tick)
@@ -1119,7 +1198,7 @@ static int cache_check_lru_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, 
 	return cache_keys_add(arg, k->mv_data);
 }
 
-/* Rebuild-compare the per-blob counts from the (sorted) chunk ids. */
+/* Rebuild-compare the per-version counts and names from the (sorted) chunk ids. */
 struct cache_check_blob {
 	unsigned char hash[CACHE_HASH];
 	struct cache_bcount b;
@@ -1127,22 +1206,53 @@ struct cache_check_blob {
 	int fixes;
 };
 
+/* Length of the tuple part before the ETag: tag, chunk size, three names. */
+static size_t cache_tuple_name_len(const unsigned char *tuple, size_t len)
+{
+	size_t pos = 1 + sizeof(uint32_t);
+	uint32_t n;
+
+	for (int i = 0; i < 3; i++) {
+		if (len - pos < sizeof(n) || pos > len)
+			return 0;
+		memcpy(&n, tuple + pos, sizeof(n));
+		pos += sizeof(n);
+		if (n > len - pos)
+			return 0;
+		pos += n;
+	}
+	return pos;
+}
+
 static int cache_check_blob_flush(struct cache *c, MDB_txn *txn, struct cache_check_blob *cb)
 {
+	unsigned char nkey[2 * CACHE_HASH];
 	MDB_val k = cache_val(cb->hash, CACHE_HASH), v;
-	struct cache_bcount b = {0, 0};
+	struct cache_bcount b;
 	int rc;
 
 	if (!cb->have)
 		return 0;
+	memset(&b, 0, sizeof(b));
 	rc = mdb_get(txn, c->blob, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(b))
 		memcpy(&b, v.mv_data, sizeof(b));
-	if (b.bytes == cb->b.bytes && b.chunks == cb->b.chunks)
-		return 0;
+	if (memcmp(&b, &cb->b, sizeof(b)) != 0) {
+		cb->fixes++;
+		v = cache_val(&cb->b, sizeof(cb->b));
+		rc = mdb_put(txn, c->blob, &k, &v, 0);
+		if (rc)
+			return rc;
+	}
+	memcpy(nkey, cb->b.name, CACHE_HASH);
+	memcpy(nkey + CACHE_HASH, cb->hash, CACHE_HASH);
+	k = cache_val(nkey, sizeof(nkey));
+	rc = mdb_get(txn, c->names, &k, &v);
+	if (rc != MDB_NOTFOUND)
+		return rc;
 	cb->fixes++;
-	v = cache_val(&cb->b, sizeof(cb->b));
-	return mdb_put(txn, c->blob, &k, &v, 0);
+	v = cache_val("", 0);
+	return mdb_put(txn, c->names, &k, &v, 0);
 }
 
 static int cache_check_blob_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
@@ -1158,8 +1268,14 @@ static int cache_check_blob_rec(struct cache *c, MDB_txn *txn, const MDB_val *k,
 		rc = cache_check_blob_flush(c, txn, cb);
 		if (rc)
 			return rc;
+		memcpy(&h, v->mv_data, sizeof(h));
 		memcpy(cb->hash, k->mv_data, CACHE_HASH);
-		cb->b.bytes = cb->b.chunks = 0;
+		memset(&cb->b, 0, sizeof(cb->b));
+		/* The data pass left only records whose tuple hashes to their key. */
+		SHA256((const unsigned char *)v->mv_data + sizeof(h),
+		       cache_tuple_name_len((const unsigned char *)v->mv_data + sizeof(h),
+		                            h.tuple_len),
+		       cb->b.name);
 		cb->have = 1;
 	}
 	memcpy(&h, v->mv_data, sizeof(h));
@@ -1194,10 +1310,30 @@ static int cache_check_blob_orphan(struct cache *c, MDB_txn *txn, const MDB_val 
 	return cache_keys_add(l, k->mv_data);
 }
 
+/* names records without their version, or filed under another name. */
+static int cache_check_names_rec(struct cache *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                                 void *arg)
+{
+	const unsigned char *nkey = k->mv_data;
+	struct cache_bcount b;
+	MDB_val bk, bv;
+
+	if (k->mv_size != 2 * CACHE_HASH)
+		return MDB_CORRUPTED;
+	bk = cache_val(nkey + CACHE_HASH, CACHE_HASH);
+	if (mdb_get(txn, c->blob, &bk, &bv) == 0 && bv.mv_size == sizeof(b)) {
+		memcpy(&b, bv.mv_data, sizeof(b));
+		if (memcmp(b.name, nkey, CACHE_HASH) == 0)
+			return 0;
+	}
+	return cache_keys_add(arg, nkey);
+}
+
 static int cache_fn_check(struct cache *c, MDB_txn *txn, struct cache_totals *t, void *arg)
 {
 	struct cache_check *ck = arg;
 	struct cache_keys stray = {.size = CACHE_LKEY}, orphans = {.size = CACHE_HASH};
+	struct cache_keys nstray = {.size = 2 * CACHE_HASH};
 	struct cache_check_blob cb = {0};
 	struct cache_check_data d = {.ck = ck};
 	char what[96];
@@ -1235,9 +1371,16 @@ static int cache_fn_check(struct cache *c, MDB_txn *txn, struct cache_totals *t,
 		k = cache_val(cache_keys_at(&orphans, i), CACHE_HASH);
 		rc = cache_del_ok(mdb_del(txn, c->blob, &k, NULL));
 	}
-	ck->fixes += cb.fixes + (int)orphans.n;
+	if (rc == 0)
+		rc = cache_walk(txn, c->names, cache_check_names_rec, c, &nstray);
+	for (i = 0; i < nstray.n && rc == 0; i++) {
+		k = cache_val(cache_keys_at(&nstray, i), 2 * CACHE_HASH);
+		rc = cache_del_ok(mdb_del(txn, c->names, &k, NULL));
+	}
+	ck->fixes += cb.fixes + (int)orphans.n + (int)nstray.n;
 	free(stray.k);
 	free(orphans.k);
+	free(nstray.k);
 	if (rc)
 		return rc;
 	if (t->acct != ck->sum.acct || t->payload != ck->sum.payload ||
@@ -1378,8 +1521,8 @@ static void cache_drop_oversized(const char *dir, uint64_t mapsize)
 /* Open the databases and settle the format. No other thread runs yet. */
 static int cache_init_dbs(struct cache *c)
 {
-	static const char *const names[] = {"ent", "lru", "blob", "info"};
-	MDB_dbi *dbis[] = {&c->ent, &c->lru, &c->blob, &c->info};
+	static const char *const names[] = {"ent", "lru", "blob", "names", "info"};
+	MDB_dbi *dbis[] = {&c->ent, &c->lru, &c->blob, &c->names, &c->info};
 	struct cache_totals t;
 	MDB_txn *txn;
 	int rc, i;
@@ -1389,7 +1532,7 @@ static int cache_init_dbs(struct cache *c)
 		return rc;
 	for (i = 0; i < T_NTYPES && rc == 0; i++)
 		rc = mdb_dbi_open(txn, cache_dbname[i], MDB_CREATE, &c->data[i]);
-	for (i = 0; i < 4 && rc == 0; i++)
+	for (i = 0; i < 5 && rc == 0; i++)
 		rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
 	if (rc == 0)
 		rc = cache_totals_get(c, txn, &t);
@@ -1398,7 +1541,7 @@ static int cache_init_dbs(struct cache *c)
 		         CACHE_FORMAT);
 		for (i = 0; i < T_NTYPES && rc == 0; i++)
 			rc = mdb_drop(txn, c->data[i], 0);
-		for (i = 0; i < 3 && rc == 0; i++)
+		for (i = 0; i < 4 && rc == 0; i++) /* all but info */
 			rc = mdb_drop(txn, *dbis[i], 0);
 		memset(&t, 0, sizeof(t));
 		t.format = CACHE_FORMAT;

@@ -84,12 +84,14 @@ int64_t cache_blob_bytes(struct cache *c, const char *account, const char *conta
                          const char *blob, const char *etag);
 
 /*
- * cache_drop_blob - delete every chunk of (account, container, blob, etag) at
- * once, e.g. with the old ETag when the fs layer sees a new one, instead of
- * waiting for LRU eviction. Returns the number of chunks dropped or -EIO.
+ * cache_drop_blob - delete every chunk of (account, container, blob) whose
+ * ETag is not keep_etag (every version if keep_etag is NULL), e.g. with the
+ * new ETag when the fs layer sees a blob change, instead of waiting for LRU
+ * eviction. One names lookup per cached version. Returns the number of
+ * chunks dropped, -EINVAL (names over 4 KiB) or -EIO. Any thread.
  */
 int64_t cache_drop_blob(struct cache *c, const char *account, const char *container,
-                        const char *blob, const char *etag);
+                        const char *blob, const char *keep_etag);
 
 /*
  * Metadata and listings: opaque values under a string key, each with the

@@ -193,9 +193,27 @@ static void test_roundtrip(void)
 	           "blob bytes sum the chunks");
 	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "big", "\"0x9\""), 0,
 	           "another ETag holds nothing");
-	TAP_EQ_INT(cache_drop_blob(c, "acct", "cont", "big", "\"0x1\""), 3, "drop_blob drops 3");
-	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "big", "\"0x1\""), 0, "and the count is 0");
+	/* Other versions of big, and a blob whose name differs only in the container. */
+	for (int i = 0; i < 4; i++) {
+		struct cache_key kv = key("big", i < 2 ? "\"0x2\"" : "\"0x3\"", (uint64_t)i);
+
+		TAP_EQ_INT(cache_put_chunk(c, &kv, buf, 100), 0, "chunk %d of another version", i);
+	}
+	k2 = key("big", "\"0x1\"", 0);
+	k2.container = "con";
+	k2.account = "tacct";
+	TAP_EQ_INT(cache_put_chunk(c, &k2, buf, 100), 0, "same blob name, other container");
+	TAP_EQ_INT(cache_drop_blob(c, "acct", "cont", "big", "\"0x3\""), 5,
+	           "drop_blob keeping 0x3 drops the 3 + 2 chunks of 0x1 and 0x2");
+	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "big", "\"0x1\""), 0, "0x1 count is 0");
+	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "big", "\"0x2\""), 0, "0x2 count is 0");
+	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "big", "\"0x3\""), 200, "0x3 kept");
+	TAP_EQ_INT(cache_blob_bytes(c, "tacct", "con", "big", "\"0x1\""), 100,
+	           "the other container's blob kept");
 	TAP_EQ_INT(has(c, "big", 1, 7000, 2), 0, "a dropped chunk misses");
+	TAP_EQ_INT(cache_drop_blob(c, "acct", "cont", "big", "\"0x3\""), 0, "nothing more to drop");
+	TAP_EQ_INT(cache_drop_blob(c, "acct", "cont", "big", NULL), 2, "NULL drops every version");
+	TAP_EQ_INT(cache_drop_blob(c, "tacct", "con", "big", NULL), 1, "and the other blob");
 	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "a/b.json", "\"0x1\""), 1000,
 	           "other blobs untouched");
 
@@ -329,6 +347,35 @@ static int corrupt(const char *dir, const char *name, int idx, long off, int res
 	return rc;
 }
 
+/* Delete the first record of db `name` through LMDB directly. */
+static int lmdb_del_first(const char *dir, const char *name)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 8);
+	rc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
+	if (rc == 0 && (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+		rc = mdb_dbi_open(txn, name, 0, &dbi);
+		if (rc == 0 && (rc = mdb_cursor_open(txn, dbi, &cur)) == 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			if (rc == 0)
+				rc = mdb_cursor_del(cur, 0);
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
 static void test_checksum(void)
 {
 	char dir[600], *v = NULL;
@@ -398,6 +445,15 @@ static void test_checksum(void)
 	TAP_EQ_INT(cache_check(c), 1,
 	           "check finds the record whose tuple does not hash to its key");
 	TAP_EQ_INT(cache_check(c), 0, "and a second check is clean");
+	cache_close(c);
+
+	TAP_EQ_INT(lmdb_del_first(dir, "names"), 0, "lose a names record");
+	TAP_EQ_INT(lmdb_del_first(dir, "lru"), 0, "and an lru record");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(cache_check(c), 2, "check repairs both");
+	TAP_EQ_INT(cache_check(c), 0, "and a second check is clean");
+	TAP_EQ_INT(cache_drop_blob(c, "acct", "cont", "f", NULL), 3,
+	           "drop_blob finds every version again");
 	cache_close(c);
 }
 
@@ -642,7 +698,8 @@ static void test_concurrent(void)
 /* Open the store with LMDB alone and mdb_stat every database. */
 static int lmdb_stat_all(const char *dir)
 {
-	static const char *const names[] = {"chunk", "meta", "list", "ent", "lru", "blob", "info"};
+	static const char *const names[] = {"chunk", "meta", "list",  "ent",
+	                                    "lru",   "blob", "names", "info"};
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -654,7 +711,7 @@ static int lmdb_stat_all(const char *dir)
 	rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
 	if (rc == 0)
 		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-	for (i = 0; rc == 0 && i < 7; i++) {
+	for (i = 0; rc == 0 && i < 8; i++) {
 		rc = mdb_dbi_open(txn, names[i], 0, &dbi);
 		if (rc == 0)
 			rc = mdb_stat(txn, dbi, &st);
