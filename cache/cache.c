@@ -150,6 +150,8 @@ struct cache {
 
 #define cache_count(c, field, n) __atomic_add_fetch(&(c)->field, (n), __ATOMIC_RELAXED)
 
+static int cache_disk_full_told;
+
 /* The one place LMDB codes become errno values. */
 static int cache_errno(int rc, const char *what)
 {
@@ -159,6 +161,13 @@ static int cache_errno(int rc, const char *what)
 	case MDB_NOTFOUND:
 		return -ENOENT;
 	case MDB_MAP_FULL:
+		return -ENOSPC;
+	case ENOSPC:
+	case EDQUOT:
+		/* The disk, not the budget: say so once per process, then just do not cache. */
+		if (!__atomic_exchange_n(&cache_disk_full_told, 1, __ATOMIC_RELAXED))
+			log_warn("cache: %s: %s; not caching until space is freed", what,
+			         strerror(rc));
 		return -ENOSPC;
 	case ENOMEM:
 		return -ENOMEM;

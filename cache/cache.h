@@ -70,7 +70,8 @@ ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, s
  * chunks first so the budget holds. Returns 0, -EFBIG if len exceeds the
  * chunk size, -EINVAL if the names are too long (over 4 KiB together),
  * -ENOSPC if no room could be made within 3 s (only when readers pin the
- * free pages that long; the caller just serves without caching), -EIO on LMDB failure.
+ * free pages that long, or the disk is full; the caller just serves without
+ * caching), -EIO on LMDB failure.
  * Safe from any thread (writers serialise inside the cache).
  */
 int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len);
@@ -129,8 +130,9 @@ void cache_get_stats(struct cache *c, struct cache_stats *out);
 
 /*
  * cache_check - verify the whole store: every chunk's checksum and the
- * accounting. Returns the number of bad entries found and dropped (>= 0), or
- * -EIO. Used after an unclean shutdown and by tests. Reads the whole store
+ * accounting, repairing what it can. Returns the number of bad entries and
+ * records found and dropped or repaired (>= 0), or -EIO (-ENOSPC if the disk
+ * is full). Used after an unclean shutdown and by tests. Reads the whole store
  * in one write transaction: writers wait meanwhile, readers do not.
  */
 int cache_check(struct cache *c);
