@@ -855,6 +855,25 @@ static void test_throughput(void)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		printf("# get %u MiB: %.0f MiB/s\n", chunk >> 20,
 		       2.0 * nchunks * (chunk >> 20) / secs(&t0, &t1));
+		cache_close(c);
+
+		/* Steady state of a full cache: every put evicts first (two commits). */
+		snprintf(dir, sizeof(dir), "%s/benchfull%d", root, s);
+		if (open_dir(&c, dir, 6ull * chunk, chunk) != 0) {
+			ok = 0;
+			free(buf);
+			free(got);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < nchunks; i++) {
+			struct cache_key k = key("bench", "\"0x1\"", (uint64_t)i);
+
+			ok &= cache_put_chunk(c, &k, buf, chunk) == 0;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# put %u MiB into a full cache: %.0f MiB/s\n", chunk >> 20,
+		       (double)nchunks * (chunk >> 20) / secs(&t0, &t1));
 		free(buf);
 		free(got);
 		cache_close(c);
