@@ -35,8 +35,9 @@
  *
  * LRU order survives restarts: the tick lives in ent and lru. A hit does not
  * write; it queues a touch only when the entry is no longer among the newest
- * eighth of ticks, and queued touches are applied in the next write
- * transaction (a put, or after 64 touches or 2 s).
+ * eighth of ticks. Queued touches are applied by the next put, by a hit
+ * that finds 64 queued or the oldest 2 s old, and at close; a kill -9 loses
+ * only them (a slightly stale order, never wrong bytes).
  *
  * Durability: MDB_NOMETASYNC, not MDB_NOSYNC. After a kill -9 nothing is lost
  * (committed pages are in the page cache). After a power loss NOMETASYNC may
