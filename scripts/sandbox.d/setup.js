@@ -336,8 +336,7 @@ function createContainer(dir, name) {
 }
 
 module.exports = {
-  seed, setPorts, urls, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader, readJson, writeJson,
-  writeAtomic, GLOBAL_ADMIN_ROLE, DEFAULT_PORTS, DEFAULT_OPTIONS,
+  seed, setPorts, urls, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader, GLOBAL_ADMIN_ROLE,
 };
 
 // CLI for scripts/sandbox. Only prints what the caller asked for; never a

@@ -13,6 +13,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { GLOBAL_ADMIN_ROLE } = require('../../setup');
 
 const SAVE_DELAY_MS = 50;
 
@@ -47,7 +48,7 @@ function buildConfig(dir, env) {
     identities[who] = {
       clientId: id.appId, appId: id.appId, objectId: id.id, oid: id.spId, upn: id.upn,
       displayName: id.displayName, userDisplayName: id.userDisplayName, roles: id.roles || [],
-      isGlobalAdmin: (id.roles || []).includes('62e90394-69f5-4237-9190-012177145e10'),
+      isGlobalAdmin: (id.roles || []).includes(GLOBAL_ADMIN_ROLE),
       secret: readSecret(dir, id.secretFile),
       certPem: id.certFile ? fs.readFileSync(path.resolve(dir, id.certFile), 'utf8') : null,
     };

@@ -14,13 +14,13 @@
 
 const crypto = require('node:crypto');
 const state = require('./state');
+const { GLOBAL_ADMIN_ROLE } = require('../../setup');
 const { HttpError, armError, graphError, route, send } = require('./http');
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const SKEW_S = 300; // clock skew allowed on client assertions
 const MAX_ASSERTION = 16 * 1024;
 const MAX_JTI = 10000; // remembered assertion ids (oldest dropped first)
-const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
 
 // scope -> audience of the token. One resource per request (§8.1).
 const SCOPES = {
@@ -383,5 +383,4 @@ function requireToken(ctx, audience) {
   };
 }
 
-module.exports = { requireToken, verify, issue, expireAll, reset, decodeJwt, thumbprints, AUDIENCES, SCOPES,
-  ASSERTION_TYPE, GLOBAL_ADMIN_ROLE };
+module.exports = { requireToken, verify, issue, expireAll, reset, thumbprints, AUDIENCES };
