@@ -35,10 +35,10 @@ const xmlDecode = (s) => s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/
 });
 
 /*
- * sign - the Shared Key Authorization header value for one request.
- * `headers` are the exact (lowercase-named) headers sent; `path` is the raw,
- * percent-encoded URL path; `query` a URLSearchParams. Pure; exported for
- * tests against the documented string-to-sign.
+ * stringToSign - the Shared Key string-to-sign of one request (reference
+ * blob-storage.md §1.1). `headers` are the exact (lowercase-named) headers
+ * sent; `path` is the raw, percent-encoded URL path; `query` a
+ * URLSearchParams. Pure; exported for tests.
  */
 function stringToSign(method, path, query, headers, account) {
   const h = (n) => (headers[n] === undefined ? '' : String(headers[n]));
@@ -56,6 +56,10 @@ function stringToSign(method, path, query, headers, account) {
   return `${std.join('\n')}\n${xms}${res}`;
 }
 
+/*
+ * sign - the Authorization header value ("SharedKey account:signature") for
+ * the same arguments plus the base64 account key. Pure.
+ */
 function sign(method, path, query, headers, account, keyB64) {
   const sts = stringToSign(method, path, query, headers, account);
   const mac = crypto.createHmac('sha256', Buffer.from(keyB64, 'base64')).update(sts, 'utf8').digest('base64');
@@ -66,7 +70,9 @@ function sign(method, path, query, headers, account, keyB64) {
  * client - a Blob client for `url` (the account endpoint, path-style
  * https://host:port/<account>, or a bare https://host:port to which the
  * account is appended), `account`, base64 `key`, and optional `ca` (PEM
- * text or a file name). Methods return promises and reject with BlobError.
+ * text or a file name). Methods return promises and reject with BlobError
+ * (or the transport error); the write methods take an optional AbortSignal
+ * last, which aborts the request in flight.
  * One keep-alive agent per client; safe for concurrent use.
  */
 function client({ url, account, key, ca }) {
@@ -80,7 +86,7 @@ function client({ url, account, key, ca }) {
     ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: caText })
     : new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-  function request(method, blobPath, { query = {}, headers = {}, body = null, cap = MAX_LIST_XML } = {}) {
+  function request(method, blobPath, { query = {}, headers = {}, body = null, cap = MAX_LIST_XML, signal } = {}) {
     const path = `${prefix}/${encPath(blobPath)}`;
     const qs = new URLSearchParams(query);
     const hdrs = {
@@ -93,7 +99,7 @@ function client({ url, account, key, ca }) {
     const q = qs.toString();
     return new Promise((resolve, reject) => {
       const req = (isHttps ? https : http).request({
-        method, host: base.hostname, port: base.port, path: q ? `${path}?${q.replace(/\+/g, '%20')}` : path, headers: hdrs, agent,
+        method, host: base.hostname, port: base.port, path: q ? `${path}?${q.replace(/\+/g, '%20')}` : path, headers: hdrs, agent, signal,
       }, (res) => {
         const parts = [];
         let n = 0;
@@ -131,20 +137,20 @@ function client({ url, account, key, ca }) {
         throw e;
       }
     },
-    async putBlob(container, name, buf, contentType = 'application/octet-stream') {
+    async putBlob(container, name, buf, contentType = 'application/octet-stream', signal) {
       const r = await request('PUT', `${container}/${name}`, {
-        headers: { 'x-ms-blob-type': 'BlockBlob', 'content-type': contentType }, body: buf,
+        headers: { 'x-ms-blob-type': 'BlockBlob', 'content-type': contentType }, body: buf, signal,
       });
       return r.headers.etag;
     },
-    async putBlock(container, name, blockId, buf) {
-      await request('PUT', `${container}/${name}`, { query: { comp: 'block', blockid: blockId }, body: buf });
+    async putBlock(container, name, blockId, buf, signal) {
+      await request('PUT', `${container}/${name}`, { query: { comp: 'block', blockid: blockId }, body: buf, signal });
     },
-    async putBlockList(container, name, blockIds, contentType = 'application/octet-stream') {
+    async putBlockList(container, name, blockIds, contentType = 'application/octet-stream', signal) {
       const xml = `<?xml version="1.0" encoding="utf-8"?><BlockList>${blockIds.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`;
       const r = await request('PUT', `${container}/${name}`, {
         query: { comp: 'blocklist' }, headers: { 'x-ms-blob-content-type': contentType, 'content-type': 'application/xml' },
-        body: Buffer.from(xml, 'utf8'),
+        body: Buffer.from(xml, 'utf8'), signal,
       });
       return r.headers.etag;
     },

@@ -16,8 +16,8 @@
 // - Output is streamed: rows are appended to an 8 MiB buffer that is sent as
 //   one Put Block when full (Put Block List at the end; a single Put Blob for
 //   small files), so memory stays bounded whatever the size knobs ask for.
-// - Cancellation is cooperative: every wait and every block upload checks
-//   the run's cancel flag.
+// - Cancellation is prompt: it wakes every wait, aborts the blob request in
+//   flight, and the writer checks the flag before each block.
 
 const crypto = require('node:crypto');
 const state = require('./state');
@@ -437,7 +437,7 @@ class BlockWriter {
     this.parts = [];
     this.size = 0;
     const id = Buffer.from(`block-${String(this.blocks.length).padStart(6, '0')}`).toString('base64');
-    await this.client.putBlock(this.container, this.name, id, buf);
+    await this.client.putBlock(this.container, this.name, id, buf, this.job.abort.signal);
     this.blocks.push(id);
     this.bytes += buf.length;
   }
@@ -446,12 +446,12 @@ class BlockWriter {
     checkCancelled(this.job);
     if (this.blocks.length === 0) {
       const buf = Buffer.from(this.parts.join(''), 'utf8');
-      await this.client.putBlob(this.container, this.name, buf, 'application/json');
+      await this.client.putBlob(this.container, this.name, buf, 'application/json', this.job.abort.signal);
       this.bytes += buf.length;
       return;
     }
     if (this.size) await this.flushBlock();
-    await this.client.putBlockList(this.container, this.name, this.blocks, 'application/json');
+    await this.client.putBlockList(this.container, this.name, this.blocks, 'application/json', this.job.abort.signal);
   }
 }
 
@@ -574,9 +574,10 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
       ExtractionResultId: guidFrom(sha(`${hex}:${activityRunId}`)),
     };
     checkCancelled(job);
-    await client.putBlob(c.sink.container, `${prefix}metadata/JobMetadata/metadata.json`, Buffer.from(JSON.stringify(meta)), 'application/json');
+    await client.putBlob(c.sink.container, `${prefix}metadata/JobMetadata/metadata.json`, Buffer.from(JSON.stringify(meta)), 'application/json', job.abort.signal);
   } catch (e) {
     if (e instanceof Cancelled || e instanceof ActivityError) throw e;
+    if (job.cancelled) throw new Cancelled('cancelled');
     throw configError(target, 'UserErrorAzureBlobOperationFailed', `Failed to write to the sink '${c.sink.container}/${c.sink.folder}': ${e.message}`, 'SystemError');
   }
   const secs = Math.max(1, Math.round((Date.now() - t0) / 1000));
@@ -595,8 +596,10 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
 
 // ---- run driver --------------------------------------------------------------------------
 
+// Resolves after `ms`, or at once when the job is (or gets) cancelled.
 function sleep(ms, job) {
   return new Promise((res) => {
+    if (job.cancelled) { res(); return; }
     const done = () => { clearTimeout(timer); job.wake.delete(done); res(); };
     const timer = setTimeout(done, ms);
     job.wake.add(done);
@@ -680,7 +683,7 @@ async function execute({ factory: f, pipeline, run, params, job }) {
  * unexpected errors fail the run.
  */
 function startRun({ factory, pipeline, run, params }) {
-  const job = { cancelled: false, wake: new Set() };
+  const job = { cancelled: false, wake: new Set(), abort: new AbortController() };
   active.set(run.runId, job);
   execute({ factory, pipeline, run, params, job })
     .catch((e) => {
@@ -703,6 +706,7 @@ function cancelRun(f, run) {
   }
   job.cancelled = true;
   touch(run, { status: 'Canceling' });
+  job.abort.abort();
   for (const w of [...job.wake]) w();
 }
 

@@ -1,0 +1,375 @@
+'use strict';
+// The copy engine end to end: register and approve an app, build an MGDC
+// pipeline over ADF REST, run it, and read the export back from Azurite
+// with an independent Shared Key client. Checks the data against the
+// catalog schema, the requested columns, the date window, the users in
+// scope and JobMetadata; determinism by sha256; every consent rule of
+// reference §2.1 by the failure envelope of §7.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startSandbox } = require('./helpers');
+const azblob = require('../emulator/lib/azblob');
+const { directory } = require('../emulator/lib/copy');
+
+const Q = '?api-version=2018-06-01';
+const DS = 'BasicDataSet_v0.Message_v1';
+const APPROVED = ['id', 'subject', 'receivedDateTime', 'sender', 'toRecipients', 'hasAttachments', 'importance', 'categories', 'puser', 'ptenant'];
+const catalog = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog.json'), 'utf8'));
+const schema = new Map(catalog.datasets.find((d) => d.name === DS).columns.map((c) => [c.name, c.type]));
+let sb;
+let blob;
+let F;
+let reg;
+const tok = {};
+
+async function tokens() {
+  tok.arm = await sb.token('developer', 'https://management.azure.com/.default');
+  tok.dev = await sb.token('developer', 'api://mgdc-registration/.default');
+  tok.admin = await sb.token('admin', 'api://mgdc-registration/.default');
+}
+const arm = (method, p, body) => sb.fetch(`${F}${p}${p.includes('?') ? '&' : '?'}api-version=2018-06-01`, { method, token: tok.arm, body });
+const regCall = (who, method, p, body) => sb.fetch(`${reg}${p}`, { method, token: tok[who], body });
+
+async function put(p, body) {
+  const r = await arm('PUT', p, body);
+  assert.equal(r.status, 200, `${p}: ${r.text}`);
+}
+
+// One MGDC pipeline: Office365 source -> Binary sink, folder from an expression.
+async function pipeline(name, { appLs = 'O365', source = {}, container = 'exports', folder = "@concat('mail/', pipeline().RunId)" } = {}) {
+  await put(`/datasets/Out-${name}`, {
+    properties: {
+      type: 'Binary', linkedServiceName: { referenceName: 'Sink', type: 'LinkedServiceReference' },
+      typeProperties: { location: { type: 'AzureBlobStorageLocation', container, folderPath: { value: folder, type: 'Expression' } } },
+    },
+  });
+  await put(`/datasets/Src-${name}`, {
+    properties: { type: 'Office365Table', linkedServiceName: { referenceName: appLs, type: 'LinkedServiceReference' }, typeProperties: { tableName: source.tableName || DS } },
+  });
+  const src = {
+    type: 'Office365Source', dateFilterColumn: 'receivedDateTime',
+    startTime: { value: '@pipeline().parameters.start', type: 'Expression' },
+    endTime: { value: '@pipeline().parameters.end', type: 'Expression' },
+    outputColumns: ['id', 'subject', 'receivedDateTime', 'sender'].map((n) => ({ name: n })),
+    ...source,
+  };
+  delete src.tableName;
+  await put(`/pipelines/${name}`, {
+    properties: {
+      activities: [{
+        name: 'CopyFromM365', type: 'Copy',
+        inputs: [{ referenceName: `Src-${name}`, type: 'DatasetReference' }],
+        outputs: [{ referenceName: `Out-${name}`, type: 'DatasetReference' }],
+        typeProperties: { source: src, sink: { type: 'BinarySink' } },
+      }],
+      parameters: {
+        start: { type: 'string', defaultValue: '2026-11-01T00:00:00Z' },
+        end: { type: 'string', defaultValue: '2026-11-03T00:00:00Z' },
+      },
+    },
+  });
+}
+
+async function run(name, params = {}) {
+  const r = await arm('POST', `/pipelines/${name}/createRun`, params);
+  assert.equal(r.status, 200, r.text);
+  const { runId } = r.json;
+  const end = Date.now() + 60000;
+  for (;;) {
+    const g = await arm('GET', `/pipelineruns/${runId}`);
+    if (['Succeeded', 'Failed', 'Cancelled'].includes(g.json.status)) {
+      const acts = await arm('POST', `/pipelineruns/${runId}/queryActivityruns`, { lastUpdatedAfter: '2000-01-01T00:00:00Z', lastUpdatedBefore: '2200-01-01T00:00:00Z' });
+      return { run: g.json, act: acts.json.value[0] };
+    }
+    if (Date.now() > end) throw new Error(`run ${runId} stuck in ${g.json.status}`);
+    await new Promise((x) => setTimeout(x, 50));
+  }
+}
+
+// Failure in the documented envelope, with `reason` in the message.
+function assertFails(res, reason) {
+  assert.equal(res.run.status, 'Failed', JSON.stringify(res.run));
+  const e = res.act.error;
+  assert.equal(e.errorCode, '2200');
+  assert.equal(e.failureType, 'UserError');
+  assert.equal(e.target, 'CopyFromM365');
+  assert.ok(e.message.startsWith("ErrorCode=UserErrorOffice365DataLoaderError,'Type=Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=Office365 data loading failed to execute. "), e.message);
+  assert.ok(e.message.endsWith(",Source=Microsoft.DataTransfer.ClientLibrary,'"), e.message);
+  assert.match(e.message, reason);
+  assert.equal(res.run.message, `Operation on target CopyFromM365 failed: ${e.message}`);
+  assert.equal(res.act.status, 'Failed');
+}
+
+// Every blob under a run's folder: data files (name -> Buffer) and metadata.
+async function readExport(folder, container = 'exports') {
+  const list = await blob.list(container, `${folder}/`);
+  const files = {};
+  let meta = null;
+  for (const b of list) {
+    const rel = b.name.slice(folder.length + 1);
+    const buf = await blob.get(container, b.name);
+    assert.equal(buf.length, b.size);
+    if (rel === 'metadata/JobMetadata/metadata.json') meta = JSON.parse(buf.toString('utf8'));
+    else files[rel] = buf;
+  }
+  return { files, meta };
+}
+
+const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
+const rowsOf = (files) => Object.values(files).flatMap((b) => b.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+
+function checkType(v, type, where) {
+  switch (type) {
+    case 'string': assert.equal(typeof v, 'string', where); break;
+    case 'datetime': assert.match(v, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, where); break;
+    case 'boolean': assert.equal(typeof v, 'boolean', where); break;
+    case 'int32': case 'int64': assert.ok(Number.isInteger(v), where); break;
+    case 'double': assert.equal(typeof v, 'number', where); break;
+    case 'object': assert.ok(v && typeof v === 'object' && !Array.isArray(v), where); break;
+    case 'array': assert.ok(Array.isArray(v), where); break;
+    default: assert.fail(`unknown type ${type}`);
+  }
+}
+
+test.before(async () => {
+  sb = await startSandbox({ azurite: true });
+  sb.state.config.runSeconds = 0.3;
+  const c = sb.config;
+  F = `/arm/subscriptions/${c.subscriptionId}/resourceGroups/${c.resourceGroup}/providers/Microsoft.DataFactory/factories/${c.factory}`;
+  reg = `/mgdc/v1/tenants/${c.tenantId}/registrations`;
+  blob = azblob.client({ url: c.blobUrl, account: c.storageAccount, key: c.storageKey, ca: c.caFile });
+  await tokens();
+  const appId = c.identities.developer.appId;
+  let r = await regCall('dev', 'PUT', `/${appId}`, {
+    name: 'mail-insights',
+    datasets: [
+      { name: DS, columns: APPROVED, scope: { kind: 'AllUsers' } },
+      { name: 'BasicDataSet_v0.User_v1', columns: ['id', 'displayName', 'department', 'mail', 'puser', 'ptenant'], scope: { kind: 'AllUsers' } },
+    ],
+    destination: { storageAccount: c.storageAccount, container: 'exports', folder: 'mail' },
+  });
+  assert.equal(r.status, 201, r.text);
+  r = await regCall('admin', 'POST', `/${appId}/approve`);
+  assert.equal(r.status, 200, r.text);
+  const secret = { type: 'SecureString', value: 'not-checked-by-the-sandbox' };
+  await put('/linkedservices/O365', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalTenantId: c.tenantId, servicePrincipalId: appId, servicePrincipalKey: secret } } });
+  await put('/linkedservices/Sink', { properties: { type: 'AzureBlobStorage', typeProperties: { serviceEndpoint: `https://${c.storageAccount}.blob.core.windows.net/`, servicePrincipalId: appId, servicePrincipalKey: secret } } });
+});
+test.after(async () => {
+  if (blob) blob.close();
+  if (sb) await sb.stop();
+});
+
+test('an approved run writes the requested data, checked against the catalog', async () => {
+  await pipeline('mail');
+  const res = await run('mail', { sandboxUsers: 20, sandboxItemsPerDay: 3 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  const folder = `mail/${res.run.runId}`;
+  assert.equal(res.run.runDimensions.OutputFolder, folder);
+  const { files, meta } = await readExport(folder);
+  const names = Object.keys(files);
+  assert.ok(names.length >= 2, 'users are split across several extraction jobs');
+  for (const n of names) assert.match(n, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/);
+  const rows = rowsOf(files);
+  // 20 users x 2 days x 3 items, computed here, not read from the engine.
+  assert.equal(rows.length, 20 * 2 * 3);
+  const start = Date.parse('2026-11-01T00:00:00Z');
+  const end = Date.parse('2026-11-03T00:00:00Z');
+  const dir = directory(sb.config.tenantId, 20, sb.config.tenantDomain);
+  const users = new Set(dir.users.map((u) => u.id));
+  const want = ['id', 'subject', 'receivedDateTime', 'sender', 'puser', 'ptenant'].sort();
+  for (const row of rows) {
+    assert.deepEqual(Object.keys(row).sort(), want);
+    for (const [k, v] of Object.entries(row)) checkType(v, schema.get(k), `${k}=${JSON.stringify(v)}`);
+    const t = Date.parse(row.receivedDateTime);
+    assert.ok(t >= start && t < end, `receivedDateTime ${row.receivedDateTime} in the window`);
+    assert.ok(users.has(row.puser));
+    assert.equal(row.ptenant, sb.config.tenantId);
+    assert.equal(typeof row.sender.emailAddress.address, 'string');
+  }
+  assert.equal(new Set(rows.map((r) => r.puser)).size, 20);
+  assert.equal(new Set(rows.map((r) => r.id)).size, rows.length, 'ids are unique');
+  // JobMetadata and the activity output agree with the files.
+  assert.equal(meta.NumberOfRowsExtracted, rows.length);
+  assert.equal(meta.TableName, DS);
+  assert.equal(meta.ApplicationId, sb.config.identities.developer.appId);
+  assert.equal(meta.TenantId, sb.config.tenantId);
+  assert.equal(meta.DataFactoryName, sb.config.factory);
+  assert.equal(meta.CopyActivityId, res.act.activityRunId);
+  assert.equal(meta.ColumnsRequested, 'id,subject,receivedDateTime,sender,puser,ptenant');
+  assert.equal(Date.parse(meta.RequestStartDate), start);
+  assert.equal(Date.parse(meta.RequestEndDate), end);
+  for (const k of ['JobSubmissionTime', 'JobCompletionTime', 'OfficeGeo', 'ExtractionResultId', 'Errors']) assert.ok(k in meta, k);
+  const bytes = Object.values(files).reduce((n, b) => n + b.length, 0);
+  assert.equal(res.act.output.rowsCopied, rows.length);
+  assert.equal(res.act.output.rowsRead, rows.length);
+  assert.equal(res.act.output.dataWritten, bytes);
+  assert.equal(res.act.output.filesWritten, names.length);
+});
+
+test('same request, same bytes; another window, other bytes', async () => {
+  const p = { sandboxUsers: 10, sandboxItemsPerDay: 4 };
+  const a = await run('mail', p);
+  const b = await run('mail', p);
+  const c = await run('mail', { ...p, end: '2026-11-02T00:00:00Z' });
+  for (const x of [a, b, c]) assert.equal(x.run.status, 'Succeeded', JSON.stringify(x.run));
+  assert.notEqual(a.run.runId, b.run.runId);
+  const digest = async (r) => {
+    const { files } = await readExport(`mail/${r.run.runId}`);
+    return Object.keys(files).sort().map((n) => `${n}:${sha256(files[n])}`);
+  };
+  const [da, db, dc] = [await digest(a), await digest(b), await digest(c)];
+  assert.ok(da.length > 0);
+  assert.deepEqual(da, db);
+  assert.notDeepEqual(da, dc);
+});
+
+test('empty outputColumns means every approved column; groups narrow the users', async () => {
+  await pipeline('all', { source: { outputColumns: [] } });
+  let res = await run('all', { sandboxUsers: 6, sandboxItemsPerDay: 1 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  let rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.equal(rows.length, 6 * 2);
+  for (const row of rows) assert.deepEqual(Object.keys(row).sort(), [...APPROVED].sort());
+  for (const row of rows) for (const [k, v] of Object.entries(row)) checkType(v, schema.get(k), k);
+
+  const dir = directory(sb.config.tenantId, 30, sb.config.tenantDomain);
+  const g = dir.groups[3];
+  const members = new Set(dir.users.filter((u) => u.groups.includes(g.id)).map((u) => u.id));
+  assert.ok(members.size > 0 && members.size < 30);
+  await pipeline('grp', { source: { allowedGroups: [g.id] } });
+  res = await run('grp', { sandboxUsers: 30, sandboxItemsPerDay: 1 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.deepEqual(new Set(rows.map((r) => r.puser)), members);
+
+  await pipeline('flt', { source: { userScopeFilterUri: "https://graph.microsoft.com/v1.0/users?$filter=Department eq 'Finance'" } });
+  res = await run('flt', { sandboxUsers: 30, sandboxItemsPerDay: 1 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.deepEqual(new Set(rows.map((r) => r.puser)), new Set(dir.users.filter((u) => u.department === 'Finance').map((u) => u.id)));
+});
+
+test('a dataset without a date filter: one row per user', async () => {
+  await pipeline('users', { source: { tableName: 'BasicDataSet_v0.User_v1', dateFilterColumn: undefined, startTime: undefined, endTime: undefined, outputColumns: [{ name: 'displayName' }, { name: 'mail' }] } });
+  const res = await run('users', { sandboxUsers: 7 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  const rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  const dir = directory(sb.config.tenantId, 7, sb.config.tenantDomain);
+  assert.deepEqual(rows.map((r) => r.puser).sort(), dir.users.map((u) => u.id).sort());
+  for (const r of rows) assert.equal(r.mail, dir.users.find((u) => u.id === r.puser).upn);
+});
+
+test('large output goes through Put Block / Put Block List intact', async () => {
+  // 8 users in one job x 2 days x 2200 items, about 11 MB: more than one block.
+  const res = await run('mail', { sandboxUsers: 8, sandboxItemsPerDay: 2200 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  const { files, meta } = await readExport(`mail/${res.run.runId}`);
+  const names = Object.keys(files);
+  assert.equal(names.length, 1);
+  assert.ok(files[names[0]].length > 8 * 1024 * 1024, `file is ${files[names[0]].length} bytes`);
+  const rows = rowsOf(files);
+  assert.equal(rows.length, 8 * 2 * 2200);
+  assert.equal(meta.NumberOfRowsExtracted, rows.length);
+});
+
+test('consent rules fail the run at once with the documented envelope', async () => {
+  const c = sb.config;
+  // Columns outside the approval.
+  await pipeline('cols', { source: { outputColumns: [{ name: 'id' }, { name: 'bodyPreview' }, { name: 'flag' }] } });
+  assertFails(await run('cols'), /Invalid requested columns\. The following requested columns were not consented to for data: bodyPreview, flag/);
+  // Destination outside the approved sink (other container; folder outside 'mail').
+  await pipeline('dst', { container: 'elsewhere' });
+  assertFails(await run('dst'), /ConsentNotFound: the destination 'mgdcsandbox\/elsewhere\/.*' is not contained in the authorized sink 'mgdcsandbox\/exports\/mail'/);
+  await pipeline('dst2', { folder: "@concat('mailbox/', pipeline().RunId)" });
+  assertFails(await run('dst2'), /is not contained in the authorized sink/);
+  // Dataset not in the approval.
+  await pipeline('evt', { source: { tableName: 'BasicDataSet_v0.Event_v1', dateFilterColumn: 'createdDateTime', outputColumns: [{ name: 'id' }] } });
+  assertFails(await run('evt'), /ConsentNotFound: dataset 'BasicDataSet_v0.Event_v1' is not part of the approved authorization/);
+  // Date filter rules (§4.2).
+  await pipeline('nodate', { source: { dateFilterColumn: undefined, startTime: undefined, endTime: undefined } });
+  assertFails(await run('nodate'), /Date filter is required for dataset 'BasicDataSet_v0.Message_v1'/);
+  await pipeline('badcol', { source: { dateFilterColumn: 'subject' } });
+  assertFails(await run('badcol'), /Invalid dateFilterColumn 'subject'/);
+  assertFails(await run('mail', { start: '2026-11-05T00:00:00Z', end: '2026-11-01T00:00:00Z' }), /endTime '2026-11-01T00:00:00Z' must be after startTime/);
+  // Case-insensitive date filter column, as the docs' examples use it.
+  await pipeline('case', { source: { dateFilterColumn: 'ReceivedDateTime' } });
+  assert.equal((await run('case', { sandboxUsers: 2 })).run.status, 'Succeeded');
+  // More than 10 groups.
+  await pipeline('many', { source: { allowedGroups: Array.from({ length: 11 }, () => crypto.randomUUID()) } });
+  assertFails(await run('many'), /at most 10 groups/);
+
+  // Pending, then Denied: a second app registered but not approved.
+  const other = crypto.randomUUID();
+  let r = await regCall('dev', 'PUT', `/${other}`, { name: 'other-app', datasets: [{ name: DS, columns: APPROVED, scope: { kind: 'AllUsers' } }], destination: { storageAccount: c.storageAccount, container: 'exports' } });
+  assert.equal(r.status, 201, r.text);
+  await put('/linkedservices/O365other', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalId: other, servicePrincipalKey: { type: 'SecureString', value: 'x' } } } });
+  await pipeline('other', { appLs: 'O365other' });
+  assertFails(await run('other'), /App authorization for application '.*' is Pending/);
+  r = await regCall('admin', 'POST', `/${other}/decline`);
+  assert.equal(r.status, 200);
+  assertFails(await run('other'), /is Denied/);
+  r = await regCall('dev', 'DELETE', `/${other}`);
+  assert.equal(r.status, 204);
+  assertFails(await run('other'), /ConsentNotFound: No Microsoft Graph Data Connect app registration matches application/);
+  // Tenant mismatch of the linked service.
+  await put('/linkedservices/O365tenant', { properties: { type: 'Office365', typeProperties: { office365TenantId: crypto.randomUUID(), servicePrincipalId: c.identities.developer.appId, servicePrincipalKey: { type: 'SecureString', value: 'x' } } } });
+  await pipeline('tenant', { appLs: 'O365tenant' });
+  assertFails(await run('tenant'), /does not match the tenant/);
+});
+
+test('Update available: the old approval keeps working, new columns wait for re-approval', async () => {
+  const c = sb.config;
+  const appId = c.identities.developer.appId;
+  const wider = {
+    name: 'mail-insights',
+    datasets: [{ name: DS, columns: [...APPROVED, 'bodyPreview'], scope: { kind: 'AllUsers' } }],
+    destination: { storageAccount: c.storageAccount, container: 'exports', folder: 'mail' },
+  };
+  let r = await regCall('dev', 'PUT', `/${appId}`, wider);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.authorization.status, 'UpdateAvailable');
+  assert.equal((await run('mail', { sandboxUsers: 2 })).run.status, 'Succeeded', 'old approval still works');
+  await pipeline('preview', { source: { outputColumns: [{ name: 'id' }, { name: 'bodyPreview' }] } });
+  assertFails(await run('preview', { sandboxUsers: 2 }), /not consented to for data: bodyPreview/);
+  r = await regCall('admin', 'POST', `/${appId}/approve`);
+  assert.equal(r.json.authorization.status, 'Approved');
+  const ok = await run('preview', { sandboxUsers: 2 });
+  assert.equal(ok.run.status, 'Succeeded', JSON.stringify(ok));
+  const rows = rowsOf((await readExport(`mail/${ok.run.runId}`)).files);
+  assert.ok(rows.length > 0 && rows.every((x) => typeof x.bodyPreview === 'string'));
+});
+
+test('cancel stops a running copy; an expired approval fails the run', async () => {
+  sb.state.config.runSeconds = 30;
+  let r = await arm('POST', '/pipelines/mail/createRun', { sandboxUsers: 2 });
+  const { runId } = r.json;
+  for (let i = 0; i < 100; i++) {
+    r = await arm('GET', `/pipelineruns/${runId}`);
+    if (r.json.status === 'InProgress') break;
+    await new Promise((x) => setTimeout(x, 50));
+  }
+  assert.equal(r.json.status, 'InProgress');
+  r = await arm('POST', `/pipelineruns/${runId}/cancel`);
+  assert.equal(r.status, 200);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 15000) {
+    r = await arm('GET', `/pipelineruns/${runId}`);
+    if (r.json.status === 'Cancelled') break;
+    await new Promise((x) => setTimeout(x, 50));
+  }
+  assert.equal(r.json.status, 'Cancelled');
+  assert.ok(r.json.durationInMs < 20000, 'cancelled long before the 30 s run time');
+  sb.state.config.runSeconds = 0.3;
+
+  r = await sb.fetch('/_faults/clock', { method: 'POST', body: { advanceDays: 181 } });
+  assert.equal(r.status, 200);
+  await tokens();
+  sb.state.config.runSeconds = 0.3;
+  assertFails(await run('mail', { sandboxUsers: 2 }), /App authorization for application '.*' is Expired/);
+  await sb.fetch('/_faults/reset', { method: 'POST', body: {} });
+});
