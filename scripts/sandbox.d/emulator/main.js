@@ -59,9 +59,10 @@ async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env
     cert: fs.readFileSync(state.config.serverCertFile),
     key: fs.readFileSync(state.config.serverKeyFile),
     keepAlive: true,
-    keepAliveTimeout: 30000,
     requestTimeout: 120000,
   }, (req, res) => dispatch(req, res, { before: faults.before }));
+  // HTTP keep-alive well beyond a client's idle pooling, so connection reuse
+  // in mgdcfs is exercised (node's default closes idle sockets after 5 s).
   server.keepAliveTimeout = 30000;
   const actual = await listen(server, port, host);
   let blobProxy = null;
