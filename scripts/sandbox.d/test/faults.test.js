@@ -143,6 +143,7 @@ test('invalid rules and bodies get 400 InvalidFault, never a crash', async () =>
     { status: 503 }, { route: '(', status: 503 }, { route: 'x' }, { route: 'x', status: 99 },
     { route: 'x', latencyMs: -1 }, { route: 'x', dropAfterBytes: 1.5 }, { route: 'x', status: 503, count: 0 },
     { route: 'x'.repeat(600), status: 503 }, { route: 'x', status: 503, retryAfter: {} }, [1, 2], 'str',
+    { route: 'x', status: 101 }, { route: 'x', status: 503, retryAfter: '1\r\nSet-Cookie: a=b' },
   ];
   for (const b of bad) {
     const r = await fault(b);

@@ -49,14 +49,14 @@ function addRule(body) {
   const rule = {
     id: nextId++,
     route: body.route,
-    status: intField(body, 'status', 100, 599),
+    status: intField(body, 'status', 200, 599),
     latencyMs: intField(body, 'latencyMs', 0, MAX_LATENCY_MS),
     dropAfterBytes: intField(body, 'dropAfterBytes', 0, 1 << 30),
     count: intField(body, 'count', 1, 1e9),
     hits: 0,
   };
   if (body.retryAfter !== undefined) {
-    if (!['string', 'number'].includes(typeof body.retryAfter) || String(body.retryAfter).length > 40) {
+    if (!['string', 'number'].includes(typeof body.retryAfter) || !/^[\x20-\x7e]{1,40}$/.test(String(body.retryAfter))) {
       throw bad("'retryAfter' must be a string or number (seconds or an HTTP date).");
     }
     rule.retryAfter = String(body.retryAfter);
