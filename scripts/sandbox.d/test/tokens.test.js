@@ -143,7 +143,9 @@ test('request errors: missing parameters, scopes, grant type, tenant, content ty
     assertAad(r, 400, 'invalid_request', 900144);
     assert.ok(r.json.error_description.includes(`'${name}'`));
   }
-  assertAad(await post(secretForm({ scope: 'https://foo.microsoft.com/.default' })), 400, 'invalid_scope', 70011);
+  const sc = await post(secretForm({ scope: 'https://foo.microsoft.com/.default' }));
+  assertAad(sc, 400, 'invalid_scope', 70011);
+  assert.match(sc.json.error_description, /^AADSTS70011: The provided value for the input parameter 'scope' is not valid\. The scope https:\/\/foo\.microsoft\.com\/\.default is not valid\./);
   assertAad(await post(secretForm({ scope: 'https://graph.microsoft.com/User.Read' })), 400, 'invalid_scope', 70011);
   assertAad(await post(secretForm({ scope: `${GRAPH} https://storage.azure.com/.default` })), 400, 'invalid_scope', 700022);
   const g = await post(secretForm({ grant_type: 'password' }));

@@ -247,7 +247,7 @@ async function tokenEndpoint(ctx) {
   const auds = new Set(scopes.map((s) => SCOPES[s]));
   if (auds.has(undefined)) {
     const badScope = scopes.find((s) => !SCOPES[s]);
-    throw aadError(400, 'invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${badScope.slice(0, 200)} is not valid.`);
+    throw aadError(400, 'invalid_scope', 70011, `The provided value for the input parameter 'scope' is not valid. The scope ${badScope.slice(0, 200)} is not valid.`);
   }
   if (auds.size > 1) {
     throw aadError(400, 'invalid_scope', 700022, `The provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope.slice(0, 300)} is not valid.`);
