@@ -123,6 +123,8 @@ test('bad requests get CloudError bodies', async () => {
   assertError(r, 404, 'ResourceNotFound');
   r = await call('GET', `/triggers${Q}`);
   assertError(r, 404, 'NotFound');
+  r = await call('DELETE', `/pipelines/P/createRun${Q}`);
+  assertError(r, 405, 'MethodNotAllowed');
 });
 
 test('datasets and pipelines: list with nextLink, delete 200 then 204', async () => {
@@ -241,6 +243,18 @@ test('runs: createRun, status progression, parameters, queries, cancel', async (
   assert.deepEqual(r.json.value, []);
   r = await call('GET', `/pipelineruns/${crypto.randomUUID()}${Q}`);
   assertError(r, 404, 'ResourceNotFound');
+});
+
+test('a run an earlier emulator process left InProgress is failed, not stuck', async () => {
+  const f = Object.values(sb.state.data.adf)[0];
+  const runId = crypto.randomUUID();
+  const t = new Date(sb.state.now()).toISOString();
+  f.runs[runId] = { runId, runGroupId: runId, isLatest: false, pipelineName: 'Wait1', parameters: {}, invokedBy: {}, runStart: t, runEnd: null, durationInMs: null, status: 'InProgress', message: '', lastUpdated: t };
+  f.activityRuns[runId] = [];
+  const r = await call('GET', `/pipelineruns/${runId}${Q}`);
+  assert.equal(r.json.status, 'Failed');
+  assert.match(r.json.message, /emulator restarted/);
+  assert.ok(r.json.runEnd);
 });
 
 test('GraphServices accounts 2023-04-13', async () => {

@@ -149,6 +149,9 @@ test.before(async () => {
     datasets: [
       { name: DS, columns: APPROVED, scope: { kind: 'AllUsers' } },
       { name: 'BasicDataSet_v0.User_v1', columns: ['id', 'displayName', 'department', 'mail', 'puser', 'ptenant'], scope: { kind: 'AllUsers' } },
+      { name: 'BasicDataSet_v0.CalendarView_v0', columns: ['id', 'subject', 'start', 'end', 'organizer', 'isAllDay'], scope: { kind: 'AllUsers' } },
+      { name: 'BasicDataSet_v0.SharePointSites_v1', columns: ['Id', 'Url', 'StorageUsed', 'RootWeb', 'SnapshotDate', 'Operation'], scope: { kind: 'AllSites' } },
+      { name: 'BasicDataSet_v0.Contact_v0', columns: ['id', 'displayName'], scope: { kind: 'AllUsers' } },
     ],
     destination: { storageAccount: c.storageAccount, container: 'exports', folder: 'mail' },
   });
@@ -262,6 +265,45 @@ test('a dataset without a date filter: one row per user', async () => {
   const dir = directory(sb.config.tenantId, 7, sb.config.tenantDomain);
   assert.deepEqual(rows.map((r) => r.puser).sort(), dir.users.map((u) => u.id).sort());
   for (const r of rows) assert.equal(r.mail, dir.users.find((u) => u.id === r.puser).upn);
+});
+
+test('CalendarView takes a window only; SharePoint snapshots; name-only datasets', async () => {
+  const cv = 'BasicDataSet_v0.CalendarView_v0';
+  const cvSchema = new Map(catalog.datasets.find((d) => d.name === cv).columns.map((c) => [c.name, c.type]));
+  await pipeline('cal', { source: { tableName: cv, dateFilterColumn: undefined, outputColumns: [] } });
+  let res = await run('cal', { sandboxUsers: 3, sandboxItemsPerDay: 4 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  let rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.equal(rows.length, 3 * 2 * 4);
+  const start = Date.parse('2026-11-01T00:00:00Z');
+  const end = Date.parse('2026-11-03T00:00:00Z');
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) checkType(v, cvSchema.get(k), k);
+    const s = Date.parse(`${row.start.dateTime.replace(/\.\d+$/, '')}Z`);
+    const e = Date.parse(`${row.end.dateTime.replace(/\.\d+$/, '')}Z`);
+    assert.ok(s >= start && e < end && s <= e, `event ${row.start.dateTime}..${row.end.dateTime} inside the window`);
+  }
+  await pipeline('cal2', { source: { tableName: cv, outputColumns: [] } });
+  assertFails(await run('cal2'), /takes no dateFilterColumn, only startTime and endTime/);
+
+  const sp = 'BasicDataSet_v0.SharePointSites_v1';
+  await pipeline('sites', { source: { tableName: sp, dateFilterColumn: 'SnapshotDate', outputColumns: [] } });
+  res = await run('sites', { sandboxUsers: 2, sandboxItemsPerDay: 3, start: '2026-11-20T00:00:00Z', end: '2026-11-20T00:00:00Z' });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.equal(rows.length, 2 * 3);
+  for (const row of rows) {
+    assert.deepEqual(Object.keys(row).sort(), ['Id', 'Operation', 'RootWeb', 'SnapshotDate', 'StorageUsed', 'Url', 'ptenant']);
+    assert.equal(row.SnapshotDate, '2026-11-20T00:00:00Z');
+    assert.equal(row.Operation, 'Full', 'same start and end date: a full snapshot');
+    assert.ok(Number.isInteger(row.StorageUsed));
+  }
+  await pipeline('contacts', { source: { tableName: 'BasicDataSet_v0.Contact_v0', dateFilterColumn: undefined, startTime: undefined, endTime: undefined, outputColumns: [] } });
+  res = await run('contacts', { sandboxUsers: 2, sandboxItemsPerDay: 2 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.equal(rows.length, 4);
+  for (const row of rows) assert.deepEqual(Object.keys(row).sort(), ['displayName', 'id', 'ptenant', 'puser']);
 });
 
 test('large output goes through Put Block / Put Block List intact', async () => {

@@ -18,7 +18,7 @@
 // string to force small pages, so clients' paging can be tested.
 
 const crypto = require('node:crypto');
-const { route, armError, send, parseJson } = require('./http');
+const { route, routes, armError, send, parseJson } = require('./http');
 const state = require('./state');
 const tokens = require('./tokens');
 
@@ -29,6 +29,7 @@ const PAGE_DEFAULT = 50;
 const QUERY_PAGE_DEFAULT = 100;
 const MAX_PAGE = 1000;
 const MAX_NAME = 260;
+const MAX_RUNS = 2000; // per factory, kept in the state file
 const NAME_RE = /^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$/;
 const KINDS = {
   linkedservices: 'Microsoft.DataFactory/factories/linkedservices',
@@ -257,6 +258,19 @@ function runOf(f, ctx) {
   return run;
 }
 
+// The state file must not grow without bound: past MAX_RUNS, the oldest
+// finished runs (and their activity runs) are forgotten, as ADF forgets
+// runs after its retention period.
+function forgetOldRuns(f) {
+  const runs = Object.values(f.runs);
+  if (runs.length < MAX_RUNS) return;
+  const done = runs.filter((r) => TERMINAL.includes(r.status)).sort((a, b) => a.runStart.localeCompare(b.runStart));
+  for (const r of done.slice(0, runs.length - MAX_RUNS + 1)) {
+    delete f.runs[r.runId];
+    delete f.activityRuns[r.runId];
+  }
+}
+
 // Pipeline run parameters are reported as strings; arrays/objects JSON-encoded.
 const paramString = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -279,6 +293,7 @@ route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) =>
   const runId = crypto.randomUUID();
   const now = iso(state.now());
   for (const r of Object.values(f.runs)) if (r.pipelineName === pipe.name) r.isLatest = false;
+  forgetOldRuns(f);
   const run = {
     runId, runGroupId: runId, isLatest: true, pipelineName: pipe.name,
     parameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramString(v)])),
@@ -394,7 +409,11 @@ route('POST', new RegExp(`${FBASE}/pipelineruns/([^/]+)/queryActivityruns$`, 'i'
 // A factory must answer unknown sub-paths in ARM shape, never a crash.
 route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
   factoryOf(ctx);
-  throw armError(404, 'NotFound', `No route for ${ctx.req.method} ${ctx.url.pathname}.`);
+  const p = ctx.url.pathname;
+  if (routes.some((r) => r.method !== '*' && r.pattern.test(p))) {
+    throw armError(405, 'MethodNotAllowed', `The method ${ctx.req.method} is not allowed on ${p}.`);
+  }
+  throw armError(404, 'NotFound', `No route for ${ctx.req.method} ${p}.`);
 });
 
 module.exports = { API_VERSION, ARM_AUDIENCE, MASK, TERMINAL, armPrelude, armBody, listPage, mask };
