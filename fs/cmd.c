@@ -277,6 +277,23 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 		rc = refuse(path, -EINVAL, err);
 		goto out;
 	}
+	if (!old && app_id) {
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, apps.doc)
+		{
+			const char *other = ctl_str(it, "name");
+
+			if (ctl_str(it, "appId") && strcmp(ctl_str(it, "appId"), app_id) == 0 && other) {
+				snprintf(err, sizeof(err),
+					 "%s: appId: %s is already registered as '%s' (one registration "
+					 "per app); edit apps/%s.json, or rmdir apps/%s first",
+					 rel(path), app_id, other, other, other);
+				rc = refuse(path, -EEXIST, err);
+				goto out;
+			}
+		}
+	}
 	rc = reg_put(fs->reg, app_id, body, old ? ctl_str(old, "etag") : NULL, NULL, &etag,
 		     &created, &e);
 	if (rc)

@@ -43,6 +43,8 @@ struct draft {
 	int refs;      /* open handles */
 	int dirty;     /* written since the last commit */
 	int scratch;   /* a temp/swap file: kept until unlinked; never committed by itself */
+	int failed;    /* its last commit failed */
+	time_t linger; /* a failed spec stays visible until then (see draft_release) */
 };
 
 static pthread_mutex_t drafts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,13 +52,22 @@ static struct draft *drafts; /* protected by drafts_lock */
 static size_t drafts_bytes;  /* protected by drafts_lock; capped so scratch files can't eat RAM */
 #define DRAFTS_MAX_BYTES (32u << 20)
 
+static void draft_unlink(struct draft *d);
+
 static struct draft *draft_find(const char *path)
 {
-	struct draft *d;
+	struct draft *d, *next;
+	time_t now = time(NULL);
 
-	for (d = drafts; d; d = d->next)
+	for (d = drafts; d; d = next) {
+		next = d->next;
+		if (d->linger && d->refs == 0 && now > d->linger) {
+			draft_unlink(d);
+			continue;
+		}
 		if (strcmp(d->path, path) == 0)
 			return d;
+	}
 	return NULL;
 }
 
@@ -430,7 +441,9 @@ static int open_draft(const char *path, const struct route *r, int flags, int cr
 			rc = -ENOENT;
 			goto unlock;
 		}
-		if (is_spec(r->kind) && !create && !have && !(flags & O_CREAT)) {
+		/* Writing a spec that does not exist yet is how an app or pipeline is made,
+		 * whether the kernel sends create or (with a cached dentry) open. */
+		if (is_spec(r->kind) && !create && !have && (flags & O_ACCMODE) == O_RDONLY) {
 			rc = -ENOENT;
 			goto unlock;
 		}
@@ -449,6 +462,7 @@ static int open_draft(const char *path, const struct route *r, int flags, int cr
 		rc = draft_truncate(d, 0);
 	if (rc == 0) {
 		d->refs++;
+		d->linger = 0;
 		h->draft = d;
 	}
 unlock:
@@ -676,6 +690,9 @@ static int commit_draft(const char *path, struct draft *d)
 	rc = cmd_commit(g_fs, path, &r, copy, len);
 	if (rc)
 		g_counters.command_failures++;
+	pthread_mutex_lock(&drafts_lock);
+	d->failed = rc != 0;
+	pthread_mutex_unlock(&drafts_lock);
 	free(copy);
 	return rc;
 }
@@ -703,8 +720,15 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 		data_release(g_fs, h->data);
 	if (h->kind == FH_DRAFT) {
 		pthread_mutex_lock(&drafts_lock);
-		if (--h->draft->refs == 0 && !h->draft->scratch)
-			draft_unlink(h->draft);
+		if (--h->draft->refs == 0 && !h->draft->scratch) {
+			/* A spec whose commit failed never came to be, but the kernel may still
+			 * hold its dentry for the entry timeout; keep answering for it a little
+			 * longer so the user's next write (open without create) finds it. */
+			if (h->draft->failed)
+				h->draft->linger = time(NULL) + 2;
+			else
+				draft_unlink(h->draft);
+		}
 		pthread_mutex_unlock(&drafts_lock);
 	}
 	content_release(&h->c);
