@@ -167,6 +167,16 @@ test.after(async () => {
   if (sb) await sb.stop();
 });
 
+test('Shared Key string-to-sign matches the strings Azurite logged (blob-storage.md §1.2)', () => {
+  const date = 'Fri, 27 Nov 2026 05:45:16 GMT';
+  let sts = azblob.stringToSign('PUT', '/devstoreaccount1/c1', new URLSearchParams('restype=container'),
+    { 'x-ms-date': date, 'x-ms-version': '2021-08-06', 'content-length': '0' }, 'devstoreaccount1');
+  assert.equal(sts, `PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:${date}\nx-ms-version:2021-08-06\n/devstoreaccount1/devstoreaccount1/c1\nrestype:container`);
+  sts = azblob.stringToSign('GET', '/devstoreaccount1/abc', new URLSearchParams('restype=container&comp=list&prefix=a%20b'),
+    { 'x-ms-version': '2021-08-06', 'x-ms-range': 'bytes=0-1', 'x-ms-date': 'Fri, 27 Nov 2026 05:54:21 GMT' }, 'devstoreaccount1');
+  assert.equal(sts, 'GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Fri, 27 Nov 2026 05:54:21 GMT\nx-ms-range:bytes=0-1\nx-ms-version:2021-08-06\n/devstoreaccount1/devstoreaccount1/abc\ncomp:list\nprefix:a b\nrestype:container');
+});
+
 test('an approved run writes the requested data, checked against the catalog', async () => {
   await pipeline('mail');
   const res = await run('mail', { sandboxUsers: 20, sandboxItemsPerDay: 3 });

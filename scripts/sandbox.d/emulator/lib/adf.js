@@ -23,7 +23,6 @@ const state = require('./state');
 const tokens = require('./tokens');
 
 const API_VERSION = '2018-06-01';
-const ARM_AUDIENCE = 'https://management.azure.com';
 const MASK = '**********';
 const PAGE_DEFAULT = 50;
 const QUERY_PAGE_DEFAULT = 100;
@@ -60,7 +59,7 @@ function armPrelude(ctx, versions, sub, rg) {
   if (!versions.includes(v)) {
     throw bad(`The api-version '${v}' is invalid. The supported versions are '${versions.join("','")}'.`, 'InvalidApiVersionParameter');
   }
-  const who = tokens.requireToken(ctx, ARM_AUDIENCE);
+  const who = tokens.requireToken(ctx, tokens.AUDIENCES.arm);
   if (String(sub).toLowerCase() !== String(state.config.subscriptionId).toLowerCase()) {
     throw armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
   }
@@ -416,4 +415,4 @@ route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
   throw armError(404, 'NotFound', `No route for ${ctx.req.method} ${p}.`);
 });
 
-module.exports = { API_VERSION, ARM_AUDIENCE, MASK, TERMINAL, armPrelude, armBody, listPage, mask };
+module.exports = { armPrelude, armBody, listPage };

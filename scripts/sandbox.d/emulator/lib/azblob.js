@@ -180,4 +180,4 @@ function client({ url, account, key, ca }) {
   };
 }
 
-module.exports = { client, sign, stringToSign, BlobError, VERSION };
+module.exports = { client, stringToSign, BlobError };

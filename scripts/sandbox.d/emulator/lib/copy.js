@@ -726,6 +726,4 @@ function reconcile(f) {
   }
 }
 
-module.exports = {
-  startRun, cancelRun, reconcile, directory, seedOf, sizeKnobs, o365Error, checkRequest, resolveCopy, makeRowFactory,
-};
+module.exports = { startRun, cancelRun, reconcile, directory };

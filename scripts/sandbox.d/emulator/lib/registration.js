@@ -17,11 +17,10 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { route, routes, armError, HttpError, send, parseJson } = require('./http');
+const { route, routes, armError, send, parseJson } = require('./http');
 const state = require('./state');
 const tokens = require('./tokens');
 
-const AUDIENCE = 'api://mgdc-registration';
 const APPROVAL_DAYS = 180;
 const DAY_MS = 86400 * 1000;
 const MAX_REG_BODY = 256 * 1024; // a registration is a form, not a payload
@@ -111,7 +110,7 @@ const notFound = () => regError(404, 'RegistrationNotFound',
   'App registration not found. It is possible someone deleted this app.');
 
 function caller(ctx) {
-  return tokens.requireToken(ctx, AUDIENCE);
+  return tokens.requireToken(ctx, tokens.AUDIENCES.registration);
 }
 
 function checkTenant(ctx) {
@@ -466,9 +465,4 @@ function getRegistration(appId) {
   return store()[String(appId).toLowerCase()] || null;
 }
 
-module.exports = {
-  AUDIENCE, APPROVAL_DAYS, SCOPE_KINDS, GUID_RE,
-  catalog, suggest, validateRegistration, effectiveAuthorization, getRegistration,
-};
-// HttpError is re-exported for tests that build expected errors.
-module.exports.HttpError = HttpError;
+module.exports = { catalog, effectiveAuthorization, getRegistration };
