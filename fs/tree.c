@@ -87,8 +87,16 @@ int tree_is_scratch_name(const char *s, size_t n)
 		return 1;
 	if (n == 4 && memcmp(s, "4913", 4) == 0)
 		return 1;
-	if (n > 3 && memcmp(s, "sed", 3) == 0 && !memchr(s, '.', n))
-		return 1;
+	/* GNU sed -i writes "sed" + mkostemp's six letters or digits; nothing longer, so
+	 * an app or pipeline called "sedan" or "sediments" stays a name. */
+	if (n == 9 && memcmp(s, "sed", 3) == 0) {
+		for (i = 3; i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+				      (s[i] >= '0' && s[i] <= '9'));
+		     i++)
+			;
+		if (i == n)
+			return 1;
+	}
 	if (n > 4 && (memcmp(s + n - 4, ".tmp", 4) == 0 || memcmp(s + n - 4, ".bak", 4) == 0 ||
 		      memcmp(s + n - 4, ".swp", 4) == 0))
 		return 1;
