@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "fs/ctl_i.h"
+#include "fs/data_i.h"
 #include "fs/errlog.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
@@ -224,6 +225,13 @@ int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const 
 		return cmd_trigger(fs, path, r, buf, len);
 	case N_RUN_CANCEL:
 		return cmd_cancel(fs, path, r);
+	case N_META_REFRESH:
+		/* Forget every cached document and listing; the chunk cache stays (it is keyed
+		 * by ETag, so it can never be stale). */
+		memo_drop_prefix(fs->memo, "");
+		data_drop_listings();
+		log_info("%s: metadata and listings dropped", rel(path));
+		return 0;
 	default:
 		return -EACCES;
 	}

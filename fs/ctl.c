@@ -303,6 +303,21 @@ static int render_data_connect(struct mgdcfs *fs, const char *path, struct conte
 	return rc;
 }
 
+/* Drop null members at any depth: the service reports unset fields as null, and a
+ * spec gives a field a value or leaves it out, so the text must read back as valid. */
+static void drop_nulls(cJSON *o)
+{
+	cJSON *it = o ? o->child : NULL, *next;
+
+	for (; it; it = next) {
+		next = it->next;
+		if (cJSON_IsNull(it) && cJSON_IsObject(o))
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, it));
+		else
+			drop_nulls(it);
+	}
+}
+
 /* The app spec as a user would write it back: what apps/<name>.json shows. */
 static cJSON *app_spec_of(const cJSON *reg)
 {
@@ -314,6 +329,7 @@ static cJSON *app_spec_of(const cJSON *reg)
 	for (int i = 0; o && keys[i]; i++)
 		if ((v = cJSON_GetObjectItemCaseSensitive(reg, keys[i])))
 			cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v, 1));
+	drop_nulls(o);
 	return o;
 }
 
@@ -550,6 +566,8 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 	switch (r->kind) {
 	case N_README:
 		return set_text(c, readme_text, fs->started, 0444);
+	case N_META_REFRESH:
+		return set_text(c, "", fs->started, 0644);
 	case N_TENANT_JSON:
 		return render_tenant(fs, path, c);
 	case N_DATA_CONNECT:
@@ -788,6 +806,7 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		fill(ud, "stats.json", NULL);
 		fill(ud, "errors", NULL);
 		fill(ud, "config.json", NULL);
+		fill(ud, "refresh", NULL);
 		return 0;
 	default:
 		return -ENOTDIR;

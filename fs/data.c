@@ -429,6 +429,21 @@ static void listing_update(const char *container, const char *prefix, const char
 	free(key);
 }
 
+void data_drop_listings(void)
+{
+	struct listing *l, *next;
+
+	pthread_mutex_lock(&lst_lock);
+	for (l = listings; l; l = next) {
+		next = l->next;
+		if (--l->refs == 0)
+			listing_free(l);
+	}
+	listings = NULL;
+	n_listings = 0;
+	pthread_mutex_unlock(&lst_lock);
+}
+
 /* Split a route into container, the folder prefix ("a/b/" or "") and the last component. */
 struct where {
 	char container[256];

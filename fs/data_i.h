@@ -13,6 +13,9 @@ void data_start(struct mgdcfs *fs);
 /* data_stop - stop them; pending read-ahead is dropped. */
 void data_stop(struct mgdcfs *fs);
 
+/* data_drop_listings - forget every cached listing (.mgdcfs/refresh). */
+void data_drop_listings(void);
+
 /* Counters for stats.json. */
 struct data_counters {
 	uint64_t listings, listing_fallbacks, heads, chunk_fetches, fetch_bytes, readahead_jobs,

@@ -249,7 +249,7 @@ static struct fh *fh_of(struct fuse_file_info *fi)
 static int is_small(enum node_kind k)
 {
 	return k == N_DATA_CONNECT || k == N_APP_CONSENT || k == N_PIPE_TRIGGER ||
-	       k == N_RUN_CANCEL;
+	       k == N_RUN_CANCEL || k == N_META_REFRESH;
 }
 
 static int is_spec(enum node_kind k)
@@ -719,12 +719,22 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 	if (h->kind == FH_DATA)
 		data_release(g_fs, h->data);
 	if (h->kind == FH_DRAFT) {
+		struct route r;
+		struct content c = {0};
+		int exists = 0;
+
+		/* A refused edit of a spec the service holds must not shadow it: the next
+		 * read (sed -i, an editor) has to start from what the service has. */
+		tree_route(h->path, &r);
+		if (h->draft->failed && is_spec(r.kind))
+			exists = ctl_render(g_fs, h->path, &r, &c) == 0;
+		content_release(&c);
 		pthread_mutex_lock(&drafts_lock);
 		if (--h->draft->refs == 0 && !h->draft->scratch) {
 			/* A spec whose commit failed never came to be, but the kernel may still
 			 * hold its dentry for the entry timeout; keep answering for it a little
 			 * longer so the user's next write (open without create) finds it. */
-			if (h->draft->failed)
+			if (h->draft->failed && !exists)
 				h->draft->linger = time(NULL) + 2;
 			else
 				draft_unlink(h->draft);

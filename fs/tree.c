@@ -282,6 +282,8 @@ enum node_kind tree_route(const char *path, struct route *r)
 			return set(r, N_META_ERRORS);
 		if (nc == 2 && eq(&c[1], "config.json"))
 			return set(r, N_META_CONFIG);
+		if (nc == 2 && eq(&c[1], "refresh"))
+			return set(r, N_META_REFRESH);
 		return set(r, N_NONE);
 	}
 	return set(r, N_NONE);

@@ -46,6 +46,7 @@ enum node_kind {
 	N_META_STATS,    /* /.mgdcfs/stats.json */
 	N_META_ERRORS,   /* /.mgdcfs/errors */
 	N_META_CONFIG,   /* /.mgdcfs/config.json */
+	N_META_REFRESH,  /* /.mgdcfs/refresh: a write drops cached metadata and listings */
 	N_SCRATCH,       /* an editor's temp or swap file in /apps or /pipelines: name = file */
 };
 
