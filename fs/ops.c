@@ -661,21 +661,30 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	return rc ? rc : (int)size;
 }
 
-static int commit_draft(const char *path, struct draft *d)
+/* Does `buf` equal what the service holds (the spec as rendered now)? */
+static int same_as_service(const char *path, const struct route *r, const char *buf, size_t len)
 {
-	struct route r;
+	struct content c = {0};
+	int same;
+
+	same = ctl_render(g_fs, path, r, &c) == 0 && c.len == len && memcmp(c.data, buf, len) == 0;
+	content_release(&c);
+	return same;
+}
+
+/*
+ * Commit the text of draft `d` as spec `path`. With `skip_same`, text equal to what
+ * the service holds is not sent: an editor restoring its backup after a refused save,
+ * or saving without a change, must not touch the service (a PUT would still move
+ * the ETag). Records the outcome in d->failed.
+ */
+static int commit_text(const char *path, const struct route *r, struct draft *d, int skip_same)
+{
 	char *copy;
 	size_t len;
-	int rc;
+	int rc = 0;
 
-	tree_route(path, &r);
-	if (!is_spec(r.kind))
-		return 0;
 	pthread_mutex_lock(&drafts_lock);
-	if (!d->dirty) {
-		pthread_mutex_unlock(&drafts_lock);
-		return 0;
-	}
 	len = d->len;
 	copy = malloc(len + 1);
 	if (copy) {
@@ -686,15 +695,33 @@ static int commit_draft(const char *path, struct draft *d)
 	pthread_mutex_unlock(&drafts_lock);
 	if (!copy)
 		return -ENOMEM;
-	g_counters.commands++;
-	rc = cmd_commit(g_fs, path, &r, copy, len);
-	if (rc)
-		g_counters.command_failures++;
+	if (!skip_same || !same_as_service(path, r, copy, len)) {
+		g_counters.commands++;
+		rc = cmd_commit(g_fs, path, r, copy, len);
+		if (rc)
+			g_counters.command_failures++;
+	}
 	pthread_mutex_lock(&drafts_lock);
 	d->failed = rc != 0;
 	pthread_mutex_unlock(&drafts_lock);
 	free(copy);
 	return rc;
+}
+
+static int commit_draft(const char *path, struct draft *d)
+{
+	struct route r;
+	int dirty;
+
+	tree_route(path, &r);
+	if (!is_spec(r.kind))
+		return 0;
+	pthread_mutex_lock(&drafts_lock);
+	dirty = d->dirty;
+	pthread_mutex_unlock(&drafts_lock);
+	/* Re-writing a pipeline spec unchanged is how a user re-runs it; an app spec
+	 * written unchanged has nothing to do. */
+	return dirty ? commit_text(path, &r, d, r.kind == N_APP_SPEC) : 0;
 }
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
@@ -789,7 +816,7 @@ static int fs_unlink(const char *path)
 	pthread_mutex_unlock(&drafts_lock);
 	if (is_spec(r.kind)) {
 		errlog_add(path, EPERM, "a spec file is removed with its directory: rmdir %.*s",
-			   (int)(strlen(path) - 5), path);
+			   (int)(strlen(path) - 6), path + 1);
 		return -EPERM;
 	}
 	return r.kind == N_NONE || r.kind == N_SCRATCH ? -ENOENT : -EPERM;
@@ -839,32 +866,9 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		return -ENOENT;
 	if (is_spec(rt.kind)) {
 		/* Commit first: if it fails the source stays where it was, nothing lost. */
-		pthread_mutex_lock(&drafts_lock);
-		d->dirty = 1;
-		pthread_mutex_unlock(&drafts_lock);
-		g_counters.commands++;
-		{
-			char *copy;
-			size_t len;
-
-			pthread_mutex_lock(&drafts_lock);
-			len = d->len;
-			copy = malloc(len + 1);
-			if (copy) {
-				memcpy(copy, d->buf ? d->buf : "", len);
-				copy[len] = '\0';
-			}
-			d->dirty = 0;
-			pthread_mutex_unlock(&drafts_lock);
-			if (!copy)
-				return -ENOMEM;
-			rc = cmd_commit(g_fs, to, &rt, copy, len);
-			free(copy);
-		}
-		if (rc) {
-			g_counters.command_failures++;
+		rc = commit_text(to, &rt, d, 1);
+		if (rc)
 			return rc;
-		}
 	}
 	pthread_mutex_lock(&drafts_lock);
 	t = draft_find(to);
