@@ -91,6 +91,7 @@ static void test_every_node(void)
 	    {"/.mgdcfs/stats.json", N_META_STATS, NULL, NULL, NULL, NULL},
 	    {"/.mgdcfs/errors", N_META_ERRORS, NULL, NULL, NULL, NULL},
 	    {"/.mgdcfs/config.json", N_META_CONFIG, NULL, NULL, NULL, NULL},
+	    {"/.mgdcfs/refresh", N_META_REFRESH, NULL, NULL, NULL, NULL},
 	    {"/apps/.mail.json.swp", N_SCRATCH, ".mail.json.swp", NULL, NULL, NULL},
 	    {"/pipelines/4913", N_SCRATCH, "4913", NULL, NULL, NULL},
 	};
@@ -173,6 +174,7 @@ static void test_never(void)
 	    "/pipelines/p/trigger/x",
 	    "/.mgdcfs/x",
 	    "/.mgdcfs/stats.json/x",
+	    "/.mgdcfs/refresh/x",
 	    "/apps/..",
 	    "/apps/../tenant",
 	    "/./apps",
@@ -343,7 +345,7 @@ static void test_is_dir(void)
 	    N_APP_SPEC,    N_APP_REG,        N_APP_CONSENT,  N_APP_CONSENT_JSON, N_PIPE_SPECFILE,
 	    N_PIPE_SPEC,   N_PIPE_JSON,      N_PIPE_TRIGGER, N_RUNS_LATEST,      N_RUN_STATUS,
 	    N_RUN_JSON,    N_RUN_ACTIVITIES, N_RUN_CANCEL,   N_RUN_OUTPUT,       N_META_STATS,
-	    N_META_ERRORS, N_META_CONFIG,    N_SCRATCH,
+	    N_META_ERRORS, N_META_CONFIG,    N_META_REFRESH, N_SCRATCH,
 	    /* N_DS_PATH may be either; data.c decides from the listing. */
 	};
 	size_t i, bad = 0;
