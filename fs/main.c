@@ -280,6 +280,49 @@ static void teardown(struct mgdcfs *fs)
 	config_release(&fs->cfg);
 }
 
+/* An option name (up to '=') that asks for a secret. */
+static int secret_name(const char *s, size_t n)
+{
+	static const char *const words[] = {"secret", "password", "passwd", NULL};
+	char name[128];
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	for (int i = 0; words[i]; i++)
+		if (strcasestr(name, words[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Secrets never come from the command line (other users see it in
+ * /proc/PID/cmdline). Refuse an option or -o name that asks for one; paths
+ * (a mount point or config file in a folder called "secrets") are not options.
+ */
+static int secret_on_cmdline(int argc, char *argv[])
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *o = NULL;
+
+		if (strcmp(a, "-o") == 0 && i + 1 < argc)
+			o = argv[++i];
+		else if (strncmp(a, "-o", 2) == 0)
+			o = a + 2;
+		else if (a[0] == '-' && secret_name(a, strcspn(a, "=")))
+			return 1;
+		while (o && *o) {
+			size_t n = strcspn(o, ","), eq = strcspn(o, "=");
+
+			if (secret_name(o, eq < n ? eq : n))
+				return 1;
+			o += n + (o[n] == ',');
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -287,18 +330,18 @@ int main(int argc, char *argv[])
 	char err[1024];
 	int rc, i;
 
-	for (i = 1; i < argc; i++) {
-		if (strstr(argv[i], "secret") || strstr(argv[i], "password")) {
-			fprintf(stderr, "mgdcfs: secrets are not accepted on the command line; name a "
-					"0600 file in the config (client_secret_file) or set "
-					"AZURE_CLIENT_SECRET\n");
-			return 2;
-		}
+	if (secret_on_cmdline(argc, argv)) {
+		fprintf(stderr, "mgdcfs: secrets are not accepted on the command line; name a "
+				"0600 file in the config (client_secret_file) or set "
+				"AZURE_CLIENT_SECRET\n");
+		return 2;
 	}
 	if (fuse_opt_parse(&args, &opts, option_spec, NULL) == -1)
 		return 2;
 	if (opts.show_version) {
 		printf("mgdcfs %s\n", MGDCFS_VERSION);
+		/* libfuse runs fusermount3, which writes straight to fd 1: ours first. */
+		fflush(stdout);
 		fuse_lowlevel_version();
 		fuse_opt_free_args(&args);
 		return 0;
