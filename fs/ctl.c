@@ -172,17 +172,21 @@ static const cJSON *find_run(const cJSON *runs, const char *id, size_t len)
 	return NULL;
 }
 
-/* The newest run by runStart (ties: the later one in the list). */
+/*
+ * The newest run by runStart. ISO 8601 UTC strings of one service compare in
+ * time order, milliseconds included; on a tie the first wins, as the service
+ * lists runs newest first.
+ */
 static const cJSON *latest_run(const cJSON *runs)
 {
 	const cJSON *it, *best = NULL;
-	time_t bt = 0;
+	const char *bt = NULL;
 
 	cJSON_ArrayForEach(it, runs)
 	{
-		time_t t = ctl_parse_time(ctl_str(it, "runStart"));
+		const char *t = ctl_str(it, "runStart");
 
-		if (!best || t >= bt) {
+		if (!best || (t && (!bt || strcmp(t, bt) > 0))) {
 			best = it;
 			bt = t;
 		}
