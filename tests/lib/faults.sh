@@ -1,0 +1,96 @@
+# tests/lib/faults.sh - helpers shared by the fault tests (tests/mount/50-faults-*.sh),
+# sourced after tests/lib/mount.sh: the sandbox's /_faults API, test configs
+# that point one endpoint elsewhere, tests/lib/proxy.py, figures and errno
+# of a read.
+
+# figure NAME VALUE: a measured figure, as a TAP comment a report can collect.
+figure() { echo "# figure: $1=$2"; }
+ms() { date +%s%3N; }
+# sha FILE: sha256 of a file's bytes, or "unreadable".
+sha() { sha256sum <"$1" 2>/dev/null | cut -d' ' -f1 || echo unreadable; }
+
+# read_errno FILE: read it whole like a program; "0" or the errno name.
+read_errno() {
+	/usr/bin/python3 - "$1" <<'PY'
+import errno, os, sys
+try:
+    with open(sys.argv[1], "rb") as f:
+        while f.read(1 << 20):
+            pass
+    print(0)
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+PY
+}
+
+# The sandbox's fault API (loopback, no token).
+fault_add() {
+	curl -sS --fail --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL" \
+		-H 'content-type: application/json' -d "$1" >/dev/null || not_ok "fault rule refused: $1"
+}
+fault_post() { curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL$1" -H 'content-type: application/json' -d "${2:-{\}}" >/dev/null; }
+fault_reset() { fault_post /reset; }
+faults_get() { curl -sS --cacert "$MGDC_SANDBOX_CA" "$MGDC_FAULTS_URL"; }
+# rule_hits TEXT: hits of the rules whose route contains TEXT.
+rule_hits() { faults_get | jq --arg t "$1" '[.rules[] | select(.route | contains($t)) | .hits] | add // 0'; }
+
+DEADLINE_MS=$(jq -r '.profiles.developer.timeouts.deadline_ms // 30000' "$MGDC_CONFIG")
+MGDC_CONFIG_ORIG=$MGDC_CONFIG
+
+# cfg NAME JQ-FILTER: a copy of the sandbox config, changed by the filter (applied
+# to .profiles.developer), mode 0600, made the one mount_fs uses.
+cfg() {
+	jq ".profiles.developer |= ($2)" "$MGDC_CONFIG_ORIG" >"$T_DIR/$1.json" && chmod 600 "$T_DIR/$1.json"
+	MGDC_CONFIG=$T_DIR/$1.json
+}
+# cfg_blob NAME BLOB-URL CHUNK-KB: the developer profile reading storage at BLOB-URL.
+cfg_blob() { cfg "$1" ".endpoints.blob = \"$2\" | .cache.chunk_kb = $3"; }
+
+# tests/lib/proxy.py: proxy_start NAME tcp|tls TARGET-PORT; proxy_port NAME;
+# proxy_ctl NAME COMMAND...; proxy_stop_all (also run by t_done).
+declare -A PROXY_PIDS=()
+proxy_start() {
+	local f=$T_DIR/proxy-$1.ports deadline=$((SECONDS + 10))
+	/usr/bin/python3 "$T_ROOT/tests/lib/proxy.py" serve --mode "$2" --target "$3" --port-file "$f" \
+		--cert "$MGDC_SANDBOX_DIR/tls/server.pem" --key "$MGDC_SANDBOX_DIR/tls/server.key" \
+		--ca "$MGDC_SANDBOX_CA" --max-seconds 600 &
+	PROXY_PIDS[$1]=$!
+	while [ ! -s "$f" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+	[ -s "$f" ] || not_ok "proxy $1 did not start"
+}
+proxy_port() { cut -d' ' -f1 "$T_DIR/proxy-$1.ports"; }
+proxy_ctl() {
+	local n=$1
+	shift
+	/usr/bin/python3 "$T_ROOT/tests/lib/proxy.py" ctl "$T_DIR/proxy-$n.ports" "$@"
+}
+# proxy_mount NAME tcp|tls: a proxy in front of Azurite, and a mount (4 MiB chunks) through it.
+proxy_mount() {
+	proxy_start "$1" "$2" "$(blob_port)"
+	cfg_blob "$1" "https://127.0.0.1:$(proxy_port "$1")/$MGDC_STORAGE_ACCOUNT" 4096
+	mount_fs "$1" developer
+}
+# proxy_arm NAME corrupt|cut N OFFSET; proxy_stat NAME conns|corrupted|cut
+proxy_arm() { [ "$(proxy_ctl "$@")" = ok ] || not_ok "proxy $1 refused: $*"; }
+proxy_stat() { proxy_ctl "$1" stats | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+proxy_stop_all() {
+	local n
+	for n in "${!PROXY_PIDS[@]}"; do
+		kill "${PROXY_PIDS[$n]}" 2>/dev/null
+		wait "${PROXY_PIDS[$n]}" 2>/dev/null
+		unset "PROXY_PIDS[$n]"
+	done
+}
+eval "t_done_plain() $(declare -f t_done | tail -n +2)"
+t_done() {
+	proxy_stop_all
+	fault_reset
+	t_done_plain
+}
+trap 'proxy_stop_all; t_cleanup' EXIT
+
+# blob_port: Azurite's own port (no faults there).
+blob_port() {
+	local b=${MGDC_BLOB_URL#https://127.0.0.1:}
+	echo "${b%%/*}"
+}
