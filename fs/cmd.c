@@ -272,8 +272,10 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 		cJSON_AddStringToObject(body, "name", name);
 	}
 	app_id = ctl_str(body, "appId");
-	/* An update must not silently overwrite a concurrent one: send the ETag we showed. */
-	rc = ctl_get(fs, path, "apps", 0, &apps);
+	/* An update must not silently overwrite a concurrent one: send the ETag we showed,
+	 * i.e. the cached listing reads were served from, not a fresh one (that would
+	 * always match and turn If-Match into last-writer-wins). */
+	rc = ctl_get(fs, path, "apps", fs->cfg.ttl_metadata_s, &apps);
 	if (rc)
 		goto out;
 	old = ctl_find_app(apps.doc, r->name, r->name_len);

@@ -44,6 +44,7 @@ struct draft {
 	int dirty;     /* written since the last commit */
 	int scratch;   /* a temp/swap file: kept until unlinked; never committed by itself */
 	int failed;    /* its last commit failed */
+	int stale;     /* renaming it over a spec met a conflict (see fs_rename) */
 	time_t linger; /* a failed spec stays visible until then (see draft_release) */
 };
 
@@ -123,6 +124,7 @@ static int draft_write(struct draft *d, const char *buf, size_t size, off_t off)
 	}
 	memcpy(d->buf + off, buf, size);
 	d->dirty = 1;
+	d->stale = 0;
 	d->mtime = time(NULL);
 	return (int)size;
 }
@@ -147,6 +149,7 @@ static int draft_truncate(struct draft *d, off_t size)
 	if (d->buf)
 		d->buf[d->len] = '\0';
 	d->dirty = 1;
+	d->stale = 0;
 	d->mtime = time(NULL);
 	return 0;
 }
@@ -865,8 +868,21 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	if (!d)
 		return -ENOENT;
 	if (is_spec(rt.kind)) {
-		/* Commit first: if it fails the source stays where it was, nothing lost. */
-		rc = commit_text(to, &rt, d, 1);
+		/* Commit first: if it fails the source stays where it was, nothing lost.
+		 * The kernel retries a rename that failed with ESTALE (once, revalidating
+		 * the path); by then the listing is fresh and the same text would win over
+		 * the concurrent change, so a conflicted draft stays refused until it is
+		 * written again. */
+		pthread_mutex_lock(&drafts_lock);
+		rc = d->stale ? -ESTALE : 0;
+		pthread_mutex_unlock(&drafts_lock);
+		if (rc == 0)
+			rc = commit_text(to, &rt, d, 1);
+		if (rc == -ESTALE) {
+			pthread_mutex_lock(&drafts_lock);
+			d->stale = 1;
+			pthread_mutex_unlock(&drafts_lock);
+		}
 		if (rc)
 			return rc;
 	}
