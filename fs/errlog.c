@@ -25,7 +25,7 @@ static unsigned long total;                     /* protected by errlog_lock */
 
 void errlog_add(const char *path, int err, const char *fmt, ...)
 {
-	char msg[768], esc[800], when[32];
+	char msg[768], esc[800], epath[256], when[32];
 	struct tm tm;
 	time_t now = time(NULL);
 	va_list ap;
@@ -34,11 +34,14 @@ void errlog_add(const char *path, int err, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_escape(esc, sizeof(esc), msg, (size_t)-1);
+	/* The path is the user's file name: it may hold control bytes or invalid UTF-8. */
+	log_escape(epath, sizeof(epath), path, (size_t)-1);
+	path = epath;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
 	pthread_mutex_lock(&errlog_lock);
-	snprintf(ring[total % ERRLOG_LINES], LINE_MAX_BYTES, "%s %s: %s (%s)", when, path, esc,
+	snprintf(ring[total % ERRLOG_LINES], LINE_MAX_BYTES, "%s %s: %.700s (%s)", when, path, esc,
 		 strerror(err));
 	total++;
 	pthread_mutex_unlock(&errlog_lock);

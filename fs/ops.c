@@ -559,11 +559,28 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	return fs_open_common(path, fi, 0, 0);
 }
 
+/* Is `path` a direct entry of apps/ or pipelines/ (where specs are created)? */
+static int spec_dir_entry(const char *path)
+{
+	const char *p = strncmp(path, "/apps/", 6) == 0	       ? path + 6
+			: strncmp(path, "/pipelines/", 11) == 0 ? path + 11
+								: NULL;
+
+	return p && *p && !strchr(p, '/');
+}
+
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct route r;
 
 	tree_route(path, &r);
+	if (r.kind == N_NONE && spec_dir_entry(path)) {
+		errlog_add(path, EINVAL,
+			   "%s: $: not a valid file name; names are 1 to 255 bytes of UTF-8 "
+			   "without control characters",
+			   path + 1);
+		return -EINVAL;
+	}
 	if (r.kind != N_SCRATCH && !is_spec(r.kind)) {
 		if (is_small(r.kind))
 			return fs_open_common(path, fi, 0, 0);
