@@ -43,7 +43,8 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CATALOG    := scripts/sandbox.d/catalog.json
 
-.PHONY: all clean install uninstall check test unit format format-check demo bench fuzz
+.PHONY: all clean install uninstall check test unit format format-check demo bench fuzz fuzz-build \
+        fuzz-bins
 
 all: $(BUILD)/mgdcfs
 
@@ -85,6 +86,23 @@ bench:
 
 fuzz:
 	tests/fuzz/run
+
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c), built with clang under ASan and
+# UBSan in their own build directory: `make fuzz-build` rebuilds the archives
+# there with fuzzer instrumentation and links one binary per target.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+# fuzz_rest answers the REST clients' requests itself: auth_do is replaced.
+FUZZ_LDFLAGS_fuzz_rest := -Wl,--wrap=auth_do
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libfs.a $(FUZZ_BUILD)/libcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(FUZZ_LDFLAGS_fuzz_$*)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

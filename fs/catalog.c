@@ -82,6 +82,11 @@ static int cat_fail(char *err, size_t errlen, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		/* Names quoted from the document may hold control bytes: keep the
+		 * message one line (found by tests/fuzz/fuzz_catalog). */
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return -EINVAL;
 }

@@ -1031,13 +1031,20 @@ static void net_error_copy(char *dst, size_t n, const char *s, size_t len)
  * \nTime:…". Those ids identify nothing for a user and differ on every
  * call, so the message stops at the first line break or " Trace ID:".
  */
-static size_t net_error_msg_len(const char *s)
+static size_t net_error_msg_len(const char *s, size_t len)
 {
-	size_t n = strcspn(s, "\r\n");
-	const char *t = strstr(s, " Trace ID:");
+	const char *cr = memchr(s, '\r', len), *lf = memchr(s, '\n', len), *t;
+	size_t n = len;
 
+	/* Bounded by len: an XML body's <Message> is not NUL-terminated where it ends
+	 * (found by tests/fuzz/fuzz_token). */
+	if (cr)
+		n = (size_t)(cr - s);
+	if (lf && (size_t)(lf - s) < n)
+		n = (size_t)(lf - s);
 	/* Some servers put the ids on the same line. */
-	if (t && (size_t)(t - s) < n)
+	t = memmem(s, n, " Trace ID:", 10);
+	if (t)
 		n = (size_t)(t - s);
 	return n;
 }
@@ -1077,7 +1084,7 @@ static void net_error_entra(struct net_error *e, const char *err, const char *de
 		net_error_copy(e->code, sizeof(e->code), err, strlen(err));
 	}
 	if (desc)
-		net_error_copy(e->msg, sizeof(e->msg), desc, net_error_msg_len(desc));
+		net_error_copy(e->msg, sizeof(e->msg), desc, net_error_msg_len(desc, strlen(desc)));
 }
 
 int net_error_from_body(struct net_error *e, const char *body, size_t len)
@@ -1105,7 +1112,8 @@ int net_error_from_body(struct net_error *e, const char *body, size_t len)
 				               strlen(c->valuestring));
 			if (cJSON_IsString(m))
 				net_error_copy(e->msg, sizeof(e->msg), m->valuestring,
-				               net_error_msg_len(m->valuestring));
+				               net_error_msg_len(m->valuestring,
+				                                 strlen(m->valuestring)));
 			found = cJSON_IsString(c) || cJSON_IsString(m);
 		} else if (cJSON_IsString(err)) {
 			const cJSON *d =
@@ -1123,9 +1131,7 @@ int net_error_from_body(struct net_error *e, const char *body, size_t len)
 		found = 1;
 	}
 	if ((p = net_error_xml_tag(body, len, "Message", &vlen))) {
-		size_t ml = net_error_msg_len(p);
-
-		net_error_copy(e->msg, sizeof(e->msg), p, ml < vlen ? ml : vlen);
+		net_error_copy(e->msg, sizeof(e->msg), p, net_error_msg_len(p, vlen));
 		found = 1;
 	}
 	return found;
