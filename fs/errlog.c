@@ -47,7 +47,7 @@ void errlog_add(const char *path, int err, const char *fmt, ...)
 	pthread_mutex_unlock(&errlog_lock);
 
 	if (err == EINVAL || err == EACCES || err == EPERM || err == ENOENT || err == EEXIST ||
-	    err == ENOTEMPTY || err == ESTALE)
+	    err == ENOTEMPTY || err == ESTALE || err == EFBIG)
 		log_info("refused: %s: %s (%s)", path, esc, strerror(err));
 	else
 		log_warn("%s: %s (%s)", path, esc, strerror(err));

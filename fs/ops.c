@@ -45,6 +45,7 @@ struct draft {
 	int scratch;   /* a temp/swap file: kept until unlinked; never committed by itself */
 	int failed;    /* its last commit failed */
 	int stale;     /* renaming it over a spec met a conflict (see fs_rename) */
+	int toobig;    /* a write went past DRAFT_MAX: the text is cut, never commit it */
 	time_t linger; /* a failed spec stays visible until then (see draft_release) */
 };
 
@@ -150,6 +151,7 @@ static int draft_truncate(struct draft *d, off_t size)
 		d->buf[d->len] = '\0';
 	d->dirty = 1;
 	d->stale = 0;
+	d->toobig = 0;
 	d->mtime = time(NULL);
 	return 0;
 }
@@ -659,6 +661,8 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	if (h->kind == FH_DRAFT) {
 		pthread_mutex_lock(&drafts_lock);
 		rc = draft_write(h->draft, buf, size, off);
+		if (rc == -EFBIG)
+			h->draft->toobig = 1;
 		pthread_mutex_unlock(&drafts_lock);
 		if (rc == -EFBIG)
 			errlog_add(path, EFBIG, "a spec may be at most %d bytes", DRAFT_MAX);
@@ -738,6 +742,13 @@ static int commit_draft(const char *path, struct draft *d)
 		return 0;
 	pthread_mutex_lock(&drafts_lock);
 	dirty = d->dirty;
+	if (d->toobig) {
+		/* Refused (and logged) at the write already; the text is incomplete. */
+		d->dirty = dirty = 0;
+		d->failed = 1;
+		pthread_mutex_unlock(&drafts_lock);
+		return -EFBIG;
+	}
 	pthread_mutex_unlock(&drafts_lock);
 	/* Re-writing a pipeline spec unchanged is how a user re-runs it; an app spec
 	 * written unchanged has nothing to do. */
@@ -891,7 +902,7 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		 * the concurrent change, so a conflicted draft stays refused until it is
 		 * written again. */
 		pthread_mutex_lock(&drafts_lock);
-		rc = d->stale ? -ESTALE : 0;
+		rc = d->stale ? -ESTALE : d->toobig ? -EFBIG : 0;
 		pthread_mutex_unlock(&drafts_lock);
 		if (rc == 0)
 			rc = commit_text(to, &rt, d, 1);

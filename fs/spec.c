@@ -168,8 +168,8 @@ int spec_load(struct spec_ctx *c, const char *buf, size_t len, cJSON **out)
 			off++;
 		if (off >= len)
 			return spec_fail(c, "$",
-			                 "empty or truncated JSON; a spec is one JSON object, e.g. "
-			                 "{\"app\": \"mail\", ...}");
+			                 "empty or truncated JSON; write one whole JSON object "
+			                 "(see the examples in man mgdcfs)");
 		return fail_at(c, buf, off, "malformed JSON", "fix the JSON syntax there");
 	}
 	for (size_t off = (size_t)(end - buf); off < len; off++)
