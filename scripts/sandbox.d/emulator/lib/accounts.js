@@ -69,7 +69,7 @@ route('PUT', new RegExp(ONE, 'i'), (ctx) => {
   }
   const other = Object.values(accounts).find((a) => a !== old && a.properties.appId.toLowerCase() === appId.toLowerCase());
   if (other) throw armError(409, 'Conflict', `A billing account for application '${appId}' already exists: ${other.id}.`);
-  const now = new Date(state.now()).toISOString();
+  const now = new Date().toISOString();
   const res = {
     id: `/subscriptions/${state.config.subscriptionId}/resourceGroups/${state.config.resourceGroup}/providers/${TYPE}/${name}`,
     name, type: TYPE, location: b.location || (old && old.location) || 'global',
@@ -95,7 +95,7 @@ route('PATCH', new RegExp(ONE, 'i'), (ctx) => {
   const b = armBody(ctx);
   const tags = checkTags(b.tags);
   if (tags) res.tags = tags;
-  res.systemData.lastModifiedAt = new Date(state.now()).toISOString();
+  res.systemData.lastModifiedAt = new Date().toISOString();
   state.save();
   return res;
 });

@@ -10,6 +10,10 @@
 // masked only on the way out, so a client that PUTs back a resource it GOT
 // (with "**********" in place of a SecureString) keeps the stored secret,
 // as ADF does. Names are case-insensitive (ARM), stored under lowercase keys.
+// Runs are stamped with the real clock, not the emulator clock: moving the
+// clock to expire approvals must not reorder runs nor push them out of a
+// client's (real-time) lastUpdatedAfter/Before window. The approval checks
+// in copy.js still use the emulator clock.
 //
 // Also exports the ARM request prelude (api-version, subscription, resource
 // group, token) that lib/accounts.js shares.
@@ -290,7 +294,7 @@ route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) =>
   }
   for (const [p, v] of Object.entries(given)) if (!(p in params)) params[p] = v;
   const runId = crypto.randomUUID();
-  const now = iso(state.now());
+  const now = iso(Date.now());
   for (const r of Object.values(f.runs)) if (r.pipelineName === pipe.name) r.isLatest = false;
   forgetOldRuns(f);
   const run = {

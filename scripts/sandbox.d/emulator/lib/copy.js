@@ -512,7 +512,7 @@ function seedOf(pipelineName, params, tableName, window) {
  */
 async function extract({ c, req, params, pipelineName, activityRunId, job, target }) {
   const t0 = Date.now();
-  const submitted = isoMs(state.now());
+  const submitted = isoMs(Date.now());
   const tenantId = state.config.tenantId;
   if (c.sink.account.toLowerCase() !== String(state.config.storageAccount).toLowerCase()) {
     throw configError(target, 'UserErrorAzureBlobOperationFailed', `Storage account '${c.sink.account}' is not reachable from the sandbox; only '${state.config.storageAccount}' is served`);
@@ -565,7 +565,7 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
       bytes += w.bytes;
       files++;
     }
-    const completed = isoMs(state.now());
+    const completed = isoMs(Date.now());
     const meta = {
       CopyActivityId: activityRunId, JobSubmissionTime: submitted, JobCompletionTime: completed,
       RequestStartDate: req.window ? isoMs(req.window.start) : '', RequestEndDate: req.window ? isoMs(req.window.end) : '',
@@ -612,12 +612,12 @@ function runMs() {
 }
 
 function touch(run, fields) {
-  Object.assign(run, fields, { lastUpdated: isoMs(state.now()) });
+  Object.assign(run, fields, { lastUpdated: isoMs(Date.now()) });
   state.save();
 }
 
 function finish(run, status, message, t0) {
-  touch(run, { status, message, runEnd: isoMs(state.now()), durationInMs: Date.now() - t0 });
+  touch(run, { status, message, runEnd: isoMs(Date.now()), durationInMs: Date.now() - t0 });
 }
 
 async function execute({ factory: f, pipeline, run, params, job }) {
@@ -636,7 +636,7 @@ async function execute({ factory: f, pipeline, run, params, job }) {
   for (const act of pipeline.properties.activities || []) {
     const ar = {
       activityRunId: crypto.randomUUID(), activityName: act.name, activityType: act.type, pipelineRunId: run.runId,
-      pipelineName: pipeline.name, linkedServiceName: '', status: 'InProgress', activityRunStart: isoMs(state.now()),
+      pipelineName: pipeline.name, linkedServiceName: '', status: 'InProgress', activityRunStart: isoMs(Date.now()),
       activityRunEnd: null, durationInMs: null, input: {}, output: {}, error: { errorCode: '', message: '', failureType: '', target: act.name },
       retryAttempt: null, userProperties: {}, iterationHash: '', recoveryStatus: 'None', integrationRuntimeNames: ['AutoResolveIntegrationRuntime'],
     };
@@ -644,7 +644,7 @@ async function execute({ factory: f, pipeline, run, params, job }) {
     touch(run, {});
     const a0 = Date.now();
     const end = (status, fields = {}) => {
-      Object.assign(ar, fields, { status, activityRunEnd: isoMs(state.now()), durationInMs: Date.now() - a0 });
+      Object.assign(ar, fields, { status, activityRunEnd: isoMs(Date.now()), durationInMs: Date.now() - a0 });
       touch(run, {});
     };
     try {
@@ -688,7 +688,7 @@ function startRun({ factory, pipeline, run, params }) {
   execute({ factory, pipeline, run, params, job })
     .catch((e) => {
       console.error('copy: run failed unexpectedly:', e && e.stack ? e.stack : e);
-      touch(run, { status: 'Failed', message: `Unexpected failure: ${e.message}`, runEnd: isoMs(state.now()) });
+      touch(run, { status: 'Failed', message: `Unexpected failure: ${e.message}`, runEnd: isoMs(Date.now()) });
     })
     .finally(() => active.delete(run.runId));
 }
@@ -701,7 +701,7 @@ function startRun({ factory, pipeline, run, params }) {
 function cancelRun(f, run) {
   const job = active.get(run.runId);
   if (!job) {
-    touch(run, { status: 'Cancelled', runEnd: isoMs(state.now()) });
+    touch(run, { status: 'Cancelled', runEnd: isoMs(Date.now()) });
     return;
   }
   job.cancelled = true;
@@ -720,7 +720,7 @@ function reconcile(f) {
       touch(run, {
         status: run.status === 'Canceling' ? 'Cancelled' : 'Failed',
         message: run.status === 'Canceling' ? '' : 'The run was interrupted because the sandbox emulator restarted.',
-        runEnd: isoMs(state.now()),
+        runEnd: isoMs(Date.now()),
       });
     }
   }
