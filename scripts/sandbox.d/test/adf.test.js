@@ -125,6 +125,14 @@ test('bad requests get CloudError bodies', async () => {
   assertError(r, 404, 'NotFound');
   r = await call('DELETE', `/pipelines/P/createRun${Q}`);
   assertError(r, 405, 'MethodNotAllowed');
+  // Nesting: 64 levels are fine, deeper is refused, far deeper never crashes.
+  const nest = (n) => `{"properties":{"type":"X","typeProperties":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}}`;
+  r = await call('PUT', `/linkedservices/Deep${Q}`, nest(60), { 'content-type': 'application/json' });
+  assert.equal(r.status, 200, r.text);
+  for (const n of [70, 200000]) {
+    r = await call('PUT', `/linkedservices/Deep${Q}`, nest(n), { 'content-type': 'application/json' });
+    assert.match(assertError(r, 400, 'InvalidRequestContent'), /deeper than 64/);
+  }
 });
 
 test('datasets and pipelines: list with nextLink, delete 200 then 204', async () => {

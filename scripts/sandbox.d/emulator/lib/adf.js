@@ -32,6 +32,7 @@ const PAGE_DEFAULT = 50;
 const QUERY_PAGE_DEFAULT = 100;
 const MAX_PAGE = 1000;
 const MAX_NAME = 260;
+const MAX_DEPTH = 64; // JSON nesting ARM accepts (its deserializer's MaxDepth)
 const MAX_RUNS = 2000; // per factory, kept in the state file
 const NAME_RE = /^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$/;
 const KINDS = {
@@ -81,7 +82,23 @@ function armBody(ctx, { optional = false } = {}) {
   if (optional && (!ctx.body || ctx.body.length === 0)) return {};
   const b = parseJson(ctx.body);
   if (!isObj(b)) throw bad('The request content must be a JSON object.', 'InvalidRequestContent');
+  if (tooDeep(b)) {
+    throw bad(`The request content was invalid and could not be deserialized: the JSON nests deeper than ${MAX_DEPTH} levels.`, 'InvalidRequestContent');
+  }
   return b;
+}
+
+// Iterative, so a hostile body cannot exhaust the stack here; everything
+// after this check (masking, expressions) may then recurse safely.
+function tooDeep(v) {
+  const stack = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop();
+    if (x === null || typeof x !== 'object') continue;
+    if (d > MAX_DEPTH) return true;
+    for (const y of Object.values(x)) stack.push([y, d + 1]);
+  }
+  return false;
 }
 
 /*

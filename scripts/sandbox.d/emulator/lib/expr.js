@@ -12,7 +12,8 @@
 // the run with a message instead of writing to a wrong folder.
 
 const MAX_LEN = 8192;
-const MAX_DEPTH = 32;
+const MAX_DEPTH = 32; // nesting inside one expression
+const MAX_VALUE_DEPTH = 128; // nesting of the JSON values resolved
 
 class ExprError extends Error {}
 
@@ -167,7 +168,7 @@ function evalString(s, ctx) {
  * resolved element by element. Throws ExprError.
  */
 function resolve(v, ctx, depth = 0) {
-  if (depth > MAX_DEPTH) throw new ExprError('Property nested too deeply.');
+  if (depth > MAX_VALUE_DEPTH) throw new ExprError('Property nested too deeply.');
   if (typeof v === 'string') return evalString(v, ctx);
   if (Array.isArray(v)) return v.map((x) => resolve(x, ctx, depth + 1));
   if (v && typeof v === 'object') {
