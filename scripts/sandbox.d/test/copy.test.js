@@ -351,6 +351,10 @@ test('consent rules fail the run at once with the documented envelope', async ()
   // Case-insensitive date filter column, as the docs' examples use it.
   await pipeline('case', { source: { dateFilterColumn: 'ReceivedDateTime' } });
   assert.equal((await run('case', { sandboxUsers: 2 })).run.status, 'Succeeded');
+  // Size knobs beyond the sandbox's cap.
+  const big = await run('mail', { sandboxUsers: 100000, sandboxItemsPerDay: 1000 });
+  assert.equal(big.run.status, 'Failed');
+  assert.match(big.act.error.message, /at most 50000000 rows per copy/);
   // More than 10 groups.
   await pipeline('many', { source: { allowedGroups: Array.from({ length: 11 }, () => crypto.randomUUID()) } });
   assertFails(await run('many'), /at most 10 groups/);

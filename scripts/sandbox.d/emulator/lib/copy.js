@@ -32,6 +32,7 @@ const MAX_JOBS = 8;
 const MAX_USERS = 100000;
 const MAX_ITEMS_PER_DAY = 1000000;
 const MAX_DAYS = 3660;
+const MAX_ROWS = 50 * 1000 * 1000; // about 10-20 GB of JSON lines
 const MAX_ALLOWED_GROUPS = 10;
 const GROUP_NAMES = ['Finance Team', 'Sales Team', 'Engineering', 'Project Contoso'];
 const DEPARTMENTS = ['Finance', 'Sales', 'Engineering', 'Marketing', 'Legal'];
@@ -535,6 +536,9 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
   }
   // Directory datasets hold one row per user; the rest `items` per day.
   const perSlot = req.ds.category === 'Entra ID' ? 1 : items;
+  if (users.length * perUserSlots.length * perSlot > MAX_ROWS) {
+    throw configError(target, 'UserErrorSandboxLimit', `The sandbox writes at most ${MAX_ROWS} rows per copy; this request asks for ${users.length * perUserSlots.length * perSlot} (lower sandboxUsers, sandboxItemsPerDay or the window)`);
+  }
   const client = blob();
   const prefix = c.sink.folder ? `${c.sink.folder}/` : '';
   const nJobs = Math.min(MAX_JOBS, Math.max(1, Math.ceil(users.length / USERS_PER_JOB)));
