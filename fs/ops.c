@@ -149,7 +149,8 @@ static int draft_truncate(struct draft *d, off_t size)
 	d->len = (size_t)size;
 	if (d->buf)
 		d->buf[d->len] = '\0';
-	d->dirty = 1;
+	/* Not dirty: only a write makes a command. A shell redirection truncates at open,
+	 * then closes a dup of the fd before writing; that flush must not commit "". */
 	d->stale = 0;
 	d->toobig = 0;
 	d->mtime = time(NULL);
