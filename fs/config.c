@@ -57,7 +57,11 @@ int config_read_secret(const char *file, char **out, char *err, size_t errlen)
 	int fd, res = -EIO;
 
 	*out = NULL;
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Look before opening: opening a FIFO would block the start for good, and
+	 * opening a device may act on it. The fstat below still decides. */
+	if (lstat(file, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return fail(err, errlen, -EINVAL, "secret file %s: not a regular file", file);
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "secret file %s: %s", file, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -224,7 +228,7 @@ static int check_url(const char *name, const char *url, char *err, size_t errlen
 	if (http_url_check(url) < 0)
 		return fail(err, errlen, -EINVAL,
 			    "endpoints.%s: '%s' is not allowed: use https://, or http:// only to "
-			    "127.0.0.1, ::1 or localhost",
+			    "127.0.0.0/8, ::1 or localhost",
 			    name, url);
 	return 0;
 }
@@ -292,6 +296,8 @@ static int check_config_mode(const char *path, char *err, size_t errlen)
 
 	if (stat(path, &st) < 0)
 		return fail(err, errlen, -errno, "config %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, -EINVAL, "config %s: not a regular file", path);
 	if (st.st_mode & 022)
 		return fail(err, errlen, -EACCES,
 			    "config %s has mode %04o: group and others must not be able to write "
@@ -594,7 +600,13 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		if ((rc = check_keys(root, top_keys, "config", err, errlen)))
 			goto out;
 		def = cJSON_GetObjectItemCaseSensitive(root, "default_profile");
-		if (!profile && cJSON_IsString(def))
+		if (def && (!cJSON_IsString(def) || !def->valuestring[0])) {
+			rc = fail(err, errlen, -EINVAL,
+				  "config %s: \"default_profile\": expected the name of a profile",
+				  path);
+			goto out;
+		}
+		if (!profile && def)
 			profile = def->valuestring;
 		profs = cJSON_GetObjectItemCaseSensitive(root, "profiles");
 		if (!cJSON_IsObject(profs)) {
@@ -619,13 +631,17 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 				  profile, names[0] ? names : "(none)");
 			goto out;
 		}
-		c->path = strdup(path);
-		dir = strdup(path);
+		/* Absolute, because relative paths in it resolve against its directory and
+		 * libfuse changes to / when it goes into the background. */
+		c->path = realpath(path, NULL);
+		if (!c->path) {
+			rc = fail(err, errlen, -errno, "config %s: %s", path, strerror(errno));
+			goto out;
+		}
+		dir = strdup(c->path);
 		slash = dir ? strrchr(dir, '/') : NULL;
 		if (slash)
 			*slash = '\0';
-		else if (dir)
-			strcpy(dir, ".");
 	}
 	c->profile = strdup(profile ? profile : "default");
 	if (!c->profile) {

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,8 +367,23 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	if (opts.cache_dir) {
+		char cwd[PATH_MAX];
+
+		/* The cache opens after libfuse has changed to /: make the path absolute. */
 		free(fs.cfg.cache_dir);
-		fs.cfg.cache_dir = strdup(opts.cache_dir);
+		fs.cfg.cache_dir = NULL;
+		if (opts.cache_dir[0] == '/')
+			fs.cfg.cache_dir = strdup(opts.cache_dir);
+		else if (getcwd(cwd, sizeof(cwd)) &&
+			 asprintf(&fs.cfg.cache_dir, "%s/%s", cwd, opts.cache_dir) < 0)
+			fs.cfg.cache_dir = NULL;
+		if (!fs.cfg.cache_dir) {
+			fprintf(stderr, "mgdcfs: --cache-dir %s: %s\n", opts.cache_dir,
+				strerror(errno ? errno : ENOMEM));
+			config_release(&fs.cfg);
+			fuse_opt_free_args(&args);
+			return 1;
+		}
 	}
 	fs.uid = getuid();
 	fs.gid = getgid();

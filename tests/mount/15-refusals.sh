@@ -135,6 +135,34 @@ if mount_fs offline offline; then
 fi
 MGDC_CONFIG=$MGDC_CONFIG_SAVED
 
+# Relative paths survive going into the background (libfuse changes to /, and the
+# cache opens after that): a daemonized mount with --cache-dir rel puts the cache
+# under the directory it was started from.
+mkdir -p "$T_DIR/bg"
+rel=relcache-$$
+(cd "$T_DIR" && timeout 60 "$MGDCFS" --config "$MGDC_CONFIG" --profile developer \
+	--cache-dir "$rel" --log "$T_DIR/bg.log" bg)
+rc=$?
+is "$rc" 0 "daemonized mount with a relative --cache-dir starts"
+deadline=$((SECONDS + 30))
+while [ "$rc" -eq 0 ] && ! [ -f "$T_DIR/$rel/data.mdb" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+check "the cache is under the starting directory" test -f "$T_DIR/$rel/data.mdb"
+if [ -e "/$rel" ]; then
+	not_ok "and not under /"
+	rm -rf "/${rel:?}" # ours: the name has this test's pid
+else
+	ok "and not under /"
+fi
+check "the daemonized mount serves the tenant" grep -qF "$MGDC_TENANT_ID" "$T_DIR/bg/tenant/tenant.json"
+fusermount3 -u "$T_DIR/bg" 2>/dev/null || fusermount3 -uz "$T_DIR/bg"
+deadline=$((SECONDS + 20))
+while pgrep -f -- "--log $T_DIR/bg.log" >/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+if pgrep -f -- "--log $T_DIR/bg.log" >/dev/null; then
+	not_ok "the daemonized mount exits after fusermount3 -u"
+else
+	ok "the daemonized mount exits after fusermount3 -u"
+fi
+
 # ---- --help, --version and the man page ----
 help=$("$MGDCFS" --help 2>&1)
 rc=$?

@@ -343,6 +343,49 @@ static void test_wrong_types(void)
 	TAP_OK(strstr(err, "not a JSON object (near byte") != NULL, "says where: %s", err);
 	write_config(0600, "[]");
 	TAP_EQ_INT(load(&c, "p"), -EINVAL, "a JSON array is not a config");
+	write_config(0600, "{\"default_profile\": 1, \"profiles\": {}}");
+	TAP_EQ_INT(load(&c, NULL), -EINVAL, "a default_profile that is not a name");
+	TAP_OK(strstr(err, "\"default_profile\": expected the name of a profile") != NULL,
+	       "says so: %s", err);
+	unlink(cfgpath);
+	if (mkfifo(cfgpath, 0600) == 0) {
+		/* A FIFO would block the mount forever if it were read. */
+		TAP_EQ_INT(load(&c, NULL), -EINVAL, "a config that is a FIFO is refused unread");
+		TAP_OK(strstr(err, "not a regular file") != NULL, "says so: %s", err);
+		unlink(cfgpath);
+	}
+}
+
+/*
+ * A relative --config: the paths in it resolve against its directory, and
+ * stay right after libfuse changes to / when it goes into the background.
+ */
+static void test_relative_config(void)
+{
+	char want[PATH_MAX * 2], cwd[PATH_MAX];
+	struct config c;
+	int rc;
+
+	write_file("client.secret", 0600, SECRET);
+	write_profile(",\"ca_file\": \"ca.pem\", \"cache\": {\"dir\": \"../cache-rel\"}");
+	if (!getcwd(cwd, sizeof(cwd)) || chdir(dir) < 0) {
+		printf("ok %d - relative --config # SKIP cannot chdir\n", ++tap_n);
+		return;
+	}
+	rc = config_load(&c, "config.json", NULL, err, sizeof(err));
+	if (chdir(cwd) < 0)
+		perror("chdir");
+	TAP_EQ_INT(rc, 0, "a relative --config loads");
+	if (rc) {
+		printf("#   %s\n", err);
+		return;
+	}
+	TAP_EQ_STR(c.path, cfgpath, "its path is made absolute");
+	snprintf(want, sizeof(want), "%s/ca.pem", dir);
+	TAP_EQ_STR(c.ca_file, want, "ca_file resolves to an absolute path");
+	snprintf(want, sizeof(want), "%s/../cache-rel", dir);
+	TAP_EQ_STR(c.cache_dir, want, "cache.dir resolves to an absolute path");
+	config_release(&c);
 }
 
 static void test_enums(void)
@@ -678,6 +721,7 @@ int main(void)
 	test_wrong_types();
 	test_enums();
 	test_missing();
+	test_relative_config();
 	test_secret_files();
 	test_urls();
 	test_env();
