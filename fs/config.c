@@ -198,9 +198,11 @@ static int get_num(const cJSON *obj, const char *key, const char *where, double 
 
 	if (!v)
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
-		return fail(err, errlen, -EINVAL, "%s.%s: expected a number from %g to %g", where,
-			    key, lo, hi);
+	/* Every number here is a count or a size: a fraction would be cut silently. */
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)(long long)v->valuedouble)
+		return fail(err, errlen, -EINVAL, "%s.%s: expected a whole number from %g to %g",
+			    where, key, lo, hi);
 	*out = v->valuedouble;
 	return 0;
 }

@@ -305,19 +305,22 @@ static void test_wrong_types(void)
 	expect(",\"factory\": \"\"", -EINVAL, "factory: expected a non-empty string",
 	       "an empty string");
 	expect(",\"cache\": {\"budget_mb\": \"64\"}", -EINVAL,
-	       "cache.budget_mb: expected a number from 16 to", "a string where a number belongs");
-	expect(",\"cache\": {\"budget_mb\": 8}", -EINVAL, "budget_mb: expected a number from 16",
-	       "a budget under 16 MiB");
+	       "cache.budget_mb: expected a whole number from 16 to",
+	       "a string where a number belongs");
+	expect(",\"cache\": {\"budget_mb\": 8}", -EINVAL,
+	       "budget_mb: expected a whole number from 16", "a budget under 16 MiB");
 	expect(",\"cache\": {\"chunk_kb\": 32}", -EINVAL,
-	       "chunk_kb: expected a number from 64 to 65536", "a chunk under 64 KiB");
+	       "chunk_kb: expected a whole number from 64 to 65536", "a chunk under 64 KiB");
 	expect(",\"cache\": {\"readahead_chunks\": 65}", -EINVAL, "from 0 to 64",
 	       "read-ahead over 64 chunks");
 	expect(",\"timeouts\": {\"retries\": 21}", -EINVAL,
-	       "retries: expected a number from 0 to 20", "more than 20 retries");
+	       "retries: expected a whole number from 0 to 20", "more than 20 retries");
 	expect(",\"timeouts\": {\"connect_ms\": 50}", -EINVAL,
-	       "connect_ms: expected a number from 100", "a connect timeout under 100 ms");
+	       "connect_ms: expected a whole number from 100", "a connect timeout under 100 ms");
 	expect(",\"ttl\": {\"status_s\": -1}", -EINVAL,
-	       "status_s: expected a number from 0 to 86400", "a negative TTL");
+	       "status_s: expected a whole number from 0 to 86400", "a negative TTL");
+	expect(",\"cache\": {\"budget_mb\": 64.5}", -EINVAL, "budget_mb: expected a whole number",
+	       "a fraction where a count belongs");
 	expect(",\"cache\": 5", -EINVAL, "profiles.p.cache: expected an object",
 	       "cache not an object");
 	expect(",\"endpoints\": []", -EINVAL, "profiles.p.endpoints: expected an object",
