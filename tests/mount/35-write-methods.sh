@@ -16,21 +16,10 @@
 # .mgdcfs/errors and nothing reaches the service; the test shows both.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
-W="$T_ROOT/tests/lib/write.py"
-DEV=$MGDC_DEV_CLIENT_ID
-API='api-version=2018-06-01'
-REG="$(REG_BASE)/registrations/$DEV"
-reg() { sbx_rest dev "$REG_SCOPE" GET "$REG"; }
-adf() { sbx_rest dev "$ARM_SCOPE" "$@"; }
+. "$T_ROOT/tests/lib/commands.sh"
 svc_cols() { reg | jq -c '.datasets[0].columns'; }
 etag() { reg | jq -r .etag; }
-last_error() { tail -1 "$D/.mgdcfs/errors"; }
-runs_of() { # PIPELINE -> number of runs the factory has for it
-	adf POST "$(ADF_BASE)/queryPipelineRuns?$API" -H 'content-type: application/json' \
-		-d "{\"lastUpdatedAfter\": \"2000-01-01T00:00:00Z\", \"lastUpdatedBefore\": \"2100-01-01T00:00:00Z\",
-		     \"filters\": [{\"operand\": \"PipelineName\", \"operator\": \"Equals\", \"values\": [\"$1\"]}]}" |
-		jq '.value | length'
-}
+has_col() { is "$(svc_cols | jq --arg c "$1" 'index($c) != null')" true "REST: column $1 is there now"; }
 # What the service lists: every registration and pipeline by name.
 names() {
 	sbx_rest admin "$REG_SCOPE" GET "$(REG_BASE)/registrations?\$top=200" | jq -c '[.value[].name] | sort'
@@ -63,10 +52,7 @@ call_is() {
 	if [ -n "$HAVE_STRACE" ]; then is "$(failed_call "$1")" "$2" "$3"; else skip "$3" "no strace"; fi
 }
 
-sbx_rest admin "$REG_SCOPE" DELETE "$REG" >/dev/null
-adf DELETE "$(ADF_BASE)/pipelines/wm-p?$API" >/dev/null
-sbx_rest admin "$REG_SCOPE" PUT "$(REG_BASE)/dataConnect" -H 'content-type: application/json' \
-	-d '{"enabled": true}' >/dev/null
+cmd_clean wm-p
 
 mount_fs admin admin || t_done
 A=$MNT
@@ -80,17 +66,28 @@ bad_refused() { # DESC ETAG-BEFORE: the refusal is logged and the service unchan
 	is "$(etag)" "$2" "$1: REST: the registration is unchanged"
 }
 
-# 1. coreutils echo: success, then a refusal seen by close(2).
-/bin/echo "$(spec '["id","subject"]')" >apps/wm.json
-is "$?" 0 "/bin/echo > apps/wm.json registers the app"
-is "$(svc_cols)" '["id","subject"]' "REST: the columns /bin/echo wrote"
-e=$(etag)
-traced rc "$T_DIR/echo.tr" bash -c '/bin/echo "$1" > apps/wm.json' - "$BAD" 2>"$T_DIR/err"
-check "/bin/echo of a bad spec exits non-zero ($(head -c 100 "$T_DIR/err"))" test "$rc" -ne 0
-call_is "$T_DIR/echo.tr" "EINVAL close" "/bin/echo: the refusal comes from close(2)"
-bad_refused "/bin/echo" "$e"
+# via DESC SCRIPT COLUMNS: SCRIPT (bash, the spec text in $1) writes the spec
+# with COLUMNS; REST must hold exactly those. Then SCRIPT writes a bad spec:
+# it must fail, in close(2), with the refusal logged and the service unchanged.
+via() {
+	local desc=$1 script=$2 cols=$3 rc e
+	bash -c "$script" - "$(spec "$cols")"
+	is "$?" 0 "$desc: apps/wm.json written"
+	is "$(svc_cols)" "$(jq -c . <<<"$cols")" "$desc: REST holds the columns written"
+	e=$(etag)
+	traced rc "$T_DIR/via.tr" bash -c "$script" - "$BAD" 2>"$T_DIR/err"
+	check "$desc: a bad spec fails ($(tail -1 "$T_DIR/err" | head -c 100))" test "$rc" -ne 0
+	call_is "$T_DIR/via.tr" "EINVAL close" "$desc: the refusal comes from close(2)"
+	bad_refused "$desc" "$e"
+}
+export T_DIR
+via "/bin/echo >" '/bin/echo "$1" > apps/wm.json' '["id","subject"]'
+via cp 'printf "%s\n" "$1" >"$T_DIR/cp.json" && cp "$T_DIR/cp.json" apps/wm.json' '["id","subject","importance"]'
+via tee 'printf "%s\n" "$1" | tee apps/wm.json >/dev/null' '["id","subject","sender"]'
+via "Python open/write/close" '/usr/bin/python3 -c "import sys; f = open(\"apps/wm.json\", \"w\"); f.write(sys.argv[1]); f.close()" "$1"' \
+	'["id","subject","ccRecipients"]'
 
-# 2. bash's builtin echo.
+# bash's builtin echo: the write works; a refusal cannot reach its exit status.
 echo "$(spec '["id","subject","puser"]')" >apps/wm.json
 is "$(svc_cols)" '["id","subject","puser"]' "builtin echo > apps/wm.json: REST holds what was written"
 e=$(etag)
@@ -98,35 +95,14 @@ echo "$BAD" >apps/wm.json
 diag "builtin echo of a bad spec: exit status $? (bash ignores close errors of a redirection)"
 bad_refused "builtin echo" "$e"
 
-# 3. cp
-spec '["id","subject","importance"]' >"$T_DIR/cp.json"
-cp "$T_DIR/cp.json" apps/wm.json
-is "$?" 0 "cp FILE apps/wm.json"
-is "$(svc_cols)" "$(jq -c '.datasets[0].columns' "$T_DIR/cp.json")" "REST: the columns of the copied file"
-e=$(etag)
-printf '%s\n' "$BAD" >"$T_DIR/bad.json"
-traced rc "$T_DIR/cp.tr" cp "$T_DIR/bad.json" apps/wm.json 2>"$T_DIR/err"
-check "cp of a bad spec fails ($(head -c 100 "$T_DIR/err"))" bash -c "[ $rc -ne 0 ] && grep -q 'failed to close' '$T_DIR/err'"
-call_is "$T_DIR/cp.tr" "EINVAL close" "cp: the refusal comes from close(2)"
-bad_refused "cp" "$e"
-
-# 4. tee
-spec '["id","subject","sender"]' | tee apps/wm.json >/dev/null
-is "${PIPESTATUS[1]}" 0 "… | tee apps/wm.json"
-is "$(svc_cols)" '["id","subject","sender"]' "REST: the columns tee wrote"
-e=$(etag)
-traced rc "$T_DIR/tee.tr" bash -c 'printf "%s\n" "$1" | tee apps/wm.json >/dev/null' - "$BAD" 2>"$T_DIR/err"
-check "tee of a bad spec exits non-zero ($(head -c 100 "$T_DIR/err"))" test "$rc" -ne 0
-call_is "$T_DIR/tee.tr" "EINVAL close" "tee: the refusal comes from close(2)"
-bad_refused "tee" "$e"
-
-# 5. sed -i: a temp file renamed over the spec; the commit is the rename.
+# sed -i: a temp file renamed over the spec; the commit is the rename.
 before=$(names)
 cp apps/wm.json "$T_DIR/sed.json"
-sed -i 's/"sender"/"sender", "isRead"/' "$T_DIR/sed.json"
-sed -i 's/"sender"/"sender", "isRead"/' apps/wm.json
+sed -i 's/"puser"/"puser", "isRead"/' "$T_DIR/sed.json"
+sed -i 's/"puser"/"puser", "isRead"/' apps/wm.json
 is "$?" 0 "sed -i apps/wm.json"
 is "$(svc_cols)" "$(jq -c '.datasets[0].columns' "$T_DIR/sed.json")" "REST: the columns after the same edit made locally"
+has_col isRead
 e=$(etag)
 traced rc "$T_DIR/sed.tr" sed -i 's/"isRead"/"nosuchcolumn"/' apps/wm.json 2>"$T_DIR/err"
 check "sed -i making a bad spec fails ($(head -c 100 "$T_DIR/err"))" bash -c "[ $rc -ne 0 ] && grep -q 'cannot rename' '$T_DIR/err'"
@@ -137,12 +113,13 @@ is "$(etag)" "$e" "sed -i: REST: the registration is unchanged"
 is "$(names)" "$before" "REST: sed's temp files never became registrations or pipelines"
 is "$(ls -a apps | grep -c '^sed')" 0 "no sed temp file is left in apps/"
 
-# 6. vim with default settings. Under /tmp (backupskip) it writes the file in place.
+# vim with default settings. Under /tmp (backupskip) it writes the file in place.
 cp apps/wm.json "$T_DIR/vim.json"
 sed -i 's/"isRead"/"isRead", "isDraft"/' "$T_DIR/vim.json"
 traced rc "$T_DIR/vim.tr" vim -N -u DEFAULTS -i NONE -es -c '%s/"isRead"/"isRead", "isDraft"/' -c wq apps/wm.json
 is "$rc" 0 "vim -es :s + :wq apps/wm.json"
 is "$(svc_cols)" "$(jq -c '.datasets[0].columns' "$T_DIR/vim.json")" "REST: the columns after the same edit made locally"
+has_col isDraft
 if [ -n "$HAVE_STRACE" ]; then
 	check "vim made its swap file in apps/" grep -q 'apps/\.wm\.json\.swp' "$T_DIR/vim.tr"
 fi
@@ -153,7 +130,7 @@ call_is "$T_DIR/vim.tr" "EINVAL close" "vim: the refusal comes from close(2)"
 check "vim: the refusal is in errors" grep -q 'apps/wm.json: datasets\[0\].columns\[[0-9]\]: unknown column .nosuchcolumn.' "$D/.mgdcfs/errors"
 is "$(etag)" "$e" "vim: REST: the registration is unchanged"
 
-# 7. vim with backups on (as anywhere outside /tmp): the 4913 probe, then the
+# vim with backups on (as anywhere outside /tmp): the 4913 probe, then the
 # spec renamed to wm.json~, a new wm.json written, the backup removed.
 cp apps/wm.json "$T_DIR/vim.json"
 sed -i 's/"isDraft"/"isDraft", "hasAttachments"/' "$T_DIR/vim.json"
@@ -161,6 +138,7 @@ traced rc "$T_DIR/vim.tr" vim -N -u DEFAULTS -i NONE -es -c 'set backupskip=' \
 	-c '%s/"isDraft"/"isDraft", "hasAttachments"/' -c wq apps/wm.json
 is "$rc" 0 "vim (backupskip=) :wq apps/wm.json"
 is "$(svc_cols)" "$(jq -c '.datasets[0].columns' "$T_DIR/vim.json")" "REST: the columns after the same edit made locally"
+has_col hasAttachments
 if [ -n "$HAVE_STRACE" ]; then
 	check "vim probed with apps/4913 and renamed the spec to a backup" \
 		bash -c "grep -q 'apps/4913' '$T_DIR/vim.tr' && grep -q 'rename(\"apps/wm.json\", \"apps/wm.json~\")' '$T_DIR/vim.tr'"
@@ -175,29 +153,7 @@ is "$(names)" "$before" "REST: vim's swap, 4913 and backup files never became re
 is "$(ls -a apps | grep -E '^(\.wm\.json\.sw.|4913|wm\.json~)$')" "" "no swap, probe or backup file is left in apps/"
 is "$(jq -c '.datasets[0].columns' apps/wm.json)" "$(svc_cols)" "apps/wm.json reads back what the service holds"
 
-# 8. Python open/write/close.
-py_write() { # PATH TEXT -> "0" or "ERRNO call"
-	/usr/bin/python3 - "$1" "$2" <<'PY'
-import errno, sys
-step = "open"
-try:
-    f = open(sys.argv[1], "w")
-    step = "write"
-    f.write(sys.argv[2])
-    step = "close"
-    f.close()
-    print("0")
-except OSError as e:
-    print(errno.errorcode[e.errno], step)
-PY
-}
-is "$(py_write apps/wm.json "$(spec '["id","subject","ccRecipients"]')")" 0 "Python open/write/close"
-is "$(svc_cols)" '["id","subject","ccRecipients"]' "REST: the columns Python wrote"
-e=$(etag)
-is "$(py_write apps/wm.json "$BAD")" "EINVAL close" "Python: a bad spec fails close()"
-bad_refused "Python" "$e"
-
-# 9. Editor-style save: write a temp file, rename it over the spec.
+# Editor-style save: write a temp file, rename it over the spec.
 is "$($W --rename apps/.wm.json.tmp apps/wm.json "$(spec '["id","subject","toRecipients"]')")" 0 "write apps/.wm.json.tmp, rename it over apps/wm.json"
 is "$(svc_cols)" '["id","subject","toRecipients"]' "REST: the columns of the renamed file"
 e=$(etag)
@@ -208,7 +164,7 @@ rm -f apps/.wm.json.tmp
 is "$(ls -a apps | grep -c 'wm.json.tmp')" 0 "rm removes the temp file"
 is "$(names)" "$before" "REST: temp files never became registrations or pipelines"
 
-# 10. A pipeline spec by cp, and again by Python (same spec: the pipeline stays, a new run starts).
+# A pipeline spec by cp, and written again (same spec: the pipeline stays, a new run starts).
 PIPE='{"app": "wm", "dataset": "BasicDataSet_v0.Message_v1", "columns": ["id","subject"],
   "dateFilter": {"column": "receivedDateTime", "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"},
   "output": {"container": "exports", "folder": "wm/p"}}'
@@ -220,10 +176,10 @@ is "$?" 0 "cp FILE pipelines/wm-p.json"
 got=$(adf GET "$(ADF_BASE)/pipelines/wm-p?$API" | jq -c '.properties.annotations[] | objects | .mgdcfsSpec | {app, dataset, columns, dateFilter, output}')
 is "$got" "$(jq -c '{app, dataset, columns, dateFilter, output}' "$T_DIR/p.json")" "REST: the pipeline holds the spec as written"
 is "$(runs_of wm-p)" $((r0 + 1)) "REST: one run started"
-is "$(py_write pipelines/wm-p.json "$PIPE")" 0 "Python writes the same pipeline spec again"
+is "$($W pipelines/wm-p.json "$PIPE")" 0 "the same pipeline spec written again"
 is "$(runs_of wm-p)" $((r0 + 2)) "REST: another run, same pipeline"
 
-# 11. Small files act on write(2): the service has acted before the writer closes.
+# Small files act on write(2): the service has acted before the writer closes.
 write_then_ask() { # PATH TEXT CMD...: write TEXT, run CMD before close; prints CMD's output, then the close status
 	/usr/bin/python3 - "$@" <<'PY'
 import os, subprocess, sys

@@ -15,18 +15,7 @@
 # open(2) with EINVAL.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
-W="$T_ROOT/tests/lib/write.py"
-DEV=$MGDC_DEV_CLIENT_ID
-API='api-version=2018-06-01'
-REG="$(REG_BASE)/registrations/$DEV"
-reg() { sbx_rest dev "$REG_SCOPE" GET "$REG"; }
-adf() { sbx_rest dev "$ARM_SCOPE" "$@"; }
-runs_of() { # PIPELINE -> number of runs the factory has for it
-	adf POST "$(ADF_BASE)/queryPipelineRuns?$API" -H 'content-type: application/json' \
-		-d "{\"lastUpdatedAfter\": \"2000-01-01T00:00:00Z\", \"lastUpdatedBefore\": \"2100-01-01T00:00:00Z\",
-		     \"filters\": [{\"operand\": \"PipelineName\", \"operator\": \"Equals\", \"values\": [\"$1\"]}]}" |
-		jq '.value | length'
-}
+. "$T_ROOT/tests/lib/commands.sh"
 # Everything a refused command could have touched, as the services report it.
 snapshot() {
 	sbx_rest admin "$REG_SCOPE" GET "$(REG_BASE)/registrations?\$top=200" |
@@ -38,11 +27,7 @@ snapshot() {
 	echo "runs of bi-p0: $(runs_of bi-p0)"
 }
 
-# A clean start: no registration for the developer app, no pipelines of ours.
-sbx_rest admin "$REG_SCOPE" DELETE "$REG" >/dev/null
-for p in bi-p0 bp; do adf DELETE "$(ADF_BASE)/pipelines/$p?$API" >/dev/null; done
-sbx_rest admin "$REG_SCOPE" PUT "$(REG_BASE)/dataConnect" -H 'content-type: application/json' \
-	-d '{"enabled": true}' >/dev/null
+cmd_clean bi-p0 bp
 
 mount_fs admin admin || t_done
 A=$MNT

@@ -1,0 +1,32 @@
+# tests/lib/commands.sh - direct REST helpers for the command tests (sourced
+# after tests/lib/mount.sh): the developer app's registration, the factory,
+# and run counts, so tests compare the mount with what the services hold.
+
+W="$T_ROOT/tests/lib/write.py"
+DEV=$MGDC_DEV_CLIENT_ID
+API='api-version=2018-06-01'
+REG="$(REG_BASE)/registrations/$DEV"
+
+# reg: the developer app's registration as the service holds it.
+reg() { sbx_rest dev "$REG_SCOPE" GET "$REG"; }
+
+# adf METHOD URL [curl args...]: an ARM call as the developer.
+adf() { sbx_rest dev "$ARM_SCOPE" "$@"; }
+
+# runs_of PIPELINE: how many runs the factory has for it (queryPipelineRuns).
+runs_of() {
+	adf POST "$(ADF_BASE)/queryPipelineRuns?$API" -H 'content-type: application/json' \
+		-d "{\"lastUpdatedAfter\": \"2000-01-01T00:00:00Z\", \"lastUpdatedBefore\": \"2100-01-01T00:00:00Z\",
+		     \"filters\": [{\"operand\": \"PipelineName\", \"operator\": \"Equals\", \"values\": [\"$1\"]}]}" |
+		jq '.value | length'
+}
+
+# cmd_clean PIPELINE...: no registration for the developer app, none of these
+# pipelines, Data Connect on: the state every command test starts from.
+cmd_clean() {
+	local p
+	sbx_rest admin "$REG_SCOPE" DELETE "$REG" >/dev/null
+	for p in "$@"; do adf DELETE "$(ADF_BASE)/pipelines/$p?$API" >/dev/null; done
+	sbx_rest admin "$REG_SCOPE" PUT "$(REG_BASE)/dataConnect" -H 'content-type: application/json' \
+		-d '{"enabled": true}' >/dev/null
+}
