@@ -194,12 +194,6 @@ static const cJSON *latest_run(const cJSON *runs)
 	return best;
 }
 
-static int terminal(const char *status)
-{
-	return status && (strcmp(status, "Succeeded") == 0 || strcmp(status, "Failed") == 0 ||
-			  strcmp(status, "Cancelled") == 0);
-}
-
 /* The mgdcfs spec stored in a pipeline's annotations, or NULL. */
 const cJSON *ctl_pipe_spec(const cJSON *pipe)
 {
@@ -476,11 +470,11 @@ out:
 static int render_run(struct mgdcfs *fs, const char *path, const struct route *r,
 		      struct content *c)
 {
-	struct memo_ref runs = {0}, run = {0}, acts = {0};
+	struct memo_ref runs = {0}, acts = {0};
 	const cJSON *rr;
 	char *key = NULL;
 	time_t mt;
-	int rc, ttl;
+	int rc;
 
 	key = key_of("runs/", r->name, r->name_len);
 	if (!key)
@@ -507,31 +501,22 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 		rc = render_output(fs, path, r, c);
 		goto out;
 	}
-	/* The run's own document, fresh within the status TTL unless it has finished. */
-	ttl = terminal(ctl_str(rr, "status")) ? fs->cfg.ttl_metadata_s : fs->cfg.ttl_status_s;
-	key = key_of("run/", r->run, r->run_len);
-	if (!key) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = ctl_get(fs, path, key, ttl, &run);
-	free(key);
-	if (rc)
-		goto out;
-	mt = ctl_parse_time(ctl_str(run.doc, "lastUpdated"));
+	/* queryPipelineRuns returns whole PipelineRun objects, so the list (fresh within
+	 * the status TTL) answers status and run.json without a request per run. */
+	mt = ctl_parse_time(ctl_str(rr, "lastUpdated"));
 	if (!mt)
-		mt = ctl_parse_time(ctl_str(run.doc, "runStart"));
+		mt = ctl_parse_time(ctl_str(rr, "runStart"));
 	switch (r->kind) {
 	case N_RUN_STATUS: {
 		char line[64];
 
 		snprintf(line, sizeof(line), "%s\n",
-			 ctl_str(run.doc, "status") ? ctl_str(run.doc, "status") : "Queued");
+			 ctl_str(rr, "status") ? ctl_str(rr, "status") : "Queued");
 		rc = set_text(c, line, mt, 0444);
 		break;
 	}
 	case N_RUN_JSON:
-		rc = ctl_json_text(run.doc, c, mt);
+		rc = ctl_json_text(rr, c, mt);
 		break;
 	case N_RUN_CANCEL:
 		rc = set_text(c, "", mt, 0644);
@@ -542,10 +527,7 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 			rc = -ENOMEM;
 			break;
 		}
-		rc = ctl_get(fs, path, key,
-			     terminal(ctl_str(run.doc, "status")) ? fs->cfg.ttl_metadata_s
-								   : fs->cfg.ttl_status_s,
-			     &acts);
+		rc = ctl_get(fs, path, key, fs->cfg.ttl_status_s, &acts);
 		free(key);
 		if (rc == 0)
 			rc = ctl_json_text(acts.doc, c, mt);
@@ -555,7 +537,6 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 	}
 out:
 	memo_put(fs->memo, &acts);
-	memo_put(fs->memo, &run);
 	memo_put(fs->memo, &runs);
 	return rc;
 }

@@ -21,6 +21,7 @@ struct entry {
 	int err;             /* -errno of the last failed fetch */
 	char errmsg[512];
 	time_t fetched;
+	long long fetched_ms; /* monotonic; 0: never fetched or must refetch */
 	int refs;            /* references held by callers, plus 1 while in the table */
 	int busy;            /* a fetch is running */
 	int dropped;         /* dropped while busy: the running fetch may be stale */
@@ -84,11 +85,20 @@ static struct entry *find(struct memo *m, const char *key)
 	return NULL;
 }
 
-static int fresh(const struct entry *e, int ttl_s, time_t now)
+static long long now_ms(void)
 {
-	int ttl = e->doc ? ttl_s : (ttl_s < 2 ? ttl_s : 2);
+	struct timespec ts;
 
-	return e->fetched && now - e->fetched < ttl;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds, not seconds: "never older than its TTL" must hold to the TTL. */
+static int fresh(const struct entry *e, int ttl_s, long long now)
+{
+	long long ttl = 1000LL * (e->doc ? ttl_s : (ttl_s < 2 ? ttl_s : 2));
+
+	return e->fetched_ms && now - e->fetched_ms < ttl;
 }
 
 int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void *ud,
@@ -97,6 +107,7 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 	struct entry *e;
 	cJSON *doc = NULL;
 	char msg[512] = "";
+	long long fetched_at;
 	int rc;
 
 	memset(ref, 0, sizeof(*ref));
@@ -114,15 +125,17 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 			e->next = m->head;
 			m->head = e;
 		}
-		if (fresh(e, ttl_s, time(NULL)) || !e->busy)
+		if (fresh(e, ttl_s, now_ms()) || !e->busy)
 			break;
 		pthread_cond_wait(&m->cond, &m->lock);
 	}
-	if (!fresh(e, ttl_s, time(NULL))) {
+	if (!fresh(e, ttl_s, now_ms())) {
 		e->busy = 1;
 		e->dropped = 0;
 		e->refs++; /* keep it alive while unlocked even if dropped */
 		pthread_mutex_unlock(&m->lock);
+		/* The document is as old as the request that fetched it. */
+		fetched_at = now_ms();
 		rc = fn(ud, key, &doc, msg, sizeof(msg));
 		pthread_mutex_lock(&m->lock);
 		e->busy = 0;
@@ -135,7 +148,8 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 				struct entry **pp;
 
 				n->doc = doc;
-				n->fetched = e->dropped ? 0 : time(NULL);
+				n->fetched = time(NULL);
+				n->fetched_ms = e->dropped ? 0 : fetched_at;
 				n->refs = 1;
 				for (pp = &m->head; *pp; pp = &(*pp)->next)
 					if (*pp == e)
@@ -163,6 +177,7 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 			e->err = rc;
 			snprintf(e->errmsg, sizeof(e->errmsg), "%s", msg);
 			e->fetched = time(NULL);
+			e->fetched_ms = fetched_at;
 			cJSON_Delete(e->doc);
 			e->doc = NULL;
 			entry_unref(e);
