@@ -12,7 +12,8 @@
 # Sizes: a spec over 64 KiB is refused by write(2) with EFBIG (the draft
 # stops growing at the cap, so the error comes before close). Names that
 # cannot be routed at all (control bytes, invalid UTF-8) are refused by
-# open(2) with EINVAL.
+# open(2) with EINVAL. An empty write (open with O_TRUNC, close) is no
+# command at all, so the "empty" case writes a lone newline.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
 . "$T_ROOT/tests/lib/commands.sh"
@@ -95,7 +96,7 @@ dev|apps/bx.json|EINVAL close|datasets\[0\]\.columns\[0\]: empty; give a name of
 dev|apps/bx.json|EINVAL close|destination: missing; give \{"container": "<container>"\}|{"datasets": [{$DS, "columns": "all"}]}
 # registration specs: the text itself
 dev|apps/bx.json|EINVAL close|line 3, column 13: malformed JSON; fix the JSON syntax there|{\n  "datasets": [\n    {"name" "x"}\n  ]\n}
-dev|apps/bx.json|EINVAL close|\\$: empty or truncated JSON; write one whole JSON object|
+dev|apps/bx.json|EINVAL close|\\$: empty or truncated JSON; write one whole JSON object|\n
 dev|apps/bx.json|EINVAL close|\\$: expected an object, got an array; a spec is one JSON object|[1, 2]
 dev|apps/bx.json|EINVAL close|line 1, column 18: invalid UTF-8; a spec is UTF-8 text|{"description": "\xff"}
 dev|apps/bx.json|EFBIG write|a spec may be at most 65536 bytes|@big
