@@ -226,14 +226,10 @@ function parseTime(v, field, target) {
   return t;
 }
 
-/*
- * checkRequest - validate a resolved copy `c` against the registration of
- * its app and the catalog. Returns {ds (catalog entry), columns (output
- * column names), window {start, end} or null, scope {groups|filter}}.
- * Throws ActivityError with the reason MGDC would give.
- */
-function checkRequest(c, target) {
-  const fail = (reason) => o365Error(target, reason);
+// The approved snapshot a run of app `c.appId` may use, or the failure
+// (reference §2.1: an app that is missing, Pending, Denied or Expired
+// always fails; UpdateAvailable runs under its previous approval).
+function approvedSnapshot(c, fail) {
   const reg = registration.getRegistration(c.appId);
   if (!reg) throw fail(`ConsentNotFound: No Microsoft Graph Data Connect app registration matches application '${c.appId}'. It is possible someone deleted this app`);
   const eff = registration.effectiveAuthorization(reg);
@@ -241,22 +237,77 @@ function checkRequest(c, target) {
   if (eff.expired) throw fail(`App authorization for application '${c.appId}' is Expired: the approval expired on ${reg.authorization.expiresOn}; a global administrator must approve it again`);
   if (st === 'PendingAuthorization') throw fail(`App authorization for application '${c.appId}' is Pending: a global administrator has not approved it yet`);
   if (st === 'Denied') throw fail(`App authorization for application '${c.appId}' is Denied by a global administrator`);
-  const snap = eff.usable;
-  if (!snap) throw fail(`ConsentNotFound: application '${c.appId}' has no approved authorization`);
+  if (!eff.usable) throw fail(`ConsentNotFound: application '${c.appId}' has no approved authorization`);
   const tenant = String(reg.tenantId).toLowerCase();
   for (const t of [c.officeTenant, c.spTenant]) {
     if (t && String(t).toLowerCase() !== tenant) throw fail(`ConsentNotFound: tenant '${t}' of the request does not match the tenant '${reg.tenantId}' of the authorization`);
   }
+  return eff.usable;
+}
+
+// allowedGroups / userScopeFilterUri against the approved scope: "all"
+// authorizes anything, a list of groups any non-empty subset, a scope filter
+// only itself, exactly.
+function checkScope(c, sc, fail) {
+  const groups = c.source.allowedGroups;
+  const filter = c.source.userScopeFilterUri || null;
+  if (groups !== undefined && groups !== null && !Array.isArray(groups)) throw fail('Invalid allowedGroups: expected an array of group object ids');
+  const gl = (groups || []).map((g) => String(g).toLowerCase());
+  if (gl.length > MAX_ALLOWED_GROUPS) throw fail(`Invalid allowedGroups: at most ${MAX_ALLOWED_GROUPS} groups can be selected`);
+  if (sc.kind === 'Groups') {
+    if (!gl.length || gl.some((g) => !sc.groupIds.includes(g))) throw fail('ConsentNotFound: the requested users are not covered by the authorized scope (select a subset of the approved groups in allowedGroups)');
+  } else if (sc.kind === 'AllUsersWithScopeFilter') {
+    if (gl.length || filter !== sc.scopeFilterUri) throw fail('ConsentNotFound: userScopeFilterUri must match the authorized scope filter exactly');
+  }
+  return { groups: gl, filter };
+}
+
+// The date window of the request, or null, per the catalog's rules for the
+// dataset (reference §4.2): required filters, allowed columns (any case),
+// CalendarView's window without a column, SharePoint's start == end.
+function dateWindow(c, ds, target, fail) {
+  const df = ds.dateFilter;
+  const col = c.source.dateFilterColumn;
+  const given = (v) => v !== undefined && v !== null && v !== '';
+  const hasTimes = given(c.source.startTime) && given(c.source.endTime);
+  const match = col ? df.columns.find((x) => x.toLowerCase() === String(col).toLowerCase()) : null;
+  if (df.windowOnly) {
+    if (col) throw fail(`Invalid dateFilterColumn '${col}': dataset '${ds.name}' takes no dateFilterColumn, only startTime and endTime`);
+    if (!hasTimes) throw fail(`Date filter is required for dataset '${ds.name}': set startTime and endTime`);
+  } else if (col) {
+    if (!match) throw fail(`Invalid dateFilterColumn '${col}' for dataset '${ds.name}'. Valid columns: ${df.columns.join(', ') || 'none'}`);
+    if (!hasTimes) throw fail('startTime and endTime are required when dateFilterColumn is set');
+  } else if (df.required) {
+    throw fail(`Date filter is required for dataset '${ds.name}': set dateFilterColumn (one of ${df.columns.join(', ')}), startTime and endTime`);
+  } else if (hasTimes) {
+    throw fail('dateFilterColumn is required when startTime and endTime are set');
+  }
+  if (!hasTimes) return null;
+  const start = parseTime(c.source.startTime, 'startTime', target);
+  const end = parseTime(c.source.endTime, 'endTime', target);
+  if (ds.scope === 'site' ? end < start : end <= start) throw fail(`Invalid date filter: endTime '${c.source.endTime}' must be after startTime '${c.source.startTime}'`);
+  if (end - start > MAX_DAYS * DAY) throw fail(`Invalid date filter: the window is longer than ${MAX_DAYS} days`);
+  return { start, end, column: match };
+}
+
+/*
+ * checkRequest - validate a resolved copy `c` against the registration of
+ * its app and the catalog, in the order of reference §2.1. Returns {ds
+ * (catalog entry), columns (output column names, meta columns included),
+ * window {start, end, column} or null, groups, filter}. Throws
+ * ActivityError with the reason MGDC would give.
+ */
+function checkRequest(c, target) {
+  const fail = (reason) => o365Error(target, reason);
+  const snap = approvedSnapshot(c, fail);
   const approved = snap.datasets.find((d) => d.name === c.tableName);
   if (!approved) throw fail(`ConsentNotFound: dataset '${c.tableName}' is not part of the approved authorization of application '${c.appId}'`);
   const ds = registration.catalog().byName.get(c.tableName);
   if (!ds) throw fail(`Dataset '${c.tableName}' is not a Microsoft Graph Data Connect dataset`);
 
   const oc = c.source.outputColumns;
-  let columns;
-  if (oc === undefined || oc === null || (Array.isArray(oc) && oc.length === 0)) {
-    columns = [...approved.columns];
-  } else {
+  let columns = [...approved.columns];
+  if (!(oc === undefined || oc === null || (Array.isArray(oc) && oc.length === 0))) {
     if (!Array.isArray(oc) || oc.some((x) => !x || typeof x.name !== 'string')) throw fail('Invalid outputColumns: expected an array of {"name": "<column>"}');
     columns = [...new Set(oc.map((x) => x.name))];
     const missing = columns.filter((x) => !approved.columns.includes(x) && !metaColumns(ds).includes(x));
@@ -270,44 +321,10 @@ function checkRequest(c, target) {
     throw fail(`ConsentNotFound: the destination '${[c.sink.account, c.sink.container, c.sink.folder].filter(Boolean).join('/')}' is not contained in the authorized sink '${want}'`);
   }
 
-  const groups = c.source.allowedGroups;
-  const filter = c.source.userScopeFilterUri || null;
-  if (groups !== undefined && groups !== null && !Array.isArray(groups)) throw fail('Invalid allowedGroups: expected an array of group object ids');
-  const gl = (groups || []).map((g) => String(g).toLowerCase());
-  if (gl.length > MAX_ALLOWED_GROUPS) throw fail(`Invalid allowedGroups: at most ${MAX_ALLOWED_GROUPS} groups can be selected`);
-  const sc = approved.scope;
-  if (sc.kind === 'Groups') {
-    if (!gl.length || gl.some((g) => !sc.groupIds.includes(g))) throw fail('ConsentNotFound: the requested users are not covered by the authorized scope (select a subset of the approved groups in allowedGroups)');
-  } else if (sc.kind === 'AllUsersWithScopeFilter') {
-    if (gl.length || filter !== sc.scopeFilterUri) throw fail('ConsentNotFound: userScopeFilterUri must match the authorized scope filter exactly');
-  }
-
-  let window = null;
-  const df = ds.dateFilter;
-  const col = c.source.dateFilterColumn;
-  const hasTimes = c.source.startTime !== undefined && c.source.startTime !== '' && c.source.endTime !== undefined && c.source.endTime !== '';
-  if (df.windowOnly) {
-    if (col) throw fail(`Invalid dateFilterColumn '${col}': dataset '${ds.name}' takes no dateFilterColumn, only startTime and endTime`);
-    if (!hasTimes) throw fail(`Date filter is required for dataset '${ds.name}': set startTime and endTime`);
-  } else if (col) {
-    const match = df.columns.find((x) => x.toLowerCase() === String(col).toLowerCase());
-    if (!match) throw fail(`Invalid dateFilterColumn '${col}' for dataset '${ds.name}'. Valid columns: ${df.columns.join(', ') || 'none'}`);
-    if (!hasTimes) throw fail('startTime and endTime are required when dateFilterColumn is set');
-  } else if (df.required) {
-    throw fail(`Date filter is required for dataset '${ds.name}': set dateFilterColumn (one of ${df.columns.join(', ')}), startTime and endTime`);
-  } else if (hasTimes) {
-    throw fail('dateFilterColumn is required when startTime and endTime are set');
-  }
-  if (hasTimes) {
-    const start = parseTime(c.source.startTime, 'startTime', target);
-    const end = parseTime(c.source.endTime, 'endTime', target);
-    const snapshot = ds.scope === 'site';
-    if (snapshot ? end < start : end <= start) throw fail(`Invalid date filter: endTime '${c.source.endTime}' must be after startTime '${c.source.startTime}'`);
-    if (end - start > MAX_DAYS * DAY) throw fail(`Invalid date filter: the window is longer than ${MAX_DAYS} days`);
-    window = { start, end, column: col ? df.columns.find((x) => x.toLowerCase() === String(col).toLowerCase()) : null };
-  }
+  const { groups, filter } = checkScope(c, approved.scope, fail);
+  const window = dateWindow(c, ds, target, fail);
   for (const m of metaColumns(ds)) if (!columns.includes(m)) columns.push(m);
-  return { ds, columns, window, groups: gl, filter };
+  return { ds, columns, window, groups, filter };
 }
 
 // Users a request covers: allowedGroups, else a `<prop> eq '<value>'` filter.
@@ -337,10 +354,64 @@ const pascal = (obj) => {
   return o;
 };
 
+// A GUID-shaped id from the cell's PRNG (hashing per cell costs twice the
+// time of the whole row).
+function randomGuid(r) {
+  const h = (n) => Math.floor(r() * 2 ** (4 * n)).toString(16).padStart(n, '0');
+  return `${h(8)}-${h(4)}-4${h(3)}-${'89ab'[Math.floor(r() * 4)]}${h(3)}-${h(6)}${h(6)}`;
+}
+
+// Values of object and array columns, shaped like the Microsoft sample
+// rows (reference §4.5) for the columns people look into; {} / [] else.
+function objectValue(lower, e) {
+  if (/^(sender|from|organizer)$/.test(lower)) return e.addr(lower === 'organizer' ? e.other() : e.user);
+  if (/body$/.test(lower)) return { contentType: 'html', content: `<html><body>${e.pick(SUBJECTS)} #${e.rowNo}</body></html>` };
+  if (/^(start|end|originalstart)$/.test(lower)) {
+    const t = lower === 'end' ? Math.min(e.t + 1800 * 1000, e.endMs - 1000) : e.t;
+    return { dateTime: iso(t).replace('Z', '.0000000'), timeZone: 'UTC' };
+  }
+  if (lower === 'location') return { displayName: `Room ${1 + Math.floor(e.r() * 40)}` };
+  if (lower === 'responsestatus') return { response: e.pick(['none', 'organizer', 'accepted', 'tentativelyAccepted']), time: '0001-01-01T00:00:00Z' };
+  if (lower === 'flag') return { flagStatus: e.pick(['notFlagged', 'flagged', 'complete']) };
+  return {};
+}
+
+function arrayValue(lower, e) {
+  const some = (min, max, f) => Array.from({ length: min + Math.floor(e.r() * (max - min + 1)) }, f);
+  if (lower === 'torecipients') return some(1, 3, () => e.addr(e.other()));
+  if (/recipients$|^replyto$/.test(lower)) return some(0, 1, () => e.addr(e.other()));
+  if (lower === 'attendees') return some(1, 3, () => ({ ...e.addr(e.other()), status: { response: 'none', time: '0001-01-01T00:00:00Z' }, type: 'required' }));
+  if (lower === 'categories') return e.r() < 0.3 ? ['Blue category'] : [];
+  if (/phones$/.test(lower)) return [`+1 425 555 ${String(1000 + Math.floor(e.r() * 9000))}`];
+  if (/addresses$/.test(lower)) return [`SMTP:${e.user.upn}`];
+  return [];
+}
+
+// Strings: the user's own attributes where the column names one, ids as
+// GUIDs, a few enumerations, else "<column>-<hex>".
+function stringValue(c, e) {
+  const { lower } = c;
+  if (lower === 'id' && e.ds.category === 'Entra ID') return e.user.id;
+  if (lower.endsWith('id') || lower === 'changekey' || lower === 'icaluid') return randomGuid(e.r);
+  if (/(userprincipalname|^mail$|primarysmtpaddress|email|^upn$)/.test(lower)) return e.user.upn;
+  if (lower === 'displayname' || lower === 'simpledisplayname') return e.user.displayName;
+  if (lower === 'givenname' || lower === 'firstname') return e.user.displayName.split(' ')[0];
+  if (lower === 'surname' || lower === 'lastname') return e.user.displayName.split(' ')[1];
+  if (lower === 'department') return e.user.department;
+  if (lower === 'subject') return `${e.pick(SUBJECTS)} #${e.rowNo}`;
+  if (lower === 'bodypreview') return `${e.pick(SUBJECTS)} - preview`;
+  if (lower === 'importance') return e.pick(['low', 'normal', 'high']);
+  if (lower === 'showas') return e.pick(['free', 'tentative', 'busy', 'oof']);
+  if (lower === 'sensitivity') return e.pick(['normal', 'personal', 'private']);
+  if (lower === 'type') return e.pick(['singleInstance', 'occurrence', 'seriesMaster']);
+  if (lower.endsWith('url') || lower === 'weblink') return `https://contoso.example/${e.entity}/${Math.floor(e.r() * 1e9).toString(16)}`;
+  return `${c.name}-${Math.floor(e.r() * 0xffffffff).toString(16).padStart(8, '0')}`;
+}
+
 /*
- * makeRowFactory - a function (user, t, rowSeed, dir) -> JSON line for
- * dataset `ds` and output `columns`, with every datetime of a windowed
- * dataset inside [start, end).
+ * makeRowFactory - a function (user, t, rowSeed, dir, rowNo) -> one JSON
+ * line for dataset `ds` with exactly `columns`; the date-filter column is
+ * `t`, and every other datetime of a windowed dataset is inside the window.
  */
 function makeRowFactory(ds, columns, tenantId, window) {
   const meta = new Map((ds.columns || []).map((c) => [c.name, c]));
@@ -349,69 +420,39 @@ function makeRowFactory(ds, columns, tenantId, window) {
   const cols = columns.map((name) => ({ name, lower: name.toLowerCase(), type: (meta.get(name) || { type: 'string' }).type, hash: fnv32(name), upper: /^[A-Z]/.test(name) }));
   const startMs = window ? window.start : Date.UTC(2026, 0, 1);
   const endMs = window ? window.end : Date.UTC(2026, 10, 1);
-  const snapshot = ds.scope === 'site';
+  const snapshotDate = iso(Math.floor(endMs / DAY) * DAY);
+  const fullSnapshot = !window || window.end === window.start;
+  // One environment per row; `r` is re-seeded for every cell.
+  const e = {
+    ds, entity: entity.toLowerCase(), endMs, user: null, t: 0, rowNo: 0, dir: null, r: null,
+    pick: (a) => a[Math.floor(e.r() * a.length)],
+    other: () => e.dir.users[Math.floor(e.r() * e.dir.users.length)],
+    addr: (u) => ({ emailAddress: { name: u.displayName, address: u.upn } }),
+  };
   return (user, t, rowSeed, dir, rowNo) => {
+    Object.assign(e, { user, t, rowNo, dir });
     const row = {};
     for (const c of cols) {
       const r = prng(rowSeed ^ c.hash);
-      const pick = (a) => a[Math.floor(r() * a.length)];
-      const other = () => dir.users[Math.floor(r() * dir.users.length)];
-      const addr = (u) => ({ emailAddress: { name: u.displayName, address: u.upn } });
-      const inWindow = () => Math.min(endMs - 1, Math.max(startMs, t - Math.floor(r() * 3600 * 1000)));
+      e.r = r;
       let v;
       if (c.lower === 'puser') v = user.id;
       else if (c.lower === 'ptenant') v = tenantId;
       else if (c.lower === 'pobjectid') v = user.groups[0] || user.id;
       else if (c.lower === 'odatatype') v = odata;
-      else if (c.lower === 'snapshotdate') v = iso(Math.floor((window ? window.end : endMs) / DAY) * DAY);
-      else if (c.lower === 'operation' && snapshot) v = window && window.end > window.start ? pick(['Created', 'Updated', 'Deleted']) : 'Full';
+      else if (c.lower === 'snapshotdate') v = snapshotDate;
+      else if (c.lower === 'operation' && ds.scope === 'site') v = fullSnapshot ? 'Full' : e.pick(['Created', 'Updated', 'Deleted']);
       else if (window && window.column === c.name) v = iso(t);
-      else {
-        switch (c.type) {
-          case 'datetime': v = iso(window ? inWindow() : startMs + Math.floor(r() * (endMs - startMs))); break;
-          case 'boolean': v = r() < 0.5; break;
-          case 'int32': v = Math.floor(r() * 1000); break;
-          case 'int64': v = Math.floor(r() * 1e9); break;
-          case 'double': v = Math.round(r() * 1e6) / 1000; break;
-          case 'object': {
-            if (/^(sender|from|organizer)$/.test(c.lower)) v = addr(c.lower === 'organizer' ? other() : user);
-            else if (/body$/.test(c.lower)) v = { contentType: 'html', content: `<html><body>${pick(SUBJECTS)} #${rowNo}</body></html>` };
-            else if (/^(start|end|originalstart)$/.test(c.lower)) v = { dateTime: iso(c.lower === 'end' ? Math.min(t + 1800 * 1000, endMs - 1000) : t).replace('Z', '.0000000'), timeZone: 'UTC' };
-            else if (c.lower === 'location') v = { displayName: `Room ${1 + Math.floor(r() * 40)}` };
-            else if (c.lower === 'responsestatus') v = { response: pick(['none', 'organizer', 'accepted', 'tentativelyAccepted']), time: '0001-01-01T00:00:00Z' };
-            else if (c.lower === 'flag') v = { flagStatus: pick(['notFlagged', 'flagged', 'complete']) };
-            else v = {};
-            break;
-          }
-          case 'array': {
-            if (/recipients$|^replyto$/.test(c.lower)) v = Array.from({ length: c.lower === 'torecipients' ? 1 + Math.floor(r() * 3) : Math.floor(r() * 2) }, () => addr(other()));
-            else if (c.lower === 'attendees') v = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({ ...addr(other()), status: { response: 'none', time: '0001-01-01T00:00:00Z' }, type: 'required' }));
-            else if (c.lower === 'categories') v = r() < 0.3 ? ['Blue category'] : [];
-            else if (/phones$/.test(c.lower)) v = [`+1 425 555 ${String(1000 + Math.floor(r() * 9000))}`];
-            else if (/addresses$/.test(c.lower)) v = [`SMTP:${user.upn}`];
-            else v = [];
-            break;
-          }
-          default: {
-            if (c.lower === 'id' && ds.category === 'Entra ID') v = user.id;
-            else if (c.lower.endsWith('id') || c.lower === 'changekey' || c.lower === 'icaluid') v = guidFrom(sha(`${rowSeed}:${c.name}`));
-            else if (/(userprincipalname|^mail$|primarysmtpaddress|email|^upn$)/.test(c.lower)) v = user.upn;
-            else if (c.lower === 'displayname' || c.lower === 'simpledisplayname') v = user.displayName;
-            else if (c.lower === 'givenname' || c.lower === 'firstname') v = user.displayName.split(' ')[0];
-            else if (c.lower === 'surname' || c.lower === 'lastname') v = user.displayName.split(' ')[1];
-            else if (c.lower === 'department') v = user.department;
-            else if (c.lower === 'subject') v = `${pick(SUBJECTS)} #${rowNo}`;
-            else if (c.lower === 'bodypreview') v = `${pick(SUBJECTS)} - preview`;
-            else if (c.lower === 'importance') v = pick(['low', 'normal', 'high']);
-            else if (c.lower === 'showas') v = pick(['free', 'tentative', 'busy', 'oof']);
-            else if (c.lower === 'sensitivity') v = pick(['normal', 'personal', 'private']);
-            else if (c.lower === 'type') v = pick(['singleInstance', 'occurrence', 'seriesMaster']);
-            else if (c.lower.endsWith('url') || c.lower === 'weblink') v = `https://contoso.example/${entity.toLowerCase()}/${Math.floor(r() * 1e9).toString(16)}`;
-            else v = `${c.name}-${Math.floor(r() * 0xffffffff).toString(16).padStart(8, '0')}`;
-          }
-        }
-        if (c.upper && v && typeof v === 'object') v = pascal(v);
-      }
+      else if (c.type === 'datetime') v = iso(window ? Math.max(startMs, t - Math.floor(r() * 3600 * 1000)) : startMs + Math.floor(r() * (endMs - startMs)));
+      else if (c.type === 'boolean') v = r() < 0.5;
+      else if (c.type === 'int32') v = Math.floor(r() * 1000);
+      else if (c.type === 'int64') v = Math.floor(r() * 1e9);
+      else if (c.type === 'double') v = Math.round(r() * 1e6) / 1000;
+      else if (c.type === 'object') v = objectValue(c.lower, e);
+      else if (c.type === 'array') v = arrayValue(c.lower, e);
+      else v = stringValue(c, e);
+      // PascalCase datasets (the _v0 ones) nest PascalCase keys too.
+      if (c.upper && v && typeof v === 'object') v = pascal(v);
       row[c.name] = v;
     }
     return `${JSON.stringify(row)}\n`;
