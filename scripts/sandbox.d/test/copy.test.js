@@ -14,6 +14,7 @@ const path = require('node:path');
 const { startSandbox } = require('./helpers');
 const azblob = require('../emulator/lib/azblob');
 const { directory } = require('../emulator/lib/copy');
+const expr = require('../emulator/lib/expr');
 
 const Q = '?api-version=2018-06-01';
 const DS = 'BasicDataSet_v0.Message_v1';
@@ -175,6 +176,28 @@ test('Shared Key string-to-sign matches the strings Azurite logged (blob-storage
   sts = azblob.stringToSign('GET', '/devstoreaccount1/abc', new URLSearchParams('restype=container&comp=list&prefix=a%20b'),
     { 'x-ms-version': '2021-08-06', 'x-ms-range': 'bytes=0-1', 'x-ms-date': 'Fri, 27 Nov 2026 05:54:21 GMT' }, 'devstoreaccount1');
   assert.equal(sts, 'GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Fri, 27 Nov 2026 05:54:21 GMT\nx-ms-range:bytes=0-1\nx-ms-version:2021-08-06\n/devstoreaccount1/devstoreaccount1/abc\ncomp:list\nprefix:a b\nrestype:container');
+});
+
+test('ADF expressions: pipeline(), dataset(), concat, literals, @@ and @{} interpolation', () => {
+  const ctx = { pipeline: { RunId: 'r-1', Pipeline: 'p', parameters: { folder: 'mail', n: 3, 'odd name': 'x' } }, dataset: { sub: 'week45' } };
+  const cases = [
+    [{ value: "@concat('mail/week45/', pipeline().RunId)", type: 'Expression' }, 'mail/week45/r-1'],
+    [{ value: 'pipeline().parameters.folder', type: 'Expression' }, 'mail'],
+    ['@pipeline().parameters.n', 3],
+    ["@pipeline().parameters['odd name']", 'x'],
+    ['@pipeline().runid', 'r-1'],
+    ["@concat(pipeline().parameters.folder, '/', dataset().sub, '/', pipeline().RunId)", 'mail/week45/r-1'],
+    ["@concat('it''s', ' ', toUpper('a'))", "it's A"],
+    ['@@not-an-expression', '@not-an-expression'],
+    ['out/@{pipeline().parameters.folder}/@{pipeline().RunId}', 'out/mail/r-1'],
+    ['plain text', 'plain text'],
+    [{ nested: ['@pipeline().RunId', 1, true, null] }, { nested: ['r-1', 1, true, null] }],
+  ];
+  for (const [input, want] of cases) assert.deepEqual(expr.resolve(input, ctx), want, JSON.stringify(input));
+  for (const bad of ['@nope()', '@pipeline().parameters.missing', "@concat('a'", '@pipeline(1)', '@concat(1 2)', `@${'concat('.repeat(40)}${')'.repeat(40)}`, '@{unterminated']) {
+    assert.throws(() => expr.resolve(`${bad.startsWith('@') ? '' : 'x'}${bad}`, ctx), expr.ExprError, bad);
+  }
+  assert.throws(() => expr.resolve(`@concat('${'a'.repeat(9000)}')`, ctx), /longer than/);
 });
 
 test('an approved run writes the requested data, checked against the catalog', async () => {
@@ -351,6 +374,12 @@ test('consent rules fail the run at once with the documented envelope', async ()
   // Case-insensitive date filter column, as the docs' examples use it.
   await pipeline('case', { source: { dateFilterColumn: 'ReceivedDateTime' } });
   assert.equal((await run('case', { sandboxUsers: 2 })).run.status, 'Succeeded');
+  // A sink folder expression that cannot be evaluated.
+  await pipeline('expr', { folder: "@concat('mail/', pipeline().parameters.nope)" });
+  const bad = await run('expr');
+  assert.equal(bad.run.status, 'Failed');
+  assert.equal(bad.act.error.errorCode, 'InvalidTemplate');
+  assert.match(bad.act.error.message, /'nope' does not exist/);
   // Size knobs beyond the sandbox's cap.
   const big = await run('mail', { sandboxUsers: 100000, sandboxItemsPerDay: 1000 });
   assert.equal(big.run.status, 'Failed');
