@@ -302,7 +302,8 @@ static int listing_fetch(struct mgdcfs *fs, const char *path, const char *contai
 			   "%u name(s) not shown: they contain '/', control characters or invalid "
 			   "UTF-8, or are '.' or '..'",
 			   col.skipped);
-	qsort(l->v, l->n, sizeof(*l->v), dent_cmp);
+	if (l->n) /* an empty listing has l->v == NULL, which qsort must not see */
+		qsort(l->v, l->n, sizeof(*l->v), dent_cmp);
 	for (i = j = 0; i < l->n; i++) {
 		if (j > 0 && strcmp(l->v[j - 1].name, l->v[i].name) == 0) {
 			free(l->v[i].name);
