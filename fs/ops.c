@@ -537,8 +537,13 @@ static int fs_open_common(const char *path, struct fuse_file_info *fi, int creat
 		fi->fh = (uintptr_t)h;
 		return 0;
 	}
-	if (acc != O_RDONLY && !is_small(r.kind))
+	if (acc != O_RDONLY && !is_small(r.kind)) {
+		errlog_add(path, EACCES,
+			   "%s is read-only; commands are written into apps/<name>.json, "
+			   "pipelines/<name>.json, consent, data-connect, trigger or cancel",
+			   path + 1);
 		return -EACCES;
+	}
 content:
 	h = fh_new(is_small(r.kind) ? FH_SMALL : FH_CONTENT, path);
 	if (!h)
@@ -873,6 +878,14 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	if ((rf.kind != N_SCRATCH && !is_spec(rf.kind)) ||
 	    (rt.kind != N_SCRATCH && !is_spec(rt.kind)) || rf.in_pipelines != rt.in_pipelines)
 		return -EXDEV;
+	if (is_spec(rf.kind) && is_spec(rt.kind) && strcmp(from, to) != 0) {
+		/* Would copy one app or pipeline's spec onto another name, not rename it. */
+		errlog_add(to, EPERM,
+			   "an app or pipeline cannot be renamed; copy its spec, rmdir %.*s, then "
+			   "write the spec as %s",
+			   (int)(strlen(from) - 6), from + 1, to + 1);
+		return -EPERM;
+	}
 	pthread_mutex_lock(&drafts_lock);
 	d = draft_find(from);
 	pthread_mutex_unlock(&drafts_lock);

@@ -131,6 +131,9 @@ dev|pipelines/bp.json|EINVAL close|app: no app registration named 'nosuch'; writ
 dev|pipelines/bad name.json|EINVAL close|\\$: pipeline name 'bad name' is not allowed; use letters, digits|{$PL, "columns": ["id"], $DF, $OUT}
 dev|pipelines/$A63.json|EINVAL close|\\$: file name longer than 63 characters; use a shorter name|{$PL, "columns": ["id"], $DF, $OUT}
 dev|pipelines/p\x7f.json|EINVAL open|pipelines/p\\\\x7f\.json: \\$: not a valid file name|{}
+# files that take no command
+dev|apps/bi/registration.json|EACCES open|apps/bi/registration\.json is read-only; commands are written into apps/<name>\.json|{}
+dev|pipelines/bi-p0/spec.json|EACCES open|pipelines/bi-p0/spec\.json is read-only|{}
 # small files: the value is checked (and acted on) by write(2)
 admin|tenant/data-connect|EINVAL write|tenant/data-connect: \\$: 'approved' is not a valid value; write 'enabled' or 'disabled'|approved\n
 admin|tenant/data-connect|EINVAL close|tenant/data-connect: \\$: 'yes' is not a valid value; write 'enabled' or 'disabled'|yes
@@ -143,6 +146,12 @@ dev|pipelines/bi-p0/trigger|EINVAL write|pipelines/bi-p0/trigger: nope: not a pa
 dev|pipelines/bi-p0/trigger|EINVAL write|\\$: expected an object, got an array; a spec is one JSON object|[1,2]\n
 dev|pipelines/bi-p0/trigger|EINVAL write|\\$: empty or truncated JSON; write one whole JSON object|{"a":\n
 EOF
+
+# Renaming a spec onto another name would copy it, not rename the app.
+mv "$D/apps/bi.json" "$D/apps/bi-renamed.json" 2>/dev/null
+is "$?" 1 "mv apps/bi.json apps/bi-renamed.json is refused"
+check "  errors line says how to rename" \
+	bash -c "tail -1 '$D/.mgdcfs/errors' | grep -q 'apps/bi-renamed.json: an app or pipeline cannot be renamed; copy its spec, rmdir apps/bi, then write the spec as apps/bi-renamed.json (Operation not permitted)'"
 
 snapshot >"$T_DIR/after"
 if diff -u "$T_DIR/before" "$T_DIR/after" >"$T_DIR/diff"; then
