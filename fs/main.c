@@ -281,10 +281,16 @@ static void teardown(struct mgdcfs *fs)
 	config_release(&fs->cfg);
 }
 
-/* An option name (up to '=') that asks for a secret. */
+/*
+ * An option name (up to '=') that asks for a secret: a client secret, a
+ * password, a storage key, a SAS or its signature, a token or credential.
+ * No mgdcfs or libfuse option has these words in its name; libfuse's
+ * "unknown option" message would echo the value, so we refuse first.
+ */
 static int secret_name(const char *s, size_t n)
 {
-	static const char *const words[] = {"secret", "password", "passwd", NULL};
+	static const char *const words[] = {"secret", "password", "passwd", "key",  "token",
+					    "sas",    "sig",      "cred",   NULL};
 	char name[128];
 
 	if (n >= sizeof(name))
