@@ -704,9 +704,9 @@ static int same_as_service(const char *path, const struct route *r, const char *
 
 /*
  * Commit the text of draft `d` as spec `path`. With `skip_same`, text equal to what
- * the service holds is not sent: an editor restoring its backup after a refused save,
- * or saving without a change, must not touch the service (a PUT would still move
- * the ETag). Records the outcome in d->failed.
+ * the service holds is not sent: an editor restoring its backup after a refused save
+ * must not touch the service (a PUT would still move the ETag, a pipeline spec would
+ * start a run). Records the outcome in d->failed.
  */
 static int commit_text(const char *path, const struct route *r, struct draft *d, int skip_same)
 {
@@ -756,9 +756,9 @@ static int commit_draft(const char *path, struct draft *d)
 		return -EFBIG;
 	}
 	pthread_mutex_unlock(&drafts_lock);
-	/* Re-writing a pipeline spec unchanged is how a user re-runs it; an app spec
-	 * written unchanged has nothing to do. */
-	return dirty ? commit_text(path, &r, d, r.kind == N_APP_SPEC) : 0;
+	/* What is closed is sent, even unchanged: re-writing a pipeline spec re-runs it,
+	 * and an unchanged app spec still checks its ETag against a concurrent update. */
+	return dirty ? commit_text(path, &r, d, 0) : 0;
 }
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
