@@ -3,7 +3,8 @@
 # by a direct REST call that the service holds exactly what was written:
 # /bin/echo and bash's echo, cp, tee, sed -i, vim (default settings; and with
 # backups on, which adds the 4913 probe and a rename to a backup), Python
-# open/write/close, and "write a temp file, rename it over". Each also in the
+# open/write/close and r+ read-modify-write, and "write a temp file, rename
+# it over". Each also in the
 # failure direction: a bad spec fails the right call (close, or rename for
 # sed -i and the temp-file save) and the service is unchanged. Then the small
 # files (consent, data-connect, trigger, cancel) act on write(2) itself: the
@@ -88,6 +89,19 @@ via tee 'printf "%s\n" "$1" | tee apps/wm.json >/dev/null' '["id","subject","sen
 via "Python open/write/close" '/usr/bin/python3 -c "import sys; f = open(\"apps/wm.json\", \"w\"); f.write(sys.argv[1]); f.close()" "$1"' \
 	'["id","subject","ccRecipients"]'
 
+# Python read-modify-write on one descriptor (r+: read, seek, write, truncate).
+/usr/bin/python3 - <<'PY'
+import json
+with open("apps/wm.json", "r+") as f:
+    s = json.load(f)
+    s["datasets"][0]["columns"].append("toRecipients")
+    f.seek(0)
+    f.write(json.dumps(s))
+    f.truncate()
+PY
+is "$?" 0 "Python r+: read apps/wm.json, add a column, write it back on the same descriptor"
+is "$(svc_cols)" '["id","subject","ccRecipients","toRecipients"]' "REST: the column was added"
+
 # bash's builtin echo: the write works; a refusal cannot reach its exit status.
 echo "$(spec '["id","subject","puser"]')" >apps/wm.json
 is "$(svc_cols)" '["id","subject","puser"]' "builtin echo > apps/wm.json: REST holds what was written"
@@ -159,8 +173,8 @@ is "$(ls -a apps | grep -E '^(\.wm\.json\.sw.|4913|wm\.json~)$')" "" "no swap, p
 is "$(jq -c '.datasets[0].columns' apps/wm.json)" "$(svc_cols)" "apps/wm.json reads back what the service holds"
 
 # Editor-style save: write a temp file, rename it over the spec.
-is "$($W --rename apps/.wm.json.tmp apps/wm.json "$(spec '["id","subject","toRecipients"]')")" 0 "write apps/.wm.json.tmp, rename it over apps/wm.json"
-is "$(svc_cols)" '["id","subject","toRecipients"]' "REST: the columns of the renamed file"
+is "$($W --rename apps/.wm.json.tmp apps/wm.json "$(spec '["id","subject","bccRecipients"]')")" 0 "write apps/.wm.json.tmp, rename it over apps/wm.json"
+is "$(svc_cols)" '["id","subject","bccRecipients"]' "REST: the columns of the renamed file"
 e=$(etag)
 is "$($W --rename apps/.wm.json.tmp apps/wm.json "$BAD")" "EINVAL rename" "a bad spec renamed over: rename() fails"
 bad_refused "temp + rename" "$e"
