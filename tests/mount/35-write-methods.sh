@@ -4,9 +4,9 @@
 # /bin/echo and bash's echo, cp, tee, sed -i, vim (default settings; and with
 # backups on, which adds the 4913 probe and a rename to a backup), Python
 # open/write/close and r+ read-modify-write, and "write a temp file, rename
-# it over". Each also in the
-# failure direction: a bad spec fails the right call (close, or rename for
-# sed -i and the temp-file save) and the service is unchanged. Then the small
+# it over". Each also in the failure direction: a bad spec fails the right
+# call (close, or rename for sed -i and the temp-file save) and the service
+# is unchanged. Then the small
 # files (consent, data-connect, trigger, cancel) act on write(2) itself: the
 # service has acted before the writer closes. A trigger written by Python's
 # buffered file in one write at close starts a run; ":> trigger" does not.
