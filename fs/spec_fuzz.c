@@ -37,7 +37,7 @@ int spec_fuzz_one(const uint8_t *data, size_t size)
 	const char *buf = (const char *)data + 1;
 	struct pipeline_plan plan;
 	cJSON *out = NULL, *reg;
-	char err[512];
+	char err[512] = "";
 	int v;
 
 	if (!size || !cat)
