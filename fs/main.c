@@ -246,6 +246,10 @@ static int setup(struct mgdcfs *fs)
 		bo.key = fs->cfg.storage_key;
 		bo.sas = fs->cfg.storage_sas;
 		bo.auth_id = fs->auth;
+		/* A folder is held in memory while listed (about 200 bytes an entry): 200,000
+		 * entries bound one listing to ~40 MB and 40 pages, where the library default
+		 * (1,000,000) let an endless listing from a hostile server take 200 MB. */
+		bo.max_entries = 200000;
 		rc = blob_client_new(&fs->blob, fs->http, &bo);
 		if (rc) {
 			fprintf(stderr, "mgdcfs: storage account %s: %s\n",
@@ -289,7 +293,7 @@ static void teardown(struct mgdcfs *fs)
  */
 static int secret_name(const char *s, size_t n)
 {
-	static const char *const words[] = {"secret", "password", "passwd", "key",  "token",
+	static const char *const words[] = {"secret", "password", "passwd", "key", "token",
 					    "sas",    "sig",      "cred",   NULL};
 	char name[128];
 
