@@ -888,6 +888,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	}
 	pthread_mutex_lock(&drafts_lock);
 	d = draft_find(from);
+	if (d)
+		d->refs++; /* held to the end: an unlink meanwhile must not free it */
 	pthread_mutex_unlock(&drafts_lock);
 	if (!d && is_spec(rf.kind)) {
 		/* Backup of a spec that only the service holds. */
@@ -926,7 +928,7 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 			pthread_mutex_unlock(&drafts_lock);
 		}
 		if (rc)
-			return rc;
+			goto put;
 	}
 	pthread_mutex_lock(&drafts_lock);
 	t = draft_find(to);
@@ -936,20 +938,25 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		else
 			t->scratch = 0;
 	}
-	d = draft_find(from);
-	if (d) {
+	if (draft_find(from) == d) {
 		char *np = strdup(to);
 
 		if (np) {
 			free(d->path);
 			d->path = np;
 			d->scratch = rt.kind == N_SCRATCH;
-			if (!d->scratch && d->refs == 0)
-				draft_unlink(d);
+		} else {
+			rc = -ENOMEM;
 		}
 	}
 	pthread_mutex_unlock(&drafts_lock);
-	return 0;
+put:
+	pthread_mutex_lock(&drafts_lock);
+	/* Renamed over a spec (committed) or unlinked meanwhile: gone with its last handle. */
+	if (--d->refs == 0 && !d->scratch)
+		draft_unlink(d);
+	pthread_mutex_unlock(&drafts_lock);
+	return rc;
 }
 
 static int fs_mkdir(const char *path, mode_t mode)
