@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/commands.sh - direct REST helpers for the command tests (sourced
 # after tests/lib/mount.sh): the developer app's registration, the factory,
 # and run counts, so tests compare the mount with what the services hold.

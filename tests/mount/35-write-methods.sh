@@ -107,7 +107,8 @@ echo "$(spec '["id","subject","puser"]')" >apps/wm.json
 is "$(svc_cols)" '["id","subject","puser"]' "builtin echo > apps/wm.json: REST holds what was written"
 e=$(etag)
 echo "$BAD" >apps/wm.json
-diag "builtin echo of a bad spec: exit status $? (bash ignores close errors of a redirection)"
+st=$?
+diag "builtin echo of a bad spec: exit status $st (bash ignores close errors of a redirection)"
 bad_refused "builtin echo" "$e"
 
 # sed -i: a temp file renamed over the spec; the commit is the rename.
