@@ -107,6 +107,7 @@ dev|apps/\x01ctl.json|EINVAL open|apps/\\\\x01ctl\.json: \\$: not a valid file n
 dev|apps/bad\xff.json|EINVAL open|apps/bad\\\\xff\.json: \\$: not a valid file name; names are 1 to 255 bytes of UTF-8|{}
 # registration commands the service state forbids
 dev|apps/bx.json|EEXIST close|appId: $DEV is already registered as 'bi' \(one registration per app\); edit apps/bi\.json|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
+dev|apps/bi.json|EINVAL close|appId: app 'bi' is registered for appId $DEV; an app keeps its appId|{"appId": "$MGDC_ADMIN_CLIENT_ID", "datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports", "folder": "bi"}}
 dev|apps/bi.json|EINVAL close|datasets\[0\]\.columns\[4\]: unknown column 'sendr' of BasicDataSet_v0\.Message_v1; did you mean 'sender'|{"datasets": [{$DS, "columns": ["id","subject","receivedDateTime","puser","sendr"]}], "destination": {"container": "exports", "folder": "bi"}}
 # pipeline specs: catalog, dates, approval, output
 dev|pipelines/bp.json|EINVAL close|dataset: unknown dataset 'BasicDataSet_v0\.Mesage_v1'; did you mean 'BasicDataSet_v0\.Message_v1'|{"app": "bi", "dataset": "BasicDataSet_v0.Mesage_v1", $DF, $OUT}
