@@ -197,6 +197,12 @@ static int setup(struct mgdcfs *fs)
 	ho.deadline_ms = fs->cfg.deadline_ms;
 	ho.max_retries = fs->cfg.retries;
 	rc = http_new(&fs->http, &ho);
+	if (rc == -EINVAL && fs->cfg.ca_file) {
+		/* The details went to the log, which may be a file: say it here too. */
+		fprintf(stderr, "mgdcfs: ca_file %s: not a readable PEM certificate bundle\n",
+			fs->cfg.ca_file);
+		return rc;
+	}
 	if (rc) {
 		fprintf(stderr, "mgdcfs: HTTP client: %s\n", strerror(-rc));
 		return rc;

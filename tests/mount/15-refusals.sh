@@ -63,6 +63,14 @@ refused "wrong CA" 1 "certificate" --config "$c" "$MP"
 check "wrong CA: the message names the tenant it could not sign in to" grep -qF "$MGDC_TENANT_ID" "$T_DIR/err"
 check "wrong CA: the message points at ca_file" grep -qF '"ca_file"' "$T_DIR/err"
 
+# A ca_file that is not a certificate bundle is named, also when the log goes to a file.
+printf 'not a certificate\n' >"$T_DIR/junk.pem"
+c=$(cfg junkca ".ca_file = \"$T_DIR/junk.pem\"")
+refused "ca_file without a certificate" 1 "ca_file $T_DIR/junk.pem: not a readable PEM certificate bundle" \
+	--config "$c" --log "$T_DIR/junkca.log" "$MP"
+c=$(cfg missingca ".ca_file = \"$T_DIR/missing.pem\"")
+refused "ca_file that does not exist" 1 "ca_file $T_DIR/missing.pem" --config "$c" "$MP"
+
 # Without ca_file the system store does not know the sandbox's CA either.
 c=$(cfg noca 'del(.ca_file)')
 refused "no ca_file for a private CA" 1 "ca_file" --config "$c" "$MP"
