@@ -18,6 +18,7 @@
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
 . "$T_ROOT/tests/lib/commands.sh"
+. "$T_ROOT/tests/lib/faults.sh"
 svc_cols() { reg | jq -c '.datasets[0].columns'; }
 etag() { reg | jq -r .etag; }
 has_col() { is "$(svc_cols | jq --arg c "$1" 'index($c) != null')" true "REST: column $1 is there now"; }
@@ -218,6 +219,9 @@ is "$(write_then_ask "$A/tenant/data-connect" $'enabled\n' bash -c "$dc")" $'tru
 is "$(write_then_ask "$A/apps/wm/consent" $'decline\n' bash -c 'sbx_rest dev "$REG_SCOPE" GET "$(REG_BASE)/registrations/$DEV" | jq -r .authorization.status')" \
 	$'Denied\nclosed' "consent: declined at write(2), before close"
 is "$($W "$A/apps/wm/consent" $'approve\n')" 0 "consent: approved again"
+# Runs that last long enough to be cancelled while they run, whatever the default.
+run_s=$(faults_get | jq '.settings.runSeconds')
+fault_post /settings '{"runSeconds": 120}'
 r0=$(runs_of wm-p)
 is "$(write_then_ask pipelines/wm-p/trigger '{}' bash -c 'runs_of wm-p')" "$((r0 + 1))"$'\nclosed' "trigger: the run exists at write(2), before close"
 run=$(readlink pipelines/wm-p/runs/latest)
@@ -225,6 +229,7 @@ export run
 is "$(write_then_ask "pipelines/wm-p/runs/$run/cancel" $'1\n' bash -c 'sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/pipelineruns/$run?$API" | jq -r .status')" \
 	$'Cancelled\nclosed' "cancel: the run is cancelled at write(2), before close"
 is "$(cat "pipelines/wm-p/runs/$run/status")" Cancelled "runs/<id>/status shows it at once"
+fault_post /settings "{\"runSeconds\": $run_s}"
 
 r0=$(runs_of wm-p)
 /usr/bin/python3 -c 'import sys; f = open(sys.argv[1], "w"); f.write("{}"); f.close()' pipelines/wm-p/trigger
