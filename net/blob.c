@@ -37,6 +37,8 @@
 #define BLOB_MAX_HEADERS   16
 /* Longest text of one scalar listing field (dates, sizes, ETag, MD5). */
 #define BLOB_FIELD_MAX 256
+/* How long storage counts as unreachable after a request found it so (see blob_call_do). */
+#define BLOB_DOWN_HOLD_MS 3000
 
 struct blob_client {
 	struct http *h;
@@ -53,6 +55,8 @@ struct blob_client {
 	size_t max_page;
 	size_t max_entries;
 	struct blob_stats st; /* updated with __atomic builtins */
+	long down_until_ms;   /* monotonic; storage unreachable until then (__atomic) */
+	int down_err;         /* the -errno that made it so (__atomic) */
 };
 
 #define STAT_INC(bc, f) __atomic_fetch_add(&(bc)->st.f, 1, __ATOMIC_RELAXED)
@@ -779,10 +783,32 @@ struct blob_call {
 	int idempotent;
 };
 
+static long blob_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Failures that say the storage endpoint cannot be reached at all (no HTTP reply). */
+static int blob_unreachable(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EHOSTUNREACH ||
+	       rc == -ENETUNREACH || rc == -ECONNRESET;
+}
+
 /*
  * blob_call_do - build the URL and headers of `c`, authorise and send it.
  * Same contract as http_do(); release resp in every case. `tok_e` gets
  * auth_do()'s account of a failure (bearer only). Thread-safe.
+ *
+ * After a request ends without any reply because storage is unreachable
+ * (its retries and deadline spent), every request for the next
+ * BLOB_DOWN_HOLD_MS fails at once with the same errno instead of waiting out
+ * its own deadline: one `ls` looks up several listings, and each would
+ * otherwise block for the whole deadline while the first already proved
+ * storage gone. Any reply, even an error status, ends the hold.
  */
 static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struct http_resp *resp,
                         struct net_error *tok_e)
@@ -793,11 +819,19 @@ static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struc
 	struct http_req req;
 	char *path = blob_path(c->container, c->name), *sts = NULL;
 	size_t nh = 0, i;
+	long left = __atomic_load_n(&bc->down_until_ms, __ATOMIC_RELAXED) - blob_now_ms();
 	int res = -ENOMEM;
 
 	memset(resp, 0, sizeof(*resp));
 	if (!path)
 		goto out;
+	if (left > 0) {
+		res = __atomic_load_n(&bc->down_err, __ATOMIC_RELAXED);
+		snprintf(resp->error, sizeof(resp->error),
+		         "storage unreachable (%s); not tried again for %ld ms", strerror(-res),
+		         left);
+		goto out;
+	}
 	sb_add(&url, bc->url);
 	sb_add(&url, path);
 	for (i = 0; c->q && c->q[i] && c->q[i + 1]; i += 2) {
@@ -861,6 +895,13 @@ static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struc
 		res = auth_do(bc->a, bc->scope, &req, resp, tok_e);
 	else
 		res = http_do(bc->h, &req, resp);
+	if (blob_unreachable(res) && resp->n_headers == 0) {
+		__atomic_store_n(&bc->down_err, res, __ATOMIC_RELAXED);
+		__atomic_store_n(&bc->down_until_ms, blob_now_ms() + BLOB_DOWN_HOLD_MS,
+		                 __ATOMIC_RELAXED);
+	} else if (res == 0) {
+		__atomic_store_n(&bc->down_until_ms, 0, __ATOMIC_RELAXED);
+	}
 out:
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (url.p) {

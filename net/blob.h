@@ -16,6 +16,12 @@
  * layer can compare whole-blob reads with the blob's stored Content-MD5
  * (blob_props.md5) only.
  *
+ * Unreachable storage: once a request ends without any reply (refused,
+ * timed out, reset; its retries spent), the client answers every request
+ * of the next 3 seconds at once with that errno, so an operation that needs
+ * several requests waits for one deadline, not one per request. Any reply
+ * ends the hold.
+ *
  * Secrets (account key, SAS signature, bearer token) never reach a log line
  * or a net_error: URLs are logged without their query.
  */

@@ -34,14 +34,12 @@ is "$(sha "$D/base.bin")" "$(want base)" "clean read through the blob proxy = di
 figure cold_read_12MiB_ms $(($(ms) - t))
 
 # 1. The connection dropped mid-body, three times: each chunk is refetched by range.
-fault_add '{"route":"^GET /mgdcsandbox/'"$C"'/d/drop\\.bin$","dropAfterBytes":1000000,"count":3}'
-r0=$(jq .network.retries "$MNT/.mgdcfs/stats.json")
+# (50,000 bytes: less than any range mgdcfs asks for, so every hit is a real cut.)
+fault_add '{"route":"^GET /mgdcsandbox/'"$C"'/d/drop\\.bin$","dropAfterBytes":50000,"count":3}'
 t=$(ms)
 is "$(sha "$D/drop.bin")" "$(want drop)" "connection dropped mid-body 3 times: bytes = the blob"
 figure dropped_read_12MiB_ms $(($(ms) - t))
 is "$(rule_hits drop)" 3 "the proxy cut three responses"
-r1=$(jq .network.retries "$MNT/.mgdcfs/stats.json")
-check "stats.json counts the refetches ($((r1 - r0)) retries)" test $((r1 - r0)) -ge 3
 
 # 2. 429 and 503 with Retry-After: honoured, then success.
 for st in 429 503; do
@@ -76,7 +74,7 @@ check "daemon log has no error or warning line about the retried reads" bash -c 
 # bytes can never reach the cache through TLS.
 proxy_mount tcp tcp || t_done
 ls "$MNT/datasets/$C/d" >/dev/null
-proxy_arm tcp corrupt 2 $((1 << 20))
+proxy_arm tcp corrupt 2 $((64 << 10)) # past any TLS handshake
 is "$(sha "$MNT/datasets/$C/d/tlsrec.bin")" "$(want tlsrec)" "bit flipped in a TLS record (twice): bytes = the blob"
 is "$(proxy_stat tcp corrupted)" 2 "the proxy flipped two bits"
 check "the daemon saw them as transport errors and retried" grep -qiE 'retry [0-9]+/' "${T_LOGS[tcp]}"
@@ -90,13 +88,13 @@ unmount_fs tcp
 # over 4 MiB, so with larger chunks only TLS guards the bytes: case 4.)
 proxy_mount tls tls || t_done
 ls "$MNT/datasets/$C/d" >/dev/null
-proxy_arm tls corrupt 1 $((1 << 20))
+proxy_arm tls corrupt 1 1000
 is "$(sha "$MNT/datasets/$C/d/plain.bin")" "$(want plain)" "bit flipped in the plaintext body, 4 MiB chunks: bytes = the blob"
 is "$(proxy_stat tls corrupted)" 1 "the proxy flipped one bit"
 is "$(jq .datasets.md5_mismatches "$MNT/.mgdcfs/stats.json")" 1 "stats.json: one Content-MD5 mismatch detected"
 # Corrupt every range reply: the read fails with EIO, nothing corrupt is
 # served or cached, and the file reads correctly once the proxy behaves.
-proxy_arm tls corrupt 1000 $((1 << 20))
+proxy_arm tls corrupt 1000 1000
 is "$(read_errno "$MNT/datasets/$C/d/plain2.bin")" EIO "every reply corrupted: EIO, not wrong bytes"
 check ".mgdcfs/errors says Content-MD5 mismatch" grep -q "plain2.bin.*Content-MD5 mismatch" "$MNT/.mgdcfs/errors"
 proxy_arm tls reset

@@ -699,6 +699,55 @@ out:
 	http_free(h);
 }
 
+/*
+ * Storage that refuses connections: the first request spends its retries,
+ * the next ones within the hold fail at once without a request (no waiting
+ * out a deadline per request while storage is known to be gone).
+ */
+static void test_unreachable(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	struct http_opts ho = {.max_retries = 1, .backoff_base_ms = 1};
+	struct blob_opts o = {.account = "acct", .auth = BLOB_AUTH_SHARED_KEY, .key = DEV_KEY};
+	struct blob_client *bc = NULL;
+	struct blob_props p;
+	struct http_stats hs0, hs1;
+	struct net_error e;
+	struct http *h = NULL;
+	char url[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* A port that was just free: bound, then closed, so connections are refused. */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		TAP_OK(0, "a free port");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/acct", ntohs(sa.sin_port));
+	o.url = url;
+	if (http_new(&h, &ho) != 0 || blob_client_new(&bc, h, &o) != 0) {
+		TAP_OK(0, "client for a closed port");
+		goto out;
+	}
+	TAP_EQ_INT(blob_get_props(bc, "c", "b", &p, &e), -ECONNREFUSED, "refused: -ECONNREFUSED");
+	http_get_stats(h, &hs0);
+	TAP_EQ_INT(blob_get_props(bc, "c", "b", &p, &e), -ECONNREFUSED,
+	           "again at once: the same errno");
+	TAP_OK(strstr(e.msg, "unreachable") != NULL, "saying storage is unreachable: %s", e.msg);
+	TAP_EQ_INT(blob_list(bc, "c", NULL, "/", count_cb, &(int){0}, &e), -ECONNREFUSED,
+	           "a listing too");
+	http_get_stats(h, &hs1);
+	TAP_EQ_INT(hs1.requests - hs0.requests, 0, "without sending a request");
+out:
+	blob_client_free(bc);
+	http_free(h);
+}
+
 /* ---- live tests against Azurite ---- */
 
 struct names {
@@ -1098,6 +1147,7 @@ int main(void)
 	test_pages();
 	test_huge_pages();
 	test_fake_server();
+	test_unreachable();
 	test_live();
 	return tap_done();
 }
