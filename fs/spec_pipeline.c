@@ -897,7 +897,7 @@ static int plan_build(struct pl *pl, const cJSON *reg, const char *secret,
 		return spec_fail(
 		    pl->c, "$",
 		    "the Office 365 source needs the app's client secret; use a profile with "
-		    "client_secret_file, or name a Key Vault linked service (keyvault)");
+		    "client_secret_file, or name a Key Vault linked service (key_vault)");
 	/* ADLS Gen2 when the approved destination is a DFS endpoint, else Blob. */
 	t.adls = uri && strstr(uri, ".dfs.") != NULL;
 	acct = acct ? acct : pl->p->storage_account;

@@ -68,7 +68,11 @@ is "$(wait_status "$D/pipelines/pending45/runs/$run")" Failed "a declined app's 
 is "$($W "$A/apps/mail/consent" $'approve\n')" 0 "admin: approve"
 is "$(reg | jq -r .authorization.status)" Approved "service: Approved"
 is "$(reg | jq -r .authorization.approvedBy)" "$(sbx_rest admin "$GRAPH_SCOPE" GET "$MGDC_GRAPH_URL/v1.0/applications?\$filter=appId%20eq%20'$MGDC_ADMIN_CLIENT_ID'" | jq -r '.value[0].displayName' | head -1 >/dev/null; reg | jq -r .authorization.approvedBy)" "approvedBy recorded"
-is "$(cat "$D/apps/mail/consent")" Approved "developer's mount shows Approved at once"
+# Another mount learns of the approval within its metadata TTL (its own commands show at once).
+ttl=$(jq -r '.profiles.developer.ttl.metadata_s // 30' "$MGDC_CONFIG")
+deadline=$((SECONDS + ttl + 2))
+while [ "$(cat "$D/apps/mail/consent")" != Approved ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+is "$(cat "$D/apps/mail/consent")" Approved "developer's mount shows Approved within its metadata TTL (${ttl} s)"
 check "consent.json has the expiry" jq -e '.expiresOn | length > 0' "$D/apps/mail/consent.json"
 
 # 6. The developer runs the pipeline; the output is read through the mount.
