@@ -108,5 +108,9 @@ struct fs_counters {
 	uint64_t reads, read_bytes, lookups, readdirs, commands, command_failures;
 };
 extern struct fs_counters g_counters;
+/* Count n events: FUSE ops run on many threads at once, so counters change atomically. */
+#define FS_COUNT(field, n) __atomic_add_fetch(&g_counters.field, (n), __ATOMIC_RELAXED)
+/* Read a counter that other threads update. */
+#define FS_COUNTER(field) __atomic_load_n(&g_counters.field, __ATOMIC_RELAXED)
 
 #endif

@@ -299,7 +299,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	int rc;
 
 	(void)fi;
-	g_counters.lookups++;
+	FS_COUNT(lookups, 1);
 	tree_route(path, &r);
 	if (r.kind == N_NONE)
 		return -ENOENT;
@@ -364,7 +364,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 
 	(void)off;
 	(void)fi;
-	g_counters.readdirs++;
+	FS_COUNT(readdirs, 1);
 	tree_route(path, &r);
 	if (!tree_is_dir(r.kind) && r.kind != N_DS_PATH)
 		return r.kind == N_NONE ? -ENOENT : -ENOTDIR;
@@ -608,7 +608,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
 
 	(void)path;
 	if (h->kind == FH_DATA) {
-		g_counters.reads++;
+		FS_COUNT(reads, 1);
 		return (int)data_read(g_fs, h->data, buf, size, off);
 	}
 	if (h->kind == FH_DRAFT) {
@@ -648,10 +648,10 @@ static int small_act(struct fh *h, const struct route *r)
 {
 	int rc;
 
-	g_counters.commands++;
+	FS_COUNT(commands, 1);
 	rc = cmd_small(g_fs, h->path, r, h->small, h->small_len);
 	if (rc)
-		g_counters.command_failures++;
+		FS_COUNT(command_failures, 1);
 	h->small_len = 0;
 	h->small_acted = 1;
 	return rc;
@@ -726,10 +726,10 @@ static int commit_text(const char *path, const struct route *r, struct draft *d,
 	if (!copy)
 		return -ENOMEM;
 	if (!skip_same || !same_as_service(path, r, copy, len)) {
-		g_counters.commands++;
+		FS_COUNT(commands, 1);
 		rc = cmd_commit(g_fs, path, r, copy, len);
 		if (rc)
-			g_counters.command_failures++;
+			FS_COUNT(command_failures, 1);
 	}
 	pthread_mutex_lock(&drafts_lock);
 	d->failed = rc != 0;
@@ -980,10 +980,10 @@ static int fs_rmdir(const char *path)
 	tree_route(path, &r);
 	if (r.kind != N_APP && r.kind != N_PIPE)
 		return r.kind == N_NONE ? -ENOENT : -EPERM;
-	g_counters.commands++;
+	FS_COUNT(commands, 1);
 	rc = cmd_rmdir(g_fs, path, &r);
 	if (rc)
-		g_counters.command_failures++;
+		FS_COUNT(command_failures, 1);
 	return rc;
 }
 

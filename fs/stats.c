@@ -71,12 +71,12 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	num(x, "md5_verified", (double)bs.md5_verified);
 	num(x, "md5_mismatches", (double)bs.md5_mismatch);
 	x = cJSON_AddObjectToObject(o, "fuse");
-	num(x, "lookups", (double)g_counters.lookups);
-	num(x, "readdirs", (double)g_counters.readdirs);
-	num(x, "reads", (double)g_counters.reads);
-	num(x, "read_bytes", (double)g_counters.read_bytes);
-	num(x, "commands", (double)g_counters.commands);
-	num(x, "command_failures", (double)g_counters.command_failures);
+	num(x, "lookups", (double)FS_COUNTER(lookups));
+	num(x, "readdirs", (double)FS_COUNTER(readdirs));
+	num(x, "reads", (double)FS_COUNTER(reads));
+	num(x, "read_bytes", (double)FS_COUNTER(read_bytes));
+	num(x, "commands", (double)FS_COUNTER(commands));
+	num(x, "command_failures", (double)FS_COUNTER(command_failures));
 	num(o, "errors", (double)errlog_count());
 	s = cJSON_Print(o);
 	cJSON_Delete(o);
