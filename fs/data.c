@@ -32,6 +32,7 @@
 #define LISTINGS_MAX 512      /* folders kept in memory */
 #define RA_WORKERS 4          /* read-ahead threads */
 #define RA_QUEUE 64           /* pending read-ahead chunks */
+#define NEG_TTL_S 2           /* a miss in an older listing refetches it */
 #define FRESH_OPEN_S 1        /* a listing this young needs no HEAD at open */
 
 static struct data_counters ctr;
@@ -321,6 +322,22 @@ static int listing_fetch(struct mgdcfs *fs, const char *path, const char *contai
 	return 0;
 }
 
+/* Take the listing stored under `key` out of the table. Needs lst_lock. */
+static void listing_remove_locked(const char *key)
+{
+	struct listing **pp, *l;
+
+	for (pp = &listings; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, key) == 0) {
+			l = *pp;
+			*pp = l->next;
+			n_listings--;
+			if (--l->refs == 0)
+				listing_free(l);
+			return;
+		}
+}
+
 /*
  * The listing of (container, prefix), fresh within the listing TTL. Returns
  * a reference (drop with listing_unref) or -errno.
@@ -354,15 +371,7 @@ static int listing_get(struct mgdcfs *fs, const char *path, const char *containe
 		return rc;
 	}
 	pthread_mutex_lock(&lst_lock);
-	for (pp = &listings; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->key, key) == 0) {
-			l = *pp;
-			*pp = l->next;
-			n_listings--;
-			if (--l->refs == 0)
-				listing_free(l);
-			break;
-		}
+	listing_remove_locked(key);
 	fresh->refs = 2; /* the table's and the caller's */
 	fresh->next = listings;
 	listings = fresh;
@@ -386,21 +395,12 @@ static int listing_get(struct mgdcfs *fs, const char *path, const char *containe
 /* Forget the cached listing of (container, prefix) so the next lookup refetches. */
 static void listing_drop(const char *container, const char *prefix)
 {
-	struct listing **pp, *l;
 	char *key;
 
 	if (asprintf(&key, "%s\n%s", container, prefix) < 0)
 		return;
 	pthread_mutex_lock(&lst_lock);
-	for (pp = &listings; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->key, key) == 0) {
-			l = *pp;
-			*pp = l->next;
-			n_listings--;
-			if (--l->refs == 0)
-				listing_free(l);
-			break;
-		}
+	listing_remove_locked(key);
 	pthread_mutex_unlock(&lst_lock);
 	free(key);
 }
@@ -509,14 +509,21 @@ static int lookup(struct mgdcfs *fs, const char *path, const struct route *r, st
 	rc = where_of(r, &w);
 	if (rc)
 		return rc;
-	if (r->kind == N_DS_CONTAINER)
-		rc = listing_get(fs, path, NULL, NULL, &l);
-	else
-		rc = listing_get(fs, path, w.container, w.prefix, &l);
-	if (rc)
-		goto out;
-	d = r->kind == N_DS_CONTAINER ? listing_find(l, w.container, strlen(w.container))
-				      : listing_find(l, w.leaf, w.leaf_len);
+	for (int again = 1;; again = 0) {
+		const char *cont = r->kind == N_DS_CONTAINER ? NULL : w.container;
+
+		rc = listing_get(fs, path, cont, r->kind == N_DS_CONTAINER ? NULL : w.prefix, &l);
+		if (rc)
+			goto out;
+		d = r->kind == N_DS_CONTAINER ? listing_find(l, w.container, strlen(w.container))
+					      : listing_find(l, w.leaf, w.leaf_len);
+		/* A name the listing lacks may have appeared since (a run's new output
+		 * folder): a miss in a listing older than NEG_TTL_S refetches it once. */
+		if (d || !again || l->stale || time(NULL) - l->fetched < NEG_TTL_S)
+			break;
+		listing_unref(l);
+		listing_drop(cont ? cont : "", r->kind == N_DS_CONTAINER ? "" : w.prefix);
+	}
 	if (d) {
 		*out = *d;
 		out->name = NULL;
@@ -594,9 +601,8 @@ struct data_file {
 	char *blob;
 	char etag[BLOB_ETAG_MAX];
 	uint64_t size;
-	char *buf;           /* one chunk; protected by lock */
-	uint64_t buf_idx;    /* which chunk buf holds, or UINT64_MAX */
-	size_t buf_len;
+	struct cbuf *cb;     /* the chunk being read; protected by lock */
+	uint64_t buf_idx;    /* which chunk cb holds, or UINT64_MAX */
 	uint64_t next_off;   /* where a sequential reader reads next */
 	uint64_t ra_next;    /* first chunk not yet scheduled for read-ahead */
 	int seq;             /* sequential streak */
@@ -612,6 +618,133 @@ struct inflight {
 static pthread_mutex_t if_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t if_cond = PTHREAD_COND_INITIALIZER;
 static struct inflight *inflight; /* protected by if_lock */
+
+/*
+ * A chunk's bytes in memory, shared without copying by the worker that
+ * fetched it, the fresh table and the open files reading it. Immutable once
+ * published; freed with the last reference.
+ */
+struct cbuf {
+	int refs;            /* protected by if_lock */
+	size_t len;
+	char *id;            /* chunk_id, set when published */
+	char data[];
+};
+
+/*
+ * Chunks just fetched (or just read out of LMDB by a read-ahead worker),
+ * newest last: the reader that waited for one takes the worker's buffer
+ * itself instead of a second copy and checksum out of LMDB, and the put
+ * into LMDB (a copy and an fdatasync) is off its path. Bounded: FRESH_MAX
+ * chunks.
+ */
+#define FRESH_MAX (RA_WORKERS + 1)
+static struct cbuf *fresh[FRESH_MAX]; /* protected by if_lock */
+static size_t n_fresh;                /* protected by if_lock */
+
+static struct cbuf *cbuf_new(size_t cap)
+{
+	struct cbuf *b = malloc(sizeof(*b) + cap);
+
+	if (b) {
+		b->refs = 1;
+		b->len = 0;
+		b->id = NULL;
+	}
+	return b;
+}
+
+static void cbuf_unref(struct cbuf *b)
+{
+	int last;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&if_lock);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&if_lock);
+	if (last) {
+		free(b->id);
+		free(b);
+	}
+}
+
+/* The caller's buffer if nobody else holds it (to read the next chunk into), else a new one. */
+static struct cbuf *cbuf_reuse(struct cbuf *b, size_t cap)
+{
+	int mine;
+
+	if (b) {
+		pthread_mutex_lock(&if_lock);
+		mine = b->refs == 1 && !b->id;
+		pthread_mutex_unlock(&if_lock);
+		if (mine)
+			return b;
+		cbuf_unref(b);
+	}
+	return cbuf_new(cap);
+}
+
+static struct cbuf *fresh_find_locked(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n_fresh; i++)
+		if (strcmp(fresh[i]->id, id) == 0)
+			return fresh[i];
+	return NULL;
+}
+
+/* A reference to chunk `id` if it is in the fresh table, else NULL. */
+static struct cbuf *fresh_get(const char *id)
+{
+	struct cbuf *b;
+
+	pthread_mutex_lock(&if_lock);
+	b = fresh_find_locked(id);
+	if (b)
+		b->refs++;
+	pthread_mutex_unlock(&if_lock);
+	return b;
+}
+
+/* Publish b as chunk `id` (copied); the table takes its own reference; wakes waiters. */
+static void fresh_add(struct cbuf *b, const char *id)
+{
+	struct cbuf *old = NULL;
+
+	if (b->id || !(b->id = strdup(id)))
+		return;
+	pthread_mutex_lock(&if_lock);
+	if (fresh_find_locked(id)) {
+		pthread_mutex_unlock(&if_lock);
+		return;
+	}
+	b->refs++;
+	if (n_fresh == FRESH_MAX) {
+		old = fresh[0];
+		memmove(fresh, fresh + 1, (FRESH_MAX - 1) * sizeof(*fresh));
+		n_fresh--;
+	}
+	fresh[n_fresh++] = b;
+	pthread_cond_broadcast(&if_cond);
+	pthread_mutex_unlock(&if_lock);
+	cbuf_unref(old);
+}
+
+static void fresh_clear(void)
+{
+	struct cbuf *b;
+
+	for (;;) {
+		pthread_mutex_lock(&if_lock);
+		b = n_fresh ? fresh[--n_fresh] : NULL;
+		pthread_mutex_unlock(&if_lock);
+		if (!b)
+			break;
+		cbuf_unref(b);
+	}
+}
 
 static char *chunk_id(const char *container, const char *blob, const char *etag, uint64_t idx)
 {
@@ -635,6 +768,11 @@ static int inflight_claim(const char *id)
 				break;
 		if (!f)
 			break;
+		/* Published before its put into LMDB finished: no need to wait for the put. */
+		if (fresh_find_locked(id)) {
+			pthread_mutex_unlock(&if_lock);
+			return 0;
+		}
 		waited = 1;
 		pthread_cond_wait(&if_cond, &if_lock);
 	}
@@ -669,6 +807,20 @@ static void inflight_release(const char *id)
 	pthread_mutex_unlock(&if_lock);
 }
 
+static void read_failed(const char *path, const char *etag, uint64_t off, size_t len,
+			ssize_t got, const struct net_error *e)
+{
+	if (got == -ESTALE)
+		errlog_add(path, ESTALE,
+			   "the blob changed in storage while it was open (ETag %s is gone); open it "
+			   "again to read the new version",
+			   etag);
+	else
+		errlog_add(path, (int)-got, "read of bytes %llu-%llu failed: %s%s%s",
+			   (unsigned long long)off, (unsigned long long)(off + len - 1), e->code,
+			   e->code[0] ? ": " : "", e->msg[0] ? e->msg : strerror((int)-got));
+}
+
 static void fill_key(struct mgdcfs *fs, struct cache_key *k, const char *container,
 		     const char *blob, const char *etag, uint64_t idx)
 {
@@ -680,63 +832,93 @@ static void fill_key(struct mgdcfs *fs, struct cache_key *k, const char *contain
 }
 
 /*
- * Get chunk `idx` of a blob into buf: the cache, else the network (then
- * stored). Returns the chunk length or -errno.
+ * Get chunk `idx` of a blob into *out (a reference; drop it with cbuf_unref):
+ * the fresh table, else LMDB, else the network (then published and stored).
+ * `reuse` is the caller's previous buffer, consumed. With `small` set, a
+ * chunk that only the network has is not fetched: -EAGAIN tells the caller
+ * to read just the bytes it needs. Returns 0 or -errno.
  */
-static ssize_t chunk_get(struct mgdcfs *fs, const char *path, const char *container,
-			 const char *blob, const char *etag, uint64_t size, uint64_t idx,
-			 char *buf)
+static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
+		     const char *blob, const char *etag, uint64_t size, uint64_t idx,
+		     struct cbuf *reuse, int small, struct cbuf **out)
 {
 	uint64_t csz = fs->cfg.chunk_size, off = idx * csz;
 	size_t len = (size_t)(size - off < csz ? size - off : csz);
 	struct cache_key k;
 	struct net_error e = {0};
-	char *id = NULL;
+	struct cbuf *b;
+	char *id;
 	ssize_t got;
 
+	*out = NULL;
+	if (!(id = chunk_id(container, blob, etag, idx))) {
+		cbuf_unref(reuse);
+		return -ENOMEM;
+	}
 	fill_key(fs, &k, container, blob, etag, idx);
 	for (;;) {
+		if ((b = fresh_get(id))) {
+			cbuf_unref(reuse);
+			free(id);
+			__atomic_add_fetch(&ctr.fresh_hits, 1, __ATOMIC_RELAXED);
+			*out = b;
+			return 0;
+		}
 		if (fs->cache) {
-			got = cache_get_chunk(fs->cache, &k, buf, len);
+			if (!(reuse = cbuf_reuse(reuse, csz))) {
+				free(id);
+				return -ENOMEM;
+			}
+			got = cache_get_chunk(fs->cache, &k, reuse->data, len);
 			if (got == (ssize_t)len) {
 				__atomic_add_fetch(&ctr.cache_bytes_served, (uint64_t)len,
 						   __ATOMIC_RELAXED);
+				reuse->len = len;
+				fresh_add(reuse, id);
 				free(id);
-				return got;
+				*out = reuse;
+				return 0;
 			}
 		}
-		if (!id && !(id = chunk_id(container, blob, etag, idx)))
-			return -ENOMEM;
-		/* Claimed: we fetch. Not claimed: another thread just fetched it, so look in
-		 * the cache again (and claim it ourselves if that fetch failed). */
+		/* Claimed: we fetch. Not claimed: another thread just fetched it, so look
+		 * again (and claim it ourselves if that fetch failed). */
 		if (inflight_claim(id))
 			break;
 	}
+	if (small) {
+		inflight_release(id);
+		cbuf_unref(reuse);
+		free(id);
+		return -EAGAIN;
+	}
+	if (!(b = cbuf_reuse(reuse, csz))) {
+		inflight_release(id);
+		free(id);
+		return -ENOMEM;
+	}
 	atomic_fetch_add(&inflight_now, 1);
-	got = blob_get_range(fs->blob, container, blob, off, len, buf, etag, NULL, &e);
+	got = blob_get_range(fs->blob, container, blob, off, len, b->data, etag, NULL, &e);
 	atomic_fetch_sub(&inflight_now, 1);
 	if (got == (ssize_t)len) {
+		b->len = len;
 		__atomic_add_fetch(&ctr.chunk_fetches, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&ctr.fetch_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+		fresh_add(b, id);
 		if (fs->cache)
-			cache_put_chunk(fs->cache, &k, buf, len);
+			cache_put_chunk(fs->cache, &k, b->data, len);
 	} else if (got >= 0) {
 		got = -EIO;
 	}
-	if (got < 0 && path) {
-		if (got == -ESTALE)
-			errlog_add(path, ESTALE,
-				   "the blob changed in storage while it was open (ETag %s is "
-				   "gone); open it again to read the new version",
-				   etag);
-		else
-			errlog_add(path, (int)-got, "read of bytes %llu-%llu failed: %s%s%s",
-				   (unsigned long long)off, (unsigned long long)(off + len - 1),
-				   e.code, e.code[0] ? ": " : "", e.msg[0] ? e.msg : strerror((int)-got));
-	}
+	if (got < 0 && path)
+		read_failed(path, etag, off, len, got, &e);
 	inflight_release(id);
 	free(id);
-	return got;
+	if (got < 0) {
+		cbuf_unref(b);
+		return (int)got;
+	}
+	*out = b;
+	return 0;
 }
 
 /* ---- read-ahead workers ---- */
@@ -759,9 +941,9 @@ static int ra_started;
 static void *ra_worker(void *arg)
 {
 	struct mgdcfs *fs = arg;
-	char *buf = NULL;
 
 	for (;;) {
+		struct cbuf *b;
 		struct ra_job j;
 
 		pthread_mutex_lock(&ra_lock);
@@ -776,20 +958,13 @@ static void *ra_worker(void *arg)
 		ra_count--;
 		pthread_mutex_unlock(&ra_lock);
 
-		if (!buf)
-			buf = malloc(fs->cfg.chunk_size);
-		if (buf)
-			chunk_get(fs, NULL, j.container, j.blob, j.etag, j.size, j.idx, buf);
+		/* The chunk lands in the fresh table; the worker keeps no buffer between jobs,
+		 * so RSS stays flat when idle. */
+		if (chunk_get(fs, NULL, j.container, j.blob, j.etag, j.size, j.idx, NULL, 0, &b) ==
+		    0)
+			cbuf_unref(b);
 		free(j.blob);
-		/* Give the memory back between bursts: RSS stays flat when idle. */
-		pthread_mutex_lock(&ra_lock);
-		if (ra_count == 0) {
-			free(buf);
-			buf = NULL;
-		}
-		pthread_mutex_unlock(&ra_lock);
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -797,11 +972,22 @@ static void ra_schedule(struct mgdcfs *fs, struct data_file *f, uint64_t idx)
 {
 	struct ra_job *j;
 
+	size_t q;
+
 	pthread_mutex_lock(&ra_lock);
 	if (!ra_started || ra_count == RA_QUEUE) {
 		__atomic_add_fetch(&ctr.readahead_dropped, 1, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&ra_lock);
 		return;
+	}
+	/* Random readers ask for the same chunk again and again: queue it once. */
+	for (q = 0; q < ra_count; q++) {
+		j = &ra_queue[(ra_head + q) % RA_QUEUE];
+		if (j->idx == idx && strcmp(j->blob, f->blob) == 0 && strcmp(j->etag, f->etag) == 0 &&
+		    strcmp(j->container, f->container) == 0) {
+			pthread_mutex_unlock(&ra_lock);
+			return;
+		}
 	}
 	j = &ra_queue[(ra_head + ra_count) % RA_QUEUE];
 	memcpy(j->container, f->container, sizeof(j->container));
@@ -845,6 +1031,7 @@ void data_stop(struct mgdcfs *fs)
 	pthread_mutex_unlock(&ra_lock);
 	for (i = 0; i < ra_started; i++)
 		pthread_join(ra_threads[i], NULL);
+	fresh_clear(); /* no worker is left; FUSE has stopped reading */
 	while (ra_count) {
 		free(ra_queue[ra_head].blob);
 		ra_head = (ra_head + 1) % RA_QUEUE;
@@ -917,11 +1104,28 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 	return 0;
 }
 
+/* Read [pos, pos+n) of f straight from storage into buf; no chunk is stored. */
+static int read_direct(struct mgdcfs *fs, struct data_file *f, char *buf, uint64_t pos, size_t n)
+{
+	struct net_error e = {0};
+	ssize_t got;
+
+	__atomic_add_fetch(&ctr.direct_reads, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add(&inflight_now, 1);
+	got = blob_get_range(fs->blob, f->container, f->blob, pos, n, buf, f->etag, NULL, &e);
+	atomic_fetch_sub(&inflight_now, 1);
+	if (got >= 0 && got != (ssize_t)n)
+		got = -EIO;
+	if (got < 0)
+		read_failed(f->path, f->etag, pos, n, got, &e);
+	return got < 0 ? (int)got : 0;
+}
+
 ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size, off_t off)
 {
 	uint64_t csz = fs->cfg.chunk_size, pos = (uint64_t)off, end, i;
 	size_t done = 0;
-	ssize_t got = 0;
+	int got = 0;
 
 	if (off < 0)
 		return -EINVAL;
@@ -931,18 +1135,17 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 		return 0;
 	end = pos + size < f->size ? pos + size : f->size;
 	pthread_mutex_lock(&f->lock);
-	if (!f->buf && !(f->buf = malloc(csz))) {
-		pthread_mutex_unlock(&f->lock);
-		return -ENOMEM;
-	}
-	/* Sequential detection and a bounded read-ahead window. */
-	if (pos == f->next_off || (pos > f->next_off && pos - f->next_off <= csz)) {
+	/* Sequential detection and a bounded read-ahead window. The kernel's read-ahead
+	 * sends several reads at once and they reach us in any order, so a read up to a
+	 * chunk behind (or ahead of) where the last one ended is still sequential. */
+	if (pos + csz >= f->next_off && pos <= f->next_off + csz) {
 		f->seq++;
 	} else {
 		f->seq = 0;
 		f->ra_next = 0;
 	}
-	f->next_off = end;
+	if (end > f->next_off || f->seq == 0)
+		f->next_off = end;
 	if (f->seq >= 2 && fs->cache) {
 		uint64_t first = pos / csz + 1, last = first + fs->cfg.readahead_chunks;
 		uint64_t nchunks = (f->size + csz - 1) / csz;
@@ -959,23 +1162,38 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 		size_t n;
 
 		if (f->buf_idx != idx) {
+			struct cbuf *b;
+
+			/* A first or random read of a chunk only storage has: fetch just these
+			 * bytes (time to first byte is one small GET, not a whole chunk) and
+			 * let a worker bring the chunk into the cache. */
 			got = chunk_get(fs, f->path, f->container, f->blob, f->etag, f->size, idx,
-					f->buf);
-			if (got < 0) {
-				f->buf_idx = UINT64_MAX;
-				break;
+					f->cb, f->seq < 2 && fs->cache && ra_started, &b);
+			f->cb = NULL;
+			f->buf_idx = UINT64_MAX;
+			if (got == -EAGAIN) {
+				n = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos : end - pos);
+				got = read_direct(fs, f, buf + done, pos, n);
+				if (got < 0)
+					break;
+				ra_schedule(fs, f, idx);
+				done += n;
+				pos += n;
+				continue;
 			}
+			if (got < 0)
+				break;
+			f->cb = b;
 			f->buf_idx = idx;
-			f->buf_len = (size_t)got;
 		}
-		if (in >= f->buf_len) {
+		if (in >= f->cb->len) {
 			got = -EIO;
 			break;
 		}
-		n = f->buf_len - (size_t)in;
+		n = f->cb->len - (size_t)in;
 		if (n > end - pos)
 			n = (size_t)(end - pos);
-		memcpy(buf + done, f->buf + in, n);
+		memcpy(buf + done, f->cb->data + in, n);
 		done += n;
 		pos += n;
 	}
@@ -995,7 +1213,7 @@ void data_release(struct mgdcfs *fs, struct data_file *f)
 {
 	(void)fs;
 	pthread_mutex_destroy(&f->lock);
-	free(f->buf);
+	cbuf_unref(f->cb);
 	free(f->blob);
 	free(f);
 }
@@ -1025,6 +1243,10 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 	char num[32], *s = NULL;
 	int rc;
 
+	/* ls -l asks every file for security.selinux and the POSIX ACLs: answer other
+	 * names without a listing lookup (the kernel holds the inode, so it exists). */
+	if (strncmp(name, "user.mgdcfs.", 12) != 0)
+		return -ENODATA;
 	rc = lookup(fs, path, r, &d, NULL);
 	if (rc)
 		return rc;

@@ -68,6 +68,8 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	num(x, "chunks_in_flight", (double)dc.inflight);
 	num(x, "readahead_scheduled", (double)dc.readahead_jobs);
 	num(x, "readahead_dropped", (double)dc.readahead_dropped);
+	num(x, "fresh_chunk_hits", (double)dc.fresh_hits);
+	num(x, "direct_reads", (double)dc.direct_reads);
 	num(x, "md5_verified", (double)bs.md5_verified);
 	num(x, "md5_mismatches", (double)bs.md5_mismatch);
 	x = cJSON_AddObjectToObject(o, "fuse");

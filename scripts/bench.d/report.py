@@ -21,7 +21,7 @@ CASES = {
     "cold_read": ("1 cold read, 1 file", "MiB/s", True, "curl", ("ratio>=", 0.95)),
     "warm_read": ("2 warm read (remount, drop_caches)", "MiB/s", True, "local file", ("ratio>=", 0.8)),
     "hot_read": ("3 hot read (page cache)", "MiB/s", True, "local file", ("ratio>=", 0.9)),
-    "ttfb": ("4 first 4 KiB, fresh mount", "ms", False, "curl 4 KiB range", ("ttfb", None)),
+    "ttfb": ("4 open + first 4 KiB, fresh mount", "ms", False, "curl 4 KiB range", ("ttfb", None)),
     "ls_cold": ("5 ls -l folder, cold", "ms", False, "curl List Blobs pages", ("ratio<=", 1.3)),
     "ls_warm": ("5 ls -l folder, warm", "ms", False, "curl List Blobs pages", ("max", 50.0)),
     "par4": ("6 four readers, four files", "MiB/s", True, "4 parallel curls", None),

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# 90-bench-quick - scripts/bench --quick runs end to end, so the benchmark
+# cannot rot: it starts its own sandbox and in-memory Azurites, reads
+# through mgdcfs (its first cold read is checked byte for byte against the
+# uploaded file by sha256), and writes a table and valid JSON. Benchmarks are
+# not tests: nothing here looks at a time.
+. "$(dirname "$0")/../lib/mount.sh"
+
+if ! command -v fio >/dev/null; then
+	skip "scripts/bench --quick" "fio is not installed (scripts/deps --bench)"
+	t_done
+fi
+
+out=$T_DIR/bench
+log=$T_DIR/bench.log
+if MGDC_BENCH_DIR=$out MGDCFS=$MGDCFS "$T_ROOT/scripts/bench" --quick >"$log" 2>&1; then
+	ok "scripts/bench --quick exits 0"
+else
+	not_ok "scripts/bench --quick exits 0"
+	tail -n 30 "$log" | sed 's/^/#   /'
+fi
+json=$out/results.json
+if jq -e . "$json" >/dev/null 2>&1; then ok "results.json is valid JSON"; else not_ok "results.json is valid JSON"; fi
+is "$(jq -r '[.results[].transport] | unique | join(" ")' "$json" 2>/dev/null)" "http https" \
+	"both transports measured"
+is "$(jq -r '[.results[] | select(.transport == "https") | .case] | unique | join(" ")' "$json" 2>/dev/null)" \
+	"cold_read hot_read lmdb ls_cold ls_warm par4 rand_cold rand_warm rss ttfb warm_read" \
+	"every case of issue 7 has a row (rclone only in full runs)"
+is "$(jq '[.results[] | select((.mgdcfs.median | type) != "number" or .mgdcfs.median <= 0)] | length' "$json" 2>/dev/null)" \
+	0 "every row has a positive mgdcfs figure"
+is "$(jq '[.results[] | select(.target == "<= limit" and .met != true)] | length' "$json" 2>/dev/null)" \
+	0 "the LMDB file stayed within budget + one chunk"
+check "the table was printed" grep -q '^| transport ' "$log"
+t_done
