@@ -29,7 +29,7 @@
 #define SECRET_MAX_BYTES (16 << 10)
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -70,19 +70,19 @@ int config_read_secret(const char *file, char **out, char *err, size_t errlen)
 	}
 	if (st.st_mode & 077) {
 		res = fail(err, errlen, -EACCES,
-			   "secret file %s has mode %04o: group and others must have no access; "
-			   "run: chmod 600 %s",
-			   file, (unsigned)(st.st_mode & 07777), file);
+		           "secret file %s has mode %04o: group and others must have no access; "
+		           "run: chmod 600 %s",
+		           file, (unsigned)(st.st_mode & 07777), file);
 		goto out;
 	}
 	if (st.st_uid != geteuid()) {
 		res = fail(err, errlen, -EACCES, "secret file %s is not owned by uid %u", file,
-			   (unsigned)geteuid());
+		           (unsigned)geteuid());
 		goto out;
 	}
 	if (st.st_size > SECRET_MAX_BYTES) {
 		res = fail(err, errlen, -EFBIG, "secret file %s is over %d bytes", file,
-			   SECRET_MAX_BYTES);
+		           SECRET_MAX_BYTES);
 		goto out;
 	}
 	buf = calloc(1, (size_t)st.st_size + 1);
@@ -113,13 +113,27 @@ out:
 }
 
 /* The keys a level accepts; NULL-terminated. */
-static const char *const profile_keys[] = {
-	"tenant_id", "client_id", "client_secret_file", "client_certificate_file",
-	"client_key_file", "assertion_alg", "subscription_id", "resource_group", "factory",
-	"key_vault", "storage", "endpoints", "registration_scope", "ca_file", "cache", "ttl",
-	"timeouts", "description", NULL};
-static const char *const storage_keys[] = {"account", "auth", "key_file", "sas_file",
-					   "containers", NULL};
+static const char *const profile_keys[] = {"tenant_id",
+                                           "client_id",
+                                           "client_secret_file",
+                                           "client_certificate_file",
+                                           "client_key_file",
+                                           "assertion_alg",
+                                           "subscription_id",
+                                           "resource_group",
+                                           "factory",
+                                           "key_vault",
+                                           "storage",
+                                           "endpoints",
+                                           "registration_scope",
+                                           "ca_file",
+                                           "cache",
+                                           "ttl",
+                                           "timeouts",
+                                           "description",
+                                           NULL};
+static const char *const storage_keys[] = {"account",  "auth",       "key_file",
+                                           "sas_file", "containers", NULL};
 static const char *const endpoint_keys[] = {"login", "graph", "arm", "registration", "blob", NULL};
 static const char *const cache_keys[] = {"dir", "budget_mb", "chunk_kb", "readahead_chunks", NULL};
 static const char *const ttl_keys[] = {"metadata_s", "status_s", "listing_s", NULL};
@@ -127,7 +141,7 @@ static const char *const timeout_keys[] = {"connect_ms", "io_s", "retries", "dea
 static const char *const top_keys[] = {"default_profile", "profiles", NULL};
 
 static int check_keys(const cJSON *obj, const char *const *keys, const char *where, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	const cJSON *it;
 	char list[512];
@@ -144,9 +158,9 @@ static int check_keys(const cJSON *obj, const char *const *keys, const char *whe
 		list[0] = '\0';
 		for (i = 0; keys[i] && o < sizeof(list); i++)
 			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
-					      keys[i]);
+			                      keys[i]);
 		return fail(err, errlen, -EINVAL, "%s: unknown key '%s'; valid keys: %s", where,
-			    it->string, list);
+		            it->string, list);
 	}
 	return 0;
 }
@@ -164,7 +178,7 @@ static char *resolve_path(const char *dir, const char *v)
 }
 
 static int get_str(const cJSON *obj, const char *key, const char *where, char **out, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -178,7 +192,7 @@ static int get_str(const cJSON *obj, const char *key, const char *where, char **
 }
 
 static int get_path(const cJSON *obj, const char *key, const char *where, const char *dir,
-		    char **out, char *err, size_t errlen)
+                    char **out, char *err, size_t errlen)
 {
 	char *raw = NULL;
 	int rc = get_str(obj, key, where, &raw, err, errlen);
@@ -192,7 +206,7 @@ static int get_path(const cJSON *obj, const char *key, const char *where, const 
 }
 
 static int get_num(const cJSON *obj, const char *key, const char *where, double lo, double hi,
-		   double *out, char *err, size_t errlen)
+                   double *out, char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -202,13 +216,13 @@ static int get_num(const cJSON *obj, const char *key, const char *where, double 
 	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
 	    v->valuedouble != (double)(long long)v->valuedouble)
 		return fail(err, errlen, -EINVAL, "%s.%s: expected a whole number from %g to %g",
-			    where, key, lo, hi);
+		            where, key, lo, hi);
 	*out = v->valuedouble;
 	return 0;
 }
 
-static int get_obj(const cJSON *obj, const char *key, const char *where,
-		   const char *const *keys, const cJSON **out, char *err, size_t errlen)
+static int get_obj(const cJSON *obj, const char *key, const char *where, const char *const *keys,
+                   const cJSON **out, char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	char sub[128];
@@ -229,9 +243,9 @@ static int check_url(const char *name, const char *url, char *err, size_t errlen
 		return 0;
 	if (http_url_check(url) < 0)
 		return fail(err, errlen, -EINVAL,
-			    "endpoints.%s: '%s' is not allowed: use https://, or http:// only to "
-			    "127.0.0.0/8, ::1 or localhost",
-			    name, url);
+		            "endpoints.%s: '%s' is not allowed: use https://, or http:// only to "
+		            "127.0.0.0/8, ::1 or localhost",
+		            name, url);
 	return 0;
 }
 
@@ -258,8 +272,8 @@ static char *default_cache_dir(const char *profile)
 	if (x && x[0]) {
 		if (asprintf(&p, "%s/mgdcfs/%s", x, profile) < 0)
 			p = NULL;
-	} else if (asprintf(&p, "%s/.cache/mgdcfs/%s", home && home[0] ? home : "/tmp",
-			    profile) < 0) {
+	} else if (asprintf(&p, "%s/.cache/mgdcfs/%s", home && home[0] ? home : "/tmp", profile) <
+	           0) {
 		p = NULL;
 	}
 	return p;
@@ -284,7 +298,7 @@ static int read_file_capped(const char *path, char **out, char *err, size_t errl
 	if (n > CONFIG_MAX_BYTES) {
 		free(buf);
 		return fail(err, errlen, -EFBIG, "config %s is over %d bytes", path,
-			    CONFIG_MAX_BYTES);
+		            CONFIG_MAX_BYTES);
 	}
 	buf[n] = '\0';
 	*out = buf;
@@ -302,14 +316,14 @@ static int check_config_mode(const char *path, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL, "config %s: not a regular file", path);
 	if (st.st_mode & 022)
 		return fail(err, errlen, -EACCES,
-			    "config %s has mode %04o: group and others must not be able to write "
-			    "it; run: chmod 600 %s",
-			    path, (unsigned)(st.st_mode & 07777), path);
+		            "config %s has mode %04o: group and others must not be able to write "
+		            "it; run: chmod 600 %s",
+		            path, (unsigned)(st.st_mode & 07777), path);
 	return 0;
 }
 
 static int parse_storage(struct config *c, const cJSON *prof, const char *where, const char *dir,
-			 char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	const cJSON *st, *cont, *it;
 	char *auth = NULL, *key_file = NULL, *sas_file = NULL, sub[128];
@@ -333,8 +347,8 @@ static int parse_storage(struct config *c, const cJSON *prof, const char *where,
 		c->storage_auth = STORAGE_ENTRA;
 	} else {
 		rc = fail(err, errlen, -EINVAL,
-			  "%s.auth: '%s' is not valid; use \"shared_key\", \"sas\" or \"entra\"", sub,
-			  auth);
+		          "%s.auth: '%s' is not valid; use \"shared_key\", \"sas\" or \"entra\"",
+		          sub, auth);
 		goto out;
 	}
 	if (c->storage_auth == STORAGE_SHARED_KEY && key_file)
@@ -353,7 +367,7 @@ static int parse_storage(struct config *c, const cJSON *prof, const char *where,
 	if (cont) {
 		if (!cJSON_IsArray(cont)) {
 			rc = fail(err, errlen, -EINVAL,
-				  "%s.containers: expected an array of container names", sub);
+			          "%s.containers: expected an array of container names", sub);
 			goto out;
 		}
 		c->containers = calloc((size_t)cJSON_GetArraySize(cont) + 1, sizeof(char *));
@@ -366,7 +380,7 @@ static int parse_storage(struct config *c, const cJSON *prof, const char *where,
 			if (!cJSON_IsString(it) || !it->valuestring[0] ||
 			    strchr(it->valuestring, '/')) {
 				rc = fail(err, errlen, -EINVAL,
-					  "%s.containers[%zu]: expected a container name", sub, n);
+				          "%s.containers[%zu]: expected a container name", sub, n);
 				goto out;
 			}
 			c->containers[n++] = strdup(it->valuestring);
@@ -380,7 +394,7 @@ out:
 }
 
 static int parse_profile(struct config *c, const cJSON *prof, const char *dir, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	const cJSON *o;
 	char where[96], *secret_file = NULL, *alg = NULL;
@@ -396,21 +410,21 @@ static int parse_profile(struct config *c, const cJSON *prof, const char *dir, c
 	    (rc = get_str(prof, "client_id", where, &c->client_id, err, errlen)) ||
 	    (rc = get_path(prof, "client_secret_file", where, dir, &secret_file, err, errlen)) ||
 	    (rc = get_path(prof, "client_certificate_file", where, dir, &c->cert_file, err,
-			   errlen)) ||
+	                   errlen)) ||
 	    (rc = get_path(prof, "client_key_file", where, dir, &c->key_file, err, errlen)) ||
 	    (rc = get_str(prof, "assertion_alg", where, &alg, err, errlen)) ||
 	    (rc = get_str(prof, "subscription_id", where, &c->subscription_id, err, errlen)) ||
 	    (rc = get_str(prof, "resource_group", where, &c->resource_group, err, errlen)) ||
 	    (rc = get_str(prof, "factory", where, &c->factory, err, errlen)) ||
 	    (rc = get_str(prof, "key_vault", where, &c->keyvault, err, errlen)) ||
-	    (rc = get_str(prof, "registration_scope", where, &c->registration_scope, err,
-			  errlen)) ||
+	    (rc =
+	         get_str(prof, "registration_scope", where, &c->registration_scope, err, errlen)) ||
 	    (rc = get_path(prof, "ca_file", where, dir, &c->ca_file, err, errlen)))
 		goto out;
 	if (alg && strcmp(alg, "PS256") && strcmp(alg, "RS256")) {
 		rc = fail(err, errlen, -EINVAL,
-			  "%s.assertion_alg: '%s' is not valid; use \"PS256\" or \"RS256\"", where,
-			  alg);
+		          "%s.assertion_alg: '%s' is not valid; use \"PS256\" or \"RS256\"", where,
+		          alg);
 		goto out;
 	}
 	c->assertion_rs256 = alg && strcmp(alg, "RS256") == 0;
@@ -552,18 +566,18 @@ static int fill_from_env(struct config *c, char *err, size_t errlen)
 		return -ENOMEM;
 	if (!c->tenant_id)
 		return fail(err, errlen, -EINVAL,
-			    "profile '%s': no tenant: set \"tenant_id\" or AZURE_TENANT_ID",
-			    c->profile);
+		            "profile '%s': no tenant: set \"tenant_id\" or AZURE_TENANT_ID",
+		            c->profile);
 	if (!c->client_id)
 		return fail(err, errlen, -EINVAL,
-			    "profile '%s': no client: set \"client_id\" or AZURE_CLIENT_ID",
-			    c->profile);
+		            "profile '%s': no client: set \"client_id\" or AZURE_CLIENT_ID",
+		            c->profile);
 	if (!c->client_secret && !c->cert_file)
 		return fail(err, errlen, -EINVAL,
-			    "profile '%s': no credential: set \"client_secret_file\" or "
-			    "\"client_certificate_file\", or AZURE_CLIENT_SECRET / "
-			    "AZURE_CLIENT_CERTIFICATE_PATH",
-			    c->profile);
+		            "profile '%s': no credential: set \"client_secret_file\" or "
+		            "\"client_certificate_file\", or AZURE_CLIENT_SECRET / "
+		            "AZURE_CLIENT_CERTIFICATE_PATH",
+		            c->profile);
 	if ((rc = check_url("login", c->login_url, err, errlen)) ||
 	    (rc = check_url("graph", c->graph_url, err, errlen)) ||
 	    (rc = check_url("arm", c->arm_url, err, errlen)) ||
@@ -595,8 +609,8 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		root = cJSON_Parse(text);
 		if (!cJSON_IsObject(root)) {
 			rc = fail(err, errlen, -EINVAL,
-				  "config %s: not a JSON object (near byte %ld)", path,
-				  root ? 0L : (long)(cJSON_GetErrorPtr() - text));
+			          "config %s: not a JSON object (near byte %ld)", path,
+			          root ? 0L : (long)(cJSON_GetErrorPtr() - text));
 			goto out;
 		}
 		if ((rc = check_keys(root, top_keys, "config", err, errlen)))
@@ -604,8 +618,8 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		def = cJSON_GetObjectItemCaseSensitive(root, "default_profile");
 		if (def && (!cJSON_IsString(def) || !def->valuestring[0])) {
 			rc = fail(err, errlen, -EINVAL,
-				  "config %s: \"default_profile\": expected the name of a profile",
-				  path);
+			          "config %s: \"default_profile\": expected the name of a profile",
+			          path);
 			goto out;
 		}
 		if (!profile && def)
@@ -613,8 +627,8 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		profs = cJSON_GetObjectItemCaseSensitive(root, "profiles");
 		if (!cJSON_IsObject(profs)) {
 			rc = fail(err, errlen, -EINVAL,
-				  "config %s: \"profiles\": expected an object of named profiles",
-				  path);
+			          "config %s: \"profiles\": expected an object of named profiles",
+			          path);
 			goto out;
 		}
 		if (!profile)
@@ -626,11 +640,11 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 			size_t o = 0;
 
 			cJSON_ArrayForEach(it, profs) o +=
-				(size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
-						 "%s%s", o ? ", " : "", it->string);
+			    (size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
+			                     "%s%s", o ? ", " : "", it->string);
 			rc = fail(err, errlen, -EINVAL,
-				  "config %s: no profile '%s'; profiles in the file: %s", path,
-				  profile, names[0] ? names : "(none)");
+			          "config %s: no profile '%s'; profiles in the file: %s", path,
+			          profile, names[0] ? names : "(none)");
 			goto out;
 		}
 		/* Absolute, because relative paths in it resolve against its directory and
@@ -654,9 +668,9 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		goto out;
 	if (!prof && !getenv("AZURE_TENANT_ID")) {
 		rc = fail(err, errlen, -ENOENT,
-			  "no config file (looked for %s; use --config FILE) and no "
-			  "AZURE_TENANT_ID in the environment",
-			  dpath ? dpath : "$XDG_CONFIG_HOME/mgdcfs/config.json");
+		          "no config file (looked for %s; use --config FILE) and no "
+		          "AZURE_TENANT_ID in the environment",
+		          dpath ? dpath : "$XDG_CONFIG_HOME/mgdcfs/config.json");
 		goto out;
 	}
 	rc = fill_from_env(c, err, errlen);
@@ -723,10 +737,10 @@ char *config_to_json(const struct config *c)
 	add_str(o, "profile", c->profile);
 	add_str(o, "tenant_id", c->tenant_id);
 	add_str(o, "client_id", c->client_id);
-	cJSON_AddStringToObject(o, "credential",
-				c->cert_file ? (c->assertion_rs256 ? "certificate (RS256)"
-								   : "certificate (PS256)")
-					     : "client secret (set)");
+	cJSON_AddStringToObject(
+	    o, "credential",
+	    c->cert_file ? (c->assertion_rs256 ? "certificate (RS256)" : "certificate (PS256)")
+	                 : "client secret (set)");
 	add_str(o, "client_certificate_file", c->cert_file);
 	add_str(o, "subscription_id", c->subscription_id);
 	add_str(o, "resource_group", c->resource_group);
@@ -736,7 +750,7 @@ char *config_to_json(const struct config *c)
 	add_str(s, "account", c->storage_account);
 	cJSON_AddStringToObject(s, "auth", auth_names[c->storage_auth]);
 	cJSON_AddStringToObject(s, "secret",
-				(c->storage_key || c->storage_sas) ? "(set)" : "(unset)");
+	                        (c->storage_key || c->storage_sas) ? "(set)" : "(unset)");
 	x = cJSON_AddArrayToObject(s, "containers");
 	for (i = 0; c->containers && c->containers[i]; i++)
 		cJSON_AddItemToArray(x, cJSON_CreateString(c->containers[i]));

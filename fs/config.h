@@ -17,29 +17,29 @@
 enum storage_auth { STORAGE_SHARED_KEY = 0, STORAGE_SAS = 1, STORAGE_ENTRA = 2 };
 
 struct config {
-	char *path;               /* config file used, or NULL when built from the environment */
-	char *profile;            /* profile name */
+	char *path;    /* config file used, or NULL when built from the environment */
+	char *profile; /* profile name */
 	char *tenant_id;
 	char *client_id;
-	char *client_secret;      /* secret: wiped on release */
-	char *cert_file;          /* client certificate (PEM), or NULL */
-	char *key_file;           /* its key (PEM); NULL: in cert_file */
-	int assertion_rs256;      /* 1: RS256 + x5t; 0: PS256 + x5t#S256 */
+	char *client_secret; /* secret: wiped on release */
+	char *cert_file;     /* client certificate (PEM), or NULL */
+	char *key_file;      /* its key (PEM); NULL: in cert_file */
+	int assertion_rs256; /* 1: RS256 + x5t; 0: PS256 + x5t#S256 */
 	char *subscription_id;
 	char *resource_group;
 	char *factory;
-	char *keyvault;           /* Key Vault linked service for the source secret, or NULL */
+	char *keyvault; /* Key Vault linked service for the source secret, or NULL */
 	char *storage_account;
 	enum storage_auth storage_auth;
-	char *storage_key;        /* secret (base64 account key) */
-	char *storage_sas;        /* secret (SAS token without '?') */
-	char **containers;        /* NULL-terminated, or NULL for all */
+	char *storage_key; /* secret (base64 account key) */
+	char *storage_sas; /* secret (SAS token without '?') */
+	char **containers; /* NULL-terminated, or NULL for all */
 	char *login_url, *graph_url, *arm_url, *registration_url, *blob_url;
 	char *registration_scope;
 	char *ca_file;
 	char *cache_dir;
-	uint64_t cache_budget;    /* bytes */
-	uint32_t chunk_size;      /* bytes */
+	uint64_t cache_budget; /* bytes */
+	uint32_t chunk_size;   /* bytes */
 	uint32_t readahead_chunks;
 	int ttl_metadata_s, ttl_status_s, ttl_listing_s;
 	long connect_ms, io_s, deadline_ms;

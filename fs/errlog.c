@@ -42,7 +42,7 @@ void errlog_add(const char *path, int err, const char *fmt, ...)
 
 	pthread_mutex_lock(&errlog_lock);
 	snprintf(ring[total % ERRLOG_LINES], LINE_MAX_BYTES, "%s %s: %.700s (%s)", when, path, esc,
-		 strerror(err));
+	         strerror(err));
 	total++;
 	pthread_mutex_unlock(&errlog_lock);
 

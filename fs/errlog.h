@@ -15,7 +15,8 @@
 #define ERRLOG_LINES 256
 
 /* errlog_add - record one line about `path` for errno `err` (positive). Thread-safe. */
-void errlog_add(const char *path, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void errlog_add(const char *path, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* errlog_render - the whole ring as text, malloc'd, *len set. NULL on ENOMEM. */
 char *errlog_render(size_t *len);

@@ -17,14 +17,14 @@
 struct entry {
 	struct entry *next;
 	char *key;
-	cJSON *doc;          /* NULL when the last fetch failed */
-	int err;             /* -errno of the last failed fetch */
+	cJSON *doc; /* NULL when the last fetch failed */
+	int err;    /* -errno of the last failed fetch */
 	char errmsg[512];
 	time_t fetched;
 	long long fetched_ms; /* monotonic; 0: never fetched or must refetch */
-	int refs;            /* references held by callers, plus 1 while in the table */
-	int busy;            /* a fetch is running */
-	int dropped;         /* dropped while busy: the running fetch may be stale */
+	int refs;             /* references held by callers, plus 1 while in the table */
+	int busy;             /* a fetch is running */
+	int dropped;          /* dropped while busy: the running fetch may be stale */
 };
 
 struct memo {
@@ -102,7 +102,7 @@ static int fresh(const struct entry *e, int ttl_s, long long now)
 }
 
 int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void *ud,
-	     struct memo_ref *ref, char *err, size_t errlen)
+             struct memo_ref *ref, char *err, size_t errlen)
 {
 	struct entry *e;
 	cJSON *doc = NULL;

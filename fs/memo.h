@@ -17,9 +17,9 @@
 struct memo;
 
 struct memo_ref {
-	const cJSON *doc;   /* read-only; valid until memo_put */
-	time_t fetched;     /* when it was fetched (wall clock) */
-	void *entry_;       /* private */
+	const cJSON *doc; /* read-only; valid until memo_put */
+	time_t fetched;   /* when it was fetched (wall clock) */
+	void *entry_;     /* private */
 };
 
 /* fetch callback: build a fresh document for `key`. Returns 0 and *out (owned by the memo
@@ -37,7 +37,7 @@ void memo_free(struct memo *m);
  * fetch. Thread-safe.
  */
 int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void *ud,
-	     struct memo_ref *ref, char *err, size_t errlen);
+             struct memo_ref *ref, char *err, size_t errlen);
 
 /* memo_put - drop a reference from memo_get. */
 void memo_put(struct memo *m, struct memo_ref *ref);

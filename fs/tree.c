@@ -65,10 +65,10 @@ int tree_name_ok(const char *s, size_t n)
 				return 0;
 		/* Overlong 3/4-byte forms and surrogates. */
 		if (len == 3 && ((c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) ||
-				 (c == 0xed && (unsigned char)s[i + 1] >= 0xa0)))
+		                 (c == 0xed && (unsigned char)s[i + 1] >= 0xa0)))
 			return 0;
 		if (len == 4 && ((c == 0xf0 && (unsigned char)s[i + 1] < 0x90) ||
-				 (c == 0xf4 && (unsigned char)s[i + 1] >= 0x90)))
+		                 (c == 0xf4 && (unsigned char)s[i + 1] >= 0x90)))
 			return 0;
 		i += len;
 	}
@@ -81,8 +81,8 @@ int tree_is_scratch_name(const char *s, size_t n)
 
 	if (n == 0)
 		return 0;
-	/* vim: .name.swp/.swx, 4913 probe; emacs: #name#, .#name; backups: name~; sed -i: sedXXXXXX;
-	 * generic: anything starting with '.', or ending in .tmp / .bak */
+	/* vim: .name.swp/.swx, 4913 probe; emacs: #name#, .#name; backups: name~; sed -i:
+	 * sedXXXXXX; generic: anything starting with '.', or ending in .tmp / .bak */
 	if (s[0] == '.' || s[0] == '#' || s[n - 1] == '~')
 		return 1;
 	if (n == 4 && memcmp(s, "4913", 4) == 0)
@@ -90,15 +90,15 @@ int tree_is_scratch_name(const char *s, size_t n)
 	/* GNU sed -i writes "sed" + mkostemp's six letters or digits; nothing longer, so
 	 * an app or pipeline called "sedan" or "sediments" stays a name. */
 	if (n == 9 && memcmp(s, "sed", 3) == 0) {
-		for (i = 3; i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-				      (s[i] >= '0' && s[i] <= '9'));
+		for (i = 3; i < n && ((s[i] >= 'a' && s[i] <= 'z') ||
+		                      (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9'));
 		     i++)
 			;
 		if (i == n)
 			return 1;
 	}
 	if (n > 4 && (memcmp(s + n - 4, ".tmp", 4) == 0 || memcmp(s + n - 4, ".bak", 4) == 0 ||
-		      memcmp(s + n - 4, ".swp", 4) == 0))
+	              memcmp(s + n - 4, ".swp", 4) == 0))
 		return 1;
 	for (i = 0; i < n; i++)
 		if (s[i] == '.')

@@ -11,56 +11,56 @@
 #include <stddef.h>
 
 enum node_kind {
-	N_NONE = 0,      /* no such path */
-	N_ROOT,          /* / */
-	N_README,        /* /README */
-	N_TENANT,        /* /tenant */
-	N_TENANT_JSON,   /* /tenant/tenant.json */
-	N_DATA_CONNECT,  /* /tenant/data-connect */
-	N_CATALOG,       /* /catalog */
-	N_CATALOG_FILE,  /* /catalog/<Dataset>.json        name */
-	N_APPS,          /* /apps */
-	N_APP,           /* /apps/<name>                   name */
-	N_APP_SPEC,      /* /apps/<name>.json              name */
-	N_APP_REG,       /* /apps/<name>/registration.json name */
-	N_APP_CONSENT,   /* /apps/<name>/consent           name */
+	N_NONE = 0,         /* no such path */
+	N_ROOT,             /* / */
+	N_README,           /* /README */
+	N_TENANT,           /* /tenant */
+	N_TENANT_JSON,      /* /tenant/tenant.json */
+	N_DATA_CONNECT,     /* /tenant/data-connect */
+	N_CATALOG,          /* /catalog */
+	N_CATALOG_FILE,     /* /catalog/<Dataset>.json        name */
+	N_APPS,             /* /apps */
+	N_APP,              /* /apps/<name>                   name */
+	N_APP_SPEC,         /* /apps/<name>.json              name */
+	N_APP_REG,          /* /apps/<name>/registration.json name */
+	N_APP_CONSENT,      /* /apps/<name>/consent           name */
 	N_APP_CONSENT_JSON, /* /apps/<name>/consent.json   name */
-	N_PIPES,         /* /pipelines */
-	N_PIPE,          /* /pipelines/<name>              name */
-	N_PIPE_SPECFILE, /* /pipelines/<name>.json         name */
-	N_PIPE_SPEC,     /* /pipelines/<name>/spec.json    name */
-	N_PIPE_JSON,     /* /pipelines/<name>/pipeline.json name */
-	N_PIPE_TRIGGER,  /* /pipelines/<name>/trigger      name */
-	N_RUNS,          /* /pipelines/<name>/runs         name */
-	N_RUNS_LATEST,   /* /pipelines/<name>/runs/latest  name (symlink) */
-	N_RUN,           /* /pipelines/<name>/runs/<id>    name, run */
-	N_RUN_STATUS,    /* .../runs/<id>/status */
-	N_RUN_JSON,      /* .../runs/<id>/run.json */
-	N_RUN_ACTIVITIES,/* .../runs/<id>/activities.json */
-	N_RUN_CANCEL,    /* .../runs/<id>/cancel */
-	N_RUN_OUTPUT,    /* .../runs/<id>/output (symlink) */
-	N_DATASETS,      /* /datasets */
-	N_DS_CONTAINER,  /* /datasets/<container>          container */
-	N_DS_PATH,       /* /datasets/<container>/<path>   container, path (no leading '/') */
-	N_META,          /* /.mgdcfs */
-	N_META_STATS,    /* /.mgdcfs/stats.json */
-	N_META_ERRORS,   /* /.mgdcfs/errors */
-	N_META_CONFIG,   /* /.mgdcfs/config.json */
-	N_META_REFRESH,  /* /.mgdcfs/refresh: a write drops cached metadata and listings */
-	N_SCRATCH,       /* an editor's temp or swap file in /apps or /pipelines: name = file */
+	N_PIPES,            /* /pipelines */
+	N_PIPE,             /* /pipelines/<name>              name */
+	N_PIPE_SPECFILE,    /* /pipelines/<name>.json         name */
+	N_PIPE_SPEC,        /* /pipelines/<name>/spec.json    name */
+	N_PIPE_JSON,        /* /pipelines/<name>/pipeline.json name */
+	N_PIPE_TRIGGER,     /* /pipelines/<name>/trigger      name */
+	N_RUNS,             /* /pipelines/<name>/runs         name */
+	N_RUNS_LATEST,      /* /pipelines/<name>/runs/latest  name (symlink) */
+	N_RUN,              /* /pipelines/<name>/runs/<id>    name, run */
+	N_RUN_STATUS,       /* .../runs/<id>/status */
+	N_RUN_JSON,         /* .../runs/<id>/run.json */
+	N_RUN_ACTIVITIES,   /* .../runs/<id>/activities.json */
+	N_RUN_CANCEL,       /* .../runs/<id>/cancel */
+	N_RUN_OUTPUT,       /* .../runs/<id>/output (symlink) */
+	N_DATASETS,         /* /datasets */
+	N_DS_CONTAINER,     /* /datasets/<container>          container */
+	N_DS_PATH,          /* /datasets/<container>/<path>   container, path (no leading '/') */
+	N_META,             /* /.mgdcfs */
+	N_META_STATS,       /* /.mgdcfs/stats.json */
+	N_META_ERRORS,      /* /.mgdcfs/errors */
+	N_META_CONFIG,      /* /.mgdcfs/config.json */
+	N_META_REFRESH,     /* /.mgdcfs/refresh: a write drops cached metadata and listings */
+	N_SCRATCH,          /* an editor's temp or swap file in /apps or /pipelines: name = file */
 };
 
 struct route {
 	enum node_kind kind;
-	const char *name;      /* app, pipeline or dataset name, or scratch file name */
+	const char *name; /* app, pipeline or dataset name, or scratch file name */
 	size_t name_len;
-	const char *run;       /* run id */
+	const char *run; /* run id */
 	size_t run_len;
 	const char *container;
 	size_t container_len;
-	const char *path;      /* blob path under the container (N_DS_PATH) */
+	const char *path; /* blob path under the container (N_DS_PATH) */
 	size_t path_len;
-	int in_pipelines;      /* N_SCRATCH: 1 when under /pipelines, 0 under /apps */
+	int in_pipelines; /* N_SCRATCH: 1 when under /pipelines, 0 under /apps */
 };
 
 /*

@@ -30,7 +30,7 @@ static int tap_n, tap_failed;
 		long long tap_a_ = (long long)(a), tap_b_ = (long long)(b);                        \
 		TAP_OK(tap_a_ == tap_b_, __VA_ARGS__);                                             \
 		if (tap_a_ != tap_b_)                                                              \
-			printf("#   got %lld, want %lld\n", tap_a_, tap_b_);                           \
+			printf("#   got %lld, want %lld\n", tap_a_, tap_b_);                       \
 	} while (0)
 
 #define TAP_EQ_STR(a, b, ...)                                                                      \
