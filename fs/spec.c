@@ -450,8 +450,24 @@ int spec_file_name(struct spec_ctx *c, int pipeline, char *out, size_t n)
 		                 SPEC_NAME_MAX);
 	memcpy(out, base, len);
 	out[len] = '\0';
-	if (!pipeline)
-		return spec_check_name(c, "$", out, SPEC_NAME_MAX);
+	if (!pipeline) {
+		int res = spec_check_name(c, "$", out, SPEC_NAME_MAX);
+
+		if (res < 0)
+			return res;
+		/* The registration contract takes ASCII letters, digits, space, '.', '_' and
+		 * '-', first a letter or digit: refuse anything else here, not by a request. */
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)out[i];
+
+			if (!(ch < 0x80 && isalnum(ch)) && (i == 0 || !strchr(" ._-", ch)))
+				return spec_fail(c, "$",
+				                 "app name '%s' is not allowed; use ASCII letters, digits, "
+				                 "space, '_' and '-', starting with a letter or digit",
+				                 out);
+		}
+		return 0;
+	}
 	if (!*out || len > SPEC_NAME_MAX)
 		return spec_fail(c, "$", "pipeline name must have 1 to %d characters",
 		                 SPEC_NAME_MAX);

@@ -102,6 +102,9 @@ dev|apps/bx.json|EINVAL close|line 1, column 18: invalid UTF-8; a spec is UTF-8 
 dev|apps/bx.json|EFBIG write|a spec may be at most 65536 bytes|@big
 # app names
 dev|apps/my.app.json|EINVAL close|\\$: app name 'my\.app' contains '\.'; app names are one component without '\.'|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
+dev|apps/my@app.json|EINVAL close|\\$: app name 'my@app' is not allowed; use ASCII letters, digits, space, '_' and '-', starting with a letter or digit|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
+dev|apps/caf\xc3\xa9.json|EINVAL close|apps/caf\\\\xc3\\\\xa9\.json: \\$: app name 'caf\\\\xc3\\\\xa9' is not allowed|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
+dev|apps/-x.json|EINVAL close|\\$: app name '-x' is not allowed|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
 dev|apps/$A63.json|EINVAL close|\\$: longer than 63 characters; use at most 63|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
 dev|apps/\x01ctl.json|EINVAL open|apps/\\\\x01ctl\.json: \\$: not a valid file name; names are 1 to 255 bytes of UTF-8 without control characters|{}
 dev|apps/bad\xff.json|EINVAL open|apps/bad\\\\xff\.json: \\$: not a valid file name; names are 1 to 255 bytes of UTF-8|{}
