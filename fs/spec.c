@@ -565,9 +565,25 @@ static int reg_default(struct spec_ctx *c, const cJSON *obj, const char *path, c
 	return reg_field(c, obj, path, key, def, check, NULL, out);
 }
 
+/* Azure resource group names: 1-90 letters, digits, '_', '(', ')', '-', '.', not ending in '.'. */
 static int check_rg(struct spec_ctx *c, const char *path, const char *s)
 {
-	return spec_check_name(c, path, s, 90);
+	size_t len = strlen(s);
+	int res = spec_check_name(c, path, s, 90);
+
+	if (res < 0)
+		return res;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		/* Bytes >= 0x80 are Unicode letters, checked as UTF-8 above. */
+		if ((ch < 0x80 && !isalnum(ch) && !strchr("_()-.", ch)) || s[len - 1] == '.')
+			return spec_fail(c, path,
+			                 "'%s' is not a resource group name; use letters, digits, '_', "
+			                 "'(', ')', '-' and '.', not ending in '.'",
+			                 s);
+	}
+	return 0;
 }
 
 static int check_account(struct spec_ctx *c, const char *path, const char *s)

@@ -92,6 +92,8 @@ dev|apps/bx.json|EINVAL close|datasets\[0\]\.scope\.groupIds: 11 groups; at most
 dev|apps/bx.json|EINVAL close|datasets\[0\]\.scope\.kind: 'Everyone' is not allowed; one of AllUsers|{"datasets": [{$DS, "columns": "all", "scope": {"kind": "Everyone"}}], "destination": {"container": "exports"}}
 dev|apps/bx.json|EINVAL close|datasetz: unknown field; did you mean 'datasets'\? known fields: appId|{"datasetz": [{$DS, "columns": "all"}], "destination": {"container": "exports"}}
 dev|apps/bx.json|EINVAL close|destination\.container: 'Bad_Container' is not a container name; use 3 to 63 lowercase|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "Bad_Container"}}
+dev|apps/bx.json|EINVAL close|destination\.resourceGroup: 'bad rg!' is not a resource group name; use letters, digits|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports", "resourceGroup": "bad rg!"}}
+dev|apps/bx.json|EINVAL close|destination\.storageAccount: 'Bad_Account' is not a storage account name; use 3 to 24 lowercase letters and digits|{"datasets": [{$DS, "columns": "all"}], "destination": {"container": "exports", "storageAccount": "Bad_Account"}}
 dev|apps/bx.json|EINVAL close|datasets\[0\]\.columns\[0\]: empty; give a name of 1 to 128 characters|{"datasets": [{$DS, "columns": [""]}], "destination": {"container": "exports"}}
 dev|apps/bx.json|EINVAL close|destination: missing; give \{"container": "<container>"\}|{"datasets": [{$DS, "columns": "all"}]}
 # registration specs: the text itself
