@@ -119,6 +119,8 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 			 "endpoints.registration; pipelines need subscription_id, resource_group "
 			 "and factory)",
 			 fs->cfg.profile);
+	else if (rc && e.code[0] && strncmp(e.msg, e.code, strlen(e.code)) == 0)
+		snprintf(err, errlen, "%s", e.msg); /* Entra's text starts with its AADSTS code */
 	else if (rc)
 		snprintf(err, errlen, "%s%s%s", e.code, e.code[0] ? ": " : "",
 			 e.msg[0] ? e.msg : strerror(-rc));

@@ -75,7 +75,7 @@ el=$(($(ms) - t))
 figure token_down_cat_ms "$el"
 check "token endpoint down: cat tenant.json fails ($r)" test -n "$r"
 check "within the configured deadline" test "$el" -le "$DEADLINE_MS"
-check ".mgdcfs/errors says the sign-in failed, with Entra's code" grep -q "AADSTS90033" "$M/.mgdcfs/errors"
+check ".mgdcfs/errors has Entra's code and text, once" grep -q "tenant.json: AADSTS90033: A transient error" "$M/.mgdcfs/errors"
 diag "$(tail -1 "$M/.mgdcfs/errors")"
 check "the mount stays up" mountpoint -q "$M"
 fault_reset
