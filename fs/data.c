@@ -40,7 +40,15 @@ static _Atomic int64_t inflight_now;
 
 void data_get_counters(struct data_counters *out)
 {
-	*out = ctr;
+	/* Every field is a 64-bit counter that workers bump with __atomic_add_fetch: load
+	 * each atomically (a plain struct copy is a data race). */
+	const uint64_t *src = (const uint64_t *)&ctr;
+	uint64_t *dst = (uint64_t *)out;
+	size_t i;
+
+	_Static_assert(sizeof(ctr) % sizeof(uint64_t) == 0, "data_counters holds 64-bit fields only");
+	for (i = 0; i < sizeof(ctr) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	out->inflight = atomic_load(&inflight_now);
 }
 
