@@ -46,7 +46,7 @@ void data_get_counters(struct data_counters *out)
 	uint64_t *dst = (uint64_t *)out;
 	size_t i;
 
-	_Static_assert(sizeof(ctr) % sizeof(uint64_t) == 0, "data_counters holds 64-bit fields only");
+	_Static_assert(sizeof(ctr) % sizeof(uint64_t) == 0, "64-bit counters only");
 	for (i = 0; i < sizeof(ctr) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	out->inflight = atomic_load(&inflight_now);
