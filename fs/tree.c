@@ -255,7 +255,9 @@ enum node_kind tree_route(const char *path, struct route *r)
 	if (eq(&c[0], "catalog")) {
 		if (nc == 1)
 			return set(r, N_CATALOG);
-		if (nc == 2 && ends_with(&c[1], ".json", &stem)) {
+		/* The stem must be a name too: "..json" is no dataset "." (found by
+		 * tests/fuzz/fuzz_tree). */
+		if (nc == 2 && ends_with(&c[1], ".json", &stem) && tree_name_ok(c[1].s, stem)) {
 			r->name = c[1].s;
 			r->name_len = stem;
 			return set(r, N_CATALOG_FILE);
