@@ -11,10 +11,16 @@
  * command the memo entries it affects are dropped, so the tree shows the new
  * state at once.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -369,11 +375,229 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
 	}
 }
 
+/*
+ * The commit journal. Rollback undoes a failed pipeline command, but not one
+ * whose daemon was killed between two PUTs. So before the first PUT the
+ * command writes which resources it is about to create (those that did not
+ * exist: they are safe to delete) into a small file, and removes the file
+ * once the factory holds the whole command or none of it; a later mount of
+ * the same factory finds the file of a dead daemon and deletes what it
+ * names. The files live in the user's state dir, not the cache dir, so any
+ * mount of the factory (whatever its --cache-dir) recovers them. Resources
+ * that existed before are not in it: their earlier bodies would carry the
+ * masked secret, so a crash mid-update leaves them updated.
+ */
+#define JOURNAL_MAX (16u << 10)
+
+static int journal_dir(char *out, size_t n)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int w;
+
+	if (xdg && xdg[0] == '/')
+		w = snprintf(out, n, "%s/mgdcfs/journal", xdg);
+	else if (home && home[0] == '/')
+		w = snprintf(out, n, "%s/.local/state/mgdcfs/journal", home);
+	else
+		return -ENOENT;
+	return w > 0 && (size_t)w < n ? 0 : -ENAMETOOLONG;
+}
+
+/* mkdir -p, private to the user. */
+static int mkdirs(char *dir)
+{
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			*p = '/';
+			return -errno;
+		}
+		*p = '/';
+	}
+	return mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
+}
+
+/* The factory a journal belongs to. */
+static void journal_factory(const struct mgdcfs *fs, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s/%s", fs->cfg.subscription_id ? fs->cfg.subscription_id : "",
+		 fs->cfg.resource_group ? fs->cfg.resource_group : "",
+		 fs->cfg.factory ? fs->cfg.factory : "");
+}
+
+/* <dir>/<hash of the factory>-<pipeline>.json; pipeline names are [A-Za-z0-9_-]. */
+static int journal_path(const struct mgdcfs *fs, const char *pipeline, char *out, size_t n)
+{
+	char dir[900], fac[600];
+	uint32_t h = 2166136261u;
+	int w, rc = journal_dir(dir, sizeof(dir));
+
+	if (rc)
+		return rc;
+	journal_factory(fs, fac, sizeof(fac));
+	for (const char *c = fac; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	w = snprintf(out, n, "%s/%08x-%s.json", dir, h, pipeline);
+	return w > 0 && (size_t)w < n ? 0 : -ENAMETOOLONG;
+}
+
+/* Write the journal of a command about to create `plan`'s new resources. */
+static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
+			 const struct prior *prior, char *file, size_t n)
+{
+	char dir[900], fac[600], tmp[1100], *text = NULL;
+	cJSON *j = cJSON_CreateObject(), *list;
+	int fd = -1, rc = -ENOMEM;
+	size_t i, len;
+
+	file[0] = '\0';
+	journal_factory(fs, fac, sizeof(fac));
+	if (!j || !cJSON_AddNumberToObject(j, "pid", (double)getpid()) ||
+	    !cJSON_AddStringToObject(j, "factory", fac) ||
+	    !(list = cJSON_AddArrayToObject(j, "created")))
+		goto out;
+	for (i = 0; i < plan->n; i++) {
+		char res[300];
+
+		if (prior[i].body)
+			continue;
+		snprintf(res, sizeof(res), "%s/%s", spec_kind_collection(plan->res[i].kind),
+			 plan->res[i].name);
+		if (!cJSON_AddItemToArray(list, cJSON_CreateString(res)))
+			goto out;
+	}
+	if (!cJSON_GetArraySize(list)) {
+		rc = 0; /* nothing new: nothing a crash could leave behind */
+		goto out;
+	}
+	if ((rc = journal_dir(dir, sizeof(dir))) || (rc = mkdirs(dir)) ||
+	    (rc = journal_path(fs, plan->name, file, n)))
+		goto out;
+	rc = -ENOMEM;
+	if (!(text = cJSON_PrintUnformatted(j)))
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	len = strlen(text);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) || close(fd)) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	fd = -1;
+	rc = rename(tmp, file) ? -errno : 0;
+out:
+	if (rc) {
+		log_warn("pipelines/%s: no commit journal (%s): a crash now could leave "
+			 "resources behind",
+			 plan->name, strerror(-rc));
+		file[0] = '\0';
+	}
+	free(text);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static void journal_end(const char *file)
+{
+	if (file[0])
+		unlink(file);
+}
+
+/* Is the daemon that wrote a journal still running (on this machine)? */
+static int journal_owner_alive(const cJSON *j)
+{
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
+
+	if (!cJSON_IsNumber(pid) || pid->valuedouble < 2 || pid->valuedouble > 4194304)
+		return 0;
+	return (pid_t)pid->valuedouble != getpid() &&
+	       (kill((pid_t)pid->valuedouble, 0) == 0 || errno == EPERM);
+}
+
+static void journal_replay(struct mgdcfs *fs, const char *file, const char *fac)
+{
+	char buf[JOURNAL_MAX + 1];
+	struct net_error e = {0};
+	const cJSON *list, *it;
+	cJSON *j = NULL;
+	ssize_t got;
+	int fd, removed = 0, failed = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	got = read(fd, buf, JOURNAL_MAX);
+	close(fd);
+	if (got <= 0 || !(j = cJSON_ParseWithLength(buf, (size_t)got)))
+		goto out;
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "factory")) ||
+	    strcmp(cJSON_GetObjectItemCaseSensitive(j, "factory")->valuestring, fac) != 0 ||
+	    journal_owner_alive(j))
+		goto keep;
+	list = cJSON_GetObjectItemCaseSensitive(j, "created");
+	/* Created in plan order (linked services, datasets, pipeline): delete backwards. */
+	for (int i = cJSON_GetArraySize(list) - 1; i >= 0; i--) {
+		const char *res, *slash;
+		enum adf_kind k;
+
+		it = cJSON_GetArrayItem(list, i);
+		res = cJSON_IsString(it) ? it->valuestring : "";
+		slash = strchr(res, '/');
+		if (!slash)
+			continue;
+		k = strncmp(res, "linkedservices/", 15) == 0 ? ADF_LINKED_SERVICE
+		    : strncmp(res, "datasets/", 9) == 0	    ? ADF_DATASET
+							    : ADF_PIPELINE;
+		if (adf_delete(fs->adf, k, slash + 1, &e) == 0)
+			removed++;
+		else
+			failed++;
+	}
+	log_info("%s: an interrupted pipeline command was undone: %d resource%s removed",
+		 file, removed, removed == 1 ? "" : "s");
+	if (failed) {
+		log_warn("%s: %d resource%s could not be removed (%s); kept for the next mount",
+			 file, failed, failed == 1 ? "" : "s", e.msg[0] ? e.msg : e.code);
+		goto keep;
+	}
+out:
+	unlink(file);
+keep:
+	cJSON_Delete(j);
+}
+
+void cmd_recover(struct mgdcfs *fs)
+{
+	char dir[900], fac[600], file[1200];
+	struct dirent *de;
+	DIR *d;
+
+	if (!fs->adf || journal_dir(dir, sizeof(dir)) || !(d = opendir(dir)))
+		return;
+	journal_factory(fs, fac, sizeof(fac));
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
+		journal_replay(fs, file, fac);
+	}
+	closedir(d);
+	memo_drop_prefix(fs->memo, "pipes");
+}
+
 static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct route *r,
 			   const char *buf, size_t len)
 {
 	struct pipeline_plan plan = {0};
 	struct prior prior[SPEC_PLAN_MAX] = {{0}};
+	char journal[1200] = "";
 	struct spec_profile p;
 	struct net_error e = {0};
 	cJSON *doc = NULL, *reg = NULL;
@@ -450,6 +674,7 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 			goto undo;
 		}
 	}
+	journal_begin(fs, &plan, prior, journal, sizeof(journal));
 	for (i = 0; i < plan.n; i++) {
 		rc = adf_put(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
 			     plan.res[i].body, NULL, NULL, NULL, &e);
@@ -463,11 +688,13 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 		}
 		prior[i].written = 1;
 	}
+	journal_end(journal);
 	memo_drop_prefix(fs->memo, "pipes");
 	rc = start_run(fs, path, plan.name, NULL);
 	goto out;
 undo:
 	rollback(fs, path, &plan, prior);
+	journal_end(journal);
 	memo_drop_prefix(fs->memo, "pipes");
 out:
 	for (i = 0; i < SPEC_PLAN_MAX; i++)

@@ -99,6 +99,12 @@ int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const 
 int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
 	       size_t len);
 int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r);
+/*
+ * cmd_recover - undo pipeline commands whose daemon died mid-way (their
+ * journal, in $XDG_STATE_HOME/mgdcfs/journal, names what they created).
+ * Called once at mount, before the first request is served; blocking.
+ */
+void cmd_recover(struct mgdcfs *fs);
 
 /* stats.c - the text of .mgdcfs/stats.json (malloc'd). */
 char *stats_render(struct mgdcfs *fs, size_t *len);
