@@ -7,7 +7,8 @@
  * order that never references a missing one (linked services, datasets,
  * pipeline), each previous state is read first, and on a failure the
  * resources already written are put back (deleted if new, restored if they
- * existed), so the factory holds the whole command or none of it. After a
+ * existed), so the factory holds the whole command or none of it; a daemon
+ * killed mid-way leaves a journal that the next mount replays. After a
  * command the memo entries it affects are dropped, so the tree shows the new
  * state at once.
  */
