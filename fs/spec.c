@@ -461,10 +461,11 @@ int spec_file_name(struct spec_ctx *c, int pipeline, char *out, size_t n)
 			unsigned char ch = (unsigned char)out[i];
 
 			if (!(ch < 0x80 && isalnum(ch)) && (i == 0 || !strchr(" ._-", ch)))
-				return spec_fail(c, "$",
-				                 "app name '%s' is not allowed; use ASCII letters, digits, "
-				                 "space, '_' and '-', starting with a letter or digit",
-				                 out);
+				return spec_fail(
+				    c, "$",
+				    "app name '%s' is not allowed; use ASCII letters, digits, "
+				    "space, '_' and '-', starting with a letter or digit",
+				    out);
 		}
 		return 0;
 	}
@@ -578,10 +579,11 @@ static int check_rg(struct spec_ctx *c, const char *path, const char *s)
 
 		/* Bytes >= 0x80 are Unicode letters, checked as UTF-8 above. */
 		if ((ch < 0x80 && !isalnum(ch) && !strchr("_()-.", ch)) || s[len - 1] == '.')
-			return spec_fail(c, path,
-			                 "'%s' is not a resource group name; use letters, digits, '_', "
-			                 "'(', ')', '-' and '.', not ending in '.'",
-			                 s);
+			return spec_fail(
+			    c, path,
+			    "'%s' is not a resource group name; use letters, digits, '_', "
+			    "'(', ')', '-' and '.', not ending in '.'",
+			    s);
 	}
 	return 0;
 }
