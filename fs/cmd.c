@@ -424,8 +424,8 @@ static int mkdirs(char *dir)
 static void journal_factory(const struct mgdcfs *fs, char *out, size_t n)
 {
 	snprintf(out, n, "%s/%s/%s", fs->cfg.subscription_id ? fs->cfg.subscription_id : "",
-		 fs->cfg.resource_group ? fs->cfg.resource_group : "",
-		 fs->cfg.factory ? fs->cfg.factory : "");
+	         fs->cfg.resource_group ? fs->cfg.resource_group : "",
+	         fs->cfg.factory ? fs->cfg.factory : "");
 }
 
 /* <dir>/<hash of the factory>-<pipeline>.json; pipeline names are [A-Za-z0-9_-]. */
@@ -446,7 +446,7 @@ static int journal_path(const struct mgdcfs *fs, const char *pipeline, char *out
 
 /* Write the journal of a command about to create `plan`'s new resources. */
 static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
-			 const struct prior *prior, char *file, size_t n)
+                         const struct prior *prior, char *file, size_t n)
 {
 	char dir[900], fac[600], tmp[1100], *text = NULL;
 	cJSON *j = cJSON_CreateObject(), *list;
@@ -465,7 +465,7 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 		if (prior[i].body)
 			continue;
 		snprintf(res, sizeof(res), "%s/%s", spec_kind_collection(plan->res[i].kind),
-			 plan->res[i].name);
+		         plan->res[i].name);
 		if (!cJSON_AddItemToArray(list, cJSON_CreateString(res)))
 			goto out;
 	}
@@ -494,8 +494,8 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 out:
 	if (rc) {
 		log_warn("pipelines/%s: no commit journal (%s): a crash now could leave "
-			 "resources behind",
-			 plan->name, strerror(-rc));
+		         "resources behind",
+		         plan->name, strerror(-rc));
 		file[0] = '\0';
 	}
 	free(text);
@@ -552,18 +552,18 @@ static void journal_replay(struct mgdcfs *fs, const char *file, const char *fac)
 		if (!slash)
 			continue;
 		k = strncmp(res, "linkedservices/", 15) == 0 ? ADF_LINKED_SERVICE
-		    : strncmp(res, "datasets/", 9) == 0	    ? ADF_DATASET
-							    : ADF_PIPELINE;
+		    : strncmp(res, "datasets/", 9) == 0      ? ADF_DATASET
+		                                             : ADF_PIPELINE;
 		if (adf_delete(fs->adf, k, slash + 1, &e) == 0)
 			removed++;
 		else
 			failed++;
 	}
-	log_info("%s: an interrupted pipeline command was undone: %d resource%s removed",
-		 file, removed, removed == 1 ? "" : "s");
+	log_info("%s: an interrupted pipeline command was undone: %d resource%s removed", file,
+	         removed, removed == 1 ? "" : "s");
 	if (failed) {
 		log_warn("%s: %d resource%s could not be removed (%s); kept for the next mount",
-			 file, failed, failed == 1 ? "" : "s", e.msg[0] ? e.msg : e.code);
+		         file, failed, failed == 1 ? "" : "s", e.msg[0] ? e.msg : e.code);
 		goto keep;
 	}
 out:

@@ -541,9 +541,9 @@ static int fs_open_common(const char *path, struct fuse_file_info *fi, int creat
 	}
 	if (acc != O_RDONLY && !is_small(r.kind)) {
 		errlog_add(path, EACCES,
-			   "%s is read-only; commands are written into apps/<name>.json, "
-			   "pipelines/<name>.json, consent, data-connect, trigger or cancel",
-			   path + 1);
+		           "%s is read-only; commands are written into apps/<name>.json, "
+		           "pipelines/<name>.json, consent, data-connect, trigger or cancel",
+		           path + 1);
 		return -EACCES;
 	}
 content:
@@ -572,9 +572,9 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 /* Is `path` a direct entry of apps/ or pipelines/ (where specs are created)? */
 static int spec_dir_entry(const char *path)
 {
-	const char *p = strncmp(path, "/apps/", 6) == 0	       ? path + 6
-			: strncmp(path, "/pipelines/", 11) == 0 ? path + 11
-								: NULL;
+	const char *p = strncmp(path, "/apps/", 6) == 0         ? path + 6
+	                : strncmp(path, "/pipelines/", 11) == 0 ? path + 11
+	                                                        : NULL;
 
 	return p && *p && !strchr(p, '/');
 }
@@ -586,9 +586,9 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	tree_route(path, &r);
 	if (r.kind == N_NONE && spec_dir_entry(path)) {
 		errlog_add(path, EINVAL,
-			   "%s: $: not a valid file name; names are 1 to 255 bytes of UTF-8 "
-			   "without control characters",
-			   path + 1);
+		           "%s: $: not a valid file name; names are 1 to 255 bytes of UTF-8 "
+		           "without control characters",
+		           path + 1);
 		return -EINVAL;
 	}
 	if (r.kind != N_SCRATCH && !is_spec(r.kind)) {
@@ -855,7 +855,7 @@ static int fs_unlink(const char *path)
 	pthread_mutex_unlock(&drafts_lock);
 	if (is_spec(r.kind)) {
 		errlog_add(path, EPERM, "a spec file is removed with its directory: rmdir %.*s",
-			   (int)(strlen(path) - 6), path + 1);
+		           (int)(strlen(path) - 6), path + 1);
 		return -EPERM;
 	}
 	return r.kind == N_NONE || r.kind == N_SCRATCH ? -ENOENT : -EPERM;
@@ -883,9 +883,9 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	if (is_spec(rf.kind) && is_spec(rt.kind) && strcmp(from, to) != 0) {
 		/* Would copy one app or pipeline's spec onto another name, not rename it. */
 		errlog_add(to, EPERM,
-			   "an app or pipeline cannot be renamed; copy its spec, rmdir %.*s, then "
-			   "write the spec as %s",
-			   (int)(strlen(from) - 6), from + 1, to + 1);
+		           "an app or pipeline cannot be renamed; copy its spec, rmdir %.*s, then "
+		           "write the spec as %s",
+		           (int)(strlen(from) - 6), from + 1, to + 1);
 		return -EPERM;
 	}
 	pthread_mutex_lock(&drafts_lock);
