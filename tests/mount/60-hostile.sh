@@ -167,7 +167,8 @@ check "hostile blob names: '.' appears once (the directory itself)" test "$(grep
 check "hostile blob names: good.json still shown" grep -qx good.json "$T_DIR/out"
 check "hostile blob names: an encoded name decoded ('ok two')" grep -qx "ok two" "$T_DIR/out"
 check "hostile blob names: '..' appears once (the real parent)" test "$(grep -cx '\.\.' "$T_DIR/out")" = 1
-check "hostile blob names: nothing outside datasets/ reachable via ../escape" test ! -e "$MNT/datasets/names/../escape"
+check "hostile blob names: a hidden name cannot be looked up either (control char)" test ! -e "$MNT/datasets/names/ctl"$'\x01'"char"
+check "hostile blob names: a hidden name cannot be looked up either (tab)" test ! -e "$MNT/datasets/names/tab"$'\t'"name"
 errors_mention "not shown" "the hidden names"
 timed blob_dups ls -1 "$MNT/datasets/dups"
 is "$(tr '\n' ' ' <"$T_DIR/out")" "both d2 same.json zz.json " "duplicate names listed once each"
