@@ -384,24 +384,36 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
  * once the factory holds the whole command or none of it; a later mount of
  * the same factory finds the file of a dead daemon and deletes what it
  * names. The files live in the user's state dir, not the cache dir, so any
- * mount of the factory (whatever its --cache-dir) recovers them. Resources
+ * mount of the factory (whatever its --cache-dir) recovers them (the cache
+ * dir only serves when there is no writable state dir). Resources
  * that existed before are not in it: their earlier bodies would carry the
  * masked secret, so a crash mid-update leaves them updated.
  */
 #define JOURNAL_MAX (16u << 10)
 
-static int journal_dir(char *out, size_t n)
+#define JOURNAL_DIRS 3
+
+/*
+ * Where journals may live, best first: the state dir, else the mount's cache
+ * dir (recovered only by a mount with the same --cache-dir). Returns how many
+ * of dirs[] are filled.
+ */
+static int journal_dirs(const struct mgdcfs *fs, char dirs[JOURNAL_DIRS][900])
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	int w;
+	const char *cache = fs->cfg.cache_dir;
+	int n = 0, w;
 
-	if (xdg && xdg[0] == '/')
-		w = snprintf(out, n, "%s/mgdcfs/journal", xdg);
-	else if (home && home[0] == '/')
-		w = snprintf(out, n, "%s/.local/state/mgdcfs/journal", home);
-	else
-		return -ENOENT;
-	return w > 0 && (size_t)w < n ? 0 : -ENAMETOOLONG;
+	if (xdg && xdg[0] == '/' && (w = snprintf(dirs[n], 900, "%s/mgdcfs/journal", xdg)) > 0 &&
+	    w < 900)
+		n++;
+	if (home && home[0] == '/' &&
+	    (w = snprintf(dirs[n], 900, "%s/.local/state/mgdcfs/journal", home)) > 0 && w < 900)
+		n++;
+	if (cache && cache[0] == '/' && (w = snprintf(dirs[n], 900, "%s/journal", cache)) > 0 &&
+	    w < 900)
+		n++;
+	return n;
 }
 
 /* mkdir -p, private to the user. */
@@ -429,14 +441,13 @@ static void journal_factory(const struct mgdcfs *fs, char *out, size_t n)
 }
 
 /* <dir>/<hash of the factory>-<pipeline>.json; pipeline names are [A-Za-z0-9_-]. */
-static int journal_path(const struct mgdcfs *fs, const char *pipeline, char *out, size_t n)
+static int journal_path(const struct mgdcfs *fs, const char *dir, const char *pipeline, char *out,
+                        size_t n)
 {
-	char dir[900], fac[600];
+	char fac[600];
 	uint32_t h = 2166136261u;
-	int w, rc = journal_dir(dir, sizeof(dir));
+	int w;
 
-	if (rc)
-		return rc;
 	journal_factory(fs, fac, sizeof(fac));
 	for (const char *c = fac; *c; c++)
 		h = (h ^ (unsigned char)*c) * 16777619u;
@@ -448,9 +459,9 @@ static int journal_path(const struct mgdcfs *fs, const char *pipeline, char *out
 static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
                          const struct prior *prior, char *file, size_t n)
 {
-	char dir[900], fac[600], tmp[1100], *text = NULL;
+	char dirs[JOURNAL_DIRS][900], fac[600], tmp[1100], *text = NULL;
 	cJSON *j = cJSON_CreateObject(), *list;
-	int fd = -1, rc = -ENOMEM;
+	int fd, rc = -ENOMEM, nd;
 	size_t i, len;
 
 	file[0] = '\0';
@@ -473,8 +484,10 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 		rc = 0; /* nothing new: nothing a crash could leave behind */
 		goto out;
 	}
-	if ((rc = journal_dir(dir, sizeof(dir))) || (rc = mkdirs(dir)) ||
-	    (rc = journal_path(fs, plan->name, file, n)))
+	rc = -ENOENT;
+	for (i = 0, nd = journal_dirs(fs, dirs); i < (size_t)nd && rc; i++)
+		rc = mkdirs(dirs[i]);
+	if (rc || (rc = journal_path(fs, dirs[i - 1], plan->name, file, n)))
 		goto out;
 	rc = -ENOMEM;
 	if (!(text = cJSON_PrintUnformatted(j)))
@@ -482,15 +495,14 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	len = strlen(text);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) || close(fd)) {
+	errno = EIO;
+	rc = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -errno;
+	if (fd >= 0 && close(fd) && rc == 0)
 		rc = -errno;
-		if (fd >= 0)
-			close(fd);
+	if (rc == 0 && rename(tmp, file))
+		rc = -errno;
+	if (rc)
 		unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	rc = rename(tmp, file) ? -errno : 0;
 out:
 	if (rc) {
 		log_warn("pipelines/%s: no commit journal (%s): a crash now could leave "
@@ -574,22 +586,28 @@ keep:
 
 void cmd_recover(struct mgdcfs *fs)
 {
-	char dir[900], fac[600], file[1200];
+	char dirs[JOURNAL_DIRS][900], fac[600], file[1200];
 	struct dirent *de;
+	int nd;
 	DIR *d;
 
-	if (!fs->adf || journal_dir(dir, sizeof(dir)) || !(d = opendir(dir)))
+	if (!fs->adf)
 		return;
 	journal_factory(fs, fac, sizeof(fac));
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+	nd = journal_dirs(fs, dirs);
+	for (int i = 0; i < nd; i++) {
+		if (!(d = opendir(dirs[i])))
 			continue;
-		snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
-		journal_replay(fs, file, fac);
+		while ((de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+
+			if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+				continue;
+			snprintf(file, sizeof(file), "%.899s/%.255s", dirs[i], de->d_name);
+			journal_replay(fs, file, fac);
+		}
+		closedir(d);
 	}
-	closedir(d);
 	memo_drop_prefix(fs->memo, "pipes");
 }
 
