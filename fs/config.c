@@ -639,9 +639,15 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 			const cJSON *it;
 			size_t o = 0;
 
-			cJSON_ArrayForEach(it, profs) o +=
-			    (size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
-			                     "%s%s", o ? ", " : "", it->string);
+			/* Stop at the buffer's end: names + o past it is undefined even with
+			 * a zero size (found by tests/fuzz/fuzz_config). */
+			cJSON_ArrayForEach(it, profs)
+			{
+				if (o >= sizeof(names) - 1)
+					break;
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+				                      o ? ", " : "", it->string);
+			}
 			rc = fail(err, errlen, -EINVAL,
 			          "config %s: no profile '%s'; profiles in the file: %s", path,
 			          profile, names[0] ? names : "(none)");

@@ -10,7 +10,8 @@
  * with the next reply cut from the input instead of the network. The input
  * is one byte choosing the client call, then replies separated by the line
  * "\n~~\n"; each reply is a status byte, a header byte and the body. When
- * the replies run out the "connection" drops. Each request is checked on the
+ * the replies run out (or one is shorter than two bytes) the "connection"
+ * drops. Each request is checked on the
  * way out: it must go to the client's own origin (a hostile nextLink must
  * never carry our token elsewhere) and carry no CR/LF in its URL or headers.
  */
@@ -89,23 +90,19 @@ int __wrap_auth_do(struct auth *a, const char *scope, const struct http_req *req
 	memset(resp, 0, sizeof(*resp));
 	if (++fz_calls > MAX_CALLS) /* the clients' own caps must stop them first */
 		abort();
-	if (!fz_cur) {
+	seg = fz_cur;
+	next = seg ? memmem(seg, (size_t)(fz_end - seg), SEP, strlen(SEP)) : NULL;
+	n = seg ? (next ? (size_t)(next - seg) : (size_t)(fz_end - seg)) : 0;
+	fz_cur = next ? next + strlen(SEP) : NULL;
+	/* No reply left, or one too short for its status: the connection drops. */
+	if (n < 2) {
 		snprintf(resp->error, sizeof(resp->error), "connection dropped (fuzz)");
 		return -ECONNRESET;
 	}
-	seg = fz_cur;
-	next = memmem(seg, (size_t)(fz_end - seg), SEP, strlen(SEP));
-	n = next ? (size_t)(next - seg) : (size_t)(fz_end - seg);
-	fz_cur = next ? next + strlen(SEP) : NULL;
-	resp->status = 200;
-	if (n >= 2) {
-		resp->status = fz_status[seg[0] & 15];
-		hdr = seg[1];
-		seg += 2;
-		n -= 2;
-	} else {
-		n = 0;
-	}
+	resp->status = fz_status[seg[0] & 15];
+	hdr = seg[1];
+	seg += 2;
+	n -= 2;
 	if (req->max_body && n > req->max_body) {
 		snprintf(resp->error, sizeof(resp->error), "reply body over its cap (fuzz)");
 		return -EFBIG;
