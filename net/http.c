@@ -1111,9 +1111,9 @@ int net_error_from_body(struct net_error *e, const char *body, size_t len)
 				net_error_copy(e->code, sizeof(e->code), c->valuestring,
 				               strlen(c->valuestring));
 			if (cJSON_IsString(m))
-				net_error_copy(e->msg, sizeof(e->msg), m->valuestring,
-				               net_error_msg_len(m->valuestring,
-				                                 strlen(m->valuestring)));
+				net_error_copy(
+				    e->msg, sizeof(e->msg), m->valuestring,
+				    net_error_msg_len(m->valuestring, strlen(m->valuestring)));
 			found = cJSON_IsString(c) || cJSON_IsString(m);
 		} else if (cJSON_IsString(err)) {
 			const cJSON *d =

@@ -194,7 +194,8 @@ static int fz_call(uint8_t op, struct net_error *e)
 		break;
 	case 8:
 		fz_origin = REG_BASE;
-		rc = op & 0x10 ? reg_approve(fz_reg, "app", &doc, e) : reg_decline(fz_reg, "app", &doc, e);
+		rc = op & 0x10 ? reg_approve(fz_reg, "app", &doc, e)
+		               : reg_decline(fz_reg, "app", &doc, e);
 		break;
 	case 9:
 		fz_origin = REG_BASE;

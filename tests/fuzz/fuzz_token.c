@@ -35,8 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
 				abort();
 	} else {
-		if (token || (rc != -EACCES && rc != -EINVAL && rc != -EAGAIN && rc != -EIO &&
-		              rc != -ENOMEM) || e.err != -rc)
+		if (token ||
+		    (rc != -EACCES && rc != -EINVAL && rc != -EAGAIN && rc != -EIO &&
+		     rc != -ENOMEM) ||
+		    e.err != -rc)
 			abort();
 	}
 	if (!memchr(e.msg, '\0', sizeof(e.msg)) || strchr(e.msg, '\n') ||
