@@ -1207,7 +1207,10 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 	}
 	pthread_mutex_unlock(&f->lock);
 	__atomic_add_fetch(&g_counters.read_bytes, done, __ATOMIC_RELAXED);
-	if (done == 0 && got < 0)
+	/* Never a short count after a failure: the kernel takes a short read for EOF and
+	 * shrinks the file to it, so the reader would get a silently truncated file. The
+	 * error makes the kernel read the good pages again, page by page. */
+	if (got < 0)
 		return got;
 	return (ssize_t)done;
 }
