@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -634,7 +635,7 @@ static struct inflight *inflight; /* protected by if_lock */
  */
 struct cbuf {
 	int refs;            /* protected by if_lock */
-	size_t len;
+	size_t cap, len;
 	char *id;            /* chunk_id, set when published */
 	char data[];
 };
@@ -650,16 +651,50 @@ struct cbuf {
 static struct cbuf *fresh[FRESH_MAX]; /* protected by if_lock */
 static size_t n_fresh;                /* protected by if_lock */
 
+/*
+ * Chunk buffers are mapped, not malloc'd: glibc would keep freed 8 MiB blocks
+ * in per-thread arenas, so RSS would grow with every thread that ever held a
+ * chunk. A few freed buffers are kept for reuse (no page faults per chunk).
+ */
+#define POOL_MAX 2
+static struct cbuf *pool[POOL_MAX]; /* protected by if_lock */
+static size_t n_pool;               /* protected by if_lock */
+
 static struct cbuf *cbuf_new(size_t cap)
 {
-	struct cbuf *b = malloc(sizeof(*b) + cap);
+	struct cbuf *b = NULL;
+	void *m;
 
-	if (b) {
-		b->refs = 1;
-		b->len = 0;
-		b->id = NULL;
+	pthread_mutex_lock(&if_lock);
+	if (n_pool && pool[n_pool - 1]->cap == cap)
+		b = pool[--n_pool];
+	pthread_mutex_unlock(&if_lock);
+	if (!b) {
+		m = mmap(NULL, sizeof(*b) + cap, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		b = m;
+		b->cap = cap;
 	}
+	b->refs = 1;
+	b->len = 0;
+	b->id = NULL;
 	return b;
+}
+
+static void cbuf_free(struct cbuf *b)
+{
+	free(b->id);
+	b->id = NULL;
+	pthread_mutex_lock(&if_lock);
+	if (n_pool < POOL_MAX) {
+		pool[n_pool++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&if_lock);
+	if (b)
+		munmap(b, sizeof(*b) + b->cap);
 }
 
 static void cbuf_unref(struct cbuf *b)
@@ -671,10 +706,8 @@ static void cbuf_unref(struct cbuf *b)
 	pthread_mutex_lock(&if_lock);
 	last = --b->refs == 0;
 	pthread_mutex_unlock(&if_lock);
-	if (last) {
-		free(b->id);
-		free(b);
-	}
+	if (last)
+		cbuf_free(b);
 }
 
 /* The caller's buffer if nobody else holds it (to read the next chunk into), else a new one. */
@@ -703,15 +736,24 @@ static struct cbuf *fresh_find_locked(const char *id)
 	return NULL;
 }
 
-/* A reference to chunk `id` if it is in the fresh table, else NULL. */
+/*
+ * Take chunk `id` out of the fresh table (the table's reference passes to the
+ * caller), or NULL. Taken, not shared: the table holds only chunks nobody has
+ * read yet, and a later open reads the chunk from LMDB like any cache hit.
+ */
 static struct cbuf *fresh_get(const char *id)
 {
 	struct cbuf *b;
+	size_t i;
 
 	pthread_mutex_lock(&if_lock);
 	b = fresh_find_locked(id);
-	if (b)
-		b->refs++;
+	if (b) {
+		for (i = 0; fresh[i] != b; i++)
+			;
+		memmove(fresh + i, fresh + i + 1, (n_fresh - i - 1) * sizeof(*fresh));
+		n_fresh--;
+	}
 	pthread_mutex_unlock(&if_lock);
 	return b;
 }
@@ -752,6 +794,12 @@ static void fresh_clear(void)
 			break;
 		cbuf_unref(b);
 	}
+	pthread_mutex_lock(&if_lock);
+	while (n_pool) {
+		b = pool[--n_pool];
+		munmap(b, sizeof(*b) + b->cap);
+	}
+	pthread_mutex_unlock(&if_lock);
 }
 
 static char *chunk_id(const char *container, const char *blob, const char *etag, uint64_t idx)
@@ -841,7 +889,8 @@ static void fill_key(struct mgdcfs *fs, struct cache_key *k, const char *contain
 
 /*
  * Get chunk `idx` of a blob into *out (a reference; drop it with cbuf_unref):
- * the fresh table, else LMDB, else the network (then published and stored).
+ * the fresh table, else LMDB, else the network (then stored). A read-ahead
+ * worker (path NULL) publishes what it got in the fresh table.
  * `reuse` is the caller's previous buffer, consumed. With `small` set, a
  * chunk that only the network has is not fetched: -EAGAIN tells the caller
  * to read just the bytes it needs. Returns 0 or -errno.
@@ -882,7 +931,8 @@ static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
 				__atomic_add_fetch(&ctr.cache_bytes_served, (uint64_t)len,
 						   __ATOMIC_RELAXED);
 				reuse->len = len;
-				fresh_add(reuse, id);
+				if (!path) /* a read-ahead worker: for the reader to take */
+					fresh_add(reuse, id);
 				free(id);
 				*out = reuse;
 				return 0;
@@ -911,7 +961,8 @@ static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
 		b->len = len;
 		__atomic_add_fetch(&ctr.chunk_fetches, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&ctr.fetch_bytes, (uint64_t)len, __ATOMIC_RELAXED);
-		fresh_add(b, id);
+		if (!path)
+			fresh_add(b, id);
 		if (fs->cache)
 			cache_put_chunk(fs->cache, &k, b->data, len);
 	} else if (got >= 0) {
