@@ -102,6 +102,7 @@ mount_fs m developer || t_done
 D=$MNT/datasets/$C/data
 sbx_down
 is "$(sha256sum <"$D/big.bin" | cut -d' ' -f1)" "$want_big" "offline: a cached blob is still served after a remount"
+check "stats.json counts the LMDB hits that served it" jq -e '.cache.hits > 0 and .cache.bytes_from_cache > 0' "$MNT/.mgdcfs/stats.json" >/dev/null
 t0=$SECONDS
 out=$(cat "$D/one.bin" 2>&1 >/dev/null; echo "rc=$?")
 t1=$SECONDS
