@@ -98,11 +98,30 @@ pipe() {
   "dateFilter": {"column": "receivedDateTime", "start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"},
   "output": {"container": "exports", "folder": "flt/'"$1"'"}}'
 }
+# Mid-command: the first linked-service PUT is held 1.5 s and every token
+# expires while it waits, so the rest of the commit meets 401s.
+fault_add '{"route":"^PUT /arm/.*/linkedservices/","latencyMs":1500,"count":1}'
+($W "$M/pipelines/fltp1.json" "$(pipe p1)" >"$T_DIR/p1.rc") &
+wp=$!
+deadline=$((SECONDS + 20))
+while [ "$(rule_hits /linkedservices/)" -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
 fault_post /expire-tokens
-is "$($W "$M/pipelines/fltp1.json" "$(pipe p1)")" 0 "tokens expired: a pipeline spec commits, no error"
+wait $wp
+is "$(cat "$T_DIR/p1.rc")" 0 "tokens expired in the middle of a pipeline commit: it commits, no error"
 is "$(arm_get pipelines/fltp1 | jq -r .name)" fltp1 "service: the pipeline exists"
 check "service: and it has a run" bash -c "[ -n \"\$(readlink '$M/pipelines/fltp1/runs/latest')\" ]"
 check "no error or warning logged by the refreshes" bash -c "! tail -n +$((L0 + 1)) '${T_LOGS[m]}' | grep -E ' (error|warning): '"
+
+# The plan of a pipeline spec NAME: linked services mgdcfs-NAME-o365 and
+# -sink, datasets mgdcfs-NAME-src and -dst, the pipeline NAME (as fltp1 shows).
+plan_held() {
+	local n=0 r
+	for r in linkedservices/mgdcfs-$1-o365 linkedservices/mgdcfs-$1-sink datasets/mgdcfs-$1-src \
+		datasets/mgdcfs-$1-dst pipelines/$1; do
+		[ "$(arm_get "$r" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
+	done
+	echo $n
+}
 
 # 5. kill -9 during a spec commit: ARM answers the dataset PUTs slowly, the
 # daemon dies while it waits. Every resource the plan names is then checked
@@ -118,22 +137,14 @@ wait $wp 2>/dev/null
 check "after kill -9, fusermount3 -u cleared the mount" bash -c "! mountpoint -q '$T_DIR/m'"
 sleep 3.5 # let the emulator finish the PUTs it already received
 fault_reset
+held_dead=$(plan_held fltp2 2>/dev/null)
+diag "with the daemon dead, the factory held $held_dead of the 5 resources"
 MNAME=m2
 mount_fs m2 developer || t_done
 check "a remount works" test -f "$MNT/tenant/tenant.json"
-# The plan of a pipeline spec NAME: linked services mgdcfs-NAME-o365 and
-# -sink, datasets mgdcfs-NAME-src and -dst, the pipeline NAME (as fltp1 shows).
-plan_held() {
-	local n=0 r
-	for r in linkedservices/mgdcfs-$1-o365 linkedservices/mgdcfs-$1-sink datasets/mgdcfs-$1-src \
-		datasets/mgdcfs-$1-dst pipelines/$1; do
-		[ "$(arm_get "$r" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
-	done
-	echo $n
-}
 is "$(plan_held fltp1 2>/dev/null)" 5 "the plan names five resources (the committed fltp1 has them all)"
 held=$(plan_held fltp2)
-check "the factory holds all of the killed command or none of it ($held of 5 resources; a kill -9 cannot roll back: needs a commit journal replayed at mount)" \
+check "the factory holds all of the killed command or none of it ($held of 5 resources after the remount)" \
 	bash -c "[ $held = 0 ] || [ $held = 5 ]"
 is "$($W "$MNT/pipelines/fltp2.json" "$(pipe p2)")" 0 "writing the spec again after the remount commits"
 is "$(plan_held fltp2 2>/dev/null)" 5 "and the factory then holds the whole plan"
