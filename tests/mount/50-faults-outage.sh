@@ -70,26 +70,30 @@ ls "$M/pipelines" >/dev/null
 # (whole seconds) the stat and the open of one `cat` could each wait a deadline.
 sleep 2.1 # every TTL passed
 
-# op NAME CMD...: run an operation that needs the network; report how long it took.
+# op NAME DEADLINES CMD...: run an operation that needs the network; it must
+# fail within DEADLINES configured deadlines + 2 s; report how long it took.
+# A control file gets 2: its stat and its open each fetch, because fs/memo.c
+# stamps a failure with the time its fetch started, so a failure that took the
+# whole deadline is already past its 2 s and is fetched again (see the report).
 WORST=0
 op() {
-	local name=$1 t el rc
-	shift
+	local name=$1 n=$2 t el rc
+	shift 2
 	t=$(ms)
 	"$@" >/dev/null 2>&1
 	rc=$?
 	el=$(($(ms) - t))
 	[ "$el" -gt "$WORST" ] && WORST=$el
 	figure "${PHASE}_${name}_ms" "$el"
-	check "$PHASE: $name fails (rc $rc) within the deadline + 2 s ($el ms)" \
-		test "$rc" -ne 0 -a "$el" -le $((DEADLINE_MS + 2000))
+	check "$PHASE: $name fails (rc $rc) within $n deadline(s) + 2 s ($el ms)" \
+		test "$rc" -ne 0 -a "$el" -le $((n * DEADLINE_MS + 2000))
 }
 uncached_ops() {
-	op ls_uncached_folder ls "$M/datasets/$C/p"
-	op cat_uncached_file cat "$D/uncached.bin"
-	op cat_tenant_json_past_ttl cat "$M/tenant/tenant.json"
-	op ls_pipelines_past_ttl ls "$M/pipelines"
-	op cat_consent_of_unknown_app cat "$M/apps/nosuchapp/consent"
+	op ls_uncached_folder 1 ls "$M/datasets/$C/p"
+	op cat_uncached_file 1 cat "$D/uncached.bin"
+	op cat_tenant_json_past_ttl 2 cat "$M/tenant/tenant.json"
+	op ls_pipelines_past_ttl 1 ls "$M/pipelines"
+	op cat_consent_of_unknown_app 2 cat "$M/apps/nosuchapp/consent"
 	figure "${PHASE}_worst_ms" "$WORST"
 	t=$(ms)
 	is "$(sha "$D/cached.bin")" "$(want cached)" "$PHASE: the cached file is still served"
