@@ -177,7 +177,7 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 			e->err = rc;
 			snprintf(e->errmsg, sizeof(e->errmsg), "%s", msg);
 			e->fetched = time(NULL);
-			e->fetched_ms = fetched_at;
+			e->fetched_ms = now_ms(); /* a failure is remembered from when it ended */
 			cJSON_Delete(e->doc);
 			e->doc = NULL;
 			entry_unref(e);
