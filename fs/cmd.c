@@ -39,7 +39,7 @@
 static int remote_fail(const char *path, int rc, const struct net_error *e, const char *what)
 {
 	errlog_add(path, -rc, "%s: %s%s%s", what, e->code, e->code[0] ? ": " : "",
-		   e->msg[0] ? e->msg : strerror(-rc));
+	           e->msg[0] ? e->msg : strerror(-rc));
 	return rc;
 }
 
@@ -69,7 +69,7 @@ static void spec_profile_of(const struct mgdcfs *fs, struct spec_profile *p)
 
 /* The appId of app `name` (malloc'd), or -ENOENT. */
 static int app_id_of(struct mgdcfs *fs, const char *path, const char *name, size_t len,
-		     char **app_id, cJSON **reg_copy)
+                     char **app_id, cJSON **reg_copy)
 {
 	struct memo_ref apps = {0};
 	const cJSON *reg;
@@ -110,8 +110,8 @@ static int cmd_data_connect(struct mgdcfs *fs, const char *path, const char *buf
 	return 0;
 }
 
-static int cmd_consent(struct mgdcfs *fs, const char *path, const struct route *r,
-		       const char *buf, size_t len)
+static int cmd_consent(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+                       size_t len)
 {
 	struct net_error e = {0};
 	char err[768], *app = NULL;
@@ -135,8 +135,7 @@ static int cmd_consent(struct mgdcfs *fs, const char *path, const struct route *
 }
 
 /* Find pipeline `name` in the factory: a copy of its resource, or -ENOENT. */
-static int pipe_of(struct mgdcfs *fs, const char *path, const char *name, size_t len,
-		   cJSON **out)
+static int pipe_of(struct mgdcfs *fs, const char *path, const char *name, size_t len, cJSON **out)
 {
 	struct memo_ref pipes = {0};
 	const cJSON *p;
@@ -175,8 +174,8 @@ static int start_run(struct mgdcfs *fs, const char *path, const char *name, cons
 	return 0;
 }
 
-static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *r,
-		       const char *buf, size_t len)
+static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+                       size_t len)
 {
 	cJSON *pipe = NULL, *params = NULL;
 	char err[768], name[128];
@@ -221,7 +220,7 @@ static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r
 }
 
 int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
-	      size_t len)
+              size_t len)
 {
 	switch (r->kind) {
 	case N_DATA_CONNECT:
@@ -244,8 +243,8 @@ int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const 
 	}
 }
 
-static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r,
-		      const char *buf, size_t len)
+static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
+                      size_t len)
 {
 	struct spec_profile p;
 	struct net_error e = {0};
@@ -258,18 +257,17 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 
 	if (!fs->reg)
 		return refuse(path, -ENOTSUP,
-			      "this profile has no registration endpoint (endpoints.registration); "
-			      "against a real tenant, register the app in the Azure portal");
+		              "this profile has no registration endpoint (endpoints.registration); "
+		              "against a real tenant, register the app in the Azure portal");
 	if (memchr(r->name, '.', r->name_len) || r->name[0] == '#') {
 		snprintf(err, sizeof(err),
-			 "%s: $: app name '%.*s' contains '.'; app names are one component without "
-			 "'.', so apps/<name>/ and apps/<name>.json stay distinct",
-			 rel(path), (int)r->name_len, r->name);
+		         "%s: $: app name '%.*s' contains '.'; app names are one component without "
+		         "'.', so apps/<name>/ and apps/<name>.json stay distinct",
+		         rel(path), (int)r->name_len, r->name);
 		return refuse(path, -EINVAL, err);
 	}
 	spec_profile_of(fs, &p);
-	rc = spec_parse_registration(rel(path), buf, len, &p, fs->catalog, &body, err,
-				     sizeof(err));
+	rc = spec_parse_registration(rel(path), buf, len, &p, fs->catalog, &body, err, sizeof(err));
 	if (rc)
 		return refuse(path, rc, err);
 	if (!cJSON_GetObjectItemCaseSensitive(body, "name")) {
@@ -288,9 +286,9 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 	old = ctl_find_app(apps.doc, r->name, r->name_len);
 	if (old && app_id && ctl_str(old, "appId") && strcmp(ctl_str(old, "appId"), app_id)) {
 		snprintf(err, sizeof(err),
-			 "%s: appId: app '%.*s' is registered for appId %s; an app keeps its appId "
-			 "(rmdir it first to register another appId under this name)",
-			 rel(path), (int)r->name_len, r->name, ctl_str(old, "appId"));
+		         "%s: appId: app '%.*s' is registered for appId %s; an app keeps its appId "
+		         "(rmdir it first to register another appId under this name)",
+		         rel(path), (int)r->name_len, r->name, ctl_str(old, "appId"));
 		rc = refuse(path, -EINVAL, err);
 		goto out;
 	}
@@ -301,18 +299,20 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 		{
 			const char *other = ctl_str(it, "name");
 
-			if (ctl_str(it, "appId") && strcmp(ctl_str(it, "appId"), app_id) == 0 && other) {
-				snprintf(err, sizeof(err),
-					 "%s: appId: %s is already registered as '%s' (one registration "
-					 "per app); edit apps/%s.json, or rmdir apps/%s first",
-					 rel(path), app_id, other, other, other);
+			if (ctl_str(it, "appId") && strcmp(ctl_str(it, "appId"), app_id) == 0 &&
+			    other) {
+				snprintf(
+				    err, sizeof(err),
+				    "%s: appId: %s is already registered as '%s' (one registration "
+				    "per app); edit apps/%s.json, or rmdir apps/%s first",
+				    rel(path), app_id, other, other, other);
 				rc = refuse(path, -EEXIST, err);
 				goto out;
 			}
 		}
 	}
 	rc = reg_put(fs->reg, app_id, body, old ? ctl_str(old, "etag") : NULL, NULL, &etag,
-		     &created, &e);
+	             &created, &e);
 	if (rc)
 		remote_fail(path, rc, &e, created ? "register" : "update registration");
 	else
@@ -345,12 +345,12 @@ static cJSON *strip_for_put(const cJSON *res)
 static enum adf_kind adf_kind_of(enum spec_kind k)
 {
 	return k == SPEC_LINKED_SERVICE ? ADF_LINKED_SERVICE
-	       : k == SPEC_DATASET	? ADF_DATASET
-					: ADF_PIPELINE;
+	       : k == SPEC_DATASET      ? ADF_DATASET
+	                                : ADF_PIPELINE;
 }
 
 static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *plan,
-		     struct prior *prior)
+                     struct prior *prior)
 {
 	struct net_error e = {0};
 	size_t i;
@@ -365,7 +365,7 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
 			cJSON *b = strip_for_put(prior[i].body);
 
 			rc = b ? adf_put(fs->adf, adf_kind_of(res->kind), res->name, b, NULL, NULL,
-					 NULL, &e)
+			                 NULL, &e)
 			       : -ENOMEM;
 			cJSON_Delete(b);
 		} else {
@@ -612,7 +612,7 @@ void cmd_recover(struct mgdcfs *fs)
 }
 
 static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct route *r,
-			   const char *buf, size_t len)
+                           const char *buf, size_t len)
 {
 	struct pipeline_plan plan = {0};
 	struct prior prior[SPEC_PLAN_MAX] = {{0}};
@@ -628,20 +628,20 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 
 	if (!fs->adf)
 		return refuse(path, -ENOTSUP,
-			      "this profile names no data factory (subscription_id, "
-			      "resource_group, factory)");
+		              "this profile names no data factory (subscription_id, "
+		              "resource_group, factory)");
 	spec_profile_of(fs, &p);
 	/* The app the spec names decides what may be validated and which secret to use. */
 	if (len <= SPEC_MAX_BYTES && (doc = cJSON_ParseWithLength(buf, len)) &&
 	    (app = cJSON_GetObjectItemCaseSensitive(doc, "app")) && cJSON_IsString(app) &&
 	    fs->reg) {
-		rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), &app_id,
-			       &reg);
+		rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), &app_id, &reg);
 		if (rc == -ENOENT) {
-			snprintf(err, sizeof(err),
-				 "%s: app: no app registration named '%s'; write apps/%s.json first "
-				 "(ls apps/ lists the registered ones)",
-				 rel(path), app->valuestring, app->valuestring);
+			snprintf(
+			    err, sizeof(err),
+			    "%s: app: no app registration named '%s'; write apps/%s.json first "
+			    "(ls apps/ lists the registered ones)",
+			    rel(path), app->valuestring, app->valuestring);
 			rc = refuse(path, -EINVAL, err);
 			goto out;
 		}
@@ -651,16 +651,17 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	if (app_id && strcmp(app_id, fs->cfg.client_id) == 0)
 		secret = fs->cfg.client_secret;
 	if (app_id && !secret && !fs->cfg.keyvault) {
-		snprintf(err, sizeof(err),
-			 "%s: app: the pipeline must authenticate as app %s, but this profile signs "
-			 "in as %s and knows no other secret; mount with that app's profile, or "
-			 "name a Key Vault (key_vault) that holds its secret",
-			 rel(path), app_id, fs->cfg.client_id);
+		snprintf(
+		    err, sizeof(err),
+		    "%s: app: the pipeline must authenticate as app %s, but this profile signs "
+		    "in as %s and knows no other secret; mount with that app's profile, or "
+		    "name a Key Vault (key_vault) that holds its secret",
+		    rel(path), app_id, fs->cfg.client_id);
 		rc = refuse(path, -EACCES, err);
 		goto out;
 	}
 	rc = spec_parse_pipeline(rel(path), buf, len, &p, fs->catalog, reg, secret, &plan, err,
-				 sizeof(err));
+	                         sizeof(err));
 	if (rc) {
 		refuse(path, rc, err);
 		goto out;
@@ -685,7 +686,7 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	}
 	for (i = 0; i < plan.n; i++) {
 		rc = adf_get(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
-			     &prior[i].body, NULL, &e);
+		             &prior[i].body, NULL, &e);
 		if (rc == -ENOENT) {
 			prior[i].body = NULL;
 		} else if (rc) {
@@ -696,12 +697,12 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	journal_begin(fs, &plan, prior, journal, sizeof(journal));
 	for (i = 0; i < plan.n; i++) {
 		rc = adf_put(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
-			     plan.res[i].body, NULL, NULL, NULL, &e);
+		             plan.res[i].body, NULL, NULL, NULL, &e);
 		if (rc) {
 			char what[256];
 
 			snprintf(what, sizeof(what), "creating %s '%s'",
-				 spec_kind_collection(plan.res[i].kind), plan.res[i].name);
+			         spec_kind_collection(plan.res[i].kind), plan.res[i].name);
 			remote_fail(path, rc, &e, what);
 			goto undo;
 		}
@@ -726,7 +727,7 @@ out:
 }
 
 int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
-	       size_t len)
+               size_t len)
 {
 	if (r->kind == N_APP_SPEC)
 		return commit_app(fs, path, r, buf, len);
@@ -747,8 +748,8 @@ static void referenced(const cJSON *res, const char *list, const char *field, cJ
 	{
 		for (int k = 0; k < 2; k++) {
 			io = cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs");
-			cJSON_ArrayForEach(ref, io) if (ctl_str(ref, field)) cJSON_AddItemToArray(
-				names, cJSON_CreateString(ctl_str(ref, field)));
+			cJSON_ArrayForEach(ref, io) if (ctl_str(ref, field))
+			    cJSON_AddItemToArray(names, cJSON_CreateString(ctl_str(ref, field)));
 		}
 	}
 }
@@ -757,7 +758,8 @@ static int name_in(const cJSON *arr, const char *s)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
+	cJSON_ArrayForEach(it,
+	                   arr) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
 	return 0;
 }
 
@@ -766,7 +768,8 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 {
 	struct net_error e = {0};
 	cJSON *pipe = NULL, *mine = cJSON_CreateArray(), *others = cJSON_CreateArray();
-	cJSON *pipes = NULL, *dsets = NULL, *lss = cJSON_CreateArray(), *other_ls = cJSON_CreateArray();
+	cJSON *pipes = NULL, *dsets = NULL, *lss = cJSON_CreateArray(),
+	      *other_ls = cJSON_CreateArray();
 	const cJSON *it;
 	char name[128];
 	int rc;
@@ -781,7 +784,7 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 	rc = adf_list(fs->adf, ADF_PIPELINE, &pipes, &e);
 	if (rc == 0)
 		cJSON_ArrayForEach(it, pipes) if (strcmp(ctl_str(it, "name") ?: "", name))
-			referenced(it, "activities", "referenceName", others);
+		    referenced(it, "activities", "referenceName", others);
 	if (rc == 0)
 		rc = adf_list(fs->adf, ADF_DATASET, &dsets, &e);
 	if (rc) {
@@ -797,7 +800,7 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 	{
 		const char *dn = ctl_str(it, "name");
 		const cJSON *ls = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(it, "properties"), "linkedServiceName");
+		    cJSON_GetObjectItemCaseSensitive(it, "properties"), "linkedServiceName");
 		const char *lsn = ctl_str(ls, "referenceName");
 
 		if (!dn || !lsn)
@@ -810,7 +813,7 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 		}
 	}
 	cJSON_ArrayForEach(it, lss) if (!name_in(other_ls, it->valuestring))
-		adf_delete(fs->adf, ADF_LINKED_SERVICE, it->valuestring, &e);
+	    adf_delete(fs->adf, ADF_LINKED_SERVICE, it->valuestring, &e);
 	log_info("%s: pipeline deleted", rel(path));
 out:
 	memo_drop_prefix(fs->memo, "pipes");

@@ -111,24 +111,24 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 	} else if (strncmp(key, "run/", 4) == 0) {
 		rc = fs->adf ? adf_get_run(fs->adf, key + 4, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "acts/", 5) == 0) {
-		rc = fs->adf ? adf_query_activity_runs(fs->adf, key + 5, NULL, NULL, out, &e) : -ENOTSUP;
+		rc = fs->adf ? adf_query_activity_runs(fs->adf, key + 5, NULL, NULL, out, &e)
+		             : -ENOTSUP;
 	}
 	if (rc == -ENOTSUP)
 		snprintf(err, errlen,
-			 "not configured in profile '%s' (the registration contract needs "
-			 "endpoints.registration; pipelines need subscription_id, resource_group "
-			 "and factory)",
-			 fs->cfg.profile);
+		         "not configured in profile '%s' (the registration contract needs "
+		         "endpoints.registration; pipelines need subscription_id, resource_group "
+		         "and factory)",
+		         fs->cfg.profile);
 	else if (rc && e.code[0] && strncmp(e.msg, e.code, strlen(e.code)) == 0)
 		snprintf(err, errlen, "%s", e.msg); /* Entra's text starts with its AADSTS code */
 	else if (rc)
 		snprintf(err, errlen, "%s%s%s", e.code, e.code[0] ? ": " : "",
-			 e.msg[0] ? e.msg : strerror(-rc));
+		         e.msg[0] ? e.msg : strerror(-rc));
 	return rc;
 }
 
-int ctl_get(struct mgdcfs *fs, const char *path, const char *key, int ttl,
-	    struct memo_ref *ref)
+int ctl_get(struct mgdcfs *fs, const char *path, const char *key, int ttl, struct memo_ref *ref)
 {
 	char err[600] = "";
 	int rc = memo_get(fs->memo, key, ttl, fetch, fs, ref, err, sizeof(err));
@@ -224,25 +224,25 @@ static char *key_of(const char *prefix, const char *s, size_t len)
 /* ---- rendering ---- */
 
 static const char readme_text[] =
-	"mgdcfs: this directory is a Microsoft Graph Data Connect tenant.\n"
-	"\n"
-	"  tenant/tenant.json        the organization and its Data Connect setting\n"
-	"  tenant/data-connect       \"enabled\" or \"disabled\"; a global admin writes either\n"
-	"  catalog/<Dataset>.json    columns, types, date filters and scope of each dataset\n"
-	"  apps/<name>/              an MGDC app registration: registration.json, consent,\n"
-	"                            consent.json\n"
-	"  apps/<name>.json          write a registration spec here to register or update\n"
-	"  apps/<name>/consent       a global admin writes \"approve\" or \"decline\"\n"
-	"  pipelines/<name>/         spec.json, pipeline.json, trigger, runs/<runId>/\n"
-	"  pipelines/<name>.json     write a pipeline spec here: creates it and starts a run\n"
-	"  pipelines/<name>/trigger  write {} (or a JSON object of parameters) to run again\n"
-	"  .../runs/<runId>/         status, run.json, activities.json, cancel, output ->\n"
-	"  datasets/<container>/     exported files, streamed from Blob storage and cached\n"
-	"  .mgdcfs/                  stats.json, errors (why the last commands failed),\n"
-	"                            config.json\n"
-	"\n"
-	"A spec commits when the file is closed; close(2) returns the outcome and\n"
-	".mgdcfs/errors says why a spec was refused. See mgdcfs(1).\n";
+    "mgdcfs: this directory is a Microsoft Graph Data Connect tenant.\n"
+    "\n"
+    "  tenant/tenant.json        the organization and its Data Connect setting\n"
+    "  tenant/data-connect       \"enabled\" or \"disabled\"; a global admin writes either\n"
+    "  catalog/<Dataset>.json    columns, types, date filters and scope of each dataset\n"
+    "  apps/<name>/              an MGDC app registration: registration.json, consent,\n"
+    "                            consent.json\n"
+    "  apps/<name>.json          write a registration spec here to register or update\n"
+    "  apps/<name>/consent       a global admin writes \"approve\" or \"decline\"\n"
+    "  pipelines/<name>/         spec.json, pipeline.json, trigger, runs/<runId>/\n"
+    "  pipelines/<name>.json     write a pipeline spec here: creates it and starts a run\n"
+    "  pipelines/<name>/trigger  write {} (or a JSON object of parameters) to run again\n"
+    "  .../runs/<runId>/         status, run.json, activities.json, cancel, output ->\n"
+    "  datasets/<container>/     exported files, streamed from Blob storage and cached\n"
+    "  .mgdcfs/                  stats.json, errors (why the last commands failed),\n"
+    "                            config.json\n"
+    "\n"
+    "A spec commits when the file is closed; close(2) returns the outcome and\n"
+    ".mgdcfs/errors says why a spec was refused. See mgdcfs(1).\n";
 
 static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 {
@@ -260,9 +260,8 @@ static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 		goto out;
 	}
 	cJSON_AddStringToObject(o, "id", ctl_str(org.doc, "id") ? ctl_str(org.doc, "id") : "");
-	cJSON_AddStringToObject(o, "name",
-				ctl_str(org.doc, "displayName") ? ctl_str(org.doc, "displayName")
-								: "");
+	cJSON_AddStringToObject(
+	    o, "name", ctl_str(org.doc, "displayName") ? ctl_str(org.doc, "displayName") : "");
 	doms = cJSON_AddArrayToObject(o, "domains");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(org.doc, "verifiedDomains"))
 	{
@@ -270,8 +269,7 @@ static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 			cJSON_AddItemToArray(doms, cJSON_CreateString(ctl_str(it, "name")));
 	}
 	for (const char *const *k = (const char *const[]){"countryLetterCode", "officeRegion",
-							    "tenantType", "createdDateTime",
-							    NULL};
+	                                                  "tenantType", "createdDateTime", NULL};
 	     *k; k++)
 		if ((v = cJSON_GetObjectItemCaseSensitive(org.doc, *k)))
 			cJSON_AddItemToObject(o, *k, cJSON_Duplicate(v, 1));
@@ -298,7 +296,7 @@ static int render_data_connect(struct mgdcfs *fs, const char *path, struct conte
 		return rc;
 	en = cJSON_GetObjectItemCaseSensitive(dc.doc, "enabled");
 	rc = set_text(c, cJSON_IsTrue(en) ? "enabled\n" : "disabled\n",
-		      ctl_parse_time(ctl_str(dc.doc, "modifiedOn")), 0644);
+	              ctl_parse_time(ctl_str(dc.doc, "modifiedOn")), 0644);
 	memo_put(fs->memo, &dc);
 	return rc;
 }
@@ -321,8 +319,9 @@ static void drop_nulls(cJSON *o)
 /* The app spec as a user would write it back: what apps/<name>.json shows. */
 static cJSON *app_spec_of(const cJSON *reg)
 {
-	static const char *const keys[] = {"appId", "description", "publishType", "computeType",
-					   "activityType", "datasets", "destination", NULL};
+	static const char *const keys[] = {
+	    "appId",        "description", "publishType", "computeType",
+	    "activityType", "datasets",    "destination", NULL};
 	cJSON *o = cJSON_CreateObject();
 	const cJSON *v;
 
@@ -333,8 +332,7 @@ static cJSON *app_spec_of(const cJSON *reg)
 	return o;
 }
 
-static int render_app(struct mgdcfs *fs, const char *path, const struct route *r,
-		      struct content *c)
+static int render_app(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c)
 {
 	struct memo_ref apps = {0};
 	const cJSON *reg, *auth;
@@ -377,7 +375,7 @@ static int render_app(struct mgdcfs *fs, const char *path, const struct route *r
 			cJSON_AddStringToObject(o, "status", "PendingAuthorization");
 		if (o)
 			cJSON_AddStringToObject(o, "appId",
-						ctl_str(reg, "appId") ? ctl_str(reg, "appId") : "");
+			                        ctl_str(reg, "appId") ? ctl_str(reg, "appId") : "");
 		rc = o ? ctl_json_text(o, c, ctl_parse_time(ctl_str(auth, "approvedOn")) ?: mt)
 		       : -ENOMEM;
 		break;
@@ -391,7 +389,7 @@ out:
 }
 
 static int render_pipe(struct mgdcfs *fs, const char *path, const struct route *r,
-		       struct content *c)
+                       struct content *c)
 {
 	struct memo_ref pipes = {0};
 	const cJSON *p, *spec;
@@ -435,7 +433,7 @@ out:
 
 /* runs/<id>/output -> ../../../../datasets/<container>/<folder>/<runId> */
 static int render_output(struct mgdcfs *fs, const char *path, const struct route *r,
-			 struct content *c)
+                         struct content *c)
 {
 	struct memo_ref pipes = {0};
 	const cJSON *p, *spec, *outp;
@@ -456,7 +454,7 @@ static int render_output(struct mgdcfs *fs, const char *path, const struct route
 		goto out;
 	}
 	if (asprintf(&t, "../../../../datasets/%s/%s%s%.*s", cont, folder ? folder : "",
-		     folder && folder[0] ? "/" : "", (int)r->run_len, r->run) < 0) {
+	             folder && folder[0] ? "/" : "", (int)r->run_len, r->run) < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -469,8 +467,7 @@ out:
 	return rc;
 }
 
-static int render_run(struct mgdcfs *fs, const char *path, const struct route *r,
-		      struct content *c)
+static int render_run(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c)
 {
 	struct memo_ref runs = {0}, acts = {0};
 	const cJSON *rr;
@@ -488,8 +485,8 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 	if (r->kind == N_RUNS_LATEST) {
 		rr = latest_run(runs.doc);
 		rc = rr ? set_text(c, ctl_str(rr, "runId"), ctl_parse_time(ctl_str(rr, "runStart")),
-				   0777)
-			: -ENOENT;
+		                   0777)
+		        : -ENOENT;
 		if (rc == 0)
 			c->mode = S_IFLNK | 0777;
 		goto out;
@@ -513,7 +510,7 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 		char line[64];
 
 		snprintf(line, sizeof(line), "%s\n",
-			 ctl_str(rr, "status") ? ctl_str(rr, "status") : "Queued");
+		         ctl_str(rr, "status") ? ctl_str(rr, "status") : "Queued");
 		rc = set_text(c, line, mt, 0444);
 		break;
 	}
@@ -670,7 +667,7 @@ int ctl_dir_exists(struct mgdcfs *fs, const char *path, const struct route *r, t
 }
 
 static int list_names(struct mgdcfs *fs, const char *path, const char *key, int ttl,
-		      const char *field, const char *suffix_entry, dir_fill_fn fill, void *ud)
+                      const char *field, const char *suffix_entry, dir_fill_fn fill, void *ud)
 {
 	struct memo_ref doc = {0};
 	const cJSON *it;
@@ -699,8 +696,7 @@ static int list_names(struct mgdcfs *fs, const char *path, const char *key, int 
 	return 0;
 }
 
-int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
-	     void *ud)
+int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill, void *ud)
 {
 	size_t i;
 	char name[300];
@@ -709,9 +705,9 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 
 	switch (r->kind) {
 	case N_ROOT:
-		for (const char *const *n = (const char *const[]){"README", "tenant", "catalog",
-								    "apps", "pipelines",
-								    "datasets", ".mgdcfs", NULL};
+		for (const char *const *n =
+		         (const char *const[]){"README", "tenant", "catalog", "apps", "pipelines",
+		                               "datasets", ".mgdcfs", NULL};
 		     *n; n++)
 			fill(ud, *n, NULL);
 		return 0;
@@ -730,7 +726,7 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		if (!fs->reg)
 			return 0;
 		return list_names(fs, path, "apps", fs->cfg.ttl_metadata_s, "name", ".json", fill,
-				  ud);
+		                  ud);
 	case N_APP:
 		if ((rc = ctl_dir_exists(fs, path, r, &(time_t){0})))
 			return rc;
@@ -741,8 +737,8 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 	case N_PIPES:
 		if (!fs->adf)
 			return 0;
-		return list_names(fs, path, "pipes", fs->cfg.ttl_metadata_s, "name", ".json",
-				  fill, ud);
+		return list_names(fs, path, "pipes", fs->cfg.ttl_metadata_s, "name", ".json", fill,
+		                  ud);
 	case N_PIPE: {
 		struct content c = {0};
 		struct route sr = *r;

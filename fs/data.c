@@ -30,11 +30,11 @@
 #include "fs/fs_i.h"
 #include "net/blob.h"
 
-#define LISTINGS_MAX 512      /* folders kept in memory */
-#define RA_WORKERS 4          /* read-ahead threads */
-#define RA_QUEUE 64           /* pending read-ahead chunks */
-#define NEG_TTL_S 2           /* a miss in an older listing refetches it */
-#define FRESH_OPEN_S 1        /* a listing this young needs no HEAD at open */
+#define LISTINGS_MAX 512 /* folders kept in memory */
+#define RA_WORKERS   4   /* read-ahead threads */
+#define RA_QUEUE     64  /* pending read-ahead chunks */
+#define NEG_TTL_S    2   /* a miss in an older listing refetches it */
+#define FRESH_OPEN_S 1   /* a listing this young needs no HEAD at open */
 
 static struct data_counters ctr;
 static _Atomic int64_t inflight_now;
@@ -56,7 +56,7 @@ void data_get_counters(struct data_counters *out)
 /* ---- listings ---- */
 
 struct dent {
-	char *name;               /* one path component */
+	char *name; /* one path component */
 	int is_dir;
 	uint64_t size;
 	time_t mtime;
@@ -65,12 +65,12 @@ struct dent {
 
 struct listing {
 	struct listing *next;
-	char *key;                /* container "\n" prefix */
-	int refs;                 /* protected by lst_lock */
+	char *key; /* container "\n" prefix */
+	int refs;  /* protected by lst_lock */
 	time_t fetched;
-	int stale;                /* served from the persisted copy after a failure */
+	int stale; /* served from the persisted copy after a failure */
 	size_t n;
-	struct dent *v;           /* sorted by name */
+	struct dent *v; /* sorted by name */
 };
 
 static pthread_mutex_t lst_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -189,9 +189,9 @@ static char *listing_pack(const struct listing *l, size_t *len)
 		return NULL;
 	for (i = 0; i < l->n; i++)
 		o += (size_t)snprintf(buf + o, cap - o, "%c %llu %lld %s\t%s\n",
-				      l->v[i].is_dir ? 'd' : 'f',
-				      (unsigned long long)l->v[i].size, (long long)l->v[i].mtime,
-				      l->v[i].etag[0] ? l->v[i].etag : "-", l->v[i].name);
+		                      l->v[i].is_dir ? 'd' : 'f', (unsigned long long)l->v[i].size,
+		                      (long long)l->v[i].mtime,
+		                      l->v[i].etag[0] ? l->v[i].etag : "-", l->v[i].name);
 	*len = o;
 	return buf;
 }
@@ -240,7 +240,7 @@ static int offline_errno(int rc)
 
 /* Fetch the listing of (container, prefix); container NULL lists the containers. */
 static int listing_fetch(struct mgdcfs *fs, const char *path, const char *container,
-			 const char *prefix, const char *key, struct listing **out)
+                         const char *prefix, const char *key, struct listing **out)
 {
 	struct collect col = {0};
 	struct net_error e = {0};
@@ -290,10 +290,10 @@ static int listing_fetch(struct mgdcfs *fs, const char *path, const char *contai
 				free(val);
 				__atomic_add_fetch(&ctr.listing_fallbacks, 1, __ATOMIC_RELAXED);
 				errlog_add(path, -rc,
-					   "storage unreachable (%s); showing the listing cached "
-					   "%lld s ago",
-					   e.msg[0] ? e.msg : strerror(-rc),
-					   (long long)(time(NULL) - at));
+				           "storage unreachable (%s); showing the listing cached "
+				           "%lld s ago",
+				           e.msg[0] ? e.msg : strerror(-rc),
+				           (long long)(time(NULL) - at));
 				l->stale = 1;
 				l->fetched = time(NULL);
 				*out = l;
@@ -303,15 +303,15 @@ static int listing_fetch(struct mgdcfs *fs, const char *path, const char *contai
 		}
 		if (rc != -ENOENT)
 			errlog_add(path, -rc, "listing failed: %s%s%s", e.code,
-				   e.code[0] ? ": " : "", e.msg[0] ? e.msg : strerror(-rc));
+			           e.code[0] ? ": " : "", e.msg[0] ? e.msg : strerror(-rc));
 		listing_free(l);
 		return rc;
 	}
 	if (col.skipped)
 		errlog_add(path, EILSEQ,
-			   "%u name(s) not shown: they contain '/', control characters or invalid "
-			   "UTF-8, or are '.' or '..'",
-			   col.skipped);
+		           "%u name(s) not shown: they contain '/', control characters or invalid "
+		           "UTF-8, or are '.' or '..'",
+		           col.skipped);
 	if (l->n) /* an empty listing has l->v == NULL, which qsort must not see */
 		qsort(l->v, l->n, sizeof(*l->v), dent_cmp);
 	for (i = j = 0; i < l->n; i++) {
@@ -352,7 +352,7 @@ static void listing_remove_locked(const char *key)
  * a reference (drop with listing_unref) or -errno.
  */
 static int listing_get(struct mgdcfs *fs, const char *path, const char *container,
-		       const char *prefix, struct listing **out)
+                       const char *prefix, struct listing **out)
 {
 	struct listing *l, **pp, *fresh;
 	char *key;
@@ -416,7 +416,7 @@ static void listing_drop(const char *container, const char *prefix)
 
 /* Record a blob's new size and ETag (seen by a HEAD) in its cached listing. */
 static void listing_update(const char *container, const char *prefix, const char *leaf,
-			   size_t leaf_len, const struct blob_props *p)
+                           size_t leaf_len, const struct blob_props *p)
 {
 	struct listing *l;
 	char *key;
@@ -460,7 +460,7 @@ struct where {
 	char *prefix;     /* malloc'd */
 	const char *leaf; /* points into the route's path */
 	size_t leaf_len;
-	char *blob;       /* full blob name (prefix + leaf), malloc'd */
+	char *blob; /* full blob name (prefix + leaf), malloc'd */
 };
 
 static int where_of(const struct route *r, struct where *w)
@@ -508,7 +508,7 @@ static void dent_stat(const struct mgdcfs *fs, const struct dent *d, struct stat
 
 /* Look up the entry a route names; copies it into *out. */
 static int lookup(struct mgdcfs *fs, const char *path, const struct route *r, struct dent *out,
-		  time_t *fetched)
+                  time_t *fetched)
 {
 	struct listing *l;
 	struct where w;
@@ -525,7 +525,7 @@ static int lookup(struct mgdcfs *fs, const char *path, const struct route *r, st
 		if (rc)
 			goto out;
 		d = r->kind == N_DS_CONTAINER ? listing_find(l, w.container, strlen(w.container))
-					      : listing_find(l, w.leaf, w.leaf_len);
+		                              : listing_find(l, w.leaf, w.leaf_len);
 		/* A name the listing lacks may have appeared since (a run's new output
 		 * folder): a miss in a listing older than NEG_TTL_S refetches it once. */
 		if (d || !again || l->stale || time(NULL) - l->fetched < NEG_TTL_S)
@@ -557,7 +557,7 @@ int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct
 }
 
 int data_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
-	      void *ud)
+              void *ud)
 {
 	struct listing *l;
 	struct where w;
@@ -610,12 +610,12 @@ struct data_file {
 	char *blob;
 	char etag[BLOB_ETAG_MAX];
 	uint64_t size;
-	struct cbuf *cb;     /* the chunk being read; protected by lock */
-	uint64_t buf_idx;    /* which chunk cb holds, or UINT64_MAX */
-	uint64_t next_off;   /* where a sequential reader reads next */
-	uint64_t ra_next;    /* first chunk not yet scheduled for read-ahead */
-	int seq;             /* sequential streak */
-	int changed;         /* the blob changed since the kernel last saw its attributes */
+	struct cbuf *cb;   /* the chunk being read; protected by lock */
+	uint64_t buf_idx;  /* which chunk cb holds, or UINT64_MAX */
+	uint64_t next_off; /* where a sequential reader reads next */
+	uint64_t ra_next;  /* first chunk not yet scheduled for read-ahead */
+	int seq;           /* sequential streak */
+	int changed;       /* the blob changed since the kernel last saw its attributes */
 	char path[];
 };
 
@@ -634,9 +634,9 @@ static struct inflight *inflight; /* protected by if_lock */
  * published; freed with the last reference.
  */
 struct cbuf {
-	int refs;            /* protected by if_lock */
+	int refs; /* protected by if_lock */
 	size_t cap, len;
-	char *id;            /* chunk_id, set when published */
+	char *id; /* chunk_id, set when published */
 	char data[];
 };
 
@@ -671,7 +671,7 @@ static struct cbuf *cbuf_new(size_t cap)
 	pthread_mutex_unlock(&if_lock);
 	if (!b) {
 		m = mmap(NULL, sizeof(*b) + cap, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			return NULL;
 		b = m;
@@ -863,22 +863,23 @@ static void inflight_release(const char *id)
 	pthread_mutex_unlock(&if_lock);
 }
 
-static void read_failed(const char *path, const char *etag, uint64_t off, size_t len,
-			ssize_t got, const struct net_error *e)
+static void read_failed(const char *path, const char *etag, uint64_t off, size_t len, ssize_t got,
+                        const struct net_error *e)
 {
 	if (got == -ESTALE)
-		errlog_add(path, ESTALE,
-			   "the blob changed in storage while it was open (ETag %s is gone); open it "
-			   "again to read the new version",
-			   etag);
+		errlog_add(
+		    path, ESTALE,
+		    "the blob changed in storage while it was open (ETag %s is gone); open it "
+		    "again to read the new version",
+		    etag);
 	else
 		errlog_add(path, (int)-got, "read of bytes %llu-%llu failed: %s%s%s",
-			   (unsigned long long)off, (unsigned long long)(off + len - 1), e->code,
-			   e->code[0] ? ": " : "", e->msg[0] ? e->msg : strerror((int)-got));
+		           (unsigned long long)off, (unsigned long long)(off + len - 1), e->code,
+		           e->code[0] ? ": " : "", e->msg[0] ? e->msg : strerror((int)-got));
 }
 
 static void fill_key(struct mgdcfs *fs, struct cache_key *k, const char *container,
-		     const char *blob, const char *etag, uint64_t idx)
+                     const char *blob, const char *etag, uint64_t idx)
 {
 	k->account = fs->cfg.storage_account;
 	k->container = container;
@@ -895,9 +896,9 @@ static void fill_key(struct mgdcfs *fs, struct cache_key *k, const char *contain
  * chunk that only the network has is not fetched: -EAGAIN tells the caller
  * to read just the bytes it needs. Returns 0 or -errno.
  */
-static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
-		     const char *blob, const char *etag, uint64_t size, uint64_t idx,
-		     struct cbuf *reuse, int small, struct cbuf **out)
+static int chunk_get(struct mgdcfs *fs, const char *path, const char *container, const char *blob,
+                     const char *etag, uint64_t size, uint64_t idx, struct cbuf *reuse, int small,
+                     struct cbuf **out)
 {
 	uint64_t csz = fs->cfg.chunk_size, off = idx * csz;
 	size_t len = (size_t)(size - off < csz ? size - off : csz);
@@ -929,7 +930,7 @@ static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
 			got = cache_get_chunk(fs->cache, &k, reuse->data, len);
 			if (got == (ssize_t)len) {
 				__atomic_add_fetch(&ctr.cache_bytes_served, (uint64_t)len,
-						   __ATOMIC_RELAXED);
+				                   __ATOMIC_RELAXED);
 				reuse->len = len;
 				if (!path) /* a read-ahead worker: for the reader to take */
 					fresh_add(reuse, id);
@@ -992,8 +993,8 @@ struct ra_job {
 static pthread_mutex_t ra_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ra_cond = PTHREAD_COND_INITIALIZER;
 static struct ra_job ra_queue[RA_QUEUE]; /* protected by ra_lock */
-static size_t ra_head, ra_count;          /* protected by ra_lock */
-static int ra_stop;                       /* protected by ra_lock */
+static size_t ra_head, ra_count;         /* protected by ra_lock */
+static int ra_stop;                      /* protected by ra_lock */
 static pthread_t ra_threads[RA_WORKERS];
 static int ra_started;
 
@@ -1042,8 +1043,8 @@ static void ra_schedule(struct mgdcfs *fs, struct data_file *f, uint64_t idx)
 	/* Random readers ask for the same chunk again and again: queue it once. */
 	for (q = 0; q < ra_count; q++) {
 		j = &ra_queue[(ra_head + q) % RA_QUEUE];
-		if (j->idx == idx && strcmp(j->blob, f->blob) == 0 && strcmp(j->etag, f->etag) == 0 &&
-		    strcmp(j->container, f->container) == 0) {
+		if (j->idx == idx && strcmp(j->blob, f->blob) == 0 &&
+		    strcmp(j->etag, f->etag) == 0 && strcmp(j->container, f->container) == 0) {
 			pthread_mutex_unlock(&ra_lock);
 			return;
 		}
@@ -1129,7 +1130,7 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 				listing_update(w.container, w.prefix, w.leaf, w.leaf_len, &p);
 				if (fs->cache && d.etag[0])
 					cache_drop_blob(fs->cache, fs->cfg.storage_account,
-							w.container, w.blob, p.etag);
+					                w.container, w.blob, p.etag);
 			}
 			snprintf(d.etag, sizeof(d.etag), "%s", p.etag);
 			d.size = p.size;
@@ -1139,7 +1140,7 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 			return -ENOENT;
 		} else if (!offline_errno(rc)) {
 			errlog_add(path, -rc, "%s%s%s", e.code, e.code[0] ? ": " : "",
-				   e.msg[0] ? e.msg : strerror(-rc));
+			           e.msg[0] ? e.msg : strerror(-rc));
 			where_release(&w);
 			return rc;
 		}
@@ -1227,11 +1228,12 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 			 * bytes (time to first byte is one small GET, not a whole chunk) and
 			 * let a worker bring the chunk into the cache. */
 			got = chunk_get(fs, f->path, f->container, f->blob, f->etag, f->size, idx,
-					f->cb, f->seq < 2 && fs->cache && ra_started, &b);
+			                f->cb, f->seq < 2 && fs->cache && ra_started, &b);
 			f->cb = NULL;
 			f->buf_idx = UINT64_MAX;
 			if (got == -EAGAIN) {
-				n = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos : end - pos);
+				n = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos
+				                                   : end - pos);
 				got = read_direct(fs, f, buf + done, pos, n);
 				if (got < 0)
 					break;
@@ -1283,7 +1285,7 @@ void data_release(struct mgdcfs *fs, struct data_file *f)
 /* ---- extended attributes ---- */
 
 static const char xattr_names[] = "user.mgdcfs.etag\0user.mgdcfs.url\0user.mgdcfs.abfss\0"
-				  "user.mgdcfs.cached\0";
+                                  "user.mgdcfs.cached\0";
 
 static int xattr_reply(const char *val, char *value, size_t size)
 {
@@ -1298,7 +1300,7 @@ static int xattr_reply(const char *val, char *value, size_t size)
 }
 
 int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, const char *name,
-		  char *value, size_t size)
+                  char *value, size_t size)
 {
 	struct dent d;
 	struct where w;
@@ -1327,8 +1329,8 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 		rc = s ? xattr_reply(s, value, size) : -ENOMEM;
 	} else if (strcmp(name, "user.mgdcfs.cached") == 0) {
 		int64_t b = fs->cache ? cache_blob_bytes(fs->cache, fs->cfg.storage_account,
-							 w.container, w.blob, d.etag)
-				      : 0;
+		                                         w.container, w.blob, d.etag)
+		                      : 0;
 
 		snprintf(num, sizeof(num), "%lld", (long long)(b < 0 ? 0 : b));
 		rc = xattr_reply(num, value, size);
@@ -1341,7 +1343,7 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 }
 
 int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, char *list,
-		   size_t size)
+                   size_t size)
 {
 	struct dent d;
 	int rc = lookup(fs, path, r, &d, NULL);

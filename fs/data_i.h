@@ -19,7 +19,7 @@ void data_drop_listings(void);
 /* Counters for stats.json. */
 struct data_counters {
 	uint64_t listings, listing_fallbacks, heads, chunk_fetches, fetch_bytes, readahead_jobs,
-		readahead_dropped, stale_reopen, cache_bytes_served, fresh_hits, direct_reads;
+	    readahead_dropped, stale_reopen, cache_bytes_served, fresh_hits, direct_reads;
 	int64_t inflight;
 };
 void data_get_counters(struct data_counters *out);

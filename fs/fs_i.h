@@ -32,12 +32,12 @@ struct mgdcfs {
 	struct http *http;
 	struct auth *auth;
 	struct blob_client *blob;
-	struct cache *cache;        /* NULL until init; NULL if the cache could not open */
+	struct cache *cache; /* NULL until init; NULL if the cache could not open */
 	struct memo *memo;
 	const struct catalog *catalog;
 	struct graph *graph;
-	struct reg *reg;          /* NULL when the profile names no registration endpoint */
-	struct adf *adf;          /* NULL when the profile names no factory */
+	struct reg *reg; /* NULL when the profile names no registration endpoint */
+	struct adf *adf; /* NULL when the profile names no factory */
 	uid_t uid;
 	gid_t gid;
 	time_t started;
@@ -48,10 +48,10 @@ extern struct mgdcfs *g_fs;
 
 /* A rendered file of the control plane, or a symlink target. */
 struct content {
-	char *data;     /* malloc'd, NUL-terminated */
+	char *data; /* malloc'd, NUL-terminated */
 	size_t len;
 	time_t mtime;
-	mode_t mode;    /* S_IFREG | perms, or S_IFLNK */
+	mode_t mode; /* S_IFREG | perms, or S_IFLNK */
 };
 
 /* Directory listing callback: name, and a stat when the handler knows it (else NULL). */
@@ -66,7 +66,7 @@ typedef int (*dir_fill_fn)(void *ud, const char *name, const struct stat *st);
 int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c);
 int ctl_dir_exists(struct mgdcfs *fs, const char *path, const struct route *r, time_t *mtime);
 int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
-	     void *ud);
+             void *ud);
 void content_release(struct content *c);
 
 /*
@@ -76,7 +76,7 @@ void content_release(struct content *c);
 struct data_file;
 int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct stat *st);
 int data_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
-	      void *ud);
+              void *ud);
 int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct data_file **out);
 ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size, off_t off);
 void data_release(struct mgdcfs *fs, struct data_file *f);
@@ -84,9 +84,9 @@ void data_release(struct mgdcfs *fs, struct data_file *f);
  * size of this file are stale and must not be used for this open. */
 int data_changed(const struct data_file *f);
 int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, const char *name,
-		  char *value, size_t size);
+                  char *value, size_t size);
 int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, char *list,
-		   size_t size);
+                   size_t size);
 
 /*
  * cmd.c - commands. cmd_small acts on a write to a small value file
@@ -95,9 +95,9 @@ int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, c
  * pipeline. Each returns 0 or -errno and leaves the reason in errlog.
  */
 int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
-	      size_t len);
+              size_t len);
 int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
-	       size_t len);
+               size_t len);
 int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r);
 /*
  * cmd_recover - undo pipeline commands whose daemon died mid-way (their

@@ -49,36 +49,47 @@ static struct options {
 	int debug;
 } opts;
 
-#define OPT(t, p) {t, offsetof(struct options, p), 1}
-static const struct fuse_opt option_spec[] = {
-	OPT("--config=%s", config),   OPT("--config %s", config), OPT("--profile=%s", profile),
-	OPT("--profile %s", profile), OPT("--log=%s", log_file),  OPT("--log %s", log_file),
-	OPT("--cache-dir=%s", cache_dir), OPT("--cache-dir %s", cache_dir),
-	OPT("-h", show_help),         OPT("--help", show_help),   OPT("-V", show_version),
-	OPT("--version", show_version), FUSE_OPT_END};
+#define OPT(t, p)                                                                                  \
+	{                                                                                          \
+		t, offsetof(struct options, p), 1                                                  \
+	}
+static const struct fuse_opt option_spec[] = {OPT("--config=%s", config),
+                                              OPT("--config %s", config),
+                                              OPT("--profile=%s", profile),
+                                              OPT("--profile %s", profile),
+                                              OPT("--log=%s", log_file),
+                                              OPT("--log %s", log_file),
+                                              OPT("--cache-dir=%s", cache_dir),
+                                              OPT("--cache-dir %s", cache_dir),
+                                              OPT("-h", show_help),
+                                              OPT("--help", show_help),
+                                              OPT("-V", show_version),
+                                              OPT("--version", show_version),
+                                              FUSE_OPT_END};
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [options] MOUNTPOINT\n"
-	       "\n"
-	       "Mount a Microsoft Graph Data Connect tenant as a directory.\n"
-	       "\n"
-	       "options:\n"
-	       "    --config FILE          config file (default $XDG_CONFIG_HOME/mgdcfs/config.json)\n"
-	       "    --profile NAME         profile in the config file (default: its default_profile)\n"
-	       "    --log FILE             append the log to FILE (created 0600)\n"
-	       "    --cache-dir DIR        cache directory (default from the profile, else\n"
-	       "                           $XDG_CACHE_HOME/mgdcfs/PROFILE)\n"
-	       "    -f                     stay in the foreground\n"
-	       "    -d                     debug: foreground, FUSE and mgdcfs debug output\n"
-	       "    -s                     single-threaded\n"
-	       "    -o OPT[,OPT...]        FUSE mount options (allow_other, ro, ...)\n"
-	       "    -h, --help             this text\n"
-	       "    -V, --version          version\n"
-	       "\n"
-	       "Secrets are read from files named in the config (mode 0600) or from\n"
-	       "AZURE_CLIENT_SECRET; never from the command line. See mgdcfs(1).\n",
-	       prog);
+	printf(
+	    "usage: %s [options] MOUNTPOINT\n"
+	    "\n"
+	    "Mount a Microsoft Graph Data Connect tenant as a directory.\n"
+	    "\n"
+	    "options:\n"
+	    "    --config FILE          config file (default $XDG_CONFIG_HOME/mgdcfs/config.json)\n"
+	    "    --profile NAME         profile in the config file (default: its default_profile)\n"
+	    "    --log FILE             append the log to FILE (created 0600)\n"
+	    "    --cache-dir DIR        cache directory (default from the profile, else\n"
+	    "                           $XDG_CACHE_HOME/mgdcfs/PROFILE)\n"
+	    "    -f                     stay in the foreground\n"
+	    "    -d                     debug: foreground, FUSE and mgdcfs debug output\n"
+	    "    -s                     single-threaded\n"
+	    "    -o OPT[,OPT...]        FUSE mount options (allow_other, ro, ...)\n"
+	    "    -h, --help             this text\n"
+	    "    -V, --version          version\n"
+	    "\n"
+	    "Secrets are read from files named in the config (mode 0600) or from\n"
+	    "AZURE_CLIENT_SECRET; never from the command line. See mgdcfs(1).\n",
+	    prog);
 }
 
 static FILE *log_fp;
@@ -94,14 +105,14 @@ static void log_to_file(int level, const char *line)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (log_fp) {
 		fprintf(log_fp, "%s %s: %s\n", when, names[level < 0 || level > 3 ? 3 : level],
-			line);
+		        line);
 		fflush(log_fp);
 	} else {
-		fuse_log(level == LOG_ERR	? FUSE_LOG_ERR
-			 : level == LOG_WARN	? FUSE_LOG_WARNING
-			 : level == LOG_INFO	? FUSE_LOG_INFO
-						: FUSE_LOG_DEBUG,
-			 "mgdcfs: %s: %s\n", names[level < 0 || level > 3 ? 3 : level], line);
+		fuse_log(level == LOG_ERR    ? FUSE_LOG_ERR
+		         : level == LOG_WARN ? FUSE_LOG_WARNING
+		         : level == LOG_INFO ? FUSE_LOG_INFO
+		                             : FUSE_LOG_DEBUG,
+		         "mgdcfs: %s: %s\n", names[level < 0 || level > 3 ? 3 : level], line);
 	}
 }
 
@@ -140,7 +151,7 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	rc = cache_open(&g_fs->cache, &co);
 	if (rc) {
 		log_warn("cache %s could not be opened (%s); datasets are read without a cache",
-			 co.dir, strerror(-rc));
+		         co.dir, strerror(-rc));
 		g_fs->cache = NULL;
 	}
 	data_start(g_fs);
@@ -173,15 +184,15 @@ static int probe(struct mgdcfs *fs)
 		return 0;
 	if (rc == -EACCES || rc == -EINVAL || rc == -EPROTO) {
 		fprintf(stderr, "mgdcfs: cannot sign in to tenant %s as %s: %s\n",
-			fs->cfg.tenant_id, fs->cfg.client_id, e.msg[0] ? e.msg : strerror(-rc));
+		        fs->cfg.tenant_id, fs->cfg.client_id, e.msg[0] ? e.msg : strerror(-rc));
 		if (rc == -EPROTO)
 			fprintf(stderr, "mgdcfs: if the server uses a private CA, name its "
-					"certificate in the profile's \"ca_file\"\n");
+			                "certificate in the profile's \"ca_file\"\n");
 		return rc;
 	}
 	log_warn("cannot reach the token endpoint (%s); mounting anyway, cached data stays "
-		 "readable and the tree fills in when it is back",
-		 e.msg[0] ? e.msg : strerror(-rc));
+	         "readable and the tree fills in when it is back",
+	         e.msg[0] ? e.msg : strerror(-rc));
 	return 0;
 }
 
@@ -201,7 +212,7 @@ static int setup(struct mgdcfs *fs)
 	if (rc == -EINVAL && fs->cfg.ca_file) {
 		/* The details went to the log, which may be a file: say it here too. */
 		fprintf(stderr, "mgdcfs: ca_file %s: not a readable PEM certificate bundle\n",
-			fs->cfg.ca_file);
+		        fs->cfg.ca_file);
 		return rc;
 	}
 	if (rc) {
@@ -218,29 +229,30 @@ static int setup(struct mgdcfs *fs)
 	rc = auth_new(&fs->auth, fs->http, &ao);
 	if (rc) {
 		fprintf(stderr, "mgdcfs: credential of profile '%s': %s\n", fs->cfg.profile,
-			strerror(-rc));
+		        strerror(-rc));
 		return rc;
 	}
 	rc = graph_new(&fs->graph, fs->auth, fs->cfg.graph_url);
 	if (rc) {
-		fprintf(stderr, "mgdcfs: Graph endpoint %s: %s\n", fs->cfg.graph_url, strerror(-rc));
+		fprintf(stderr, "mgdcfs: Graph endpoint %s: %s\n", fs->cfg.graph_url,
+		        strerror(-rc));
 		return rc;
 	}
 	if (fs->cfg.registration_url) {
 		rc = reg_new(&fs->reg, fs->auth, fs->cfg.registration_url, fs->cfg.tenant_id,
-			     fs->cfg.registration_scope);
+		             fs->cfg.registration_scope);
 		if (rc) {
 			fprintf(stderr, "mgdcfs: registration endpoint %s: %s\n",
-				fs->cfg.registration_url, strerror(-rc));
+			        fs->cfg.registration_url, strerror(-rc));
 			return rc;
 		}
 	}
 	if (fs->cfg.subscription_id && fs->cfg.resource_group && fs->cfg.factory) {
 		rc = adf_new(&fs->adf, fs->auth, fs->cfg.arm_url, fs->cfg.subscription_id,
-			     fs->cfg.resource_group, fs->cfg.factory);
+		             fs->cfg.resource_group, fs->cfg.factory);
 		if (rc) {
 			fprintf(stderr, "mgdcfs: data factory %s: %s\n", fs->cfg.factory,
-				strerror(-rc));
+			        strerror(-rc));
 			return rc;
 		}
 	}
@@ -248,8 +260,8 @@ static int setup(struct mgdcfs *fs)
 		bo.account = fs->cfg.storage_account;
 		bo.url = fs->cfg.blob_url;
 		bo.auth = fs->cfg.storage_auth == STORAGE_SHARED_KEY ? BLOB_AUTH_SHARED_KEY
-			  : fs->cfg.storage_auth == STORAGE_SAS	     ? BLOB_AUTH_SAS
-								     : BLOB_AUTH_BEARER;
+		          : fs->cfg.storage_auth == STORAGE_SAS      ? BLOB_AUTH_SAS
+		                                                     : BLOB_AUTH_BEARER;
 		bo.key = fs->cfg.storage_key;
 		bo.sas = fs->cfg.storage_sas;
 		bo.auth_id = fs->auth;
@@ -259,8 +271,8 @@ static int setup(struct mgdcfs *fs)
 		bo.max_entries = 200000;
 		rc = blob_client_new(&fs->blob, fs->http, &bo);
 		if (rc) {
-			fprintf(stderr, "mgdcfs: storage account %s: %s\n",
-				fs->cfg.storage_account, strerror(-rc));
+			fprintf(stderr, "mgdcfs: storage account %s: %s\n", fs->cfg.storage_account,
+			        strerror(-rc));
 			return rc;
 		}
 	}
@@ -301,7 +313,7 @@ static void teardown(struct mgdcfs *fs)
 static int secret_name(const char *s, size_t n)
 {
 	static const char *const words[] = {"secret", "password", "passwd", "key", "token",
-					    "sas",    "sig",      "cred",   NULL};
+	                                    "sas",    "sig",      "cred",   NULL};
 	char name[128];
 
 	if (n >= sizeof(name))
@@ -357,8 +369,8 @@ int main(int argc, char *argv[])
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	if (secret_on_cmdline(argc, argv)) {
 		fprintf(stderr, "mgdcfs: secrets are not accepted on the command line; name a "
-				"0600 file in the config (client_secret_file) or set "
-				"AZURE_CLIENT_SECRET\n");
+		                "0600 file in the config (client_secret_file) or set "
+		                "AZURE_CLIENT_SECRET\n");
 		return 2;
 	}
 	if (fuse_opt_parse(&args, &opts, option_spec, NULL) == -1)
@@ -399,11 +411,11 @@ int main(int argc, char *argv[])
 		if (opts.cache_dir[0] == '/')
 			fs.cfg.cache_dir = strdup(opts.cache_dir);
 		else if (getcwd(cwd, sizeof(cwd)) &&
-			 asprintf(&fs.cfg.cache_dir, "%s/%s", cwd, opts.cache_dir) < 0)
+		         asprintf(&fs.cfg.cache_dir, "%s/%s", cwd, opts.cache_dir) < 0)
 			fs.cfg.cache_dir = NULL;
 		if (!fs.cfg.cache_dir) {
 			fprintf(stderr, "mgdcfs: --cache-dir %s: %s\n", opts.cache_dir,
-				strerror(errno ? errno : ENOMEM));
+			        strerror(errno ? errno : ENOMEM));
 			config_release(&fs.cfg);
 			fuse_opt_free_args(&args);
 			return 1;

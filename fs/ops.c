@@ -26,7 +26,7 @@
 #include "fs/fs_i.h"
 #include "fs/ops.h"
 
-#define DRAFT_MAX (64 * 1024)   /* a spec is small; more is refused with EFBIG */
+#define DRAFT_MAX (64 * 1024) /* a spec is small; more is refused with EFBIG */
 #define SMALL_MAX 4096
 
 struct fs_counters g_counters;
@@ -228,10 +228,10 @@ enum fh_kind { FH_CONTENT, FH_DRAFT, FH_SMALL, FH_DATA };
 
 struct fh {
 	enum fh_kind kind;
-	struct content c;         /* FH_CONTENT and FH_SMALL: what reads return */
-	struct draft *draft;      /* FH_DRAFT */
-	struct data_file *data;   /* FH_DATA */
-	char small[SMALL_MAX + 1];/* FH_SMALL: bytes written and not yet acted on */
+	struct content c;          /* FH_CONTENT and FH_SMALL: what reads return */
+	struct draft *draft;       /* FH_DRAFT */
+	struct data_file *data;    /* FH_DATA */
+	char small[SMALL_MAX + 1]; /* FH_SMALL: bytes written and not yet acted on */
 	size_t small_len;
 	int small_acted;
 	char path[];
@@ -356,7 +356,7 @@ static int fill_one(void *ud, const char *name, const struct stat *st)
 }
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct fill_ctx fc = {buf, filler, flags};
 	struct route r;
@@ -423,7 +423,7 @@ static int fs_readlink(const char *path, char *buf, size_t size)
 
 /* Open a draft for a spec or scratch path, seeding it from the current rendering. */
 static int open_draft(const char *path, const struct route *r, int flags, int create,
-		      struct fh **out)
+                      struct fh **out)
 {
 	struct content c = {0};
 	struct draft *d;
@@ -595,15 +595,14 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		if (is_small(r.kind))
 			return fs_open_common(path, fi, 0, 0);
 		errlog_add(path, EPERM,
-			   "files can be created only in apps/ and pipelines/ (specs and editor "
-			   "files); commands elsewhere are written into existing files");
+		           "files can be created only in apps/ and pipelines/ (specs and editor "
+		           "files); commands elsewhere are written into existing files");
 		return -EPERM;
 	}
 	return fs_open_common(path, fi, 1, mode);
 }
 
-static int fs_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fh *h = fh_of(fi);
 	size_t n = 0;
@@ -660,7 +659,7 @@ static int small_act(struct fh *h, const struct route *r)
 }
 
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+                    struct fuse_file_info *fi)
 {
 	struct fh *h = fh_of(fi);
 	struct route r;
@@ -1075,30 +1074,30 @@ static int fs_access(const char *path, int mask)
 const struct fuse_operations *fs_operations(void)
 {
 	static const struct fuse_operations ops = {
-		.getattr = fs_getattr,
-		.readlink = fs_readlink,
-		.mkdir = fs_mkdir,
-		.unlink = fs_unlink,
-		.rmdir = fs_rmdir,
-		.rename = fs_rename,
-		.chmod = fs_chmod,
-		.chown = fs_chown,
-		.truncate = fs_truncate,
-		.open = fs_open,
-		.read = fs_read,
-		.write = fs_write,
-		.statfs = fs_statfs,
-		.flush = fs_flush,
-		.release = fs_release,
-		.fsync = fs_fsync,
-		.getxattr = fs_getxattr,
-		.listxattr = fs_listxattr,
-		.readdir = fs_readdir,
-		.access = fs_access,
-		.create = fs_create,
-		.utimens = fs_utimens,
-		.init = fs_init,
-		.destroy = fs_destroy,
+	    .getattr = fs_getattr,
+	    .readlink = fs_readlink,
+	    .mkdir = fs_mkdir,
+	    .unlink = fs_unlink,
+	    .rmdir = fs_rmdir,
+	    .rename = fs_rename,
+	    .chmod = fs_chmod,
+	    .chown = fs_chown,
+	    .truncate = fs_truncate,
+	    .open = fs_open,
+	    .read = fs_read,
+	    .write = fs_write,
+	    .statfs = fs_statfs,
+	    .flush = fs_flush,
+	    .release = fs_release,
+	    .fsync = fs_fsync,
+	    .getxattr = fs_getxattr,
+	    .listxattr = fs_listxattr,
+	    .readdir = fs_readdir,
+	    .access = fs_access,
+	    .create = fs_create,
+	    .utimens = fs_utimens,
+	    .init = fs_init,
+	    .destroy = fs_destroy,
 	};
 	return &ops;
 }
