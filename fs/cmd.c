@@ -208,8 +208,6 @@ static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r
 		return -ENOTSUP;
 	snprintf(id, sizeof(id), "%.*s", (int)r->run_len, r->run);
 	rc = adf_cancel_run(fs->adf, id, 1, &e);
-	snprintf(key, sizeof(key), "run/%s", id);
-	memo_drop_prefix(fs->memo, key);
 	snprintf(key, sizeof(key), "acts/%s", id);
 	memo_drop_prefix(fs->memo, key);
 	drop_runs(fs, r->name, r->name_len);

@@ -108,8 +108,6 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 		rc = fs->adf ? adf_list(fs->adf, ADF_PIPELINE, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "runs/", 5) == 0) {
 		rc = fs->adf ? adf_query_runs(fs->adf, key + 5, NULL, NULL, out, &e) : -ENOTSUP;
-	} else if (strncmp(key, "run/", 4) == 0) {
-		rc = fs->adf ? adf_get_run(fs->adf, key + 4, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "acts/", 5) == 0) {
 		rc = fs->adf ? adf_query_activity_runs(fs->adf, key + 5, NULL, NULL, out, &e)
 		             : -ENOTSUP;

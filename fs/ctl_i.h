@@ -15,7 +15,7 @@
 
 /*
  * ctl_get - the memo document `key` ("org", "dc", "apps", "pipes",
- * "runs/<pipeline>", "run/<runId>", "acts/<runId>"), fetched if older than
+ * "runs/<pipeline>", "acts/<runId>"), fetched if older than
  * ttl seconds. Failures other than -ENOENT are recorded in errlog against
  * `path`. Drop the reference with memo_put(fs->memo, ref).
  */
