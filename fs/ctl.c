@@ -47,7 +47,7 @@ static int set_text(struct content *c, const char *s, time_t mtime, mode_t perm)
 }
 
 /* Pretty JSON with a final newline, so `cat` leaves the prompt on its own line. */
-int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
+static int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
 {
 	char *s = cJSON_Print(doc);
 	size_t n;
@@ -68,7 +68,7 @@ int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
 	return 0;
 }
 
-time_t ctl_parse_time(const char *iso)
+static time_t ctl_parse_time(const char *iso)
 {
 	struct tm tm;
 	const char *p;

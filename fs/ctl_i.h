@@ -25,7 +25,5 @@ const cJSON *ctl_find_app(const cJSON *apps, const char *name, size_t len);
 const cJSON *ctl_find_pipe(const cJSON *pipes, const char *name, size_t len);
 const cJSON *ctl_pipe_spec(const cJSON *pipe);
 const char *ctl_str(const cJSON *o, const char *key);
-time_t ctl_parse_time(const char *iso);
-int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime);
 
 #endif
