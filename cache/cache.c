@@ -19,7 +19,7 @@
  * at most 3 s before giving up with -ENOSPC.
  *
  * Databases (keys are fixed-size binary, far below LMDB's 511-byte limit):
- *   chunk, meta, list  id -> header + tuple + payload (immutable once put)
+ *   chunk, meta, list  id -> header + tuple + block CRCs + payload (immutable once put)
  *   ent   type + id -> {tick, accounted bytes, payload bytes}
  *   lru   big-endian tick + type + id -> "" (first key = least recently used)
  *   blob  id hash -> {bytes, chunks, name hash} of one (blob, ETag)
@@ -29,9 +29,25 @@
  * (chunk size, account, container, blob, ETag), length-prefixed, so all chunks
  * of one blob version share a 32-byte prefix and a changed chunk size never
  * aliases old chunks. The full tuple sits in the value and is compared on
- * every read, so a hash collision is a miss, never wrong bytes. A CRC-32C
- * over header, tuple and payload is verified on every read; a mismatch drops
- * the entry and reports a miss.
+ * every read, so a hash collision is a miss, never wrong bytes.
+ *
+ * Checksums (format 3): the payload is cut into 64 KiB blocks with one
+ * CRC-32C each, stored as an array after the tuple, and the header carries a
+ * CRC-32C of header, tuple and that array. A read checks the header CRC and
+ * then only the blocks it returns, so a 4 KiB read verifies 64 KiB, not the
+ * whole chunk. Any mismatch drops the entry and reports a miss; bytes of a
+ * block that was not verified are never returned. A store written in another
+ * format is emptied on open.
+ *
+ * Values are read through the file, not the map. Inside the read transaction
+ * a value's address minus the map's start is its offset in data.mdb, and
+ * pread(2) copies it from there into the caller's buffer: LMDB writes that
+ * file with pwrite and the page cache is coherent with the map, and the open
+ * transaction keeps the pages from being reused until the copy is done. This
+ * gets the kernel's file read-ahead instead of a page fault per 64 KiB, and
+ * leaves no payload pages mapped in the daemon (they would count in its RSS);
+ * only B-tree pages are read through the map. LMDB gives the map's address
+ * only for MDB_FIXEDMAP, so cache_open works it out once (cache_locate_map).
  *
  * LRU order survives restarts: the tick lives in ent and lru. A hit does not
  * write; it queues a touch only when the entry is no longer among the newest
@@ -62,12 +78,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT       2
-#define CACHE_MAGIC        0x3143474du /* "MGC1" */
+#define CACHE_FORMAT       3
+#define CACHE_MAGIC        0x3243474du /* "MGC2" */
+#define CACHE_BLOCK        (64u << 10) /* payload bytes covered by one block CRC */
 #define CACHE_HASH         32
 #define CACHE_ID           (CACHE_HASH + 8) /* hash + big-endian index */
 #define CACHE_EKEY         (1 + CACHE_ID)   /* type + id: key of ent */
@@ -90,7 +109,7 @@ static const char *const cache_dbname[T_NTYPES] = {"chunk", "meta", "list"};
 /* On-disk value header, native byte order (the store never leaves the host). */
 struct cache_hdr {
 	uint32_t magic;
-	uint32_t crc; /* CRC-32C of everything after this field: header rest, tuple, payload */
+	uint32_t crc; /* CRC-32C of the header after this field, the tuple and the block CRCs */
 	uint32_t tuple_len;
 	uint32_t type;
 	uint64_t index;
@@ -139,6 +158,9 @@ struct cache {
 	uint64_t budget, limit;
 	uint32_t chunk_size;
 	size_t psize, nodemax;
+	int fd;                   /* data.mdb, LMDB's descriptor: values are pread from it */
+	const unsigned char *map; /* where LMDB mapped data.mdb; fixed while open */
+	size_t mapsize;
 	pthread_mutex_t wlock; /* serialises our write transactions; taken before plock */
 	pthread_mutex_t plock;
 	unsigned char pend[CACHE_PEND_MAX][CACHE_EKEY]; /* protected by plock */
@@ -266,6 +288,17 @@ static int cache_ref_kv(struct cache_ref *r, enum cache_db db, const char *key)
 		return -EINVAL;
 	cache_ref_finish(r);
 	return 0;
+}
+
+static uint64_t cache_nblocks(uint64_t len)
+{
+	return (len + CACHE_BLOCK - 1) / CACHE_BLOCK;
+}
+
+/* Bytes of a value before its payload: header, tuple, one CRC per block. */
+static size_t cache_prefix_len(size_t tuple_len, uint64_t len)
+{
+	return sizeof(struct cache_hdr) + tuple_len + (size_t)cache_nblocks(len) * sizeof(uint32_t);
 }
 
 /* Bytes an LMDB value of vsize bytes occupies, plus the entry's small records. */
@@ -617,10 +650,12 @@ static int cache_fn_put(struct cache *c, MDB_txn *txn, struct cache_totals *t, v
 {
 	const struct cache_put *p = arg;
 	const struct cache_ref *r = p->r;
+	const unsigned char *src = p->data;
+	size_t pre = cache_prefix_len(r->tuple_len, p->len), at;
 	unsigned char lkey[CACHE_LKEY];
 	struct cache_hdr h;
 	struct cache_ent e;
-	unsigned char *dst;
+	unsigned char *dst, *bcrc;
 	MDB_val k, v;
 	uint32_t crc;
 	int rc;
@@ -629,25 +664,29 @@ static int cache_fn_put(struct cache *c, MDB_txn *txn, struct cache_totals *t, v
 	if (rc)
 		return rc;
 	k = cache_val(r->ekey + 1, CACHE_ID);
-	v.mv_size = sizeof(h) + r->tuple_len + p->len;
+	v.mv_size = pre + p->len;
 	v.mv_data = NULL;
 	rc = mdb_put(txn, c->data[r->type], &k, &v, MDB_RESERVE);
 	if (rc)
 		return rc;
+	dst = v.mv_data;
+	memcpy(dst + sizeof(h), r->tuple, r->tuple_len);
+	bcrc = dst + sizeof(h) + r->tuple_len;
+	for (at = 0; at < p->len; at += CACHE_BLOCK, bcrc += sizeof(crc)) {
+		crc = crc32c(0, src + at, p->len - at < CACHE_BLOCK ? p->len - at : CACHE_BLOCK);
+		memcpy(bcrc, &crc, sizeof(crc));
+	}
+	if (p->len)
+		memcpy(dst + pre, src, p->len);
 	h.magic = CACHE_MAGIC;
 	h.tuple_len = (uint32_t)r->tuple_len;
 	h.type = (uint32_t)r->type;
 	h.index = r->index;
 	h.len = p->len;
 	h.stored_at = (int64_t)time(NULL);
-	crc = crc32c(0, (const unsigned char *)&h + 8, sizeof(h) - 8);
-	crc = crc32c(crc, r->tuple, r->tuple_len);
-	h.crc = crc32c(crc, p->data, p->len);
-	dst = v.mv_data;
+	h.crc = crc32c(crc32c(0, (const unsigned char *)&h + 8, sizeof(h) - 8), dst + sizeof(h),
+	               pre - sizeof(h));
 	memcpy(dst, &h, sizeof(h));
-	memcpy(dst + sizeof(h), r->tuple, r->tuple_len);
-	if (p->len)
-		memcpy(dst + sizeof(h) + r->tuple_len, p->data, p->len);
 
 	e.tick = ++t->tick;
 	e.acct = p->acct;
@@ -700,7 +739,7 @@ static int cache_put_ref(struct cache *c, const struct cache_ref *r, const void 
 
 	if (len > c->chunk_size)
 		return -EFBIG;
-	p.acct = cache_acct(c, sizeof(struct cache_hdr) + r->tuple_len + len);
+	p.acct = cache_acct(c, cache_prefix_len(r->tuple_len, len) + len);
 	pthread_mutex_lock(&c->wlock);
 	rc = cache_write_locked(c, cache_fn_room, &p);
 	for (tries = 0; rc == 0 || rc == MDB_MAP_FULL; tries++) {
@@ -728,6 +767,165 @@ static int cache_put_ref(struct cache *c, const struct cache_ref *r, const void 
 	return cache_errno(rc, "put");
 }
 
+/* ---- reading values through the file ---- */
+
+/* Where value v lies in data.mdb. -EIO (logged) if not inside the map. */
+static int cache_val_off(const struct cache *c, const MDB_val *v, off_t *off)
+{
+	uintptr_t p = (uintptr_t)v->mv_data, m = (uintptr_t)c->map;
+
+	if (p < m || p - m > c->mapsize || v->mv_size > c->mapsize - (p - m)) {
+		log_err("cache: a value lies outside the map of data.mdb");
+		return -EIO;
+	}
+	*off = (off_t)(p - m);
+	return 0;
+}
+
+/* preadv until every iov is full, retrying EINTR and short reads. 0 or -EIO (logged). */
+static int cache_preadv(const struct cache *c, struct iovec *iov, int n, off_t off)
+{
+	ssize_t got;
+
+	for (;;) {
+		for (; n > 0 && iov->iov_len == 0; iov++)
+			n--;
+		if (n == 0)
+			return 0;
+		got = preadv(c->fd, iov, n, off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			log_err("cache: reading data.mdb at %lld: %s", (long long)off,
+			        got < 0 ? strerror(errno) : "unexpected end of file");
+			return -EIO;
+		}
+		off += got;
+		for (; n > 0 && (size_t)got >= iov->iov_len; iov++, n--)
+			got -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (unsigned char *)iov->iov_base + got;
+			iov->iov_len -= (size_t)got;
+		}
+	}
+}
+
+/* A value being read through the file: where it is, its header, its checked prefix. */
+struct cache_rec {
+	off_t off; /* of the value in data.mdb */
+	struct cache_hdr h;
+	unsigned char *pre; /* tuple, then one CRC-32C per block; malloc'd, caller frees */
+	size_t payload;     /* offset of the payload in the value */
+};
+
+#define CACHE_REC_BAD 1 /* a record fails its layout or a checksum */
+
+/*
+ * Read the header, tuple and block CRCs of value v, which should be record
+ * (type, index), and verify the header CRC. Returns 0, CACHE_REC_BAD, -EIO or
+ * -ENOMEM; rec->pre is to be freed whatever the result. Call inside the
+ * transaction that returned v.
+ */
+static int cache_rec_load(struct cache *c, const MDB_val *v, int type, uint64_t index,
+                          struct cache_rec *rec)
+{
+	struct cache_hdr *h = &rec->h;
+	struct iovec iov = {.iov_base = h, .iov_len = sizeof(*h)};
+	size_t rest;
+	int res;
+
+	rec->pre = NULL;
+	res = cache_val_off(c, v, &rec->off);
+	if (res == 0 && v->mv_size < sizeof(*h))
+		res = CACHE_REC_BAD;
+	if (res == 0)
+		res = cache_preadv(c, &iov, 1, rec->off);
+	if (res)
+		return res;
+	if (h->magic != CACHE_MAGIC || h->type != (uint32_t)type || h->index != index ||
+	    h->tuple_len > CACHE_TUPLE_MAX || h->len > CACHE_CHUNK_MAX)
+		return CACHE_REC_BAD;
+	rec->payload = cache_prefix_len(h->tuple_len, h->len);
+	if (v->mv_size != rec->payload + h->len)
+		return CACHE_REC_BAD;
+	rest = rec->payload - sizeof(*h);
+	rec->pre = malloc(rest ? rest : 1);
+	if (!rec->pre)
+		return -ENOMEM;
+	iov.iov_base = rec->pre;
+	iov.iov_len = rest;
+	res = cache_preadv(c, &iov, 1, rec->off + (off_t)sizeof(*h));
+	if (res == 0 && crc32c(crc32c(0, (const unsigned char *)h + 8, sizeof(*h) - 8), rec->pre,
+	                       rest) != h->crc)
+		res = CACHE_REC_BAD;
+	return res;
+}
+
+/*
+ * Copy payload bytes [off, off + len) of rec into buf (len > 0, inside the
+ * payload), reading and verifying every block they touch. The parts of those
+ * blocks outside the range are read into a scratch buffer in the same preadv,
+ * so each CRC covers exactly the bytes read. Returns 0, CACHE_REC_BAD (*bad is
+ * the block), -EIO or -ENOMEM; buf holds nothing usable unless 0. Call inside
+ * the transaction rec was loaded in.
+ */
+static int cache_rec_read(struct cache *c, const struct cache_rec *rec, uint64_t off, void *buf,
+                          size_t len, uint64_t *bad)
+{
+	uint64_t first = off / CACHE_BLOCK, last = (off + len - 1) / CACHE_BLOCK, b;
+	uint64_t start = first * CACHE_BLOCK, end = (last + 1) * CACHE_BLOCK;
+	struct {
+		uint64_t at; /* payload offset of p[0] */
+		unsigned char *p;
+		size_t n;
+	} seg[3];
+	struct iovec iov[3];
+	unsigned char *scratch = NULL;
+	int i, n = 0, res;
+
+	if (end > rec->h.len)
+		end = rec->h.len;
+	seg[0].at = start;
+	seg[0].n = (size_t)(off - start);
+	seg[1].at = off;
+	seg[1].p = buf;
+	seg[1].n = len;
+	seg[2].at = off + len;
+	seg[2].n = (size_t)(end - off - len);
+	if (seg[0].n + seg[2].n) {
+		scratch = malloc(seg[0].n + seg[2].n);
+		if (!scratch)
+			return -ENOMEM;
+	}
+	seg[0].p = scratch;
+	seg[2].p = scratch ? scratch + seg[0].n : NULL;
+	for (i = 0; i < 3; i++)
+		if (seg[i].n) {
+			iov[n].iov_base = seg[i].p;
+			iov[n++].iov_len = seg[i].n;
+		}
+	res = cache_preadv(c, iov, n, rec->off + (off_t)(rec->payload + start));
+	for (b = first; res == 0 && b <= last; b++) {
+		uint64_t lo = b * CACHE_BLOCK, hi = lo + CACHE_BLOCK < end ? lo + CACHE_BLOCK : end;
+		uint32_t crc = 0, want;
+
+		for (i = 0; i < 3; i++) {
+			uint64_t from = lo > seg[i].at ? lo : seg[i].at;
+			uint64_t to = hi < seg[i].at + seg[i].n ? hi : seg[i].at + seg[i].n;
+
+			if (from < to)
+				crc = crc32c(crc, seg[i].p + (from - seg[i].at), to - from);
+		}
+		memcpy(&want, rec->pre + rec->h.tuple_len + b * sizeof(want), sizeof(want));
+		if (crc != want) {
+			*bad = b;
+			res = CACHE_REC_BAD;
+		}
+	}
+	free(scratch);
+	return res;
+}
+
 /* ---- get ---- */
 
 /* Queue a touch; flush the queue when it is full or old. */
@@ -753,25 +951,34 @@ static void cache_touch(struct cache *c, const unsigned char *ekey)
 
 enum cache_verdict { V_HIT, V_MISS, V_BAD, V_OTHER };
 
+/* What a read asks for: the whole payload, or a range of it. */
+struct cache_want {
+	int range; /* copy [off, off + len), clipped at the end of the payload */
+	uint64_t off;
+	size_t len;
+	void *buf;
+	size_t cap;   /* whole reads into buf: -ERANGE if the payload is longer */
+	char **alloc; /* whole reads: a malloc'd NUL-terminated copy instead of buf */
+	int64_t *stored_at;
+};
+
 /*
- * Look r up and copy its payload into buf (cap) or, with alloc set, into a
- * malloc'd NUL-terminated buffer. Returns the payload length, -ENOENT,
- * -ERANGE, -EIO, -ENOMEM.
+ * Look r up and copy what w asks for. Returns the bytes copied, -ENOENT,
+ * -ERANGE, -EIO, -ENOMEM. A record failing a checksum is dropped and is a miss.
  */
-static ssize_t cache_fetch(struct cache *c, const struct cache_ref *r, void *buf, size_t cap,
-                           char **alloc, int64_t *stored_at)
+static ssize_t cache_fetch(struct cache *c, const struct cache_ref *r, const struct cache_want *w)
 {
 	enum cache_verdict verdict = V_MISS;
-	const unsigned char *src;
+	struct cache_rec rec = {.pre = NULL};
 	struct cache_totals t;
-	struct cache_hdr h;
 	struct cache_ent e;
-	unsigned char *dst = buf;
+	unsigned char *dst = w->buf;
+	uint64_t off = 0, bad = UINT64_MAX;
+	size_t n;
 	MDB_txn *txn;
 	MDB_val k, v;
 	ssize_t res = -ENOENT;
 	int rc, touch = 0;
-	uint32_t crc;
 
 	rc = cache_read_begin(c, &txn);
 	if (rc)
@@ -785,50 +992,57 @@ static ssize_t cache_fetch(struct cache *c, const struct cache_ref *r, void *buf
 		}
 		goto out;
 	}
-	src = v.mv_data;
-	verdict = V_BAD;
-	if (v.mv_size < sizeof(h))
+	rc = cache_rec_load(c, &v, r->type, r->index, &rec);
+	if (rc) {
+		verdict = rc == CACHE_REC_BAD ? V_BAD : V_OTHER;
+		res = rc;
 		goto out;
-	memcpy(&h, src, sizeof(h));
-	if (h.magic != CACHE_MAGIC || h.type != (uint32_t)r->type || h.index != r->index ||
-	    h.tuple_len > CACHE_TUPLE_MAX || v.mv_size != sizeof(h) + h.tuple_len + h.len)
-		goto out;
-	if (h.tuple_len != r->tuple_len || memcmp(src + sizeof(h), r->tuple, r->tuple_len) != 0) {
-		verdict = V_MISS;
+	}
+	if (rec.h.tuple_len != r->tuple_len || memcmp(rec.pre, r->tuple, r->tuple_len) != 0) {
 		log_warn("cache: key hash collision, treated as a miss");
 		goto out;
 	}
-	if (alloc) {
-		dst = malloc(h.len + 1);
-		if (!dst) {
+	if (w->range) {
+		off = w->off < rec.h.len ? w->off : rec.h.len;
+		n = w->len < rec.h.len - off ? w->len : (size_t)(rec.h.len - off);
+	} else {
+		n = (size_t)rec.h.len;
+		if (w->alloc) {
+			dst = malloc(n + 1);
+			if (!dst) {
+				verdict = V_OTHER;
+				res = -ENOMEM;
+				goto out;
+			}
+			dst[n] = '\0';
+		} else if (n > w->cap) {
 			verdict = V_OTHER;
-			res = -ENOMEM;
+			res = -ERANGE;
 			goto out;
 		}
-		dst[h.len] = '\0';
-	} else if (h.len > cap) {
-		verdict = V_OTHER;
-		res = -ERANGE;
-		goto out;
 	}
-	/* Verify what the caller gets: the copy, not the map. */
-	memcpy(dst, src + sizeof(h) + h.tuple_len, h.len);
-	crc = crc32c(0, src + 8, sizeof(h) - 8 + h.tuple_len);
-	if (crc32c(crc, dst, h.len) != h.crc)
-		goto out;
+	if (n) {
+		rc = cache_rec_read(c, &rec, off, dst, n, &bad);
+		if (rc) {
+			verdict = rc == CACHE_REC_BAD ? V_BAD : V_OTHER;
+			res = rc;
+			goto out;
+		}
+	}
 	verdict = V_HIT;
-	res = (ssize_t)h.len;
-	if (stored_at)
-		*stored_at = h.stored_at;
+	res = (ssize_t)n;
+	if (w->stored_at)
+		*w->stored_at = rec.h.stored_at;
 	/* Touch only entries that left the newest eighth of ticks. */
 	if (cache_get_ent(c, txn, r->ekey, &e) == 0 && cache_totals_get(c, txn, &t) == 0)
 		touch = t.tick - e.tick > t.entries / 8;
 out:
 	cache_read_end(c, txn);
-	if (verdict != V_HIT && alloc && dst != buf)
+	free(rec.pre);
+	if (verdict != V_HIT && w->alloc)
 		free(dst);
-	else if (alloc)
-		*alloc = (char *)dst;
+	else if (w->alloc)
+		*w->alloc = (char *)dst;
 	switch (verdict) {
 	case V_HIT:
 		cache_count(c, hits, 1);
@@ -838,8 +1052,15 @@ out:
 		break;
 	case V_BAD:
 		cache_count(c, checksum_failures, 1);
-		log_warn("cache: checksum mismatch in a cached %s entry; dropped, will refetch",
-		         cache_dbname[r->type]);
+		if (bad == UINT64_MAX)
+			log_warn(
+			    "cache: bad header checksum or layout in a cached %s entry; dropped, "
+			    "will refetch",
+			    cache_dbname[r->type]);
+		else
+			log_warn("cache: checksum mismatch in block %llu of a cached %s entry; "
+			         "dropped, will refetch",
+			         (unsigned long long)bad, cache_dbname[r->type]);
 		cache_errno(cache_write(c, cache_fn_remove, (void *)(uintptr_t)r->ekey), "drop");
 		/* fall through */
 	case V_MISS:
@@ -854,11 +1075,66 @@ out:
 
 ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, size_t cap)
 {
+	struct cache_want w = {.buf = buf, .cap = cap};
 	struct cache_ref r;
 
 	if (cache_ref_chunk(&r, c, k->account, k->container, k->blob, k->etag, k->index) < 0)
 		return -EINVAL;
-	return cache_fetch(c, &r, buf, cap, NULL, NULL);
+	return cache_fetch(c, &r, &w);
+}
+
+ssize_t cache_get_range(struct cache *c, const struct cache_key *k, uint64_t off, void *buf,
+                        size_t len)
+{
+	struct cache_want w = {.range = 1, .off = off, .len = len, .buf = buf};
+	struct cache_ref r;
+
+	if ((!buf && len) ||
+	    cache_ref_chunk(&r, c, k->account, k->container, k->blob, k->etag, k->index) < 0)
+		return -EINVAL;
+	return cache_fetch(c, &r, &w);
+}
+
+/* Look chunk k up; on a hit, *off and *size give where its value lies in data.mdb. */
+static int cache_locate(struct cache *c, const struct cache_key *k, off_t *off, size_t *size)
+{
+	struct cache_ref r;
+	MDB_txn *txn;
+	MDB_val key, v;
+	int rc, res;
+
+	if (cache_ref_chunk(&r, c, k->account, k->container, k->blob, k->etag, k->index) < 0)
+		return -EINVAL;
+	rc = cache_read_begin(c, &txn);
+	if (rc)
+		return cache_errno(rc, "read txn");
+	key = cache_val(r.ekey + 1, CACHE_ID);
+	rc = mdb_get(txn, c->data[T_CHUNK], &key, &v);
+	res = rc ? cache_errno(rc, "get") : cache_val_off(c, &v, off);
+	if (res == 0)
+		*size = v.mv_size;
+	cache_read_end(c, txn);
+	return res;
+}
+
+int cache_has_chunk(struct cache *c, const struct cache_key *k)
+{
+	off_t off;
+	size_t size;
+
+	return cache_locate(c, k, &off, &size) == 0;
+}
+
+int cache_prefetch_chunk(struct cache *c, const struct cache_key *k)
+{
+	off_t off;
+	size_t size;
+	int res = cache_locate(c, k, &off, &size);
+
+	/* A hint: the pages may be reused by the time the kernel reads them, which is harmless. */
+	if (res == 0)
+		posix_fadvise(c->fd, off, (off_t)size, POSIX_FADV_WILLNEED);
+	return res;
 }
 
 int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len)
@@ -876,11 +1152,12 @@ int cache_kv_get(struct cache *c, enum cache_db db, const char *key, char **val,
 	struct cache_ref r;
 	char *p = NULL;
 	int64_t at = 0;
+	struct cache_want w = {.alloc = &p, .stored_at = &at};
 	ssize_t n;
 
 	if (cache_ref_kv(&r, db, key) < 0)
 		return -EINVAL;
-	n = cache_fetch(c, &r, NULL, 0, &p, &at);
+	n = cache_fetch(c, &r, &w);
 	if (n < 0)
 		return (int)n;
 	*val = p;
@@ -1081,32 +1358,37 @@ struct cache_check {
 	struct cache_totals sum;
 	struct cache_keys bad; /* ekeys */
 	int fixes;
+	unsigned char *block; /* CACHE_BLOCK bytes to read payloads through */
 };
 
-/* Is the data record of ekey whole and matching its key and its ent? */
+/*
+ * Is the data record of ekey whole and matching its key and its ent? Every
+ * block is read through the file and verified. Returns 1, 0, or -EIO/-ENOMEM.
+ */
 static int cache_check_record(struct cache *c, MDB_txn *txn, const unsigned char *ekey,
-                              const MDB_val *v, struct cache_ent *e)
+                              const MDB_val *v, struct cache_ent *e, unsigned char *block)
 {
-	const unsigned char *src = v->mv_data;
 	unsigned char hash[CACHE_HASH];
-	struct cache_hdr h;
-	uint32_t crc;
+	struct cache_rec rec;
+	uint64_t at, bad;
+	int res;
 
-	if (v->mv_size < sizeof(h))
+	res = cache_rec_load(c, v, ekey[0], cache_rd_be64(ekey + 1 + CACHE_HASH), &rec);
+	if (res == 0) {
+		SHA256(rec.pre, rec.h.tuple_len, hash);
+		if (memcmp(hash, ekey + 1, CACHE_HASH) != 0 ||
+		    cache_get_ent(c, txn, ekey, e) != 0 || e->len != rec.h.len ||
+		    e->acct != cache_acct(c, v->mv_size))
+			res = CACHE_REC_BAD;
+	}
+	for (at = 0; res == 0 && at < rec.h.len; at += CACHE_BLOCK)
+		res = cache_rec_read(c, &rec, at, block,
+		                     rec.h.len - at < CACHE_BLOCK ? rec.h.len - at : CACHE_BLOCK,
+		                     &bad);
+	free(rec.pre);
+	if (res == CACHE_REC_BAD)
 		return 0;
-	memcpy(&h, src, sizeof(h));
-	if (h.magic != CACHE_MAGIC || h.type != ekey[0] || h.tuple_len > CACHE_TUPLE_MAX ||
-	    v->mv_size != sizeof(h) + h.tuple_len + h.len ||
-	    h.index != cache_rd_be64(ekey + 1 + CACHE_HASH))
-		return 0;
-	crc = crc32c(0, src + 8, v->mv_size - 8);
-	SHA256(src + sizeof(h), h.tuple_len, hash);
-	if (crc != h.crc || memcmp(hash, ekey + 1, CACHE_HASH) != 0)
-		return 0;
-	if (cache_get_ent(c, txn, ekey, e) != 0 || e->len != h.len ||
-	    e->acct != cache_acct(c, v->mv_size))
-		return 0;
-	return 1;
+	return res < 0 ? res : 1;
 }
 
 /* Walk db; call fn on every record. */
@@ -1154,7 +1436,10 @@ static int cache_check_data_rec(struct cache *c, MDB_txn *txn, const MDB_val *k,
 		return 0;
 	}
 	memcpy(ekey + 1, k->mv_data, CACHE_ID);
-	if (!cache_check_record(c, txn, ekey, v, &e))
+	rc = cache_check_record(c, txn, ekey, v, &e, d->ck->block);
+	if (rc < 0)
+		return -rc; /* an errno for cache_errno */
+	if (rc == 0)
 		return cache_keys_add(&d->ck->bad, ekey);
 	/* A good entry that lost its place in the LRU gets it back. */
 	cache_lkey(lkey, e.tick, ekey);
@@ -1418,9 +1703,13 @@ int cache_check(struct cache *c)
 
 	memset(&ck, 0, sizeof(ck));
 	ck.bad.size = CACHE_EKEY;
+	ck.block = malloc(CACHE_BLOCK);
+	if (!ck.block)
+		return -ENOMEM;
 	rc = cache_write(c, cache_fn_check, &ck);
 	bad = (int)ck.bad.n + ck.fixes;
 	free(ck.bad.k);
+	free(ck.block);
 	if (rc)
 		return cache_errno(rc, "check");
 	if (ck.bad.n)
@@ -1565,6 +1854,60 @@ static int cache_init_dbs(struct cache *c)
 	return mdb_txn_commit(txn);
 }
 
+/*
+ * Find where LMDB mapped data.mdb, for cache_val_off: mdb_env_info reports
+ * the address only for MDB_FIXEDMAP. Any page of the map starts with its own
+ * page number (LMDB's page header, see LMDB_PAGEHDR), so the page holding the
+ * totals record, minus that many pages, is the start. The page read back with
+ * pread must equal the map's, or the store is not used (-EIO, logged).
+ */
+static int cache_locate_map(struct cache *c)
+{
+	MDB_val k = cache_val("totals", 6), v;
+	unsigned char *page, *copy = NULL;
+	struct iovec iov;
+	MDB_envinfo info;
+	MDB_txn *txn;
+	size_t pgno; /* LMDB's pgno_t */
+	int rc, res = -EIO;
+
+	rc = mdb_env_get_fd(c->env, &c->fd);
+	if (rc == 0)
+		rc = mdb_env_info(c->env, &info);
+	if (rc == 0)
+		rc = cache_read_begin(c, &txn);
+	if (rc)
+		return cache_errno(rc, "locate map");
+	c->mapsize = info.me_mapsize;
+	rc = mdb_get(txn, c->info, &k, &v);
+	if (rc) {
+		res = cache_errno(rc, "locate map");
+		goto out;
+	}
+	page = (unsigned char *)((uintptr_t)v.mv_data & ~(uintptr_t)(c->psize - 1));
+	memcpy(&pgno, page, sizeof(pgno));
+	copy = malloc(c->psize);
+	if (!copy) {
+		res = -ENOMEM;
+		goto out;
+	}
+	if (pgno < c->mapsize / c->psize) {
+		c->map = (const unsigned char *)((uintptr_t)page - pgno * c->psize);
+		iov.iov_base = copy;
+		iov.iov_len = c->psize;
+		if (cache_preadv(c, &iov, 1, (off_t)(pgno * c->psize)) == 0 &&
+		    memcmp(copy, page, c->psize) == 0)
+			res = 0;
+	}
+	if (res)
+		log_err("cache: cannot tell where LMDB mapped data.mdb (LMDB %s)",
+		        mdb_version(NULL, NULL, NULL));
+out:
+	cache_read_end(c, txn);
+	free(copy);
+	return res;
+}
+
 int cache_open(struct cache **out, const struct cache_opts *opts)
 {
 	struct cache *c;
@@ -1637,6 +1980,9 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 		res = cache_errno(rc, "open databases");
 		goto out;
 	}
+	res = cache_locate_map(c);
+	if (res)
+		goto out;
 	*out = c;
 	return 0;
 out:

@@ -4,9 +4,11 @@
  *
  * Chunks are keyed by (account, container, blob, ETag, chunk index), so bytes
  * of an older ETag can never be returned for a newer one: they are simply
- * never looked up again and age out through LRU eviction. Every chunk carries
- * a checksum verified on each read. The store never grows past its byte
- * budget by more than one chunk. No FUSE, no curl in here.
+ * never looked up again and age out through LRU eviction. Every 64 KiB block
+ * of a chunk carries a checksum, and a read verifies the blocks it returns.
+ * Reads use pread(2) on the store's file, so cached bytes are not mapped into
+ * the process. The store never grows past its byte budget by more than one
+ * chunk. No FUSE, no curl in here.
  */
 #ifndef MGDCFS_CACHE_CACHE_H
 #define MGDCFS_CACHE_CACHE_H
@@ -48,7 +50,8 @@ struct cache_stats {
  * under four chunks (or 1 MiB) is raised to that. Returns 0, -EACCES (dir not
  * a directory, not ours, or open to group/other; logged), -EBUSY (this
  * process already has that store open), -EIO (LMDB failure, logged),
- * -ENOMEM. A store left by a larger budget is discarded.
+ * -ENOMEM. A store left by a larger budget, or written in an older format,
+ * is discarded.
  */
 int cache_open(struct cache **out, const struct cache_opts *opts);
 
@@ -56,14 +59,47 @@ int cache_open(struct cache **out, const struct cache_opts *opts);
 void cache_close(struct cache *c);
 
 /*
- * cache_get_chunk - copy the chunk for `k` into buf (capacity cap). Returns
- * the byte count, -ENOENT on a miss (including a checksum mismatch, which
- * also deletes the chunk and is logged), -ERANGE if cap is too small,
- * -EINVAL if the names are over 4 KiB together, -EIO if the store is
- * unusable. A hit may queue an LRU touch (no write on the hit path). Never touches the network.
- * Safe from any thread; no pointer into the map survives the call.
+ * cache_get_chunk - copy the chunk for `k` into buf (capacity cap), every
+ * block verified. Returns the byte count, -ENOENT on a miss (including a
+ * checksum mismatch, which also deletes the chunk and is logged), -ERANGE if
+ * cap is too small, -EINVAL if the names are over 4 KiB together, -EIO if
+ * the store is unusable (logged), -ENOMEM. buf's contents are unspecified
+ * unless a count is returned. A hit may queue an LRU touch (no write on the
+ * hit path). Never touches the network. Safe from any thread; no pointer
+ * into the map survives the call.
  */
 ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, size_t cap);
+
+/*
+ * cache_get_range - copy bytes [off, off + len) of the chunk for `k` into buf,
+ * clipped at the chunk's length, reading and verifying only the 64 KiB blocks
+ * that cover them. Returns the byte count (0 if off is at or past the end, or
+ * len is 0), or as cache_get_chunk: -ENOENT on a miss or a checksum mismatch
+ * in a block read (the chunk is deleted, logged), -EINVAL, -EIO, -ENOMEM; buf
+ * is unspecified then. A hit for the LRU and the counters like
+ * cache_get_chunk, with bytes_read counting the bytes copied. Any thread.
+ */
+ssize_t cache_get_range(struct cache *c, const struct cache_key *k, uint64_t off, void *buf,
+                        size_t len);
+
+/*
+ * cache_has_chunk - 1 if the chunk for `k` is stored, else 0 (also when the
+ * names are too long or the store fails). One lookup: nothing is read or
+ * verified, so a later get may still miss. Not a hit or a miss for the LRU or
+ * the counters. Any thread.
+ */
+int cache_has_chunk(struct cache *c, const struct cache_key *k);
+
+/*
+ * cache_prefetch_chunk - ask the kernel to read the chunk for `k` from disk
+ * into the page cache in the background (posix_fadvise WILLNEED), e.g. for
+ * the chunk the reader will want next, when that read comes after a pause (a
+ * tight sequential read already gets the kernel's read-ahead). Returns 0 once
+ * asked, -ENOENT if the chunk is not stored, -EINVAL (names over 4 KiB),
+ * -EIO. Nothing is verified or counted and the LRU is not touched. Any
+ * thread; does not wait for the I/O.
+ */
+int cache_prefetch_chunk(struct cache *c, const struct cache_key *k);
 
 /*
  * cache_put_chunk - store `len` bytes for `k`, evicting least recently used
@@ -71,7 +107,7 @@ ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, s
  * chunk size, -EINVAL if the names are too long (over 4 KiB together),
  * -ENOSPC if no room could be made within 3 s (only when readers pin the
  * free pages that long, or the disk is full; the caller just serves without
- * caching), -EIO on LMDB failure.
+ * caching), -EIO on LMDB failure. The block checksums are computed here.
  * Safe from any thread (writers serialise inside the cache).
  */
 int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len);

@@ -1,8 +1,9 @@
 /*
  * crc32c.h - CRC-32C (Castagnoli), the checksum of every cached chunk.
  *
- * Uses the SSE4.2 crc32 instruction when the CPU has it, else a portable
- * slicing-by-8 table walk. Both give identical results (tests compare them).
+ * Uses the SSE4.2 crc32 instruction when the CPU has it (three interleaved
+ * streams when it also has PCLMULQDQ), else a portable slicing-by-8 table
+ * walk. All give identical results (tests compare them).
  */
 #ifndef MGDCFS_CACHE_CRC32C_H
 #define MGDCFS_CACHE_CRC32C_H
@@ -20,7 +21,10 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 /* crc32c_sw - the portable path, always available (exported for tests). */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-/* crc32c_hw_available - 1 if crc32c() uses the CPU instruction. */
+/*
+ * crc32c_hw_available - 0 if crc32c() uses the table walk, 1 if it uses the
+ * crc32 instruction in one stream, 2 if in three streams joined with PCLMULQDQ.
+ */
 int crc32c_hw_available(void);
 
 #endif

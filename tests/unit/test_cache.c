@@ -2,14 +2,12 @@
  * test_cache.c - the LMDB chunk cache without a mount.
  *
  * The sources of truth are independent of the cache: payloads are generated
- * from a seed and regenerated to compare, corruption is done by opening the
- * store directly with mdb_*, the budget is checked with stat(2) on data.mdb,
- * and LMDB's own mdb_stat must succeed after a writer is killed with SIGKILL.
+ * from a seed and regenerated to compare (whole chunks and byte ranges), corruption is done by
+ * opening the store directly with mdb_*, the budget is checked with stat(2) on data.mdb, and LMDB's
+ * own mdb_stat must succeed after a writer is killed with SIGKILL.
  */
 #ifndef _GNU_SOURCE
-#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
-#endif
 #endif
 #include "cache/cache.h"
 #include "cache/crc32c.h"
@@ -300,8 +298,10 @@ static void test_kv(void)
 /*
  * Flip one byte of the idx-th record of db `name`, through LMDB directly: at
  * `off` from the start, or from the end when negative (-1 = last byte). With
- * reseal, also recompute the record's CRC-32C (bytes 4..7, over bytes 8..),
- * as a valid record with another key's tuple would look: a collision.
+ * reseal, also recompute the record's header CRC-32C (bytes 4..7, over the
+ * rest of the 40-byte header, the tuple and the 64 KiB block CRCs, as the
+ * format says), as a valid record with another key's tuple would look: a
+ * collision.
  */
 static int corrupt(const char *dir, const char *name, int idx, long off, int reseal)
 {
@@ -330,8 +330,13 @@ static int corrupt(const char *dir, const char *name, int idx, long off, int res
 			memcpy(copy, v.mv_data, v.mv_size);
 			copy[off >= 0 ? (size_t)off : v.mv_size - (size_t)-off] ^= 0x40;
 			if (reseal) {
-				uint32_t crc = crc32c(0, copy + 8, v.mv_size - 8);
+				uint32_t tuple_len, crc;
+				uint64_t len;
 
+				memcpy(&tuple_len, copy + 8, 4);
+				memcpy(&len, copy + 24, 8);
+				crc = crc32c(0, copy + 8,
+				             32 + tuple_len + 4 * (size_t)((len + 65535) / 65536));
 				memcpy(copy + 4, &crc, 4);
 			}
 			v.mv_data = copy;
@@ -454,6 +459,322 @@ static void test_checksum(void)
 	TAP_EQ_INT(cache_check(c), 0, "and a second check is clean");
 	TAP_EQ_INT(cache_drop_blob(c, "acct", "cont", "f", NULL), 3,
 	           "drop_blob finds every version again");
+	cache_close(c);
+}
+
+/*
+ * Range reads against the seeded bytes: chunks ending on and off a 64 KiB
+ * block boundary, a one-block chunk and an empty one; offsets and lengths
+ * around block edges, across blocks, past the end, zero. Bytes of buf past
+ * the returned count must be left alone.
+ */
+static void test_range(void)
+{
+	static const size_t lens[] = {5 * 65536 + 1234, 4 * 65536, 1000, 0};
+	char dir[600];
+	struct cache *c;
+	struct cache_stats s0, s1;
+	struct cache_key k;
+	unsigned char *want = malloc(1 << 20), *got = malloc((1 << 20) + 64);
+	uint64_t hits = 0, bytes = 0;
+	unsigned int r = 7;
+	int bad = 0, calls = 0;
+
+	sub(dir, sizeof(dir), "range");
+	TAP_EQ_INT(open_dir(&c, dir, 16 << 20, 1 << 20), 0, "open");
+	for (int i = 0; i < 4; i++)
+		TAP_EQ_INT(put(c, "rng", (uint64_t)i, lens[i], (uint64_t)i + 300), 0,
+		           "put a %zu-byte chunk", lens[i]);
+	cache_get_stats(c, &s0);
+	for (int i = 0; i < 4; i++) {
+		const uint64_t len = lens[i];
+		const uint64_t offs[] = {0,          1,           4095,          4096,
+		                         65535,      65536,       65537,         131071,
+		                         131072,     len - 1,     len,           len + 1,
+		                         len - 4096, len - 65536, len - 65537,   len + 100000,
+		                         1u << 20,   UINT64_MAX,  UINT64_MAX / 2};
+		const size_t sizes[] = {0,     1,      7,      4096,        65535,   65536,
+		                        65537, 131072, 200000, (size_t)len, 1u << 20};
+
+		fill(want, len, (uint64_t)i + 300);
+		k = key("rng", "\"0x1\"", (uint64_t)i);
+		for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++)
+			for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+				uint64_t off = offs[o];
+				size_t n = sizes[z], exp;
+				ssize_t res;
+
+				exp = off >= len ? 0 : (len - off < n ? (size_t)(len - off) : n);
+				memset(got, 0xa5, (1 << 20) + 64);
+				res = cache_get_range(c, &k, off, got, n);
+				calls++;
+				hits++;
+				bytes += exp;
+				if (res != (ssize_t)exp ||
+				    memcmp(got, want + (exp ? off : 0), exp) != 0 ||
+				    got[exp] != 0xa5 || got[exp + 63] != 0xa5) {
+					bad++;
+					printf("# chunk %d off %llu len %zu: got %zd, want %zu\n",
+					       i, (unsigned long long)off, n, res, exp);
+				}
+			}
+		/* Random ranges, most of them crossing block boundaries. */
+		for (int j = 0; j < 200 && len; j++) {
+			uint64_t off;
+			size_t n, exp;
+			ssize_t res;
+
+			r = r * 1103515245u + 12345u;
+			off = (r >> 4) % len;
+			r = r * 1103515245u + 12345u;
+			n = (r >> 4) % (3 * 65536);
+			exp = len - off < n ? (size_t)(len - off) : n;
+			res = cache_get_range(c, &k, off, got, n);
+			calls++;
+			hits++;
+			bytes += exp;
+			if (res != (ssize_t)exp || memcmp(got, want + off, exp) != 0)
+				bad++;
+		}
+	}
+	TAP_EQ_INT(bad, 0, "%d range reads return exactly the bytes put, clipped at the end",
+	           calls);
+	cache_get_stats(c, &s1);
+	TAP_EQ_INT(s1.hits - s0.hits, hits, "each range read of a stored chunk is a hit");
+	TAP_EQ_INT(s1.bytes_read - s0.bytes_read, bytes, "bytes_read counts the bytes copied");
+	TAP_EQ_INT(s1.misses, s0.misses, "no misses");
+	TAP_EQ_INT(s1.checksum_failures, 0, "no checksum failures");
+
+	k = key("rng", "\"0x2\"", 0);
+	TAP_EQ_INT(cache_get_range(c, &k, 0, got, 100), -ENOENT, "another ETag: -ENOENT");
+	TAP_EQ_INT(cache_get_range(c, &k, 0, got, 0), -ENOENT, "a miss even for len 0");
+	cache_get_stats(c, &s0);
+	TAP_EQ_INT(s0.misses - s1.misses, 2, "range misses are counted");
+	k = key("rng", "\"0x1\"", 0);
+	TAP_EQ_INT(cache_get_range(c, &k, 0, NULL, 10), -EINVAL, "NULL buf: -EINVAL");
+	{
+		char longname[5000];
+		struct cache_key kl;
+
+		memset(longname, 'n', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		kl = key(longname, "\"0x1\"", 0);
+		TAP_EQ_INT(cache_get_range(c, &kl, 0, got, 10), -EINVAL,
+		           "names over 4 KiB: -EINVAL");
+		TAP_EQ_INT(cache_has_chunk(c, &kl), 0, "has_chunk: 0 for names over 4 KiB");
+		TAP_EQ_INT(cache_prefetch_chunk(c, &kl), -EINVAL, "prefetch: -EINVAL too");
+	}
+	TAP_EQ_INT(cache_has_chunk(c, &k), 1, "has_chunk: 1 for a stored chunk");
+	TAP_EQ_INT(cache_prefetch_chunk(c, &k), 0, "prefetch of a stored chunk: 0");
+	k = key("rng", "\"0x1\"", 4);
+	TAP_EQ_INT(cache_has_chunk(c, &k), 0, "has_chunk: 0 for a chunk never put");
+	TAP_EQ_INT(cache_prefetch_chunk(c, &k), -ENOENT, "prefetch of it: -ENOENT");
+	cache_get_stats(c, &s1);
+	TAP_OK(s1.hits == s0.hits && s1.misses == s0.misses,
+	       "has_chunk and prefetch count neither hits nor misses");
+	TAP_EQ_INT(has(c, "rng", 0, lens[0], 300), 1,
+	           "cache_get_chunk still returns the whole chunk");
+	TAP_EQ_INT(cache_check(c), 0, "check clean");
+	cache_close(c);
+	free(want);
+	free(got);
+}
+
+/* A range read is a hit for the LRU: the chunk read survives the next eviction. */
+static void test_range_lru(void)
+{
+	const uint32_t chunk = 256 << 10;
+	char dir[600];
+	struct cache *c;
+	struct cache_stats s;
+	struct cache_key k = key("f", "\"0x1\"", 0);
+	unsigned char buf[4096];
+	int i;
+
+	sub(dir, sizeof(dir), "rangelru");
+	TAP_EQ_INT(open_dir(&c, dir, 4 << 20, chunk), 0, "open 4 MiB budget, 256 KiB chunks");
+	for (i = 0; i < 8; i++)
+		put(c, "f", (uint64_t)i, chunk, (uint64_t)i);
+	TAP_EQ_INT(cache_get_range(c, &k, 70000, buf, sizeof(buf)), 4096,
+	           "a 4 KiB range of the oldest chunk");
+	for (i = 8, s.evictions = 0; s.evictions == 0 && i < 64; i++) {
+		put(c, "f", (uint64_t)i, chunk, (uint64_t)i);
+		cache_get_stats(c, &s);
+	}
+	TAP_OK(s.evictions >= 1 && s.evictions <= 2, "evictions started (%llu)",
+	       (unsigned long long)s.evictions);
+	TAP_EQ_INT(cache_has_chunk(c, &k), 1, "the chunk read by range stayed");
+	k.index = 1;
+	TAP_EQ_INT(cache_has_chunk(c, &k), 0, "the next oldest, unread, went");
+	cache_close(c);
+}
+
+/* Flip one stored byte of the only chunk in a fresh store `name`; -off from the value's end. */
+static int corrupt_one(const char *name, size_t len, long off_from_end)
+{
+	char dir[600];
+	struct cache *c;
+	int rc;
+
+	sub(dir, sizeof(dir), name);
+	rc = open_dir(&c, dir, 0, 1 << 20);
+	if (rc == 0) {
+		rc = put(c, "x", 0, len, 77);
+		cache_close(c);
+	}
+	return rc ? rc : corrupt(dir, "chunk", 0, -off_from_end, 0);
+}
+
+/*
+ * One flipped payload byte in block 3 of 7: ranges over other blocks are
+ * still served, a range touching block 3 misses and drops the entry. A
+ * flipped block CRC or header byte fails every read of the chunk.
+ */
+static void test_range_corrupt(void)
+{
+	const size_t len = 6 * 65536 + 500;
+	const uint64_t flip = 3 * 65536 + 77; /* payload offset of the flipped byte */
+	char dir[600];
+	struct cache *c;
+	struct cache_stats s;
+	struct cache_key k = key("x", "\"0x1\"", 0);
+	unsigned char *want = malloc(len), *got = malloc(len);
+	ssize_t n;
+
+	fill(want, len, 77);
+	TAP_EQ_INT(corrupt_one("rcblock", len, (long)(len - flip)), 0,
+	           "store a 7-block chunk, flip a byte of block 3");
+	sub(dir, sizeof(dir), "rcblock");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	n = cache_get_range(c, &k, 100, got, 4096);
+	TAP_OK(n == 4096 && memcmp(got, want + 100, 4096) == 0, "a range in block 0 is served");
+	n = cache_get_range(c, &k, 4 * 65536 + 10, got, 65536 + 20);
+	TAP_OK(n == 65536 + 20 && memcmp(got, want + 4 * 65536 + 10, (size_t)n) == 0,
+	       "a range across blocks 4 and 5 is served");
+	n = cache_get_range(c, &k, 2 * 65536, got, 65536);
+	TAP_OK(n == 65536 && memcmp(got, want + 2 * 65536, 65536) == 0,
+	       "block 2, up to the first byte of block 3, is served");
+	n = cache_get_range(c, &k, 6 * 65536, got, 1000);
+	TAP_OK(n == 500 && memcmp(got, want + 6 * 65536, 500) == 0, "the last, short block too");
+	cache_get_stats(c, &s);
+	TAP_EQ_INT(s.checksum_failures, 0, "no failure so far");
+	TAP_EQ_INT(cache_get_range(c, &k, flip + 1, got, 1), -ENOENT,
+	           "one byte of block 3, next to the flipped one: -ENOENT");
+	cache_get_stats(c, &s);
+	TAP_EQ_INT(s.checksum_failures, 1, "a checksum failure is counted");
+	TAP_EQ_INT(s.misses, 1, "and a miss");
+	TAP_EQ_INT(s.chunks, 0, "the entry is dropped");
+	TAP_EQ_INT(cache_has_chunk(c, &k), 0, "has_chunk agrees");
+	TAP_EQ_INT(cache_get_range(c, &k, 100, got, 4096), -ENOENT, "block 0 is now a plain miss");
+	cache_get_stats(c, &s);
+	TAP_EQ_INT(s.checksum_failures, 1, "with no new failure");
+	TAP_EQ_INT(cache_check(c), 0, "check clean after the drop");
+	cache_close(c);
+
+	TAP_EQ_INT(corrupt_one("rcspan", len, (long)(len - flip)), 0, "the same in another store");
+	sub(dir, sizeof(dir), "rcspan");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(cache_get_range(c, &k, 2 * 65536 + 5, got, 2 * 65536), -ENOENT,
+	           "a range across blocks 2 to 4: -ENOENT");
+	TAP_EQ_INT(has(c, "x", 0, len, 77), 0, "the whole chunk is gone");
+	cache_get_stats(c, &s);
+	TAP_EQ_INT(s.checksum_failures, 1, "one failure counted");
+	cache_close(c);
+
+	TAP_EQ_INT(corrupt_one("rcwhole", len, (long)(len - flip)), 0, "and in a third store");
+	sub(dir, sizeof(dir), "rcwhole");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(has(c, "x", 0, len, 77), 0, "cache_get_chunk verifies every block: a miss");
+	cache_get_stats(c, &s);
+	TAP_OK(s.checksum_failures == 1 && s.chunks == 0, "counted and dropped");
+	cache_close(c);
+
+	/* The block CRCs sit just before the payload: flip one byte of the third. */
+	TAP_EQ_INT(corrupt_one("rcarray", len, (long)(len + 7 * 4 - 9)), 0,
+	           "flip a byte of a stored block CRC");
+	sub(dir, sizeof(dir), "rcarray");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(cache_get_range(c, &k, 6 * 65536, got, 10), -ENOENT,
+	           "the header CRC fails any range, even in a good block");
+	cache_get_stats(c, &s);
+	TAP_OK(s.checksum_failures == 1 && s.chunks == 0, "counted and dropped");
+	cache_close(c);
+
+	TAP_EQ_INT(corrupt_one("rchdr", len, (long)(len + 7 * 4 + 35 + 40 - 33)), 0,
+	           "flip a byte of the stored time in the header");
+	sub(dir, sizeof(dir), "rchdr");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(cache_get_range(c, &k, 0, got, 10), -ENOENT, "any range misses");
+	cache_get_stats(c, &s);
+	TAP_OK(s.checksum_failures == 1 && s.chunks == 0, "counted and dropped");
+	cache_close(c);
+	free(want);
+	free(got);
+}
+
+/* Set the format number in the info record, as a store of an older build would have. */
+static int lmdb_set_format(const char *dir, uint32_t format)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {6, "totals"}, v;
+	unsigned char buf[256];
+	int rc;
+
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 8);
+	rc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
+	if (rc == 0 && (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+		rc = mdb_dbi_open(txn, "info", 0, &dbi);
+		if (rc == 0)
+			rc = mdb_get(txn, dbi, &k, &v);
+		if (rc == 0 && (v.mv_size < 4 || v.mv_size > sizeof(buf)))
+			rc = MDB_CORRUPTED;
+		if (rc == 0) {
+			memcpy(buf, v.mv_data, v.mv_size);
+			memcpy(buf, &format, 4);
+			v.mv_data = buf;
+			rc = mdb_put(txn, dbi, &k, &v, 0);
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+/* A store of the previous format (2: one CRC over the whole value) is emptied on open. */
+static void test_old_format(void)
+{
+	char dir[600], *v = NULL;
+	struct cache *c;
+	struct cache_stats s;
+	size_t len;
+
+	sub(dir, sizeof(dir), "format");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "open");
+	TAP_EQ_INT(put(c, "old", 0, 100000, 5), 0, "put a chunk");
+	TAP_EQ_INT(cache_kv_put(c, CACHE_META, "m", "v", 1), 0, "and a metadata entry");
+	cache_close(c);
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen, same format");
+	TAP_EQ_INT(has(c, "old", 0, 100000, 5), 1, "the chunk survives a reopen");
+	cache_close(c);
+	TAP_EQ_INT(lmdb_set_format(dir, 2), 0, "mark the store as format 2");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	cache_get_stats(c, &s);
+	TAP_OK(s.chunks == 0 && s.bytes_used == 0, "no chunks accounted");
+	TAP_EQ_INT(has(c, "old", 0, 100000, 5), 0, "the chunk is gone");
+	TAP_EQ_INT(cache_kv_get(c, CACHE_META, "m", &v, &len, NULL), -ENOENT, "and the metadata");
+	TAP_EQ_INT(cache_blob_bytes(c, "acct", "cont", "old", "\"0x1\""), 0, "blob bytes 0");
+	TAP_EQ_INT(cache_check(c), 0, "check clean");
+	TAP_EQ_INT(put(c, "old", 0, 100000, 6), 0, "put again");
+	cache_close(c);
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(has(c, "old", 0, 100000, 6), 1,
+	           "the new chunk survives: the format was updated");
 	cache_close(c);
 }
 
@@ -636,10 +957,11 @@ struct conc {
 
 #define CONC_LEN(i) ((size_t)(64 << 10) + (size_t)(i)*37)
 
+/* Half the reads take the whole chunk, half a random range of it. */
 static void *conc_reader(void *arg)
 {
 	struct conc *t = arg;
-	unsigned char *buf = malloc(256 << 10);
+	unsigned char *buf = malloc(256 << 10), *want = malloc(256 << 10);
 	unsigned int r = (unsigned int)(uintptr_t)pthread_self();
 	int wrong = 0, hits = 0, errors = 0;
 
@@ -647,11 +969,23 @@ static void *conc_reader(void *arg)
 		r = r * 1103515245u + 12345u;
 		uint64_t i = (r >> 8) % (uint64_t)t->nidx;
 		struct cache_key k = key("conc", "\"0x1\"", i);
-		ssize_t n = cache_get_chunk(t->c, &k, buf, 256 << 10);
+		size_t len = CONC_LEN(i), want_n = len;
+		uint64_t off = 0;
+		ssize_t n;
 
+		if (r & 0x10000) {
+			r = r * 1103515245u + 12345u;
+			off = (r >> 8) % len;
+			r = r * 1103515245u + 12345u;
+			want_n = (r >> 8) % (len - off + 1);
+			n = cache_get_range(t->c, &k, off, buf, want_n);
+		} else {
+			n = cache_get_chunk(t->c, &k, buf, 256 << 10);
+		}
 		if (n >= 0) {
 			hits++;
-			if ((size_t)n != CONC_LEN(i) || !same(buf, (size_t)n, i))
+			fill(want, len, i);
+			if ((size_t)n != want_n || memcmp(buf, want + off, want_n) != 0)
 				wrong++;
 		} else if (n != -ENOENT) {
 			errors++;
@@ -663,6 +997,7 @@ static void *conc_reader(void *arg)
 	t->errors += errors;
 	pthread_mutex_unlock(&t->lock);
 	free(buf);
+	free(want);
 	return NULL;
 }
 
@@ -855,6 +1190,16 @@ static void test_throughput(void)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		printf("# get %u MiB: %.0f MiB/s\n", chunk >> 20,
 		       2.0 * nchunks * (chunk >> 20) / secs(&t0, &t1));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int j = 0; j < 20000; j++) {
+			struct cache_key k = key("bench", "\"0x1\"", (uint64_t)(j % nchunks));
+			uint64_t off = (uint64_t)j * 2654435761u % (chunk / 4096) * 4096;
+
+			ok &= cache_get_range(c, &k, off, got, 4096) == 4096;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# random 4 KiB get_range in %u MiB chunks: %.0f ops/s\n", chunk >> 20,
+		       20000 / secs(&t0, &t1));
 		cache_close(c);
 
 		/* Steady state of a full cache: every put evicts first (two commits). */
@@ -895,6 +1240,10 @@ int main(void)
 	test_roundtrip();
 	test_kv();
 	test_checksum();
+	test_range();
+	test_range_lru();
+	test_range_corrupt();
+	test_old_format();
 	test_lru_budget();
 	test_random_sizes();
 	test_small_entries();
