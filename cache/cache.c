@@ -55,11 +55,17 @@
  * that finds 64 queued or the oldest 2 s old, and at close; a kill -9 loses
  * only them (a slightly stale order, never wrong bytes).
  *
- * Durability: MDB_NOMETASYNC, not MDB_NOSYNC. After a kill -9 nothing is lost
- * (committed pages are in the page cache). After a power loss NOMETASYNC may
- * roll back the last transaction but keeps the B-tree intact, whereas NOSYNC
- * could leave a structure that crashes LMDB; a cache may forget, it must
- * never hand out wrong bytes, and the checksums guard the payloads.
+ * Durability: MDB_NOSYNC, and the store is disposable across a crash of the
+ * system. A put that waited for fdatasync (8 MiB to the disk every time)
+ * held a cold read to the disk's synchronous write speed: the put path
+ * alone ran at ~1.5 GiB/s with the sync and ~6 GiB/s without. A kill -9 of
+ * the daemon loses nothing (committed pages are in the page cache, and
+ * LMDB's meta page is written after the pages it points to). What a power
+ * loss or kernel crash could leave is a torn B-tree, so the "state" file
+ * records "open BOOT-ID" while the store is in use and "clean" after the
+ * last user synced and closed it; a store found neither clean nor open in
+ * this boot is deleted at open. A cache may forget, it must never hand out
+ * wrong bytes, and the checksums guard the payloads.
  *
  * Threads: MDB_NOTLS, one short read transaction per call; values are copied
  * out before the transaction ends. Our writers serialise on c->wlock (LMDB
@@ -79,6 +85,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -158,7 +165,9 @@ struct cache {
 	uint64_t budget, limit;
 	uint32_t chunk_size;
 	size_t psize, nodemax;
-	int fd;                   /* data.mdb, LMDB's descriptor: values are pread from it */
+	int fd;  /* data.mdb, LMDB's descriptor: values are pread from it */
+	int sfd; /* state.lock: shared flock while open */
+	char *dir;
 	const unsigned char *map; /* where LMDB mapped data.mdb; fixed while open */
 	size_t mapsize;
 	pthread_mutex_t wlock; /* serialises our write transactions; taken before plock */
@@ -1817,6 +1826,106 @@ static void cache_drop_oversized(const char *dir, uint64_t mapsize)
 	unlink(path);
 }
 
+/*
+ * Crash safety without a sync per put (see "Durability" above). The file
+ * "state" says "clean" after the last user closed the store (synced), or
+ * "open BOOT-ID" while it is in use. Every process holds a shared flock on
+ * state.lock while open; the one that can take it exclusively at close is
+ * the last and writes "clean".
+ */
+static int cache_boot_id(char *id, size_t n)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	int ok = f && fgets(id, (int)n, f) != NULL;
+
+	if (f)
+		fclose(f);
+	if (!ok)
+		snprintf(id, n, "unknown");
+	id[strcspn(id, "\n")] = 0;
+	return ok ? 0 : -1;
+}
+
+static int cache_state_write(const char *dir, const char *text)
+{
+	char path[4200], tmp[4200];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(tmp, sizeof(tmp), "%s/state.tmp", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text) && fsync(fd) == 0;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -EIO;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+/*
+ * Before LMDB opens the store: a store that was in use when the system went
+ * down (another boot ID, not "clean") may have lost writes in any order, so
+ * it is discarded. Then mark it in use by this boot. Returns the state.lock
+ * descriptor (shared flock held) or -errno.
+ */
+static int cache_state_open(const char *dir)
+{
+	char path[4200], buf[128] = "", boot[64], want[96];
+	struct stat st;
+	ssize_t n;
+	int fd, lfd;
+
+	cache_boot_id(boot, sizeof(boot));
+	snprintf(want, sizeof(want), "open %s\n", boot);
+	snprintf(path, sizeof(path), "%s/state.lock", dir);
+	lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_SH) < 0) {
+		n = -errno;
+		if (lfd >= 0)
+			close(lfd);
+		return (int)n;
+	}
+	snprintf(path, sizeof(path), "%s/state", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &st) == 0 && strcmp(buf, "clean\n") != 0 && strcmp(buf, want) != 0) {
+		log_info("cache: the store was in use when the system last went down (it "
+		         "syncs only at unmount); starting empty");
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+		unlink(path);
+	}
+	if (strcmp(buf, want) != 0 && cache_state_write(dir, want) < 0) {
+		close(lfd);
+		return -EIO;
+	}
+	return lfd;
+}
+
+/* After the last write: sync, and mark the store clean if nobody else has it open. */
+static void cache_state_close(struct cache *c)
+{
+	int rc = mdb_env_sync(c->env, 1);
+
+	if (rc)
+		cache_errno(rc, "sync");
+	else if (flock(c->sfd, LOCK_EX | LOCK_NB) == 0)
+		cache_state_write(c->dir, "clean\n");
+}
+
 /* Open the databases and settle the format. No other thread runs yet. */
 static int cache_init_dbs(struct cache *c)
 {
@@ -1947,7 +2056,20 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 	}
 	c->psize = (size_t)sysconf(_SC_PAGESIZE);
 	mapsize = (c->budget + c->chunk_size) / c->psize * c->psize;
+	c->sfd = -1;
+	c->dir = strdup(opts->dir);
+	if (!c->dir) {
+		res = -ENOMEM;
+		goto out;
+	}
 	cache_drop_oversized(opts->dir, mapsize);
+	c->sfd = cache_state_open(opts->dir);
+	if (c->sfd < 0) {
+		res = c->sfd;
+		log_err("cache: cannot record the store's state in %s: %s", opts->dir,
+		        strerror(-res));
+		goto out;
+	}
 
 	res = -EIO;
 	rc = mdb_env_create(&c->env);
@@ -1958,7 +2080,7 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(c->env, mapsize);
 	if (rc == 0)
-		rc = mdb_env_open(c->env, opts->dir, MDB_NOTLS | MDB_NOMETASYNC, 0600);
+		rc = mdb_env_open(c->env, opts->dir, MDB_NOTLS | MDB_NOSYNC, 0600);
 	if (rc == 0)
 		rc = mdb_reader_check(c->env, &dead);
 	if (rc == 0)
@@ -1988,6 +2110,9 @@ int cache_open(struct cache **out, const struct cache_opts *opts)
 out:
 	if (c->env)
 		mdb_env_close(c->env);
+	if (c->sfd >= 0)
+		close(c->sfd);
+	free(c->dir);
 	cache_unregister(c);
 	pthread_mutex_destroy(&c->wlock);
 	pthread_mutex_destroy(&c->plock);
@@ -2001,7 +2126,10 @@ void cache_close(struct cache *c)
 		return;
 	if (c->npend)
 		cache_errno(cache_write(c, cache_fn_touch, NULL), "touch");
+	cache_state_close(c);
 	mdb_env_close(c->env);
+	close(c->sfd);
+	free(c->dir);
 	cache_unregister(c);
 	pthread_mutex_destroy(&c->wlock);
 	pthread_mutex_destroy(&c->plock);

@@ -30,11 +30,14 @@
 #include "fs/fs_i.h"
 #include "net/blob.h"
 
-#define LISTINGS_MAX 512 /* folders kept in memory */
-#define RA_WORKERS   4   /* read-ahead threads */
-#define RA_QUEUE     64  /* pending read-ahead chunks */
-#define NEG_TTL_S    2   /* a miss in an older listing refetches it */
-#define FRESH_OPEN_S 1   /* a listing this young needs no HEAD at open */
+#define LISTINGS_MAX 512       /* folders kept in memory */
+#define RA_WORKERS   4         /* read-ahead threads */
+#define RA_QUEUE     64        /* pending read-ahead chunks */
+#define NEG_TTL_S    2         /* a miss in an older listing refetches it */
+#define FRESH_OPEN_S 1         /* a listing this young needs no HEAD at open */
+#define DATA_BLKSIZE (1 << 20) /* st_blksize of dataset files */
+#define WQ_MAX       4         /* fetched chunks waiting for their put into LMDB */
+#define POOL_IDLE_S  2         /* unused chunk buffers are unmapped after this long */
 
 static struct data_counters ctr;
 static _Atomic int64_t inflight_now;
@@ -502,7 +505,9 @@ static void dent_stat(const struct mgdcfs *fs, const struct dent *d, struct stat
 	st->st_mtime = st->st_ctime = st->st_atime = d->mtime ? d->mtime : fs->started;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	st->st_blksize = 4096;
+	/* The preferred I/O size: cat, cp and Python size their buffers by it, and one
+	 * 1 MiB read (the largest FUSE request) costs about what a 128 KiB one does. */
+	st->st_blksize = d->is_dir ? 4096 : DATA_BLKSIZE;
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
@@ -654,9 +659,12 @@ static size_t n_fresh;                /* protected by if_lock */
 /*
  * Chunk buffers are mapped, not malloc'd: glibc would keep freed 8 MiB blocks
  * in per-thread arenas, so RSS would grow with every thread that ever held a
- * chunk. A few freed buffers are kept for reuse (no page faults per chunk).
+ * chunk. Freed buffers are kept for reuse: mapping and faulting in a fresh
+ * 8 MiB per chunk, then unmapping it (a TLB shootdown), was a third of the
+ * daemon's CPU on a cold read. The pool never holds more than were in use at
+ * once, and the cache writer empties it after POOL_IDLE_S without reads.
  */
-#define POOL_MAX 2
+#define POOL_MAX 16
 static struct cbuf *pool[POOL_MAX]; /* protected by if_lock */
 static size_t n_pool;               /* protected by if_lock */
 
@@ -782,6 +790,21 @@ static void fresh_add(struct cbuf *b, const char *id)
 	cbuf_unref(old);
 }
 
+/* Unmap the pooled buffers (called by the cache writer when reads have paused). */
+static void pool_trim(void)
+{
+	struct cbuf *b;
+
+	for (;;) {
+		pthread_mutex_lock(&if_lock);
+		b = n_pool ? pool[--n_pool] : NULL;
+		pthread_mutex_unlock(&if_lock);
+		if (!b)
+			break;
+		munmap(b, sizeof(*b) + b->cap);
+	}
+}
+
 static void fresh_clear(void)
 {
 	struct cbuf *b;
@@ -794,12 +817,129 @@ static void fresh_clear(void)
 			break;
 		cbuf_unref(b);
 	}
-	pthread_mutex_lock(&if_lock);
-	while (n_pool) {
-		b = pool[--n_pool];
-		munmap(b, sizeof(*b) + b->cap);
+	pool_trim();
+}
+
+/*
+ * The cache writer: one thread puts fetched chunks into LMDB, so a put (a
+ * copy into LMDB's page buffer, a pwrite and an fdatasync) is on neither a
+ * reader's path nor a read-ahead worker's, and LMDB's 8 MiB page buffer is
+ * malloc'd and freed by one thread (one arena, reused, no page faults).
+ * Until its put is done a queued chunk is served from the queue. Bounded:
+ * when WQ_MAX chunks wait, the thread that fetched a chunk puts it itself.
+ * Drained at unmount, so what was read before a clean unmount is cached.
+ */
+struct wjob {
+	struct cbuf *b;
+	char *id;
+	char container[256];
+	char *blob;
+	char etag[BLOB_ETAG_MAX];
+	uint64_t idx;
+};
+static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wq_cond = PTHREAD_COND_INITIALIZER;
+static struct wjob wq[WQ_MAX];   /* protected by wq_lock; the head stays queued while put */
+static size_t wq_head, wq_count; /* protected by wq_lock */
+static int wq_stop, wq_started;  /* protected by wq_lock */
+static pthread_t wq_thread;
+
+static void fill_key(struct mgdcfs *fs, struct cache_key *k, const char *container,
+                     const char *blob, const char *etag, uint64_t idx);
+
+/* Queue b (chunk `id`) for its put; takes a reference. Returns 0, or -1 if the
+ * caller must put it itself (no writer, queue full). */
+static int wq_push(const char *container, const char *blob, const char *etag, uint64_t idx,
+                   struct cbuf *b, const char *id)
+{
+	struct wjob *j;
+
+	pthread_mutex_lock(&wq_lock);
+	if (!wq_started || wq_stop || wq_count == WQ_MAX) {
+		pthread_mutex_unlock(&wq_lock);
+		return -1;
 	}
+	j = &wq[(wq_head + wq_count) % WQ_MAX];
+	j->id = strdup(id);
+	j->blob = strdup(blob);
+	if (!j->id || !j->blob) {
+		free(j->id);
+		free(j->blob);
+		pthread_mutex_unlock(&wq_lock);
+		return -1;
+	}
+	snprintf(j->container, sizeof(j->container), "%s", container);
+	snprintf(j->etag, sizeof(j->etag), "%s", etag);
+	j->idx = idx;
+	j->b = b;
+	pthread_mutex_lock(&if_lock);
+	b->refs++;
 	pthread_mutex_unlock(&if_lock);
+	wq_count++;
+	pthread_cond_signal(&wq_cond);
+	pthread_mutex_unlock(&wq_lock);
+	return 0;
+}
+
+/* A reference to chunk `id` if it waits for its put, else NULL. */
+static struct cbuf *wq_get(const char *id)
+{
+	struct cbuf *b = NULL;
+	size_t q;
+
+	pthread_mutex_lock(&wq_lock);
+	for (q = 0; q < wq_count; q++) {
+		struct wjob *j = &wq[(wq_head + q) % WQ_MAX];
+
+		if (strcmp(j->id, id) == 0) {
+			b = j->b;
+			pthread_mutex_lock(&if_lock);
+			b->refs++;
+			pthread_mutex_unlock(&if_lock);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&wq_lock);
+	return b;
+}
+
+static void *wq_writer(void *arg)
+{
+	struct mgdcfs *fs = arg;
+
+	pthread_mutex_lock(&wq_lock);
+	for (;;) {
+		struct cache_key k;
+		struct wjob j;
+		struct timespec until;
+
+		while (wq_count == 0 && !wq_stop) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += POOL_IDLE_S;
+			if (pthread_cond_timedwait(&wq_cond, &wq_lock, &until) == ETIMEDOUT &&
+			    wq_count == 0) {
+				pthread_mutex_unlock(&wq_lock);
+				pool_trim();
+				pthread_mutex_lock(&wq_lock);
+			}
+		}
+		if (wq_count == 0)
+			break; /* stopping, and drained */
+		j = wq[wq_head];
+		pthread_mutex_unlock(&wq_lock);
+		fill_key(fs, &k, j.container, j.blob, j.etag, j.idx);
+		cache_put_chunk(fs->cache, &k, j.b->data, j.b->len);
+		pthread_mutex_lock(&wq_lock);
+		wq_head = (wq_head + 1) % WQ_MAX;
+		wq_count--;
+		pthread_mutex_unlock(&wq_lock);
+		free(j.id);
+		free(j.blob);
+		cbuf_unref(j.b);
+		pthread_mutex_lock(&wq_lock);
+	}
+	pthread_mutex_unlock(&wq_lock);
+	return NULL;
 }
 
 static char *chunk_id(const char *container, const char *blob, const char *etag, uint64_t idx)
@@ -915,7 +1055,7 @@ static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
 	}
 	fill_key(fs, &k, container, blob, etag, idx);
 	for (;;) {
-		if ((b = fresh_get(id))) {
+		if ((b = fresh_get(id)) || (b = wq_get(id))) {
 			cbuf_unref(reuse);
 			free(id);
 			__atomic_add_fetch(&ctr.fresh_hits, 1, __ATOMIC_RELAXED);
@@ -964,7 +1104,7 @@ static int chunk_get(struct mgdcfs *fs, const char *path, const char *container,
 		__atomic_add_fetch(&ctr.fetch_bytes, (uint64_t)len, __ATOMIC_RELAXED);
 		if (!path)
 			fresh_add(b, id);
-		if (fs->cache)
+		if (fs->cache && wq_push(container, blob, etag, idx, b, id) != 0)
 			cache_put_chunk(fs->cache, &k, b->data, len);
 	} else if (got >= 0) {
 		got = -EIO;
@@ -1069,7 +1209,13 @@ void data_start(struct mgdcfs *fs)
 {
 	int i, n = (int)fs->cfg.readahead_chunks;
 
-	if (!fs->cache || !fs->blob || n == 0)
+	if (!fs->cache || !fs->blob)
+		return;
+	pthread_mutex_lock(&wq_lock);
+	wq_stop = 0;
+	wq_started = pthread_create(&wq_thread, NULL, wq_writer, fs) == 0;
+	pthread_mutex_unlock(&wq_lock);
+	if (n == 0)
 		return;
 	if (n > RA_WORKERS)
 		n = RA_WORKERS;
@@ -1091,6 +1237,16 @@ void data_stop(struct mgdcfs *fs)
 	pthread_mutex_unlock(&ra_lock);
 	for (i = 0; i < ra_started; i++)
 		pthread_join(ra_threads[i], NULL);
+	pthread_mutex_lock(&wq_lock);
+	wq_stop = 1;
+	pthread_cond_broadcast(&wq_cond);
+	i = wq_started;
+	pthread_mutex_unlock(&wq_lock);
+	if (i)
+		pthread_join(wq_thread, NULL); /* the writer drains its queue first */
+	pthread_mutex_lock(&wq_lock);
+	wq_started = 0;
+	pthread_mutex_unlock(&wq_lock);
 	fresh_clear(); /* no worker is left; FUSE has stopped reading */
 	while (ra_count) {
 		free(ra_queue[ra_head].blob);
@@ -1221,6 +1377,23 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 		uint64_t idx = pos / csz, in = pos - idx * csz;
 		size_t n;
 
+		if (f->buf_idx != idx && f->seq < 2 && fs->cache) {
+			/* A random read of a cached chunk: just its bytes, checked block by
+			 * block, not the whole chunk copied and checked for 4 KiB. */
+			struct cache_key k;
+			ssize_t r;
+
+			n = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos : end - pos);
+			fill_key(fs, &k, f->container, f->blob, f->etag, idx);
+			r = cache_get_range(fs->cache, &k, in, buf + done, n);
+			if (r == (ssize_t)n) {
+				__atomic_add_fetch(&ctr.cache_bytes_served, (uint64_t)n,
+				                   __ATOMIC_RELAXED);
+				done += n;
+				pos += n;
+				continue;
+			}
+		}
 		if (f->buf_idx != idx) {
 			struct cbuf *b;
 
@@ -1309,6 +1482,8 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 
 	/* ls -l asks every file for security.selinux and the POSIX ACLs: answer other
 	 * names without a listing lookup (the kernel holds the inode, so it exists). */
+	if (strncmp(name, "user.", 5) != 0)
+		return -ENOTSUP;
 	if (strncmp(name, "user.mgdcfs.", 12) != 0)
 		return -ENODATA;
 	rc = lookup(fs, path, r, &d, NULL);

@@ -140,11 +140,28 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->kernel_cache = 0;
 	cfg->hard_remove = 1;
 	conn->max_readahead = 4u << 20;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	/* No FUSE_CAP_SPLICE_WRITE: our replies are memory buffers, which libfuse would
+	 * write() into a pipe and then splice, two copies instead of writev's one. */
+	conn->want &= ~FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
+	/* Always READDIRPLUS, not the kernel's heuristic: the kernel's entries time out
+	 * after 1 s, and a plain readdir followed by one LOOKUP per name made a repeated
+	 * `ls -l` of 10,000 files 10,000 round trips instead of a few hundred. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* The page cache of a dataset file is dropped by us, when its ETag changes at open
+	 * (inval_queue); the kernel's own check, on every attribute refresh, dropped all of
+	 * it each time the 1 s attribute timeout had passed, so "hot" reads went to the
+	 * daemon again. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 
+	/* LMDB mallocs a chunk-sized page buffer for every put, all in the cache writer
+	 * thread: keep that buffer in the thread's arena for reuse instead of a fresh mmap per
+	 * put (page faults for every page, then a munmap with its TLB shootdown). */
+	if (g_fs->cfg.chunk_size + (1u << 20) <= (32u << 20)) {
+		mallopt(M_MMAP_THRESHOLD, (int)(g_fs->cfg.chunk_size + (1u << 20)));
+		mallopt(M_TRIM_THRESHOLD, (int)(2 * (g_fs->cfg.chunk_size + (1u << 20))));
+	}
 	co.dir = g_fs->cfg.cache_dir;
 	co.budget_bytes = g_fs->cfg.cache_budget;
 	co.chunk_size = g_fs->cfg.chunk_size;

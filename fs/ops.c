@@ -1037,9 +1037,16 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 	struct route r;
 
 	tree_route(path, &r);
+	if (r.kind == N_NONE)
+		return -ENOENT;
+	/* Only user.* attributes exist here. ENOTSUP (not ENODATA) for the security.,
+	 * system. and trusted. names: ls -l, cp -a and getfacl then stop asking for the
+	 * rest of the mount instead of making one round trip per file and name. */
+	if (strncmp(name, "user.", 5) != 0)
+		return -ENOTSUP;
 	if (r.kind == N_DS_PATH)
 		return data_getxattr(g_fs, path, &r, name, value, size);
-	return r.kind == N_NONE ? -ENOENT : -ENODATA;
+	return -ENODATA;
 }
 
 static int fs_listxattr(const char *path, char *list, size_t size)

@@ -778,6 +778,83 @@ static void test_old_format(void)
 	cache_close(c);
 }
 
+static int write_text(const char *dir, const char *file, const char *text)
+{
+	char path[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!(f = fopen(path, "w")))
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int read_text(const char *dir, const char *file, char *buf, size_t n)
+{
+	char path[700];
+	FILE *f;
+	size_t got;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	got = fread(buf, 1, n - 1, f);
+	buf[got] = 0;
+	fclose(f);
+	return 0;
+}
+
+/*
+ * The store syncs only at close (MDB_NOSYNC); "state" tells a store closed
+ * cleanly or in use in this boot (both kept) from one in use when the system
+ * went down (discarded).
+ */
+static void test_state(void)
+{
+	char dir[600], buf[128], boot[64] = "", open_line[96];
+	struct cache *c, *c2;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	if (f) {
+		if (fgets(boot, sizeof(boot), f))
+			boot[strcspn(boot, "\n")] = 0;
+		fclose(f);
+	}
+	snprintf(open_line, sizeof(open_line), "open %s\n", boot);
+	sub(dir, sizeof(dir), "state");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "open");
+	TAP_OK(read_text(dir, "state", buf, sizeof(buf)) == 0 && strcmp(buf, open_line) == 0,
+	       "state says open in this boot while open");
+	TAP_EQ_INT(put(c, "s", 0, 100000, 7), 0, "put a chunk");
+	TAP_EQ_INT(open_dir(&c2, dir, 0, 1 << 20), -EBUSY, "a second open in-process is refused");
+	cache_close(c);
+	TAP_OK(read_text(dir, "state", buf, sizeof(buf)) == 0 && strcmp(buf, "clean\n") == 0,
+	       "state says clean after close");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen a clean store");
+	TAP_EQ_INT(has(c, "s", 0, 100000, 7), 1, "its chunk is there");
+	cache_close(c);
+
+	/* As after a kill -9 in this boot: the page cache still holds every commit. */
+	TAP_EQ_INT(write_text(dir, "state", open_line), 0, "mark it in use in this boot");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(has(c, "s", 0, 100000, 7), 1, "the chunk is kept");
+	cache_close(c);
+
+	/* As after a power loss while mounted: the store may be torn. */
+	TAP_EQ_INT(write_text(dir, "state", "open 00000000-0000-0000-0000-000000000000\n"), 0,
+	           "mark it in use in another boot");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(has(c, "s", 0, 100000, 7), 0, "the store was discarded");
+	TAP_EQ_INT(put(c, "s", 0, 100000, 8), 0, "and is usable");
+	cache_close(c);
+	TAP_EQ_INT(write_text(dir, "state", ""), 0, "an empty state file");
+	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
+	TAP_EQ_INT(has(c, "s", 0, 100000, 8), 0, "counts as unknown: discarded");
+	cache_close(c);
+}
+
 /*
  * LRU order across a restart, then the budget under a long stream of puts.
  * 256 KiB chunks in a 4 MiB budget.
@@ -1244,6 +1321,7 @@ int main(void)
 	test_range_lru();
 	test_range_corrupt();
 	test_old_format();
+	test_state();
 	test_lru_budget();
 	test_random_sizes();
 	test_small_entries();
