@@ -36,7 +36,7 @@
 #define NEG_TTL_S    2         /* a miss in an older listing refetches it */
 #define FRESH_OPEN_S 1         /* a listing this young needs no HEAD at open */
 #define DATA_BLKSIZE (1 << 20) /* st_blksize of dataset files */
-#define WQ_MAX       4         /* fetched chunks waiting for their put into LMDB */
+#define WQ_MAX       2         /* fetched chunks waiting for their put into LMDB */
 #define POOL_IDLE_S  2         /* unused chunk buffers are unmapped after this long */
 
 static struct data_counters ctr;
@@ -649,10 +649,11 @@ struct cbuf {
  * Chunks just fetched (or just read out of LMDB by a read-ahead worker),
  * newest last: the reader that waited for one takes the worker's buffer
  * itself instead of a second copy and checksum out of LMDB, and the put
- * into LMDB (a copy and an fdatasync) is off its path. Bounded: FRESH_MAX
- * chunks.
+ * into LMDB is off its path. Bounded: FRESH_MAX chunks, one read-ahead
+ * window; with the workers' buffers, the reader's and WQ_MAX queued puts,
+ * that is the daemon's memory while streaming (~13 chunks at most).
  */
-#define FRESH_MAX (RA_WORKERS + 1)
+#define FRESH_MAX RA_WORKERS
 static struct cbuf *fresh[FRESH_MAX]; /* protected by if_lock */
 static size_t n_fresh;                /* protected by if_lock */
 
@@ -664,7 +665,7 @@ static size_t n_fresh;                /* protected by if_lock */
  * daemon's CPU on a cold read. The pool never holds more than were in use at
  * once, and the cache writer empties it after POOL_IDLE_S without reads.
  */
-#define POOL_MAX 16
+#define POOL_MAX 8
 static struct cbuf *pool[POOL_MAX]; /* protected by if_lock */
 static size_t n_pool;               /* protected by if_lock */
 
