@@ -36,7 +36,7 @@
 #define NEG_TTL_S    2         /* a miss in an older listing refetches it */
 #define FRESH_OPEN_S 1         /* a listing this young needs no HEAD at open */
 #define DATA_BLKSIZE (1 << 20) /* st_blksize of dataset files */
-#define WQ_MAX       2         /* fetched chunks waiting for their put into LMDB */
+#define WQ_MAX       1         /* fetched chunks waiting for their put into LMDB */
 #define POOL_IDLE_S  2         /* unused chunk buffers are unmapped after this long */
 
 static struct data_counters ctr;
@@ -651,7 +651,7 @@ struct cbuf {
  * itself instead of a second copy and checksum out of LMDB, and the put
  * into LMDB is off its path. Bounded: FRESH_MAX chunks, one read-ahead
  * window; with the workers' buffers, the reader's and WQ_MAX queued puts,
- * that is the daemon's memory while streaming (~13 chunks at most).
+ * that is the daemon's memory while streaming (~11 chunks at most).
  */
 #define FRESH_MAX RA_WORKERS
 static struct cbuf *fresh[FRESH_MAX]; /* protected by if_lock */

@@ -162,7 +162,7 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * being kept per thread (chunk buffers themselves are mapped, see data.c). */
 	if (g_fs->cfg.chunk_size + (1u << 20) <= (32u << 20)) {
 		mallopt(M_MMAP_THRESHOLD, (int)(g_fs->cfg.chunk_size + (1u << 20)));
-		mallopt(M_TRIM_THRESHOLD, (int)(2 * (g_fs->cfg.chunk_size + (1u << 20))));
+		mallopt(M_TRIM_THRESHOLD, (int)(g_fs->cfg.chunk_size + (1u << 20)));
 		mallopt(M_ARENA_MAX, 2);
 	}
 	co.dir = g_fs->cfg.cache_dir;
