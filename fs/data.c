@@ -823,7 +823,7 @@ static void fresh_clear(void)
 
 /*
  * The cache writer: one thread puts fetched chunks into LMDB, so a put (a
- * copy into LMDB's page buffer, a pwrite and an fdatasync) is on neither a
+ * checksum, a copy into LMDB's page buffer and a pwrite) is on neither a
  * reader's path nor a read-ahead worker's, and LMDB's 8 MiB page buffer is
  * malloc'd and freed by one thread (one arena, reused, no page faults).
  * Until its put is done a queued chunk is served from the queue. Bounded:
@@ -1376,6 +1376,8 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 	}
 	while (pos < end) {
 		uint64_t idx = pos / csz, in = pos - idx * csz;
+		/* The bytes of this read that fall in chunk idx. */
+		size_t here = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos : end - pos);
 		size_t n;
 
 		if (f->buf_idx != idx && f->seq < 2 && fs->cache) {
@@ -1384,14 +1386,13 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 			struct cache_key k;
 			ssize_t r;
 
-			n = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos : end - pos);
 			fill_key(fs, &k, f->container, f->blob, f->etag, idx);
-			r = cache_get_range(fs->cache, &k, in, buf + done, n);
-			if (r == (ssize_t)n) {
-				__atomic_add_fetch(&ctr.cache_bytes_served, (uint64_t)n,
+			r = cache_get_range(fs->cache, &k, in, buf + done, here);
+			if (r == (ssize_t)here) {
+				__atomic_add_fetch(&ctr.cache_bytes_served, (uint64_t)here,
 				                   __ATOMIC_RELAXED);
-				done += n;
-				pos += n;
+				done += here;
+				pos += here;
 				continue;
 			}
 		}
@@ -1406,14 +1407,12 @@ ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size
 			f->cb = NULL;
 			f->buf_idx = UINT64_MAX;
 			if (got == -EAGAIN) {
-				n = (size_t)((idx + 1) * csz < end ? (idx + 1) * csz - pos
-				                                   : end - pos);
-				got = read_direct(fs, f, buf + done, pos, n);
+				got = read_direct(fs, f, buf + done, pos, here);
 				if (got < 0)
 					break;
 				ra_schedule(fs, f, idx);
-				done += n;
-				pos += n;
+				done += here;
+				pos += here;
 				continue;
 			}
 			if (got < 0)
@@ -1481,10 +1480,8 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 	char num[32], *s = NULL;
 	int rc;
 
-	/* ls -l asks every file for security.selinux and the POSIX ACLs: answer other
-	 * names without a listing lookup (the kernel holds the inode, so it exists). */
-	if (strncmp(name, "user.", 5) != 0)
-		return -ENOTSUP;
+	/* Other user.* names without a listing lookup (the kernel holds the inode, so it
+	 * exists); fs_getxattr already refused the other namespaces. */
 	if (strncmp(name, "user.mgdcfs.", 12) != 0)
 		return -ENODATA;
 	rc = lookup(fs, path, r, &d, NULL);
