@@ -1,15 +1,20 @@
 /*
- * http.c - the one HTTP client of mgdcfs: libcurl easy handles over a shared
- * connection cache, verified TLS, bounded bodies and a retry loop.
+ * http.c - the one HTTP client of mgdcfs: libcurl easy handles with their
+ * own connections, verified TLS, bounded bodies and a retry loop.
  *
- * Key decision: easy handles live in a small mutex-protected pool and each
- * is used by one thread at a time (taken for one http_do, then returned),
- * while connections, DNS and TLS sessions are shared between all of them
- * through one CURLSH. So a FUSE worker never blocks on another worker's
- * handle, yet a hot connection to the storage account is reused by whoever
- * asks next. Every attempt is bounded by the overall deadline of its
- * http_do: the per-attempt timeout is clipped to what is left, and a wait
- * that would end after the deadline is not started.
+ * Key decision: easy handles live in a small mutex-protected LIFO pool and
+ * each is used by one thread at a time (taken for one http_do, then
+ * returned). A handle keeps its own live connections and TLS session across
+ * curl_easy_reset, so the handle returned last, with a hot connection to the
+ * storage account, is the one the next caller takes. Only the DNS cache is
+ * shared through a CURLSH: libcurl does not support sharing connections
+ * between concurrent threads, and in 7.88 a shared TLS session is a data
+ * race (one thread frees the SSL_SESSION's certificate stack while another
+ * duplicates it to resume; TSan caught it in tests/tsan).
+ *
+ * Every attempt is bounded by the overall deadline of its http_do: the
+ * per-attempt timeout is clipped to what is left, and a wait that would end
+ * after the deadline is not started.
  *
  * The extra CA file is added to, not substituted for, the system store:
  * libcurl's CAINFO replaces the default bundle, so http_new() builds one
@@ -523,9 +528,7 @@ int http_new(struct http **out, const struct http_opts *opts)
 	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock);
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	*out = h;
 	res = 0;
 out:
