@@ -5,7 +5,7 @@ the JSON file.
     report.py SAMPLES.tsv OUT.json META.json
 
 SAMPLES.tsv has one measurement a line: transport, case, side (mgdcfs,
-baseline or rclone), value. Each case has a unit and a direction; the ratio
+baseline, curl_file or rclone), value. Each case has a unit and a direction; the ratio
 is always mgdcfs / peer in that unit, so for MiB/s and IOPS higher is better
 and for ms and MiB lower is better, and the target column says which bound
 applies. The table goes to stdout.
@@ -101,9 +101,10 @@ def main():
         sides = data[(tr, case)]
         m = stats(sides.get("mgdcfs", []))
         for peer, pname, ptarget in (("baseline", bname, target),
+                                     ("curl_file", "curl -o file on the cache's disk", None),
                                      ("rclone", "rclone 1.60 --vfs-cache-mode full",
                                       RCLONE_TARGET.get(case))):
-            if peer == "rclone" and peer not in sides:
+            if peer != "baseline" and peer not in sides:
                 continue
             if peer == "baseline" and peer not in sides and not (target and target[0] == "max"):
                 continue
