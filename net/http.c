@@ -6,7 +6,10 @@
  * each is used by one thread at a time (taken for one http_do, then
  * returned). A handle keeps its own live connections and TLS session across
  * curl_easy_reset, so the handle returned last, with a hot connection to the
- * storage account, is the one the next caller takes. Only the DNS cache is
+ * storage account, is the one the next caller takes. Each origin (scheme,
+ * host, port) has a pool of its own, so a handle holds one connection: idle
+ * connections, each with its TLS state and parsed CA store, number no more
+ * than the requests that ran at once to that origin. Only the DNS cache is
  * shared through a CURLSH: libcurl does not support sharing connections
  * between concurrent threads, and in 7.88 a shared TLS session is a data
  * race (one thread frees the SSL_SESSION's certificate stack while another
@@ -52,7 +55,9 @@
 
 #define HTTP_SYSTEM_CA      "/etc/ssl/certs/ca-certificates.crt"
 #define HTTP_CA_FILE_MAX    (4u << 20)   /* one PEM bundle file */
-#define HTTP_POOL_MAX       32           /* idle easy handles kept */
+#define HTTP_ORIGINS        8            /* origins with a pool of their own */
+#define HTTP_ORIGIN_MAX     256          /* "https://host:port" */
+#define HTTP_POOL_MAX       16           /* idle easy handles kept per origin */
 #define HTTP_HDR_MAX_COUNT  200          /* response headers kept per attempt */
 #define HTTP_HDR_MAX_BYTES  (256u << 10) /* total header bytes per attempt */
 #define HTTP_ERR_BODY_MAX   (64u << 10)  /* error body bytes net_error_set looks at */
@@ -67,8 +72,12 @@ struct http {
 	CURLSH *share;
 	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
-	CURL *pool[HTTP_POOL_MAX]; /* protected by pool_lock */
-	int n_pool;                /* protected by pool_lock */
+	struct http_pool {
+		char origin[HTTP_ORIGIN_MAX];
+		CURL *idle[HTTP_POOL_MAX];
+		int n;
+	} pools[HTTP_ORIGINS]; /* protected by pool_lock */
+	int n_pools;           /* protected by pool_lock */
 	atomic_uint_fast64_t requests, retries, failures, bytes_in;
 	atomic_int_fast64_t in_flight;
 };
@@ -542,8 +551,9 @@ void http_free(struct http *h)
 	if (!h)
 		return;
 	/* Handles first: they hold references into the share. */
-	for (int i = 0; i < h->n_pool; i++)
-		curl_easy_cleanup(h->pool[i]);
+	for (int i = 0; i < h->n_pools; i++)
+		for (int j = 0; j < h->pools[i].n; j++)
+			curl_easy_cleanup(h->pools[i].idle[j]);
 	if (h->share)
 		curl_share_cleanup(h->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -555,13 +565,49 @@ void http_free(struct http *h)
 	free(h);
 }
 
-static CURL *http_handle_take(struct http *h)
+/* The length of url's origin ("https://host:port"), or 0 if it has none that fits. */
+static size_t http_origin_len(const char *url)
 {
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (!p)
+		return 0;
+	n = (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+	return n < HTTP_ORIGIN_MAX ? n : 0;
+}
+
+/* The pool of url's origin, made if there is room (NULL if not). Call with pool_lock. */
+static struct http_pool *http_pool_of(struct http *h, const char *url, int make)
+{
+	size_t n = http_origin_len(url);
+	struct http_pool *p;
+
+	if (n == 0)
+		return NULL;
+	for (int i = 0; i < h->n_pools; i++) {
+		p = &h->pools[i];
+		if (strncmp(p->origin, url, n) == 0 && p->origin[n] == '\0')
+			return p;
+	}
+	if (!make || h->n_pools == HTTP_ORIGINS)
+		return NULL;
+	p = &h->pools[h->n_pools++];
+	memcpy(p->origin, url, n);
+	p->origin[n] = '\0';
+	p->n = 0;
+	return p;
+}
+
+static CURL *http_handle_take(struct http *h, const char *url)
+{
+	struct http_pool *p;
 	CURL *c = NULL;
 
 	pthread_mutex_lock(&h->pool_lock);
-	if (h->n_pool > 0)
-		c = h->pool[--h->n_pool];
+	p = http_pool_of(h, url, 0);
+	if (p && p->n > 0)
+		c = p->idle[--p->n];
 	pthread_mutex_unlock(&h->pool_lock);
 	if (c)
 		curl_easy_reset(c);
@@ -570,11 +616,16 @@ static CURL *http_handle_take(struct http *h)
 	return c;
 }
 
-static void http_handle_give(struct http *h, CURL *c)
+/* Keep c for the next request to url's origin; beyond the pool's bound (or an origin
+ * past the first HTTP_ORIGINS) it is closed. */
+static void http_handle_give(struct http *h, const char *url, CURL *c)
 {
+	struct http_pool *p;
+
 	pthread_mutex_lock(&h->pool_lock);
-	if (h->n_pool < HTTP_POOL_MAX) {
-		h->pool[h->n_pool++] = c;
+	p = http_pool_of(h, url, 1);
+	if (p && p->n < HTTP_POOL_MAX) {
+		p->idle[p->n++] = c;
 		c = NULL;
 	}
 	pthread_mutex_unlock(&h->pool_lock);
@@ -871,7 +922,7 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 	x.hdr_status = 200;
 	http_xfer_target(&x);
 	x.is_head = req->method && strcmp(req->method, "HEAD") == 0;
-	c = http_handle_take(h);
+	c = http_handle_take(h, req->url);
 	if (!c) {
 		*ccp = CURLE_OUT_OF_MEMORY;
 		return -ENOMEM;
@@ -907,7 +958,7 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 out:
 	if (!x.caller_buf)
 		free(x.buf);
-	http_handle_give(h, c);
+	http_handle_give(h, req->url, c);
 	return res;
 }
 
