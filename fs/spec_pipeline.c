@@ -409,6 +409,10 @@ static int scope_vs_approval(struct pl *pl, const cJSON *groups, const cJSON *ur
 			char path[SPEC_PATH_MAX];
 
 			spec_path_index(path, sizeof(path), "scope.groups", i++);
+			if (!cJSON_IsString(it))
+				return spec_fail(pl->c, path,
+				                 "expected a string, got %s; a group object id",
+				                 spec_json_type(it));
 			if (!spec_str_in(agroups, it->valuestring))
 				return spec_fail(
 				    pl->c, path,

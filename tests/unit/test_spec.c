@@ -208,6 +208,13 @@ static const struct bad {
      "0a0a0a0a-0000-"
      "0000-0000-000000000003']}}",
      "scope.groups[0]", REG_OK, "not in the app's approval"},
+    /* Found by fuzz_spec: a non-string group met the approval check before the type check. */
+    {"{'dataset':'BasicDataSet_v0.User_v1','columns':['id'],'dateFilter':null,'scope':{'groups':["
+     "['x']]}}",
+     "scope.groups[0]", REG_OK, "expected a string, got an array"},
+    {"{'dataset':'BasicDataSet_v0.User_v1','columns':['id'],'dateFilter':null,'scope':{'groups':["
+     "'0a0a0a0a-0000-0000-0000-000000000001',null]}}",
+     "scope.groups[1]", REG_OK, "expected a string, got null"},
     {"{'parameters':{'1x':'a'}}", "parameters.1x", REG_OK, "not a parameter name"},
     {"{'parameters':{'p':[1]}}", "parameters.p", REG_OK, "expected a string, number or boolean"},
     {"{'dateFilter':{'start':'@pipeline().parameters.from'}}", "dateFilter.start", REG_OK,
