@@ -823,9 +823,13 @@ static int build_params(const cJSON *acc, cJSON *props)
 	cJSON_ArrayForEach(it, params)
 	{
 		cJSON *d = cJSON_CreateObject();
+		double v = it->valuedouble;
+		/* Whole numbers within +-2^53 (exact in a double) are "int"; the range test
+		 * comes first, as converting 1e300 to an integer is undefined. */
 		const char *type = cJSON_IsString(it) ? "string"
 		                   : cJSON_IsBool(it) ? "bool"
-		                   : it->valuedouble == (double)(long long)it->valuedouble
+		                   : (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+		                      v == (double)(long long)v)
 		                       ? "int"
 		                       : "float";
 

@@ -622,7 +622,8 @@ static void test_variants(void)
 
 	TAP_EQ_INT(
 	    plan_pipeline(
-	        "{'parameters':{'from':'2026-11-01T00:00:00Z','to':'2026-11-08T00:00:00.5Z','n':3},"
+	        "{'parameters':{'from':'2026-11-01T00:00:00Z','to':'2026-11-08T00:00:00.5Z','n':3,"
+	        "'x':2.5,'big':1e300},"
 	        "'dateFilter':{'start':'@pipeline().parameters.from','end':'@pipeline().parameters."
 	        "to'}}",
 	        reg_ok, &prof, SECRET, &plan),
@@ -632,6 +633,8 @@ static void test_variants(void)
 	TAP_EQ_STR(str_at(params, "to.defaultValue"), "2026-11-08T00:00:00.5Z",
 	           "parameter default");
 	TAP_EQ_STR(str_at(params, "n.type"), "int", "numeric parameter");
+	TAP_EQ_STR(str_at(params, "x.type"), "float", "fractional parameter");
+	TAP_EQ_STR(str_at(params, "big.type"), "float", "1e300 is a float (no integer overflow)");
 	TAP_EQ_STR(str_at(plan.res[4].body,
 	                  "properties.activities.0.typeProperties.source.startTime.value"),
 	           "@pipeline().parameters.from", "startTime is an expression");
