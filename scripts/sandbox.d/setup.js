@@ -27,6 +27,16 @@ const DEFAULT_OPTIONS = {
   dataRowsPerUser: 20,
   countryLetterCode: 'US',
   officeRegion: 'North America',
+  lroMs: 1500, // how long a Microsoft.GraphServices/accounts PUT stays InProgress
+  portalOnly: false, // `up --portal-only`: no registration contract, as on a real tenant
+};
+// Application permissions on Microsoft Graph an admin granted each identity
+// (the token's roles claim). The reader has no Directory.Read.All, so the
+// sandbox has an app whose /organization read is refused (403).
+const GRAPH_ROLES = {
+  developer: ['Directory.Read.All', 'Application.Read.All'],
+  admin: ['Directory.Read.All', 'Application.Read.All'],
+  reader: ['Application.Read.All'],
 };
 // Applications listed by Graph besides the two identities, so that paging
 // ($top, @odata.nextLink) has something to page through.
@@ -119,7 +129,7 @@ function ensureKeys(dir, seed) {
     openssl(['req', '-x509', '-key', devKey, '-out', devCert, '-days', '730',
       '-subj', `/CN=${seed.identities.developer.displayName}`]);
   }
-  for (const who of ['developer', 'admin']) {
+  for (const who of Object.keys(seed.identities)) {
     ensureFile(path.join(secrets, `${who}.secret`), clientSecret, 0o600);
   }
   ensureFile(path.join(secrets, 'storage.key'), () => crypto.randomBytes(64).toString('base64'), 0o600);
@@ -133,6 +143,11 @@ function newApp(displayName, createdDaysAgo) {
     displayName,
     createdDateTime: new Date(Date.now() - createdDaysAgo * 86400e3).toISOString().slice(0, 19) + 'Z',
   };
+}
+
+function readerIdentity() {
+  return { ...newApp('MGDC Sandbox Reader', 20), upn: `reader@${DOMAIN}`, userDisplayName: 'Riley Reader', roles: [],
+    graphRoles: GRAPH_ROLES.reader, secretFile: 'secrets/reader.secret' };
 }
 
 function newSeed() {
@@ -150,9 +165,11 @@ function newSeed() {
     storageAccount: STORAGE_ACCOUNT,
     identities: {
       developer: { ...dev, upn: `developer@${DOMAIN}`, userDisplayName: 'Dana Developer', roles: [],
+        graphRoles: GRAPH_ROLES.developer,
         secretFile: 'secrets/developer.secret', certFile: 'developer.pem', keyFile: 'secrets/developer.key' },
       admin: { ...adm, upn: `admin@${DOMAIN}`, userDisplayName: 'Avery Admin', roles: [GLOBAL_ADMIN_ROLE],
-        secretFile: 'secrets/admin.secret' },
+        graphRoles: GRAPH_ROLES.admin, secretFile: 'secrets/admin.secret' },
+      reader: readerIdentity(),
     },
     applications: EXTRA_APPS.map((n, i) => newApp(n, 90 + 7 * i)),
     files: {
@@ -175,6 +192,9 @@ function seed(dir) {
   if (fs.existsSync(sandboxJson(dir))) {
     s = readJson(sandboxJson(dir));
     s.options = { ...DEFAULT_OPTIONS, ...(s.options || {}) };
+    // Seeds from before the reader identity and the graphRoles field.
+    if (!s.identities.reader) s.identities.reader = readerIdentity();
+    for (const [who, id] of Object.entries(s.identities)) if (!id.graphRoles) id.graphRoles = GRAPH_ROLES[who] || [];
   } else {
     s = newSeed();
   }
@@ -222,13 +242,18 @@ function profile(dir, s, who, cert) {
     p.client_secret_file = abs(dir, id.secretFile);
   }
   const name = cert ? `${who}-cert` : who;
+  // A portal-only sandbox is configured as a real tenant is: no
+  // registration endpoint.
+  const portalOnly = !!(s.options && s.options.portalOnly);
+  const endpoints = { login: u.login, graph: u.graph, arm: u.arm, registration: u.registration, blob: u.blob };
+  if (portalOnly) delete endpoints.registration;
   return Object.assign(p, {
     subscription_id: s.subscriptionId,
     resource_group: s.resourceGroup,
     factory: s.factory,
     storage: { account: s.storageAccount, auth: 'shared_key', key_file: abs(dir, s.files.storageKey) },
-    endpoints: { login: u.login, graph: u.graph, arm: u.arm, registration: u.registration, blob: u.blob },
-    registration_scope: 'api://mgdc-registration/.default',
+    endpoints,
+    ...(portalOnly ? {} : { registration_scope: 'api://mgdc-registration/.default' }),
     ca_file: abs(dir, s.files.ca),
     cache: { dir: path.join(abs(dir, 'cache'), name), budget_mb: 512, chunk_kb: 4096 },
     ttl: { metadata_s: 10, status_s: 2, listing_s: 30 },
@@ -245,6 +270,7 @@ function mgdcfsConfig(dir) {
       developer: profile(dir, s, 'developer', false),
       admin: profile(dir, s, 'admin', false),
       'developer-cert': profile(dir, s, 'developer', true),
+      reader: profile(dir, s, 'reader', false),
     },
   };
   writeJson(path.join(dir, 'mgdcfs.json'), cfg, 0o600);
@@ -274,6 +300,9 @@ function env(dir) {
     MGDC_DEV_KEY_FILE: abs(dir, s.identities.developer.keyFile),
     MGDC_ADMIN_CLIENT_ID: s.identities.admin.appId,
     MGDC_ADMIN_CLIENT_SECRET_FILE: abs(dir, s.identities.admin.secretFile),
+    MGDC_READER_CLIENT_ID: s.identities.reader.appId,
+    MGDC_READER_CLIENT_SECRET_FILE: abs(dir, s.identities.reader.secretFile),
+    MGDC_PORTAL_ONLY: s.options && s.options.portalOnly ? '1' : '0',
     MGDC_CONFIG: path.join(dir, 'mgdcfs.json'),
     MGDC_FAULTS_URL: u.faults,
   };
@@ -335,8 +364,75 @@ function createContainer(dir, name) {
   });
 }
 
+/** setMode(dir, portalOnly) - record whether the sandbox runs portal-only. */
+function setMode(dir, portalOnly) {
+  const s = readJson(sandboxJson(dir));
+  s.options = { ...DEFAULT_OPTIONS, ...(s.options || {}), portalOnly: !!portalOnly };
+  writeJson(sandboxJson(dir), s);
+  return s;
+}
+
+// One request to the emulator's /_portal; resolves {status, body}.
+function portalRequest(dir, method, p, payload) {
+  const s = readJson(sandboxJson(dir));
+  const u = new URL(`${urls(s).emulator}/_portal${p}`);
+  const data = payload === undefined ? null : Buffer.from(JSON.stringify(payload));
+  const headers = data ? { 'content-type': 'application/json', 'content-length': data.length } : {};
+  return new Promise((resolve, reject) => {
+    const req = https.request(u, { method, headers, ca: fs.readFileSync(abs(dir, s.files.ca)) }, (res) => {
+      const parts = [];
+      res.on('data', (c) => parts.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8');
+        let body = null;
+        try { body = text ? JSON.parse(text) : null; } catch { body = { error: { code: 'InvalidReply', message: text.slice(0, 300) } }; }
+        resolve({ status: res.statusCode, body });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/*
+ * portal(dir, args) - the portal and admin-center stand-in: register FILE
+ * (a registration in the form apps/<name>.json takes, with its appId; the
+ * name defaults to FILE's base name), approve APPID, decline APPID, delete
+ * APPID, data-connect enabled|disabled. Resolves to the line to print;
+ * rejects with the service's message when it refuses.
+ */
+async function portal(dir, [what, arg]) {
+  let r;
+  if (what === 'register') {
+    if (!arg) throw new Error('usage: portal register FILE');
+    const b = JSON.parse(fs.readFileSync(arg, 'utf8'));
+    if (b && typeof b === 'object' && !Array.isArray(b) && b.name === undefined) b.name = path.basename(arg).replace(/\.json$/, '');
+    r = await portalRequest(dir, 'POST', '/registrations', b);
+  } else if (what === 'approve' || what === 'decline') {
+    if (!arg) throw new Error(`usage: portal ${what} APPID`);
+    r = await portalRequest(dir, 'POST', `/registrations/${encodeURIComponent(arg)}/${what}`);
+  } else if (what === 'delete') {
+    if (!arg) throw new Error('usage: portal delete APPID');
+    r = await portalRequest(dir, 'DELETE', `/registrations/${encodeURIComponent(arg)}`);
+  } else if (what === 'data-connect') {
+    if (arg !== 'enabled' && arg !== 'disabled') throw new Error('usage: portal data-connect enabled|disabled');
+    r = await portalRequest(dir, 'PUT', '/dataConnect', { enabled: arg === 'enabled' });
+  } else {
+    throw new Error('usage: portal register FILE | approve APPID | decline APPID | delete APPID | data-connect enabled|disabled');
+  }
+  if (r.status >= 400) {
+    const e = (r.body && r.body.error) || {};
+    throw new Error(`portal ${what}: ${e.code || r.status}: ${e.message || 'refused'}`);
+  }
+  const b = r.body || {};
+  if (what === 'data-connect') return `Data Connect ${b.enabled ? 'enabled' : 'disabled'}`;
+  if (what === 'delete') return `registration ${arg} deleted`;
+  return `${b.name} (${b.appId}): ${(b.authorization && b.authorization.status) || 'registered'}`;
+}
+
 module.exports = {
-  seed, setPorts, urls, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader, GLOBAL_ADMIN_ROLE,
+  seed, setPorts, setMode, urls, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader, portal,
+  GLOBAL_ADMIN_ROLE,
 };
 
 // CLI for scripts/sandbox. Only prints what the caller asked for; never a
@@ -352,6 +448,8 @@ async function cli(argv) {
       break;
     }
     case 'config': mgdcfsConfig(dir); break;
+    case 'mode': setMode(dir, rest[0] === 'portal-only'); break;
+    case 'portal': process.stdout.write(`${await portal(dir, rest)}\n`); break;
     case 'env':
       for (const [k, v] of Object.entries(env(dir))) process.stdout.write(`export ${k}=${shq(v)}\n`);
       break;

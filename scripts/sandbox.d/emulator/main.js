@@ -20,7 +20,7 @@ const { dispatch, listen } = require('./lib/http');
 
 // Modules whose absence is an error, then the optional ones.
 const SERVICES = ['./lib/tokens', './lib/graph', './lib/faults'];
-const OPTIONAL = ['./lib/registration', './lib/adf', './lib/accounts'];
+const OPTIONAL = ['./lib/registration', './lib/adf', './lib/accounts', './lib/rbac'];
 
 function loadServices() {
   const loaded = [];

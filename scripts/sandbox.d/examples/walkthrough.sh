@@ -39,8 +39,12 @@ put linkedservices/O365 '{"properties":{"type":"Office365","typeProperties":{
   "office365TenantId":"'"$MGDC_TENANT_ID"'","servicePrincipalTenantId":"'"$MGDC_TENANT_ID"'",
   "servicePrincipalId":"'"$MGDC_DEV_CLIENT_ID"'",
   "servicePrincipalKey":{"type":"SecureString","value":"'"$(cat "$MGDC_DEV_CLIENT_SECRET_FILE")"'"}}}}'
+# The sink signs in as the app too: for a copy from Microsoft 365 that is the
+# only authentication ADF supports on the sink.
 put linkedservices/Exports '{"properties":{"type":"AzureBlobStorage","typeProperties":{
-  "serviceEndpoint":"https://mgdcsandbox.blob.core.windows.net/"}}}'
+  "serviceEndpoint":"https://mgdcsandbox.blob.core.windows.net/","tenant":"'"$MGDC_TENANT_ID"'",
+  "servicePrincipalId":"'"$MGDC_DEV_CLIENT_ID"'",
+  "servicePrincipalKey":{"type":"SecureString","value":"'"$(cat "$MGDC_DEV_CLIENT_SECRET_FILE")"'"}}}}'
 put datasets/Messages '{"properties":{"type":"Office365Table","linkedServiceName":
   {"referenceName":"O365","type":"LinkedServiceReference"},
   "typeProperties":{"tableName":"BasicDataSet_v0.Message_v1"}}}'

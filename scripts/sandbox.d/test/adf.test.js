@@ -206,7 +206,13 @@ test('runs: createRun, status progression, parameters, queries, cancel', async (
   r = await call('POST', `/pipelineruns/${run2}/cancel${Q}`);
   assert.equal(r.status, 200);
   const c = await waitStatus(run2, ['Cancelled'], 5000);
-  assert.ok(c.runEnd);
+  // PipelineRuns_QueryByFactory (public example): a cancelled run has no end.
+  assert.equal(c.runEnd, null);
+  assert.equal(c.durationInMs, null);
+  // ADF's stamps: up to seven fraction digits, trailing zeros trimmed.
+  for (const t of [c.runStart, c.lastUpdated, done.runStart, done.runEnd]) {
+    assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,6}[1-9])?Z$/, t);
+  }
   r = await call('POST', `/pipelineruns/${run2}/cancel${Q}`);
   assert.equal(r.status, 200, 'cancelling a cancelled run is a no-op');
   r = await call('POST', `/pipelineruns/${runId}/cancel${Q}`);
@@ -253,6 +259,49 @@ test('runs: createRun, status progression, parameters, queries, cancel', async (
   assertError(r, 404, 'ResourceNotFound');
 });
 
+test('runs started in the same second order by their seven-digit stamps', async () => {
+  const f = Object.values(sb.state.data.adf)[0];
+  const mk = (runStart) => {
+    const runId = crypto.randomUUID();
+    f.runs[runId] = { runId, runGroupId: runId, isLatest: false, pipelineName: 'Same', parameters: {}, invokedBy: {}, runStart, runEnd: runStart, durationInMs: 0, status: 'Succeeded', message: '', lastUpdated: runStart };
+    f.activityRuns[runId] = [];
+    return runId;
+  };
+  // As text "44.62Z" sorts after "44.6257014Z" and "44Z" after both.
+  const a = mk('2026-11-30T10:00:44Z');
+  const b = mk('2026-11-30T10:00:44.6257014Z');
+  const d = mk('2026-11-30T10:00:44.62Z');
+  const r = await call('POST', `/queryPipelineRuns${Q}`, { lastUpdatedAfter: '2026-11-30T00:00:00Z', lastUpdatedBefore: '2026-12-01T00:00:00Z', filters: [{ operand: 'PipelineName', operator: 'Equals', values: ['Same'] }], orderBy: [{ orderBy: 'RunStart', order: 'DESC' }] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.value.map((x) => x.runId), [b, d, a]);
+  for (const id of [a, b, d]) { delete f.runs[id]; delete f.activityRuns[id]; }
+});
+
+test('names follow ADF naming rules; only string annotations are kept', async () => {
+  const ls = { properties: { type: 'AzureKeyVault', typeProperties: { baseUrl: 'https://kv.vault.azure.net/' }, annotations: ['mgdcfs', { spec: 1 }, 7, 'app=mail'] } };
+  // Dashes are not allowed in linked service, dataset and data flow names.
+  for (const [kind, name] of [['linkedservices', 'mgdcfs-week45-o365'], ['linkedservices', '1abc'], ['linkedservices', '_x'],
+    ['datasets', 'ds-clientupload'], ['dataflows', 'flow-1'], ['pipelines', '_p'], ['pipelines', '9p'], ['pipelines', 'a.b']]) {
+    const r = await call('PUT', `/${kind}/${encodeURIComponent(name)}${Q}`, ls);
+    assert.match(assertError(r, 400, 'InvalidResourceName'), /contains invalid characters/, `${kind}/${name}`);
+  }
+  let r = await call('PUT', `/linkedservices/mgdcfs_week45_o365${Q}`, ls);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.properties.annotations, ['mgdcfs', 'app=mail']);
+  r = await call('GET', `/linkedservices/MGDCFS_WEEK45_O365${Q}`);
+  assert.equal(r.status, 200, 'names are case-insensitive');
+  assert.deepEqual(r.json.properties.annotations, ['mgdcfs', 'app=mail']);
+  // Pipelines may carry '-'.
+  r = await call('PUT', `/pipelines/week-45${Q}`, { properties: { activities: [], description: 'kept as written' } });
+  assert.equal(r.status, 200, r.text);
+  r = await call('GET', `/pipelines/week-45${Q}`);
+  assert.equal(r.json.properties.description, 'kept as written');
+  // A reference to a linked service that does not exist is refused.
+  r = await call('PUT', `/linkedservices/Sink2${Q}`, { properties: { type: 'AzureBlobStorage', typeProperties: { servicePrincipalKey: { type: 'AzureKeyVaultSecret', store: { referenceName: 'NoVault', type: 'LinkedServiceReference' }, secretName: 's' } } } });
+  assert.match(assertError(r, 400, 'BadRequest'), /invalid reference 'NoVault'/);
+  for (const p of ['/linkedservices/mgdcfs_week45_o365', '/pipelines/week-45']) await call('DELETE', `${p}${Q}`);
+});
+
 test('a run an earlier emulator process left InProgress is failed, not stuck', async () => {
   const f = Object.values(sb.state.data.adf)[0];
   const runId = crypto.randomUUID();
@@ -271,15 +320,37 @@ test('GraphServices accounts 2023-04-13', async () => {
   const V = '?api-version=2023-04-13';
   const appId = c.identities.developer.appId;
   const acall = (method, path, body) => sb.fetch(path, { method, token: arm, body });
+  sb.state.config.lroMs = 3000;
   let r = await acall('PUT', `${A}/mgdc-${appId}${V}`, { location: 'global', properties: { appId }, tags: { team: 'mail' } });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.type, 'Microsoft.GraphServices/accounts');
-  assert.equal(r.json.properties.provisioningState, 'Succeeded');
+  // Long-running, as the spec declares it: Accepted, then the operation ends.
+  assert.equal(r.json.properties.provisioningState, 'Accepted');
+  const op = r.headers['azure-asyncoperation'];
+  assert.match(op, /\/providers\/Microsoft\.GraphServices\/locations\/global\/operationStatuses\/[0-9a-f-]{36}\?api-version=2023-04-13$/);
+  assert.match(r.headers.location, /operationResults/);
+  assert.ok(Number(r.headers['retry-after']) >= 1);
   assert.match(r.json.properties.billingPlanId, /^[0-9a-f-]{36}$/);
   const plan = r.json.properties.billingPlanId;
+  let s = await acall('GET', op);
+  assert.equal(s.json.status, 'InProgress');
+  s = await acall('GET', r.headers.location);
+  assert.equal(s.status, 202);
+  for (const end = Date.now() + 10000; Date.now() < end;) {
+    s = await acall('GET', op);
+    if (s.json.status !== 'InProgress') break;
+    await new Promise((x) => setTimeout(x, 200));
+  }
+  assert.equal(s.json.status, 'Succeeded', s.text);
+  assert.ok(s.json.endTime);
+  s = await acall('GET', r.headers.location);
+  assert.equal(s.status, 200);
+  assert.equal(s.json.properties.provisioningState, 'Succeeded');
   r = await acall('PUT', `${A}/mgdc-${appId}${V}`, { location: 'global', properties: { appId } });
   assert.equal(r.status, 200);
+  assert.ok(r.headers['azure-asyncoperation'], 'an update is long-running too');
   assert.equal(r.json.properties.billingPlanId, plan);
+  sb.state.config.lroMs = 0;
   r = await acall('PUT', `${A}/second${V}`, { properties: { appId } });
   assertError(r, 409, 'Conflict');
   r = await acall('PUT', `${A}/mgdc-${appId}${V}`, { properties: { appId: crypto.randomUUID() } });

@@ -18,7 +18,7 @@ const ENV_NAMES = ['MGDC_SANDBOX_CA', 'MGDC_LOGIN_URL', 'MGDC_GRAPH_URL', 'MGDC_
   'MGDC_BLOB_URL', 'MGDC_TENANT_ID', 'MGDC_SUBSCRIPTION_ID', 'MGDC_RESOURCE_GROUP', 'MGDC_FACTORY',
   'MGDC_STORAGE_ACCOUNT', 'MGDC_STORAGE_KEY_FILE', 'MGDC_DEV_CLIENT_ID', 'MGDC_DEV_CLIENT_SECRET_FILE',
   'MGDC_ADMIN_CLIENT_ID', 'MGDC_ADMIN_CLIENT_SECRET_FILE', 'MGDC_CONFIG', 'MGDC_FAULTS_URL',
-  'MGDC_DEV_CERT_FILE', 'MGDC_DEV_KEY_FILE'];
+  'MGDC_DEV_CERT_FILE', 'MGDC_DEV_KEY_FILE', 'MGDC_READER_CLIENT_ID', 'MGDC_READER_CLIENT_SECRET_FILE', 'MGDC_PORTAL_ONLY'];
 
 let dir;
 let env;
@@ -76,12 +76,13 @@ test('up starts both services, writes the config and the secrets privately', { t
   assert.match(r.out, new RegExp(`https://127\\.0\\.0\\.1:${env.MGDC_SANDBOX_BLOB_PROXY_PORT}/mgdcsandbox \\(Azurite through`));
   const st = env.MGDC_SANDBOX_DIR;
   assert.equal(fs.statSync(st).mode & 0o777, 0o700);
-  for (const f of ['secrets/developer.secret', 'secrets/admin.secret', 'secrets/storage.key', 'secrets/developer.key',
+  for (const f of ['secrets/developer.secret', 'secrets/admin.secret', 'secrets/reader.secret', 'secrets/storage.key', 'secrets/developer.key',
     'mgdcfs.json', 'tls/server.key']) {
     assert.equal(fs.statSync(path.join(st, f)).mode & 0o077, 0, `${f} must be private`);
   }
   const cfg = JSON.parse(fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8'));
-  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'developer', 'developer-cert']);
+  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'developer', 'developer-cert', 'reader']);
+  assert.equal(cfg.profiles.developer.endpoints.registration, `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/mgdc`);
   assert.equal(cfg.default_profile, 'developer');
   assert.equal(cfg.profiles['developer-cert'].assertion_alg, 'PS256');
   assert.deepEqual(cfg.profiles.developer.ttl, { metadata_s: 10, status_s: 2, listing_s: 30 });
@@ -140,6 +141,65 @@ test('the man page walkthrough runs: register, self-approval refused, approve, p
   assert.match(r.stdout, /\nSucceeded\n/);
   assert.match(r.stdout, /<Name>mail\/[0-9a-f-]{36}\/[^<]+\.json<\/Name>/);
   assert.match(r.stdout, /\{"id":"[^"]+","subject":"[^"]*","receivedDateTime":"2024-01-0/);
+});
+
+test('up --portal-only: no registration contract; the portal stand-in registers and approves', { timeout: 120000 }, async () => {
+  let r = run('up', '--portal-only');
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.out, /mode: portal-only/);
+  const e = parseEnv(run('env').out);
+  assert.equal(e.MGDC_PORTAL_ONLY, '1');
+  const cfg = JSON.parse(fs.readFileSync(e.MGDC_CONFIG, 'utf8'));
+  for (const p of ['developer', 'admin']) {
+    assert.equal(cfg.profiles[p].endpoints.registration, undefined, `${p} has no registration endpoint`);
+    assert.equal(cfg.profiles[p].registration_scope, undefined);
+  }
+  const ca = fs.readFileSync(e.MGDC_SANDBOX_CA);
+  const form = (id, file) => new URLSearchParams({ grant_type: 'client_credentials', client_id: id,
+    client_secret: fs.readFileSync(file, 'utf8').trim(), scope: 'api://mgdc-registration/.default' }).toString();
+  const tok = async (id, file) => (await request(`${e.MGDC_LOGIN_URL}/${e.MGDC_TENANT_ID}/oauth2/v2.0/token`, { ca, method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form(id, file) })).json.access_token;
+  const dev = await tok(e.MGDC_DEV_CLIENT_ID, e.MGDC_DEV_CLIENT_SECRET_FILE);
+  const base = `${e.MGDC_REGISTRATION_URL}/v1/tenants/${e.MGDC_TENANT_ID}`;
+  for (const [method, p] of [['GET', '/dataConnect'], ['GET', '/registrations'], ['PUT', `/registrations/${e.MGDC_DEV_CLIENT_ID}`]]) {
+    const x = await request(`${base}${p}`, { ca, method, token: dev, body: method === 'PUT' ? {} : undefined });
+    assert.equal(x.status, 404, `${method} ${p}: ${x.text}`);
+    assert.equal(x.json.error.code, 'NotFound');
+  }
+  // The portal: register (same form as apps/<name>.json, with the appId), approve, refusals.
+  run('portal', 'delete', e.MGDC_DEV_CLIENT_ID); // the walkthrough's registration, if any
+  const file = path.join(dir, 'mail.json');
+  fs.writeFileSync(file, JSON.stringify({ appId: e.MGDC_DEV_CLIENT_ID, destination: { container: 'exports' },
+    datasets: [{ name: 'BasicDataSet_v0.Message_v1', columns: 'all' }] }));
+  r = run('portal', 'register', file);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^mail \([0-9a-f-]{36}\): PendingAuthorization$/m);
+  r = run('portal', 'approve', e.MGDC_DEV_CLIENT_ID);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /Approved/);
+  fs.writeFileSync(file, JSON.stringify({ appId: e.MGDC_DEV_CLIENT_ID, destination: { container: 'exports' },
+    datasets: [{ name: 'BasicDataSet_v0.Mesage_v1', columns: 'all' }] }));
+  r = run('portal', 'register', file);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /InvalidRegistration: .*is not a Microsoft Graph Data Connect dataset\. Did you mean 'BasicDataSet_v0\.Message_v1'\?/);
+  r = run('portal', 'decline', '00000000-0000-0000-0000-000000000000');
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /RegistrationNotFound/);
+  assert.equal(run('portal', 'data-connect', 'disabled').code, 0);
+  fs.writeFileSync(file, JSON.stringify({ appId: e.MGDC_READER_CLIENT_ID, destination: { container: 'exports' },
+    datasets: [{ name: 'BasicDataSet_v0.Message_v1', columns: ['id'] }] }));
+  r = run('portal', 'register', file);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /DataConnectDisabled/);
+  assert.equal(run('portal', 'data-connect', 'enabled').code, 0);
+  assert.equal(run('portal', 'delete', e.MGDC_DEV_CLIENT_ID).code, 0);
+  // Back to the contract without the flag.
+  r = run('up');
+  assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /portal-only/);
+  assert.equal(parseEnv(run('env').out).MGDC_PORTAL_ONLY, '0');
+  const x = await request(`${base}/dataConnect`, { ca, token: dev });
+  assert.equal(x.status, 200, x.text);
 });
 
 // PIDs of processes whose command line mentions `text`.

@@ -42,13 +42,13 @@ async function put(p, body) {
 
 // One MGDC pipeline: Office365 source -> Binary sink, folder from an expression.
 async function pipeline(name, { appLs = 'O365', source = {}, container = 'exports', folder = "@concat('mail/', pipeline().RunId)" } = {}) {
-  await put(`/datasets/Out-${name}`, {
+  await put(`/datasets/Out_${name}`, {
     properties: {
       type: 'Binary', linkedServiceName: { referenceName: 'Sink', type: 'LinkedServiceReference' },
       typeProperties: { location: { type: 'AzureBlobStorageLocation', container, folderPath: { value: folder, type: 'Expression' } } },
     },
   });
-  await put(`/datasets/Src-${name}`, {
+  await put(`/datasets/Src_${name}`, {
     properties: { type: 'Office365Table', linkedServiceName: { referenceName: appLs, type: 'LinkedServiceReference' }, typeProperties: { tableName: source.tableName || DS } },
   });
   const src = {
@@ -63,8 +63,8 @@ async function pipeline(name, { appLs = 'O365', source = {}, container = 'export
     properties: {
       activities: [{
         name: 'CopyFromM365', type: 'Copy',
-        inputs: [{ referenceName: `Src-${name}`, type: 'DatasetReference' }],
-        outputs: [{ referenceName: `Out-${name}`, type: 'DatasetReference' }],
+        inputs: [{ referenceName: `Src_${name}`, type: 'DatasetReference' }],
+        outputs: [{ referenceName: `Out_${name}`, type: 'DatasetReference' }],
         typeProperties: { source: src, sink: { type: 'BinarySink' } },
       }],
       parameters: {
@@ -159,7 +159,7 @@ test.before(async () => {
   assert.equal(r.status, 201, r.text);
   r = await regCall('admin', 'POST', `/${appId}/approve`);
   assert.equal(r.status, 200, r.text);
-  const secret = { type: 'SecureString', value: 'not-checked-by-the-sandbox' };
+  const secret = { type: 'SecureString', value: c.identities.developer.secret };
   await put('/linkedservices/O365', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalTenantId: c.tenantId, servicePrincipalId: appId, servicePrincipalKey: secret } } });
   await put('/linkedservices/Sink', { properties: { type: 'AzureBlobStorage', typeProperties: { serviceEndpoint: `https://${c.storageAccount}.blob.core.windows.net/`, servicePrincipalId: appId, servicePrincipalKey: secret } } });
 });
@@ -388,11 +388,11 @@ test('consent rules fail the run at once with the documented envelope', async ()
   await pipeline('many', { source: { allowedGroups: Array.from({ length: 11 }, () => crypto.randomUUID()) } });
   assertFails(await run('many'), /at most 10 groups/);
 
-  // Pending, then Denied: a second app registered but not approved.
-  const other = crypto.randomUUID();
+  // Pending, then Denied: a second app (the reader's) registered but not approved.
+  const other = c.identities.reader.appId;
   let r = await regCall('dev', 'PUT', `/${other}`, { name: 'other-app', datasets: [{ name: DS, columns: APPROVED, scope: { kind: 'AllUsers' } }], destination: { storageAccount: c.storageAccount, container: 'exports' } });
   assert.equal(r.status, 201, r.text);
-  await put('/linkedservices/O365other', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalId: other, servicePrincipalKey: { type: 'SecureString', value: 'x' } } } });
+  await put('/linkedservices/O365other', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalId: other, servicePrincipalKey: { type: 'SecureString', value: c.identities.reader.secret } } } });
   await pipeline('other', { appLs: 'O365other' });
   assertFails(await run('other'), /App authorization for application '.*' is Pending/);
   r = await regCall('admin', 'POST', `/${other}/decline`);
@@ -402,9 +402,64 @@ test('consent rules fail the run at once with the documented envelope', async ()
   assert.equal(r.status, 204);
   assertFails(await run('other'), /ConsentNotFound: No Microsoft Graph Data Connect app registration matches application/);
   // Tenant mismatch of the linked service.
-  await put('/linkedservices/O365tenant', { properties: { type: 'Office365', typeProperties: { office365TenantId: crypto.randomUUID(), servicePrincipalId: c.identities.developer.appId, servicePrincipalKey: { type: 'SecureString', value: 'x' } } } });
+  await put('/linkedservices/O365tenant', { properties: { type: 'Office365', typeProperties: { office365TenantId: crypto.randomUUID(), servicePrincipalId: c.identities.developer.appId, servicePrincipalKey: { type: 'SecureString', value: c.identities.developer.secret } } } });
   await pipeline('tenant', { appLs: 'O365tenant' });
   assertFails(await run('tenant'), /does not match the tenant/);
+});
+
+test('sinks sign in as a service principal that may write blobs; secrets are checked', async () => {
+  const c = sb.config;
+  const dev = c.identities.developer;
+  const o365 = (key) => ({ properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalTenantId: c.tenantId, servicePrincipalId: dev.appId, servicePrincipalKey: key } } });
+  const sink = (tp) => ({ properties: { type: 'AzureBlobStorage', typeProperties: { serviceEndpoint: `https://${c.storageAccount}.blob.core.windows.net/`, ...tp } } });
+  const withSink = async (name, sinkLs) => {
+    await put(`/linkedservices/Sink${name}`, sinkLs);
+    await put(`/datasets/OutS${name}`, { properties: { type: 'Binary', linkedServiceName: { referenceName: `Sink${name}`, type: 'LinkedServiceReference' }, typeProperties: { location: { type: 'AzureBlobStorageLocation', container: 'exports', folderPath: { value: "@concat('mail/', pipeline().RunId)", type: 'Expression' } } } } });
+    await put(`/pipelines/s${name}`, { properties: { activities: [{ name: 'CopyFromM365', type: 'Copy', inputs: [{ referenceName: 'Src_mail', type: 'DatasetReference' }], outputs: [{ referenceName: `OutS${name}`, type: 'DatasetReference' }], typeProperties: { source: { type: 'Office365Source', dateFilterColumn: 'receivedDateTime', startTime: '2026-11-01T00:00:00Z', endTime: '2026-11-02T00:00:00Z', outputColumns: [{ name: 'id' }] }, sink: { type: 'BinarySink' } } }] } });
+    return run(`s${name}`, { sandboxUsers: 2 });
+  };
+  // The factory's managed identity (no credential on the sink) is refused.
+  assertFails(await withSink('mi', sink({})), /Service Principal authentication is the only supported authentication mechanism for all sink types.*'Sinkmi' \(AzureBlobStorage\)/);
+  // An account key is no service principal either.
+  assertFails(await withSink('key', sink({ accountKey: { type: 'SecureString', value: c.storageKey } })), /the only supported authentication mechanism/);
+  // A wrong secret on the sink: Entra refuses the token.
+  let res = await withSink('bad', sink({ tenant: c.tenantId, servicePrincipalId: dev.appId, servicePrincipalKey: { type: 'SecureString', value: 'wrong' } }));
+  assert.equal(res.run.status, 'Failed');
+  assert.match(res.act.error.message, /AADSTS7000215: Invalid client secret/);
+  // The reader's principal signs in but holds no Storage Blob Data Contributor role.
+  const rd = c.identities.reader;
+  const readerSink = sink({ tenant: c.tenantId, servicePrincipalId: rd.appId, servicePrincipalKey: { type: 'SecureString', value: rd.secret } });
+  res = await withSink('reader', readerSink);
+  assert.equal(res.run.status, 'Failed');
+  assert.match(res.act.error.message, /not authorized to perform this operation using this permission.*Storage Blob Data Contributor/);
+  // An admin grants the role (ARM role assignments); the same run now succeeds.
+  const scope = `/subscriptions/${c.subscriptionId}/resourceGroups/${c.resourceGroup}/providers/Microsoft.Storage/storageAccounts/${c.storageAccount}`;
+  const adminArm = await sb.token('admin', 'https://management.azure.com/.default');
+  const name = crypto.randomUUID();
+  const body = { properties: { roleDefinitionId: `/subscriptions/${c.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe`, principalId: rd.oid, principalType: 'ServicePrincipal' } };
+  let r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, { method: 'PUT', token: tok.arm, body });
+  assert.equal(r.status, 403, 'a developer cannot grant roles');
+  assert.equal(r.json.error.code, 'AuthorizationFailed');
+  r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, { method: 'PUT', token: adminArm, body });
+  assert.equal(r.status, 201, r.text);
+  r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${rd.oid}'`)}`, { token: tok.arm });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.value.length, 1);
+  assert.match(r.json.value[0].properties.roleDefinitionId, /ba92f5b4-2d11-453d-a403-e96b0029c9fe$/);
+  res = await withSink('reader', readerSink);
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res.act.error));
+  r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, { method: 'DELETE', token: adminArm });
+  assert.equal(r.status, 200, r.text);
+  // A Key Vault reference cannot be read by the sandbox; it is taken as given
+  // (the Key Vault linked service it names must exist, as ADF checks references).
+  r = await arm('PUT', '/linkedservices/kv', { properties: { type: 'AzureKeyVault', typeProperties: { baseUrl: 'https://kv.vault.azure.net/' } } });
+  assert.equal(r.status, 200, r.text);
+  res = await withSink('kv', sink({ tenant: c.tenantId, servicePrincipalId: dev.appId, servicePrincipalKey: { type: 'AzureKeyVaultSecret', store: { referenceName: 'kv', type: 'LinkedServiceReference' }, secretName: 's' } }));
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res.act.error));
+  // A wrong secret on the Office 365 linked service: no token for the source.
+  await put('/linkedservices/O365bad', o365({ type: 'SecureString', value: 'wrong' }));
+  await pipeline('o365bad', { appLs: 'O365bad' });
+  assertFails(await run('o365bad', { sandboxUsers: 2 }), /Office365 data loading failed to get OAuth token\. AADSTS7000215/);
 });
 
 test('Update available: the old approval keeps working, new columns wait for re-approval', async () => {
@@ -448,7 +503,10 @@ test('cancel stops a running copy; an expired approval fails the run', async () 
     await new Promise((x) => setTimeout(x, 50));
   }
   assert.equal(r.json.status, 'Cancelled');
-  assert.ok(r.json.durationInMs < 20000, 'cancelled long before the 30 s run time');
+  // As in the public PipelineRuns_QueryByFactory example: a cancelled run has no end.
+  assert.equal(r.json.runEnd, null);
+  assert.equal(r.json.durationInMs, null);
+  assert.ok(Date.now() - t0 < 15000, 'cancelled long before the 30 s run time');
   sb.state.config.runSeconds = 0.3;
 
   r = await sb.fetch('/_faults/clock', { method: 'POST', body: { advanceDays: 181 } });

@@ -22,7 +22,7 @@ test.before(async () => {
 test.after(() => sb.stop());
 
 const get = (url, opts = {}) => sb.fetch(url, { token: tok, ...opts });
-const allApps = () => [seed.identities.developer, seed.identities.admin, ...seed.applications];
+const allApps = () => [...Object.values(seed.identities), ...seed.applications];
 
 function assertGraphError(r, status, code) {
   assert.equal(r.status, status, r.text);
@@ -49,6 +49,24 @@ test('organization: the seeded tenant', async () => {
   const one = await get(`/graph/v1.0/organization/${seed.tenantId}`);
   assert.equal(one.json.id, seed.tenantId);
   assertGraphError(await get('/graph/v1.0/organization/00000000-0000-0000-0000-000000000000'), 404, 'Request_ResourceNotFound');
+});
+
+test('application permissions: the token carries the granted roles, Graph checks them (403)', async () => {
+  const claims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString('utf8'));
+  assert.deepEqual(claims(tok).roles, seed.identities.developer.graphRoles);
+  const reader = await sb.token('reader', 'https://graph.microsoft.com/.default');
+  assert.deepEqual(claims(reader).roles, ['Application.Read.All']);
+  // /organization needs Directory.Read.All (organization-list permissions table).
+  for (const p of ['/graph/v1.0/organization', `/graph/v1.0/organization/${seed.tenantId}`]) {
+    const r = await sb.fetch(p, { token: reader });
+    assertGraphError(r, 403, 'Authorization_RequestDenied');
+    assert.equal(r.json.error.message, 'Insufficient privileges to complete the operation.');
+  }
+  // /applications and /servicePrincipals take Application.Read.All.
+  assert.equal((await sb.fetch('/graph/v1.0/applications?$top=2', { token: reader })).status, 200);
+  assert.equal((await sb.fetch('/graph/v1.0/servicePrincipals?$top=2', { token: reader })).status, 200);
+  // Tokens for other resources carry no Graph roles.
+  assert.deepEqual(claims(await sb.token('developer', 'https://management.azure.com/.default')).roles, []);
 });
 
 test('401s in Graph shape: no token, wrong audience, garbage', async () => {

@@ -4,10 +4,15 @@
 // §1.3): PUT / PATCH / GET / DELETE one account, list by resource group and
 // by subscription, and the provider's operations list.
 //
-// Key decision: the PUT is answered synchronously with provisioningState
-// Succeeded (the real one is a long-running operation that ends the same
-// way); an account is unique per appId, so a second account for the same
-// appId under another name is refused with 409 naming the existing one.
+// Key decisions: the PUT is long-running, as the public spec declares it
+// (x-ms-long-running-operation, final-state-via azure-async-operation): 201
+// (create) or 200 (update) with provisioningState Accepted and the
+// Azure-AsyncOperation, Location and Retry-After headers of ARM's
+// asynchronous-operation pattern; the operation ends Succeeded after
+// `lroMs` (seed option, 1500 ms) and only then does the account read
+// Succeeded. Completion is computed when something reads, not by a timer.
+// An account is unique per appId, so a second account for the same appId
+// under another name is refused with 409 naming the existing one.
 
 const crypto = require('node:crypto');
 const { route, armError, send } = require('./http');
@@ -19,6 +24,8 @@ const TYPE = 'Microsoft.GraphServices/accounts';
 const GUID_RE = /^[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{12}$/;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const MAX_TAGS = 50;
+const MAX_OPS = 500;
+const lroMs = () => (Number.isFinite(state.config.lroMs) ? state.config.lroMs : 1500);
 
 const bad = (message, code = 'BadRequest') => armError(400, code, message);
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -26,6 +33,41 @@ const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 function store() {
   if (!state.data.accounts) state.data.accounts = {};
   return state.data.accounts;
+}
+
+function operations() {
+  if (!state.data.accountOps) state.data.accountOps = {};
+  return state.data.accountOps;
+}
+
+// Finish operations whose time has come; their accounts read Succeeded.
+function settle() {
+  const ops = operations();
+  const now = Date.now();
+  for (const op of Object.values(ops)) {
+    if (op.status !== 'InProgress' || now < op.doneAt) continue;
+    op.status = 'Succeeded';
+    op.endTime = new Date(op.doneAt).toISOString();
+    const acct = store()[op.account];
+    if (acct) acct.properties.provisioningState = 'Succeeded';
+    state.save();
+  }
+  const ids = Object.keys(ops);
+  if (ids.length > MAX_OPS) for (const id of ids.slice(0, ids.length - MAX_OPS)) delete ops[id];
+}
+
+function startOperation(ctx, key) {
+  const id = crypto.randomUUID();
+  const now = Date.now();
+  operations()[id] = { id, account: key, status: 'InProgress', startTime: new Date(now).toISOString(), doneAt: now + lroMs() };
+  state.save();
+  const base = `https://${ctx.req.headers.host || '127.0.0.1'}/arm/subscriptions/${state.config.subscriptionId}/providers/Microsoft.GraphServices/locations/global`;
+  const v = ctx.url.searchParams.get('api-version');
+  return {
+    'azure-asyncoperation': `${base}/operationStatuses/${id}?api-version=${v}`,
+    location: `${base}/operationResults/${id}?api-version=${v}`,
+    'retry-after': String(Math.max(1, Math.ceil(lroMs() / 1000))),
+  };
 }
 
 function checkTags(tags) {
@@ -79,13 +121,41 @@ route('PUT', new RegExp(ONE, 'i'), (ctx) => {
       lastModifiedByType: 'Application', lastModifiedAt: now,
     },
     properties: {
-      appId, provisioningState: 'Succeeded',
+      appId, provisioningState: 'Accepted',
       billingPlanId: old ? old.properties.billingPlanId : crypto.randomUUID(),
     },
   };
   accounts[key] = res;
   state.save();
-  send(ctx.res, old ? 200 : 201, res);
+  send(ctx.res, old ? 200 : 201, res, startOperation(ctx, key));
+});
+
+const OPS = '^/arm/subscriptions/([^/]+)/providers/Microsoft\\.GraphServices/locations/([^/]+)/';
+
+// The operation's status (Azure-AsyncOperation): InProgress, then Succeeded.
+route('GET', new RegExp(`${OPS}operationStatuses/([^/]+)$`, 'i'), (ctx) => {
+  armPrelude(ctx, VERSIONS, ctx.match[1]);
+  settle();
+  const op = operations()[decodeURIComponent(ctx.match[3])];
+  if (!op) throw armError(404, 'OperationNotFound', `The operation '${decodeURIComponent(ctx.match[3]).slice(0, 64)}' was not found.`);
+  const out = { id: ctx.url.pathname.replace(/^\/arm/, ''), name: op.id, status: op.status, startTime: op.startTime };
+  if (op.endTime) out.endTime = op.endTime;
+  return out;
+});
+
+// The operation's result (Location): 202 while it runs, then the account.
+route('GET', new RegExp(`${OPS}operationResults/([^/]+)$`, 'i'), (ctx) => {
+  armPrelude(ctx, VERSIONS, ctx.match[1]);
+  settle();
+  const op = operations()[decodeURIComponent(ctx.match[3])];
+  if (!op) throw armError(404, 'OperationNotFound', `The operation '${decodeURIComponent(ctx.match[3]).slice(0, 64)}' was not found.`);
+  if (op.status === 'InProgress') {
+    send(ctx.res, 202, null, { location: `https://${ctx.req.headers.host}${ctx.url.pathname}${ctx.url.search}`, 'retry-after': '1' });
+    return undefined;
+  }
+  const acct = store()[op.account];
+  if (!acct) { send(ctx.res, 204, null); return undefined; }
+  return acct;
 });
 
 route('PATCH', new RegExp(ONE, 'i'), (ctx) => {
@@ -102,6 +172,7 @@ route('PATCH', new RegExp(ONE, 'i'), (ctx) => {
 
 route('GET', new RegExp(ONE, 'i'), (ctx) => {
   const { name, key } = locate(ctx);
+  settle();
   const res = store()[key];
   if (!res) throw notFound(name);
   return res;
@@ -119,11 +190,13 @@ const byName = (a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()
 
 route('GET', /^\/arm\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.GraphServices\/accounts$/i, (ctx) => {
   armPrelude(ctx, VERSIONS, ctx.match[1], ctx.match[2]);
+  settle();
   return listPage(ctx, Object.values(store()).sort(byName), 100);
 });
 
 route('GET', /^\/arm\/subscriptions\/([^/]+)\/providers\/Microsoft\.GraphServices\/accounts$/i, (ctx) => {
   armPrelude(ctx, VERSIONS, ctx.match[1]);
+  settle();
   return listPage(ctx, Object.values(store()).sort(byName), 100);
 });
 

@@ -6,6 +6,15 @@
 // with nextLink, DELETE), createRun, pipeline runs, queryPipelineRuns,
 // queryActivityruns and cancel. Runs are driven by lib/copy.js.
 //
+// Strictness (each rule cites its source in mgdc-sandbox(7)): names follow
+// ADF's naming rules page, not the looser OpenAPI pattern (no '-' in linked
+// service, dataset and data flow names; every name starts with a letter);
+// only string annotations are kept, because nothing public shows an object
+// annotation surviving a round trip (ADF documents annotations as tags);
+// run timestamps are written as ADF writes them (up to seven fraction
+// digits, trailing zeros trimmed), and a cancelled run has runEnd and
+// durationInMs null, as in the public PipelineRuns_QueryByFactory example.
+//
 // Key decision: resources are stored exactly as PUT (secrets included) and
 // masked only on the way out, so a client that PUTs back a resource it GOT
 // (with "**********" in place of a SecureString) keeps the stored secret,
@@ -34,18 +43,50 @@ const MAX_PAGE = 1000;
 const MAX_NAME = 260;
 const MAX_DEPTH = 64; // JSON nesting ARM accepts (its deserializer's MaxDepth)
 const MAX_RUNS = 2000; // per factory, kept in the state file
-const NAME_RE = /^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$/;
+// ADF's naming rules (reference real/mgdc/quotes.md): every object name
+// starts with a letter and has none of . + ? / < > * % & : \ (the OpenAPI
+// pattern adds #); linked services, datasets and data flows take no '-'
+// either, which leaves letters, digits and '_'.
+const NAME_RULES = {
+  strict: { re: /^[A-Za-z][A-Za-z0-9_]*$/, says: 'start with a letter and contain only letters, numbers or underscores (_)' },
+  pipelines: { re: /^[A-Za-z][^.+?/<>*%&:\\#]*$/, says: "start with a letter and contain none of . + ? / < > * % & : \\ #" },
+};
 const KINDS = {
   linkedservices: 'Microsoft.DataFactory/factories/linkedservices',
   datasets: 'Microsoft.DataFactory/factories/datasets',
+  dataflows: 'Microsoft.DataFactory/factories/dataflows',
   pipelines: 'Microsoft.DataFactory/factories/pipelines',
 };
+const KIND_WORD = { linkedservices: 'Linked service', datasets: 'Dataset', dataflows: 'Data flow', pipelines: 'Pipeline' };
 const TERMINAL = ['Succeeded', 'Failed', 'Cancelled'];
 
 const bad = (message, code = 'BadRequest') => armError(400, code, message);
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const iso = (ms) => new Date(ms).toISOString();
 const newEtag = () => `"${crypto.randomUUID()}"`;
+
+// ADF's timestamps carry 100 ns ticks, written with trailing zeros trimmed
+// ("2018-06-16T00:39:51.216097Z" in the public examples). The sub-millisecond
+// digits come from the monotonic clock, so two runs started in the same
+// millisecond still order by their stamps.
+let lastTicks = 0n;
+function adfTime(ms = Date.now()) {
+  let ticks = BigInt(Math.floor(ms)) * 10000n + (process.hrtime.bigint() / 100n) % 10000n;
+  if (ticks <= lastTicks) ticks = lastTicks + 1n;
+  lastTicks = ticks;
+  const whole = new Date(Number(ticks / 10000n)).toISOString().slice(0, 19);
+  const frac = String(ticks % 10000000n).padStart(7, '0').replace(/0+$/, '');
+  return `${whole}${frac ? `.${frac}` : ''}Z`;
+}
+
+// A sortable key of such a stamp: the fraction padded back to seven digits,
+// so string order is time order (a trimmed "44.62Z" sorts after
+// "44.6257014Z" as text).
+function timeKey(v) {
+  if (typeof v !== 'string') return '';
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?Z$/.exec(v);
+  return m ? `${m[1]}.${(m[2] || '').padEnd(7, '0')}Z` : v;
+}
+const TIME_FIELDS = new Set(['runStart', 'runEnd', 'lastUpdated', 'activityRunStart', 'activityRunEnd']);
 
 // ---- the ARM prelude, shared with accounts.js -------------------------------
 
@@ -175,8 +216,27 @@ function unmask(incoming, old) {
 const publicResource = (r) => mask(r);
 
 function notFound(kind, name) {
-  const what = { linkedservices: 'linkedService', datasets: 'dataset', pipelines: 'pipeline' }[kind] || kind;
+  const what = { linkedservices: 'linkedService', datasets: 'dataset', dataflows: 'dataflow', pipelines: 'pipeline' }[kind] || kind;
   return armError(404, 'ResourceNotFound', `The ${what} '${name}' was not found in factory '${state.config.factory}'.`);
+}
+
+/*
+ * checkName - ADF's naming rules for `kind` (see NAME_RULES). Throws 400
+ * BadRequest with the message ADF gives when such a name reaches a run
+ * ("The name of the entity contains invalid characters", reported for
+ * dataset 'ds-clientupload' in MicrosoftDocs/azure-docs#5207) and the rule.
+ */
+function checkName(kind, name) {
+  const rule = kind === 'pipelines' ? NAME_RULES.pipelines : NAME_RULES.strict;
+  if (name.length > MAX_NAME) throw bad(`${KIND_WORD[kind]} name '${name.slice(0, 80)}...' is longer than ${MAX_NAME} characters.`, 'InvalidResourceName');
+  if (!rule.re.test(name)) {
+    throw bad(`The name of the entity contains invalid characters: ${KIND_WORD[kind].toLowerCase()} name '${name}' is not valid; the name should ${rule.says}.`, 'InvalidResourceName');
+  }
+}
+
+// Drop annotations that are not strings (see the header).
+function keepStringAnnotations(props) {
+  if (Array.isArray(props.annotations)) props.annotations = props.annotations.filter((a) => typeof a === 'string');
 }
 
 // References a resource makes to others, checked on PUT as ADF does.
@@ -188,6 +248,17 @@ function checkReferences(f, kind, props) {
     }
   };
   if (kind === 'datasets') need('linkedservices', props.linkedServiceName, 'properties.linkedServiceName');
+  // A linked service may refer to others (a Key Vault holding its secret).
+  if (kind === 'linkedservices') {
+    const walk = (v, at) => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      else if (isObj(v)) {
+        if (v.type === 'LinkedServiceReference') need('linkedservices', v, at);
+        for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+      }
+    };
+    walk(props.typeProperties, 'properties.typeProperties');
+  }
   if (kind === 'pipelines') {
     const acts = props.activities === undefined ? [] : props.activities;
     if (!Array.isArray(acts)) throw bad("The property 'properties.activities' must be an array.");
@@ -222,7 +293,7 @@ for (const kind of Object.keys(KINDS)) {
   route('PUT', one, (ctx) => {
     const f = factoryOf(ctx);
     const name = decodeURIComponent(ctx.match[4]);
-    if (name.length > MAX_NAME || !NAME_RE.test(name)) throw bad(`The name '${name}' is not valid: names start with a letter, digit or '_' and cannot contain <>*#.%&:\\+?/.`, 'InvalidResourceName');
+    checkName(kind, name);
     const b = armBody(ctx);
     if (!isObj(b.properties)) throw bad("The property 'properties' is required and must be an object.");
     if (kind !== 'pipelines' && (typeof b.properties.type !== 'string' || !b.properties.type)) throw bad("The property 'properties.type' is required.");
@@ -233,6 +304,7 @@ for (const kind of Object.keys(KINDS)) {
     }
     if (ifMatch !== undefined && ifMatch.trim() === '*' && !old) throw armError(412, 'PreconditionFailed', `The ${kind.slice(0, -1)} '${name}' does not exist.`);
     const props = unmask(b.properties, old && old.properties);
+    keepStringAnnotations(props);
     checkReferences(f, kind, props);
     const res = { id: `${f.id}/${kind}/${name}`, name, type: KINDS[kind], properties: props, etag: newEtag() };
     f[kind][name.toLowerCase()] = res;
@@ -284,7 +356,7 @@ function runOf(f, ctx) {
 function forgetOldRuns(f) {
   const runs = Object.values(f.runs);
   if (runs.length < MAX_RUNS) return;
-  const done = runs.filter((r) => TERMINAL.includes(r.status)).sort((a, b) => a.runStart.localeCompare(b.runStart));
+  const done = runs.filter((r) => TERMINAL.includes(r.status)).sort((a, b) => timeKey(a.runStart).localeCompare(timeKey(b.runStart)));
   for (const r of done.slice(0, runs.length - MAX_RUNS + 1)) {
     delete f.runs[r.runId];
     delete f.activityRuns[r.runId];
@@ -311,7 +383,7 @@ route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) =>
   }
   for (const [p, v] of Object.entries(given)) if (!(p in params)) params[p] = v;
   const runId = crypto.randomUUID();
-  const now = iso(Date.now());
+  const now = adfTime();
   for (const r of Object.values(f.runs)) if (r.pipelineName === pipe.name) r.isLatest = false;
   forgetOldRuns(f);
   const run = {
@@ -395,12 +467,13 @@ function queryRuns(ctx, items, operands, stamp) {
     if (!isObj(o) || !ORDER_KEYS[o.orderBy] || !['ASC', 'DESC'].includes(o.order)) throw bad(`The property 'orderBy[${i}]' is not valid.`);
     return [ORDER_KEYS[o.orderBy], o.order === 'DESC' ? -1 : 1];
   });
+  const val = (x, k) => (TIME_FIELDS.has(k) ? timeKey(x[k]) : String(x[k] ?? ''));
   out.sort((x, y) => {
     for (const [k, dir] of keys) {
-      const c = String(x[k] ?? '').localeCompare(String(y[k] ?? ''));
+      const c = val(x, k).localeCompare(val(y, k));
       if (c) return c * dir;
     }
-    return String(stamp(x)).localeCompare(String(stamp(y)));
+    return timeKey(stamp(x)).localeCompare(timeKey(stamp(y)));
   });
   let skip = 0;
   if (b.continuationToken !== undefined && b.continuationToken !== null) {
@@ -436,4 +509,4 @@ route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
   throw armError(404, 'NotFound', `No route for ${ctx.req.method} ${p}.`);
 });
 
-module.exports = { armPrelude, armBody, listPage };
+module.exports = { armPrelude, armBody, listPage, adfTime, timeKey };

@@ -24,6 +24,8 @@ const state = require('./state');
 const registration = require('./registration');
 const azblob = require('./azblob');
 const { resolve, ExprError } = require('./expr');
+const rbac = require('./rbac');
+const { adfTime } = require('./adf');
 
 const DAY = 86400 * 1000;
 const BLOCK_SIZE = 8 * 1024 * 1024;
@@ -67,6 +69,8 @@ function prng(seed) {
 }
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const isoMs = (ms) => new Date(ms).toISOString();
+// Run and activity-run stamps are ADF's (seven digits, zeros trimmed).
+const stamp = () => adfTime();
 
 // ---- the seeded directory ----------------------------------------------------------
 
@@ -207,7 +211,67 @@ function resolveCopy(f, act, ectx) {
   return {
     appId: String(lsTp.servicePrincipalId || ''), officeTenant: lsTp.office365TenantId, spTenant: lsTp.servicePrincipalTenantId,
     tableName: String(dsTp.tableName || ''), source, sink: { account, container, folder, type: sinkLs.properties.type },
+    o365: { name: ls.name, tp: lsTp }, sinkLs: { name: sinkLs.name, type: sinkLs.properties.type, tp: ev(sinkLs.properties.typeProperties || {}, ectx) },
   };
+}
+
+// ---- credentials (reference real/mgdc/quotes.md, "Microsoft 365 connector and MGDC sinks") ----
+
+/*
+ * spCredential - the service principal a linked service's type properties
+ * authenticate with, {appId, secret} (secret null for a Key Vault reference,
+ * which the sandbox cannot read), or null when they name none (account key,
+ * SAS, connection string, or nothing: the factory's managed identity).
+ */
+function spCredential(tp) {
+  const id = tp.servicePrincipalId;
+  if (typeof id !== 'string' || !id) return null;
+  const type = tp.servicePrincipalCredentialType;
+  if (type !== undefined && type !== 'ServicePrincipalKey') return { appId: id, unsupported: `servicePrincipalCredentialType '${type}'` };
+  const key = tp.servicePrincipalKey || tp.servicePrincipalCredential;
+  if (key && key.type === 'SecureString' && typeof key.value === 'string') return { appId: id, secret: key.value };
+  if (key && key.type === 'AzureKeyVaultSecret') return { appId: id, secret: null };
+  return null;
+}
+
+/*
+ * tokenFailure - what Entra would answer the copy's token request for
+ * `cred`: nothing when the secret is right (or behind a Key Vault
+ * reference), else the AADSTS reason.
+ */
+function tokenFailure(cred) {
+  if (cred.unsupported) return `the sandbox signs in with a client secret only, not ${cred.unsupported}`;
+  const who = state.identityByAppId(cred.appId);
+  if (!who) return `AADSTS700016: Application with identifier '${cred.appId}' was not found in the directory '${state.config.tenantDisplayName}'`;
+  if (cred.secret === null) return null;
+  const a = Buffer.from(cred.secret);
+  const b = Buffer.from(who.secret);
+  if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return `AADSTS7000215: Invalid client secret provided for application '${cred.appId}'`;
+  return null;
+}
+
+/*
+ * checkCredentials - a copy whose source is Microsoft 365 needs service
+ * principal authentication on the Office 365 linked service and on the
+ * sink ("the only supported authentication mechanism for all sink types"),
+ * valid secrets, and a sink principal that may write blobs (Storage Blob
+ * Data Contributor on the account). Throws ActivityError.
+ */
+function checkCredentials(c, target) {
+  const src = spCredential(c.o365.tp);
+  if (!src) throw o365Error(target, `Failed to get OAuth token: the Office 365 linked service '${c.o365.name}' names no servicePrincipalId with a servicePrincipalKey`);
+  const srcWhy = tokenFailure(src);
+  if (srcWhy) throw o365Error(target, `Office365 data loading failed to get OAuth token. ${srcWhy}`);
+  const sink = spCredential(c.sinkLs.tp);
+  if (!sink) {
+    throw o365Error(target, `Service Principal authentication is the only supported authentication mechanism for all sink types in a copy activity with Microsoft 365 as the source; the sink linked service '${c.sinkLs.name}' (${c.sinkLs.type}) does not use it (give servicePrincipalId, ${c.sinkLs.type === 'AzureBlobFS' ? 'servicePrincipalCredentialType and servicePrincipalCredential' : 'servicePrincipalKey'} and tenant)`);
+  }
+  const sinkWhy = tokenFailure(sink);
+  if (sinkWhy) throw configError(target, 'UserErrorAzureBlobOperationFailed', `Failed to get an access token for the sink linked service '${c.sinkLs.name}'. ${sinkWhy}`);
+  const principal = state.identityByAppId(sink.appId);
+  if (!rbac.canWriteBlobs(principal.oid, c.sink.account)) {
+    throw configError(target, 'UserErrorAzureBlobOperationFailed', `This request is not authorized to perform this operation using this permission. The service principal of application '${sink.appId}' has no Storage Blob Data Contributor role on storage account '${c.sink.account}'`);
+  }
 }
 
 // ---- consent and request validation (reference §2.1, §4.2, §4.3) ------------------------
@@ -657,12 +721,14 @@ function runMs() {
 }
 
 function touch(run, fields) {
-  Object.assign(run, fields, { lastUpdated: isoMs(Date.now()) });
+  Object.assign(run, fields, { lastUpdated: stamp() });
   state.save();
 }
 
+// A cancelled run keeps runEnd and durationInMs null, as ADF reports it.
 function finish(run, status, message, t0) {
-  touch(run, { status, message, runEnd: isoMs(Date.now()), durationInMs: Date.now() - t0 });
+  const cancelled = status === 'Cancelled';
+  touch(run, { status, message, runEnd: cancelled ? null : stamp(), durationInMs: cancelled ? null : Date.now() - t0 });
 }
 
 async function execute({ factory: f, pipeline, run, params, job }) {
@@ -681,7 +747,7 @@ async function execute({ factory: f, pipeline, run, params, job }) {
   for (const act of pipeline.properties.activities || []) {
     const ar = {
       activityRunId: crypto.randomUUID(), activityName: act.name, activityType: act.type, pipelineRunId: run.runId,
-      pipelineName: pipeline.name, linkedServiceName: '', status: 'InProgress', activityRunStart: isoMs(Date.now()),
+      pipelineName: pipeline.name, linkedServiceName: '', status: 'InProgress', activityRunStart: stamp(),
       activityRunEnd: null, durationInMs: null, input: {}, output: {}, error: { errorCode: '', message: '', failureType: '', target: act.name },
       retryAttempt: null, userProperties: {}, iterationHash: '', recoveryStatus: 'None', integrationRuntimeNames: ['AutoResolveIntegrationRuntime'],
     };
@@ -689,13 +755,14 @@ async function execute({ factory: f, pipeline, run, params, job }) {
     touch(run, {});
     const a0 = Date.now();
     const end = (status, fields = {}) => {
-      Object.assign(ar, fields, { status, activityRunEnd: isoMs(Date.now()), durationInMs: Date.now() - a0 });
+      Object.assign(ar, fields, { status, activityRunEnd: stamp(), durationInMs: Date.now() - a0 });
       touch(run, {});
     };
     try {
       if (act.type === 'Copy') {
         const c = resolveCopy(f, act, ectx);
         ar.input = { source: { type: 'Office365Source', ...c.source }, sink: { type: c.sink.type, container: c.sink.container, folderPath: c.sink.folder }, tableName: c.tableName };
+        checkCredentials(c, act.name);
         const req = checkRequest(c, act.name);
         const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name });
         run.runDimensions = { OutputContainer: c.sink.container, OutputFolder: c.sink.folder, TableName: c.tableName, ApplicationId: c.appId };
@@ -733,7 +800,7 @@ function startRun({ factory, pipeline, run, params }) {
   execute({ factory, pipeline, run, params, job })
     .catch((e) => {
       console.error('copy: run failed unexpectedly:', e && e.stack ? e.stack : e);
-      touch(run, { status: 'Failed', message: `Unexpected failure: ${e.message}`, runEnd: isoMs(Date.now()) });
+      touch(run, { status: 'Failed', message: `Unexpected failure: ${e.message}`, runEnd: stamp() });
     })
     .finally(() => active.delete(run.runId));
 }
@@ -746,7 +813,7 @@ function startRun({ factory, pipeline, run, params }) {
 function cancelRun(f, run) {
   const job = active.get(run.runId);
   if (!job) {
-    touch(run, { status: 'Cancelled', runEnd: isoMs(Date.now()) });
+    touch(run, { status: 'Cancelled', runEnd: null, durationInMs: null });
     return;
   }
   job.cancelled = true;
@@ -762,10 +829,12 @@ function cancelRun(f, run) {
 function reconcile(f) {
   for (const run of Object.values(f.runs)) {
     if (['Queued', 'InProgress', 'Canceling'].includes(run.status) && !active.has(run.runId)) {
+      const cancelled = run.status === 'Canceling';
       touch(run, {
-        status: run.status === 'Canceling' ? 'Cancelled' : 'Failed',
-        message: run.status === 'Canceling' ? '' : 'The run was interrupted because the sandbox emulator restarted.',
-        runEnd: isoMs(Date.now()),
+        status: cancelled ? 'Cancelled' : 'Failed',
+        message: cancelled ? '' : 'The run was interrupted because the sandbox emulator restarted.',
+        runEnd: cancelled ? null : stamp(),
+        durationInMs: cancelled ? null : Math.max(0, Date.now() - Date.parse(run.runStart)),
       });
     }
   }

@@ -15,6 +15,30 @@ const state = require('./state');
 const { graphError, route } = require('./http');
 const { requireToken, AUDIENCES, thumbprints } = require('./tokens');
 
+// Application permissions that allow each read (the permissions tables of
+// microsoft-graph-docs-contrib api-reference/v1.0/includes/permissions:
+// organization-list, application-list, serviceprincipal-list).
+const PERMS = {
+  organization: ['Directory.Read.All', 'Directory.ReadWrite.All'],
+  applications: ['Application.Read.All', 'Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.Read.All'],
+  servicePrincipals: ['Application.Read.All', 'Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.Read.All'],
+};
+
+/*
+ * requireRole - the caller's token must carry one of the application
+ * permissions `what` needs in its roles claim; else Graph's 403
+ * Authorization_RequestDenied ("Insufficient privileges to complete the
+ * operation.", as Graph answers it in e.g. microsoftgraph/
+ * nodejs-connect-rest-sample#69).
+ */
+function requireRole(ctx, what) {
+  const who = requireToken(ctx, AUDIENCES.graph);
+  if (!PERMS[what].some((p) => who.roles.includes(p))) {
+    throw graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  }
+  return who;
+}
+
 const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
 const BASE = 'https://graph.microsoft.com/v1.0';
@@ -176,7 +200,7 @@ function parseSkip(q) {
 }
 
 function list(ctx, collection, render) {
-  requireToken(ctx, AUDIENCES.graph);
+  requireRole(ctx, collection);
   const q = ctx.url.searchParams;
   const match = parseFilter(q.get('$filter'));
   const top = parseTop(q);
@@ -203,7 +227,7 @@ function list(ctx, collection, render) {
 }
 
 function getOne(ctx, collection, render, key) {
-  requireToken(ctx, AUDIENCES.graph);
+  requireRole(ctx, collection);
   const seg = decodeURIComponent(ctx.match[1]);
   const alt = /^\(appId='([^']*)'\)$/.exec(seg); // the applications(appId='…') form
   const id = alt ? alt[1] : seg.replace(/^\//, '');
@@ -215,13 +239,13 @@ function getOne(ctx, collection, render, key) {
 }
 
 route('GET', /^\/graph\/v1\.0\/organization\/?$/, (ctx) => {
-  requireToken(ctx, AUDIENCES.graph);
+  requireRole(ctx, 'organization');
   const org = organization();
   const sel = parseSelect(ctx.url.searchParams, org);
   return { '@odata.context': `${BASE}/$metadata#organization`, value: [select(org, sel)] };
 });
 route('GET', /^\/graph\/v1\.0\/organization\/([^/]+)$/, (ctx) => {
-  requireToken(ctx, AUDIENCES.graph);
+  requireRole(ctx, 'organization');
   if (ctx.match[1] !== state.config.tenantId) throw notFound(ctx.match[1]);
   return { '@odata.context': `${BASE}/$metadata#organization/$entity`, ...organization() };
 });

@@ -13,6 +13,14 @@
 //
 // Also the one loader of the dataset catalog for the emulator (the copy
 // engine validates runs against the same schema as registrations).
+//
+// A portal-only sandbox (`scripts/sandbox up --portal-only`, seed option
+// portalOnly) looks like a real tenant from outside: every route of the
+// contract answers 404, as no public API for registration and consent
+// exists, and the same registrations are made through /_portal (loopback,
+// the stand-in for the Azure portal and the Microsoft 365 admin center that
+// `scripts/sandbox portal` calls). The copy engine enforces them the same
+// way in both modes.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -314,24 +322,35 @@ const etagHeader = (reg) => ({ etag: reg.etag });
 
 const BASE = '^/mgdc/v1/tenants/([^/]+)';
 
-route('GET', new RegExp(`${BASE}/dataConnect$`), (ctx) => {
+// A route of the contract: absent (404, as for any unknown path) on a
+// portal-only sandbox.
+function contract(method, pattern, handler) {
+  route(method, pattern, (ctx) => {
+    if (state.config.portalOnly) throw regError(404, 'NotFound', `No route for ${ctx.req.method} ${ctx.url.pathname}.`);
+    return handler(ctx);
+  });
+}
+
+contract('GET', new RegExp(`${BASE}/dataConnect$`), (ctx) => {
   checkTenant(ctx);
   caller(ctx);
   return dataConnect();
 });
 
-route('PUT', new RegExp(`${BASE}/dataConnect$`), (ctx) => {
+contract('PUT', new RegExp(`${BASE}/dataConnect$`), (ctx) => {
   checkTenant(ctx);
-  const who = caller(ctx);
+  return setDataConnect(caller(ctx), body(ctx));
+});
+
+function setDataConnect(who, b) {
   if (!who.isGlobalAdmin) throw regError(403, 'Forbidden', 'Only a global administrator can turn Microsoft Graph Data Connect on or off.');
-  const b = body(ctx);
   if (!isObj(b) || typeof b.enabled !== 'boolean') throw regError(400, 'InvalidRequest', "Field 'enabled' is required and must be a boolean.");
   state.data.dataConnect = { enabled: b.enabled, modifiedBy: who.upn, modifiedOn: iso(state.now()) };
   state.save();
   return state.data.dataConnect;
-});
+}
 
-route('GET', new RegExp(`${BASE}/registrations$`), (ctx) => {
+contract('GET', new RegExp(`${BASE}/registrations$`), (ctx) => {
   const tid = checkTenant(ctx);
   const who = caller(ctx);
   const q = ctx.url.searchParams;
@@ -357,17 +376,27 @@ route('GET', new RegExp(`${BASE}/registrations$`), (ctx) => {
   return out;
 });
 
-route('GET', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
+contract('GET', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
   checkTenant(ctx);
   const who = caller(ctx);
   const reg = findVisible(checkAppId(ctx), who);
   send(ctx.res, 200, view(reg), etagHeader(reg));
 });
 
-route('PUT', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
+contract('PUT', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
   const tid = checkTenant(ctx);
   const who = caller(ctx);
   const appId = checkAppId(ctx).toLowerCase();
+  const { reg, created } = putRegistration(who, tid, appId, body(ctx), ctx.req.headers['if-match']);
+  send(ctx.res, created ? 201 : 200, view(reg), etagHeader(reg));
+});
+
+/*
+ * putRegistration - create or update the registration of `appId` as `who`
+ * from request body `b` (If-Match value `ifMatch`, may be undefined).
+ * Returns {reg, created}; throws the contract's errors.
+ */
+function putRegistration(who, tid, appId, b, ifMatch) {
   if (!dataConnect().enabled) {
     throw regError(409, 'DataConnectDisabled',
       'Microsoft Graph Data Connect is turned off for this tenant; a global administrator must turn it on before apps can be registered.');
@@ -377,12 +406,11 @@ route('PUT', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
   if (old && !(who.isGlobalAdmin || isOwner(old, who))) {
     throw regError(403, 'Forbidden', 'Only the owner of the application or a global administrator can update its registration.');
   }
-  const ifMatch = ctx.req.headers['if-match'];
   if (ifMatch !== undefined) {
-    const ok = old && (ifMatch.trim() === '*' || ifMatch.split(',').map((s) => s.trim()).includes(old.etag));
+    const ok = old && (ifMatch.trim() === '*' || ifMatch.split(',').map((x) => x.trim()).includes(old.etag));
     if (!ok) throw regError(412, 'PreconditionFailed', 'The registration was changed by someone else (ETag mismatch).');
   }
-  const fields = validateRegistration(body(ctx), appId);
+  const fields = validateRegistration(b, appId);
   const clash = Object.values(regs).find((r) => r.appId !== appId && r.name.toLowerCase() === fields.name.toLowerCase());
   if (clash) throw regError(409, 'NameConflict', `The name '${fields.name}' is already used by the registration of application ${clash.appId}.`);
   const now = iso(state.now());
@@ -402,10 +430,10 @@ route('PUT', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
   reg.etag = newEtag();
   regs[appId] = reg;
   state.save();
-  send(ctx.res, old ? 200 : 201, view(reg), etagHeader(reg));
-});
+  return { reg, created: !old };
+}
 
-route('DELETE', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
+contract('DELETE', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
   checkTenant(ctx);
   const who = caller(ctx);
   const appId = checkAppId(ctx).toLowerCase();
@@ -417,8 +445,16 @@ route('DELETE', new RegExp(`${BASE}/registrations/([^/]+)$`), (ctx) => {
 
 function decide(ctx, approve) {
   checkTenant(ctx);
-  const who = caller(ctx);
-  const reg = getRegistration(checkAppId(ctx));
+  const reg = decideAs(caller(ctx), checkAppId(ctx), approve);
+  send(ctx.res, 200, view(reg), etagHeader(reg));
+}
+
+/*
+ * decideAs - approve or decline the registration of `appId` as `who`, with
+ * the admin center's rules. Returns the registration; throws its errors.
+ */
+function decideAs(who, appId, approve) {
+  const reg = getRegistration(appId);
   if (!reg) throw notFound();
   // Self-approval comes first: an owner who is also an admin must still be
   // refused with the documented text (reference §2.1).
@@ -438,14 +474,14 @@ function decide(ctx, approve) {
   }
   reg.etag = newEtag();
   state.save();
-  send(ctx.res, 200, view(reg), etagHeader(reg));
+  return reg;
 }
 
-route('POST', new RegExp(`${BASE}/registrations/([^/]+)/approve$`), (ctx) => decide(ctx, true));
-route('POST', new RegExp(`${BASE}/registrations/([^/]+)/decline$`), (ctx) => decide(ctx, false));
+contract('POST', new RegExp(`${BASE}/registrations/([^/]+)/approve$`), (ctx) => decide(ctx, true));
+contract('POST', new RegExp(`${BASE}/registrations/([^/]+)/decline$`), (ctx) => decide(ctx, false));
 
 // Anything else under /mgdc: unknown version or unknown path, in our shape.
-route('*', /^\/mgdc(\/.*)?$/, (ctx) => {
+contract('*', /^\/mgdc(\/.*)?$/, (ctx) => {
   const m = /^\/mgdc\/(v[^/]*)\//.exec(ctx.url.pathname);
   if (!m || m[1] !== 'v1') {
     throw regError(400, 'UnsupportedVersion', `The registration contract version '${m ? m[1] : ''}' is not supported. Supported versions: v1.`);
@@ -455,6 +491,80 @@ route('*', /^\/mgdc(\/.*)?$/, (ctx) => {
     throw regError(405, 'MethodNotAllowed', `The method ${ctx.req.method} is not allowed on ${p}.`);
   }
   throw regError(404, 'NotFound', `No route for ${ctx.req.method} ${p}.`);
+});
+
+// ---- the portal stand-in (/_portal, loopback only, no token) -------------------
+
+// The seeded identity acting in the portal: the app's own owner when the
+// app is a seeded identity, else the developer; approvals as the admin.
+function portalActor(who) {
+  const id = state.config.identities[who];
+  return { appId: id.appId, oid: id.oid, upn: id.upn, displayName: id.userDisplayName || id.displayName, isGlobalAdmin: id.isGlobalAdmin, who };
+}
+
+function ownerOf(appId) {
+  const id = state.identityByAppId(appId);
+  return portalActor(id && id.who !== 'admin' ? id.who : 'developer');
+}
+
+/*
+ * portalForm - what the portal's registration form fills in by default,
+ * applied to a registration in the form apps/<name>.json takes: the
+ * sandbox's storage account, "columns": "all" as every catalog column, the
+ * first scope kind the dataset admits, the name as the description.
+ */
+function portalForm(b) {
+  if (!isObj(b)) throw invalid('The registration must be a JSON object.');
+  const out = { ...b };
+  if (isObj(b.destination)) out.destination = { storageAccount: state.config.storageAccount, ...b.destination };
+  if (out.description === undefined && typeof out.name === 'string') out.description = out.name;
+  if (Array.isArray(b.datasets)) {
+    out.datasets = b.datasets.map((d) => {
+      if (!isObj(d)) return d;
+      const ds = catalog().byName.get(d.name);
+      const x = { ...d };
+      if (x.columns === 'all' && ds && ds.columns) x.columns = ds.columns.map((c) => c.name);
+      if (x.scope === undefined && ds) x.scope = { kind: (SCOPE_KINDS[ds.scope] || SCOPE_KINDS.user)[0] };
+      return x;
+    });
+  }
+  return out;
+}
+
+function checkLoopback(ctx) {
+  if (!/^(127\.|::1$|::ffff:127\.)/.test(ctx.req.socket.remoteAddress || '')) {
+    throw regError(403, 'Forbidden', '/_portal is served to loopback clients only.');
+  }
+}
+
+route('POST', /^\/_portal\/registrations$/, (ctx) => {
+  checkLoopback(ctx);
+  const b = portalForm(body(ctx));
+  const appId = str(b, 'appId', 'appId', { required: true, re: GUID_RE }).toLowerCase();
+  const { reg, created } = putRegistration(ownerOf(appId), state.config.tenantId, appId, b, undefined);
+  send(ctx.res, created ? 201 : 200, view(reg), etagHeader(reg));
+});
+
+route('POST', /^\/_portal\/registrations\/([^/]+)\/(approve|decline)$/, (ctx) => {
+  checkLoopback(ctx);
+  const appId = decodeURIComponent(ctx.match[1]);
+  if (!GUID_RE.test(appId)) throw regError(400, 'InvalidRequest', `'${appId}' is not an application id (GUID).`);
+  const reg = decideAs(portalActor('admin'), appId, ctx.match[2] === 'approve');
+  send(ctx.res, 200, view(reg), etagHeader(reg));
+});
+
+route('DELETE', /^\/_portal\/registrations\/([^/]+)$/, (ctx) => {
+  checkLoopback(ctx);
+  const appId = decodeURIComponent(ctx.match[1]).toLowerCase();
+  if (!store()[appId]) throw notFound();
+  delete store()[appId];
+  state.save();
+  send(ctx.res, 204, null);
+});
+
+route('PUT', /^\/_portal\/dataConnect$/, (ctx) => {
+  checkLoopback(ctx);
+  return setDataConnect(portalActor('admin'), body(ctx));
 });
 
 /*

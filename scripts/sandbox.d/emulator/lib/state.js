@@ -48,6 +48,8 @@ function buildConfig(dir, env) {
     identities[who] = {
       clientId: id.appId, appId: id.appId, objectId: id.id, oid: id.spId, upn: id.upn,
       displayName: id.displayName, userDisplayName: id.userDisplayName, roles: id.roles || [],
+      // Seeds older than the graphRoles field granted both to every identity.
+      graphRoles: Array.isArray(id.graphRoles) ? id.graphRoles : ['Directory.Read.All', 'Application.Read.All'],
       isGlobalAdmin: (id.roles || []).includes(GLOBAL_ADMIN_ROLE),
       secret: readSecret(dir, id.secretFile),
       certPem: id.certFile ? fs.readFileSync(path.resolve(dir, id.certFile), 'utf8') : null,

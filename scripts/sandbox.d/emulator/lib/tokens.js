@@ -82,7 +82,9 @@ function issue(identity, audience) {
     iat: nowS, nbf: nowS, exp: nowS + life,
     appid: identity.appId, appidacr: '1', idp: `https://sts.windows.net/${tid}/`, idtyp: 'app',
     oid: identity.oid, sub: identity.oid, tid, ver: '1.0',
-    roles: audience === AUDIENCES.graph ? ['Directory.Read.All', 'Application.Read.All'] : [],
+    // Application permissions an admin granted this app on Microsoft Graph
+    // (the seed's graphRoles); Graph checks them per route (graph.js).
+    roles: audience === AUDIENCES.graph ? [...(identity.graphRoles || [])] : [],
     uti: crypto.randomBytes(16).toString('base64url'),
     xms_sbgen: generation(),
   };
@@ -375,6 +377,7 @@ function requireToken(ctx, audience) {
   if (!id) throw authError(kind, { error: 'signature', claims: res.claims }, audience);
   return {
     appId: id.appId,
+    roles: Array.isArray(res.claims.roles) ? res.claims.roles : [],
     oid: id.oid,
     upn: id.upn,
     displayName: id.userDisplayName || id.displayName,
