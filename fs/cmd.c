@@ -5,7 +5,7 @@
  * catalog and the app's registration) so a bad spec costs no request. A
  * pipeline spec touches several ADF resources; they are created in an
  * order that never references a missing one (linked services, datasets,
- * pipeline), each previous state is read first, and on a failure the
+ * pipeline; fs/plan.c knows what they are), each previous state is read first, and on a failure the
  * resources already written are put back (deleted if new, restored if they
  * existed), so the factory holds the whole command or none of it; a daemon
  * killed mid-way leaves a journal that the next mount replays. After a
@@ -20,18 +20,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
+#include "fs/apps.h"
 #include "fs/ctl_i.h"
 #include "fs/data_i.h"
 #include "fs/errlog.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
+#include "fs/plan.h"
 #include "fs/spec.h"
+#include "fs/statedir.h"
 #include "net/adf.h"
 #include "net/reg.h"
 
@@ -98,7 +102,9 @@ static int cmd_data_connect(struct mgdcfs *fs, const char *path, const char *buf
 	int enabled, rc;
 
 	if (!fs->reg)
-		return -ENOTSUP;
+		return refuse(path, -ENOTSUP,
+		              "the Data Connect setting has no public API; a global administrator "
+		              "changes it in the " DATA_CONNECT_WHERE);
 	rc = spec_parse_data_connect(rel(path), buf, len, &enabled, err, sizeof(err));
 	if (rc)
 		return refuse(path, rc, err);
@@ -118,7 +124,10 @@ static int cmd_consent(struct mgdcfs *fs, const char *path, const struct route *
 	int approve, rc;
 
 	if (!fs->reg)
-		return -ENOTSUP;
+		return refuse(path, -ENOTSUP,
+		              "consent has no public API; a global administrator who is not the app's "
+		              "owner approves or declines it in the Microsoft 365 admin center (" APPS_ADMIN_CENTER
+		              ")");
 	rc = spec_parse_consent(rel(path), buf, len, &approve, err, sizeof(err));
 	if (rc)
 		return refuse(path, rc, err);
@@ -157,6 +166,7 @@ static void drop_runs(struct mgdcfs *fs, const char *name, size_t len)
 
 	snprintf(key, sizeof(key), "runs/%.*s", (int)len, name);
 	memo_drop_prefix(fs->memo, key);
+	memo_drop_prefix(fs->memo, "allruns");
 }
 
 static int start_run(struct mgdcfs *fs, const char *path, const char *name, const cJSON *params)
@@ -253,10 +263,6 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 	const char *app_id;
 	int rc, created = 0;
 
-	if (!fs->reg)
-		return refuse(path, -ENOTSUP,
-		              "this profile has no registration endpoint (endpoints.registration); "
-		              "against a real tenant, register the app in the Azure portal");
 	if (memchr(r->name, '.', r->name_len) || r->name[0] == '#') {
 		snprintf(err, sizeof(err),
 		         "%s: $: app name '%.*s' contains '.'; app names are one component without "
@@ -297,7 +303,12 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 		{
 			const char *other = ctl_str(it, "name");
 
-			if (ctl_str(it, "appId") && strcmp(ctl_str(it, "appId"), app_id) == 0 &&
+			/* On a portal-only tenant an app listed by its display name (no spec
+			 * written here yet) takes the name given now. */
+			if (!fs->reg &&
+			    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(it, "registration")))
+				continue;
+			if (ctl_str(it, "appId") && strcasecmp(ctl_str(it, "appId"), app_id) == 0 &&
 			    other) {
 				snprintf(
 				    err, sizeof(err),
@@ -308,6 +319,11 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 				goto out;
 			}
 		}
+	}
+	if (!fs->reg) {
+		/* No registration service: the public steps, and what is left for the portal. */
+		rc = apps_commit(fs, path, body, old);
+		goto out;
 	}
 	rc = reg_put(fs->reg, app_id, body, old ? ctl_str(old, "etag") : NULL, NULL, &etag,
 	             &created, &e);
@@ -340,13 +356,6 @@ static cJSON *strip_for_put(const cJSON *res)
 	return o;
 }
 
-static enum adf_kind adf_kind_of(enum spec_kind k)
-{
-	return k == SPEC_LINKED_SERVICE ? ADF_LINKED_SERVICE
-	       : k == SPEC_DATASET      ? ADF_DATASET
-	                                : ADF_PIPELINE;
-}
-
 static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *plan,
                      struct prior *prior)
 {
@@ -354,7 +363,7 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
 	size_t i;
 
 	for (i = plan->n; i-- > 0;) {
-		struct spec_resource *res = &plan->res[i];
+		struct plan_resource *res = &plan->res[i];
 		int rc;
 
 		if (!prior[i].written)
@@ -362,12 +371,11 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
 		if (prior[i].body) {
 			cJSON *b = strip_for_put(prior[i].body);
 
-			rc = b ? adf_put(fs->adf, adf_kind_of(res->kind), res->name, b, NULL, NULL,
-			                 NULL, &e)
+			rc = b ? adf_put(fs->adf, res->kind, res->name, b, NULL, NULL, NULL, &e)
 			       : -ENOMEM;
 			cJSON_Delete(b);
 		} else {
-			rc = adf_delete(fs->adf, adf_kind_of(res->kind), res->name, &e);
+			rc = adf_delete(fs->adf, res->kind, res->name, &e);
 		}
 		if (rc)
 			remote_fail(path, rc, &e, "rollback (resource left behind)");
@@ -388,47 +396,6 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
  * masked secret, so a crash mid-update leaves them updated.
  */
 #define JOURNAL_MAX (16u << 10)
-
-#define JOURNAL_DIRS 3
-
-/*
- * Where journals may live, best first: the state dir, else the mount's cache
- * dir (recovered only by a mount with the same --cache-dir). Returns how many
- * of dirs[] are filled.
- */
-static int journal_dirs(const struct mgdcfs *fs, char dirs[JOURNAL_DIRS][900])
-{
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	const char *cache = fs->cfg.cache_dir;
-	int n = 0, w;
-
-	if (xdg && xdg[0] == '/' && (w = snprintf(dirs[n], 900, "%s/mgdcfs/journal", xdg)) > 0 &&
-	    w < 900)
-		n++;
-	if (home && home[0] == '/' &&
-	    (w = snprintf(dirs[n], 900, "%s/.local/state/mgdcfs/journal", home)) > 0 && w < 900)
-		n++;
-	if (cache && cache[0] == '/' && (w = snprintf(dirs[n], 900, "%s/journal", cache)) > 0 &&
-	    w < 900)
-		n++;
-	return n;
-}
-
-/* mkdir -p, private to the user. */
-static int mkdirs(char *dir)
-{
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			*p = '/';
-			return -errno;
-		}
-		*p = '/';
-	}
-	return mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
-}
 
 /* The factory a journal belongs to. */
 static void journal_factory(const struct mgdcfs *fs, char *out, size_t n)
@@ -457,10 +424,10 @@ static int journal_path(const struct mgdcfs *fs, const char *dir, const char *pi
 static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
                          const struct prior *prior, char *file, size_t n)
 {
-	char dirs[JOURNAL_DIRS][900], fac[600], tmp[1100], *text = NULL;
+	char dir[STATEDIR_PATH_MAX], fac[600], *text = NULL;
 	cJSON *j = cJSON_CreateObject(), *list;
-	int fd, rc = -ENOMEM, nd;
-	size_t i, len;
+	int rc = -ENOMEM;
+	size_t i;
 
 	file[0] = '\0';
 	journal_factory(fs, fac, sizeof(fac));
@@ -473,7 +440,7 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 
 		if (prior[i].body)
 			continue;
-		snprintf(res, sizeof(res), "%s/%s", spec_kind_collection(plan->res[i].kind),
+		snprintf(res, sizeof(res), "%s/%s", adf_kind_collection(plan->res[i].kind),
 		         plan->res[i].name);
 		if (!cJSON_AddItemToArray(list, cJSON_CreateString(res)))
 			goto out;
@@ -482,25 +449,13 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 		rc = 0; /* nothing new: nothing a crash could leave behind */
 		goto out;
 	}
-	rc = -ENOENT;
-	for (i = 0, nd = journal_dirs(fs, dirs); i < (size_t)nd && rc; i++)
-		rc = mkdirs(dirs[i]);
-	if (rc || (rc = journal_path(fs, dirs[i - 1], plan->name, file, n)))
+	if ((rc = statedir_make(fs->cfg.cache_dir, "journal", dir)) ||
+	    (rc = journal_path(fs, dir, plan->name, file, n)))
 		goto out;
 	rc = -ENOMEM;
 	if (!(text = cJSON_PrintUnformatted(j)))
 		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	len = strlen(text);
-	errno = EIO;
-	rc = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -errno;
-	if (fd >= 0 && close(fd) && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, file))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
+	rc = statedir_write(file, text, strlen(text));
 out:
 	if (rc) {
 		log_warn("pipelines/%s: no commit journal (%s): a crash now could leave "
@@ -554,17 +509,17 @@ static void journal_replay(struct mgdcfs *fs, const char *file, const char *fac)
 	/* Created in plan order (linked services, datasets, pipeline): delete backwards. */
 	for (int i = cJSON_GetArraySize(list) - 1; i >= 0; i--) {
 		const char *res, *slash;
-		enum adf_kind k;
+		int k;
 
 		it = cJSON_GetArrayItem(list, i);
 		res = cJSON_IsString(it) ? it->valuestring : "";
 		slash = strchr(res, '/');
 		if (!slash)
 			continue;
-		k = strncmp(res, "linkedservices/", 15) == 0 ? ADF_LINKED_SERVICE
-		    : strncmp(res, "datasets/", 9) == 0      ? ADF_DATASET
-		                                             : ADF_PIPELINE;
-		if (adf_delete(fs->adf, k, slash + 1, &e) == 0)
+		k = adf_kind_from_collection(res, (size_t)(slash - res));
+		if (k < 0)
+			continue;
+		if (adf_delete(fs->adf, (enum adf_kind)k, slash + 1, &e) == 0)
 			removed++;
 		else
 			failed++;
@@ -584,7 +539,7 @@ keep:
 
 void cmd_recover(struct mgdcfs *fs)
 {
-	char dirs[JOURNAL_DIRS][900], fac[600], file[1200];
+	char dirs[STATEDIR_DIRS][STATEDIR_PATH_MAX], fac[600], file[1200];
 	struct dirent *de;
 	int nd;
 	DIR *d;
@@ -592,7 +547,7 @@ void cmd_recover(struct mgdcfs *fs)
 	if (!fs->adf)
 		return;
 	journal_factory(fs, fac, sizeof(fac));
-	nd = journal_dirs(fs, dirs);
+	nd = statedir_candidates(fs->cfg.cache_dir, "journal", dirs);
 	for (int i = 0; i < nd; i++) {
 		if (!(d = opendir(dirs[i])))
 			continue;
@@ -609,18 +564,95 @@ void cmd_recover(struct mgdcfs *fs)
 	memo_drop_prefix(fs->memo, "pipes");
 }
 
+/*
+ * How pipelines sign in as app `name` (`app_id`): its secret in the
+ * profile's "apps" entry, else the profile's own secret for its own client,
+ * else a Key Vault secret (the entry's name, or "mgdcfs-<appId>"). 0, or
+ * -EACCES with the reason recorded.
+ */
+static int cred_of(struct mgdcfs *fs, const char *path, const char *name, const char *app_id,
+                   const char **secret, const char **kv_secret)
+{
+	const struct config_app *a = config_app_find(&fs->cfg, name, app_id);
+	char err[768];
+
+	*secret = a ? a->client_secret : NULL;
+	*kv_secret = a ? a->keyvault_secret : NULL;
+	if (!*secret && strcasecmp(app_id, fs->cfg.client_id) == 0)
+		*secret = fs->cfg.client_secret;
+	if (*secret || fs->cfg.keyvault)
+		return 0;
+	snprintf(err, sizeof(err),
+	         "%s: app: the pipeline signs in as app %s (%s) in its source and its sink, but this "
+	         "profile knows no secret for it; add {\"apps\": {\"%s\": {\"client_secret_file\": "
+	         "...}}} to the profile, or name a Key Vault (key_vault) that holds its secret",
+	         rel(path), name, app_id, name);
+	return refuse(path, -EACCES, err);
+}
+
+/*
+ * The app a pipeline spec names: its appId and what is known of its approval
+ * (the registration; on a portal-only tenant the spec written here, or just
+ * the appId). -EINVAL with the reason recorded when there is no such app.
+ */
+static int app_of_spec(struct mgdcfs *fs, const char *path, const char *buf, size_t len,
+                       char **name, char **app_id, cJSON **reg)
+{
+	cJSON *doc = len <= SPEC_MAX_BYTES ? cJSON_ParseWithLength(buf, len) : NULL;
+	const cJSON *app = cJSON_GetObjectItemCaseSensitive(doc, "app");
+	cJSON *item = NULL;
+	char err[768];
+	int rc = 0;
+
+	*name = *app_id = NULL;
+	*reg = NULL;
+	/* Not a spec with an app (malformed, or a full ADF resource): validation says why. */
+	if (!cJSON_IsString(app) || !app->valuestring[0])
+		goto out;
+	rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), app_id, &item);
+	if (rc == -ENOENT) {
+		snprintf(err, sizeof(err),
+		         "%s: app: no app named '%s' under apps/; %s (ls apps/ lists them)", rel(path),
+		         app->valuestring,
+		         fs->reg ? "write apps/<name>.json first"
+		                 : "on this tenant apps/ shows the MGDC billing accounts and the "
+		                   "profile's own app");
+		rc = refuse(path, -EINVAL, err);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (!(*name = strdup(app->valuestring))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (fs->reg) {
+		*reg = item;
+		item = NULL;
+	} else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(item, "registration"))) {
+		*reg = cJSON_DetachItemFromObjectCaseSensitive(item, "registration");
+	} else {
+		*reg = cJSON_CreateObject();
+		if (!*reg || !cJSON_AddStringToObject(*reg, "appId", *app_id))
+			rc = -ENOMEM;
+	}
+out:
+	cJSON_Delete(item);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct route *r,
                            const char *buf, size_t len)
 {
 	struct pipeline_plan plan = {0};
-	struct prior prior[SPEC_PLAN_MAX] = {{0}};
+	struct prior prior[PLAN_MAX] = {{0}};
 	char journal[1200] = "";
 	struct spec_profile p;
 	struct net_error e = {0};
-	cJSON *doc = NULL, *reg = NULL;
-	const cJSON *app;
-	const char *secret = NULL;
-	char err[768], *app_id = NULL;
+	cJSON *reg = NULL;
+	const char *secret = NULL, *kv_secret = NULL;
+	char err[768], *app_id = NULL, *app_name = NULL;
 	size_t i;
 	int rc;
 
@@ -629,62 +661,28 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 		              "this profile names no data factory (subscription_id, "
 		              "resource_group, factory)");
 	spec_profile_of(fs, &p);
-	/* The app the spec names decides what may be validated and which secret to use. */
-	if (len <= SPEC_MAX_BYTES && (doc = cJSON_ParseWithLength(buf, len)) &&
-	    (app = cJSON_GetObjectItemCaseSensitive(doc, "app")) && cJSON_IsString(app) &&
-	    fs->reg) {
-		rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), &app_id, &reg);
-		if (rc == -ENOENT) {
-			snprintf(
-			    err, sizeof(err),
-			    "%s: app: no app registration named '%s'; write apps/%s.json first "
-			    "(ls apps/ lists the registered ones)",
-			    rel(path), app->valuestring, app->valuestring);
-			rc = refuse(path, -EINVAL, err);
-			goto out;
-		}
-		if (rc)
-			goto out;
-	}
-	if (app_id && strcmp(app_id, fs->cfg.client_id) == 0)
-		secret = fs->cfg.client_secret;
-	if (app_id && !secret && !fs->cfg.keyvault) {
-		snprintf(
-		    err, sizeof(err),
-		    "%s: app: the pipeline must authenticate as app %s, but this profile signs "
-		    "in as %s and knows no other secret; mount with that app's profile, or "
-		    "name a Key Vault (key_vault) that holds its secret",
-		    rel(path), app_id, fs->cfg.client_id);
-		rc = refuse(path, -EACCES, err);
+	/* The app the spec names decides what may be validated and how runs sign in. */
+	rc = app_of_spec(fs, path, buf, len, &app_name, &app_id, &reg);
+	if (rc)
 		goto out;
-	}
+	if (app_id && (rc = cred_of(fs, path, app_name, app_id, &secret, &kv_secret)))
+		goto out;
+	if (kv_secret)
+		p.keyvault_secret = kv_secret;
 	rc = spec_parse_pipeline(rel(path), buf, len, &p, fs->catalog, reg, secret, &plan, err,
 	                         sizeof(err));
 	if (rc) {
 		refuse(path, rc, err);
 		goto out;
 	}
-	/* Keep the spec with the pipeline so spec.json and runs/<id>/output survive remounts
-	 * and show on every mount of the factory. */
-	if (!plan.passthrough && plan.spec_json && plan.n > 0) {
-		cJSON *pipe = plan.res[plan.n - 1].body;
-		cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
-		cJSON *ann = cJSON_GetObjectItemCaseSensitive(props, "annotations");
-		cJSON *spec = cJSON_Parse(plan.spec_json), *wrap = cJSON_CreateObject();
-
-		if (!ann && props)
-			ann = cJSON_AddArrayToObject(props, "annotations");
-		if (spec && wrap && ann) {
-			cJSON_AddItemToObject(wrap, "mgdcfsSpec", spec);
-			cJSON_AddItemToArray(ann, wrap);
-		} else {
-			cJSON_Delete(spec);
-			cJSON_Delete(wrap);
-		}
-	}
+	if (!fs->reg && !plan.passthrough && !cJSON_GetObjectItemCaseSensitive(reg, "datasets"))
+		errlog_add(path, 0,
+		           "columns, scope and destination were checked against the catalog only: "
+		           "the app's approval is portal-only (write apps/%s.json to check against what "
+		           "you register); the run will say whether it is approved",
+		           app_name);
 	for (i = 0; i < plan.n; i++) {
-		rc = adf_get(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
-		             &prior[i].body, NULL, &e);
+		rc = adf_get(fs->adf, plan.res[i].kind, plan.res[i].name, &prior[i].body, NULL, &e);
 		if (rc == -ENOENT) {
 			prior[i].body = NULL;
 		} else if (rc) {
@@ -694,13 +692,13 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	}
 	journal_begin(fs, &plan, prior, journal, sizeof(journal));
 	for (i = 0; i < plan.n; i++) {
-		rc = adf_put(fs->adf, adf_kind_of(plan.res[i].kind), plan.res[i].name,
-		             plan.res[i].body, NULL, NULL, NULL, &e);
+		rc = adf_put(fs->adf, plan.res[i].kind, plan.res[i].name, plan.res[i].body, NULL, NULL,
+		             NULL, &e);
 		if (rc) {
 			char what[256];
 
 			snprintf(what, sizeof(what), "creating %s '%s'",
-			         spec_kind_collection(plan.res[i].kind), plan.res[i].name);
+			         adf_kind_collection(plan.res[i].kind), plan.res[i].name);
 			remote_fail(path, rc, &e, what);
 			goto undo;
 		}
@@ -715,12 +713,12 @@ undo:
 	journal_end(journal);
 	memo_drop_prefix(fs->memo, "pipes");
 out:
-	for (i = 0; i < SPEC_PLAN_MAX; i++)
+	for (i = 0; i < PLAN_MAX; i++)
 		cJSON_Delete(prior[i].body);
-	spec_plan_free(&plan);
-	cJSON_Delete(doc);
+	plan_free(&plan);
 	cJSON_Delete(reg);
 	free(app_id);
+	free(app_name);
 	return rc;
 }
 
@@ -834,8 +832,12 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 
 	if (r->kind == N_PIPE)
 		return fs->adf ? rmdir_pipeline(fs, path, r) : -ENOENT;
-	if (r->kind != N_APP || !fs->reg)
+	if (r->kind != N_APP)
 		return -EPERM;
+	if (!fs->reg)
+		return refuse(path, -EPERM,
+		              "the registration lives in the Azure portal (" APPS_PORTAL
+		              "): delete it there; its billing account stays until deleted with ARM");
 	rc = app_id_of(fs, path, r->name, r->name_len, &app, NULL);
 	if (rc)
 		return rc;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,6 +132,7 @@ static const char *const profile_keys[] = {"tenant_id",
                                            "ttl",
                                            "timeouts",
                                            "description",
+                                           "apps",
                                            NULL};
 static const char *const storage_keys[] = {"account",  "auth",       "key_file",
                                            "sas_file", "containers", NULL};
@@ -139,6 +141,7 @@ static const char *const cache_keys[] = {"dir", "budget_mb", "chunk_kb", "readah
 static const char *const ttl_keys[] = {"metadata_s", "status_s", "listing_s", NULL};
 static const char *const timeout_keys[] = {"connect_ms", "io_s", "retries", "deadline_ms", NULL};
 static const char *const top_keys[] = {"default_profile", "profiles", NULL};
+static const char *const app_keys[] = {"client_secret_file", "key_vault_secret", NULL};
 
 static int check_keys(const cJSON *obj, const char *const *keys, const char *where, char *err,
                       size_t errlen)
@@ -393,6 +396,76 @@ out:
 	return rc;
 }
 
+/*
+ * "apps": {"<name or appId>": {"client_secret_file": F, "key_vault_secret": S}}:
+ * how pipelines sign in as apps other than the profile's client.
+ */
+static int parse_apps(struct config *c, const cJSON *prof, const char *where, const char *dir,
+                      char *err, size_t errlen)
+{
+	const cJSON *apps = cJSON_GetObjectItemCaseSensitive(prof, "apps"), *it;
+	char sub[320], *file = NULL;
+	int rc = 0;
+
+	if (!apps)
+		return 0;
+	if (!cJSON_IsObject(apps))
+		return fail(err, errlen, -EINVAL,
+		            "%s.apps: expected an object of app names or appIds, each "
+		            "{\"client_secret_file\": ...} or {\"key_vault_secret\": ...}",
+		            where);
+	c->apps = calloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*c->apps));
+	if (!c->apps)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, apps)
+	{
+		struct config_app *a = &c->apps[c->n_apps];
+
+		snprintf(sub, sizeof(sub), "%s.apps.%.100s", where, it->string);
+		if (!it->string[0] || strlen(it->string) > 128)
+			return fail(err, errlen, -EINVAL, "%s.apps: an app name or appId of 1 to 128 characters",
+			            where);
+		if (!cJSON_IsObject(it))
+			return fail(err, errlen, -EINVAL, "%s: expected an object", sub);
+		if ((rc = check_keys(it, app_keys, sub, err, errlen)))
+			return rc;
+		if (!(a->key = strdup(it->string)))
+			return -ENOMEM;
+		c->n_apps++;
+		if ((rc = get_path(it, "client_secret_file", sub, dir, &file, err, errlen)) ||
+		    (rc = get_str(it, "key_vault_secret", sub, &a->keyvault_secret, err, errlen)))
+			break;
+		if (file && (rc = config_read_secret(file, &a->client_secret, err, errlen)))
+			break;
+		if (a->keyvault_secret && !c->keyvault) {
+			rc = fail(err, errlen, -EINVAL,
+			          "%s.key_vault_secret: needs the profile's \"key_vault\" (the Key Vault "
+			          "linked service that holds it)",
+			          sub);
+			break;
+		}
+		if (!a->client_secret && !a->keyvault_secret) {
+			rc = fail(err, errlen, -EINVAL,
+			          "%s: give \"client_secret_file\" or \"key_vault_secret\"", sub);
+			break;
+		}
+		free(file);
+		file = NULL;
+	}
+	free(file);
+	return rc;
+}
+
+const struct config_app *config_app_find(const struct config *c, const char *name,
+                                         const char *app_id)
+{
+	for (size_t i = 0; i < c->n_apps; i++)
+		if ((name && strcmp(c->apps[i].key, name) == 0) ||
+		    (app_id && strcasecmp(c->apps[i].key, app_id) == 0))
+			return &c->apps[i];
+	return NULL;
+}
+
 static int parse_profile(struct config *c, const cJSON *prof, const char *dir, char *err,
                          size_t errlen)
 {
@@ -430,7 +503,8 @@ static int parse_profile(struct config *c, const cJSON *prof, const char *dir, c
 	c->assertion_rs256 = alg && strcmp(alg, "RS256") == 0;
 	if (secret_file && (rc = config_read_secret(secret_file, &c->client_secret, err, errlen)))
 		goto out;
-	if ((rc = parse_storage(c, prof, where, dir, err, errlen)))
+	if ((rc = parse_storage(c, prof, where, dir, err, errlen)) ||
+	    (rc = parse_apps(c, prof, where, dir, err, errlen)))
 		goto out;
 
 	if ((rc = get_obj(prof, "endpoints", where, endpoint_keys, &o, err, errlen)))
@@ -697,6 +771,12 @@ void config_release(struct config *c)
 	wipe_free(c->client_secret);
 	wipe_free(c->storage_key);
 	wipe_free(c->storage_sas);
+	for (i = 0; i < c->n_apps; i++) {
+		wipe_free(c->apps[i].client_secret);
+		free(c->apps[i].key);
+		free(c->apps[i].keyvault_secret);
+	}
+	free(c->apps);
 	free(c->path);
 	free(c->profile);
 	free(c->tenant_id);
@@ -752,6 +832,15 @@ char *config_to_json(const struct config *c)
 	add_str(o, "resource_group", c->resource_group);
 	add_str(o, "factory", c->factory);
 	add_str(o, "key_vault", c->keyvault);
+	x = cJSON_AddObjectToObject(o, "apps");
+	for (i = 0; i < c->n_apps; i++) {
+		cJSON *a = cJSON_AddObjectToObject(x, c->apps[i].key);
+
+		if (c->apps[i].client_secret)
+			cJSON_AddStringToObject(a, "client_secret", "(set)");
+		if (c->apps[i].keyvault_secret)
+			cJSON_AddStringToObject(a, "key_vault_secret", c->apps[i].keyvault_secret);
+	}
 	s = cJSON_AddObjectToObject(o, "storage");
 	add_str(s, "account", c->storage_account);
 	cJSON_AddStringToObject(s, "auth", auth_names[c->storage_auth]);

@@ -16,6 +16,17 @@
 
 enum storage_auth { STORAGE_SHARED_KEY = 0, STORAGE_SAS = 1, STORAGE_ENTRA = 2 };
 
+/*
+ * How pipelines sign in as an app other than the profile's own client: one
+ * entry of the profile's "apps" object, keyed by the app's name under apps/
+ * or by its appId.
+ */
+struct config_app {
+	char *key;             /* app name or appId */
+	char *client_secret;   /* secret (from client_secret_file): wiped on release; or NULL */
+	char *keyvault_secret; /* secret name in the profile's Key Vault, or NULL */
+};
+
 struct config {
 	char *path;    /* config file used, or NULL when built from the environment */
 	char *profile; /* profile name */
@@ -28,7 +39,9 @@ struct config {
 	char *subscription_id;
 	char *resource_group;
 	char *factory;
-	char *keyvault; /* Key Vault linked service for the source secret, or NULL */
+	char *keyvault; /* Key Vault linked service for the app's secret, or NULL */
+	struct config_app *apps; /* n_apps entries, or NULL */
+	size_t n_apps;
 	char *storage_account;
 	enum storage_auth storage_auth;
 	char *storage_key; /* secret (base64 account key) */
@@ -55,6 +68,13 @@ struct config {
  * once at start-up.
  */
 int config_load(struct config *c, const char *path, const char *profile, char *err, size_t errlen);
+
+/*
+ * config_app_find - the "apps" entry for app `name` (may be NULL) or
+ * `app_id` (may be NULL; compared case-insensitively), or NULL.
+ */
+const struct config_app *config_app_find(const struct config *c, const char *name,
+                                         const char *app_id);
 
 /* config_release - wipe secrets and free everything. */
 void config_release(struct config *c);

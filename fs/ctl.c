@@ -10,6 +10,11 @@
  * queryPipelineRuns, not 500 requests. A run's status comes from its own
  * document with the status TTL; terminal states never change, so they are
  * kept for the longer metadata TTL.
+ *
+ * On a tenant without the registration contract (a real one), apps/ comes
+ * from fs/apps.c and the files that only the portal can change say so:
+ * tenant/data-connect reads "unknown", a write to consent is refused with
+ * where to approve instead.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,11 +25,13 @@
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
+#include "fs/apps.h"
 #include "fs/catalog.h"
 #include "fs/ctl_i.h"
 #include "fs/errlog.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
+#include "fs/plan.h"
 #include "net/adf.h"
 #include "net/graph.h"
 #include "net/reg.h"
@@ -35,7 +42,7 @@ void content_release(struct content *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int set_text(struct content *c, const char *s, time_t mtime, mode_t perm)
+int ctl_set_text(struct content *c, const char *s, time_t mtime, mode_t perm)
 {
 	c->data = strdup(s ? s : "");
 	if (!c->data)
@@ -47,7 +54,7 @@ static int set_text(struct content *c, const char *s, time_t mtime, mode_t perm)
 }
 
 /* Pretty JSON with a final newline, so `cat` leaves the prompt on its own line. */
-static int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
+int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
 {
 	char *s = cJSON_Print(doc);
 	size_t n;
@@ -100,10 +107,24 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 	*out = NULL;
 	if (strcmp(key, "org") == 0) {
 		rc = graph_get_organization(fs->graph, out, &e);
+		if (rc == -EACCES && e.status == 403) {
+			snprintf(err, errlen,
+			         "Graph refused /organization (%s): app %s lacks the application "
+			         "permission Directory.Read.All; an administrator grants it in the Entra "
+			         "admin center (App registrations > the app > API permissions > Add a "
+			         "permission > Microsoft Graph > Application permissions > "
+			         "Directory.Read.All, then Grant admin consent)",
+			         e.code, fs->cfg.client_id);
+			return rc;
+		}
 	} else if (strcmp(key, "dc") == 0) {
 		rc = fs->reg ? reg_get_data_connect(fs->reg, out, &e) : -ENOTSUP;
 	} else if (strcmp(key, "apps") == 0) {
-		rc = fs->reg ? reg_list(fs->reg, 100, out, &e) : -ENOTSUP;
+		rc = fs->reg ? reg_list(fs->reg, 100, out, &e) : apps_list(fs, out, &e);
+	} else if (apps_fetch_role_key(key)) {
+		rc = apps_role(fs, key + 5, out, &e);
+	} else if (strcmp(key, "allruns") == 0) {
+		rc = fs->adf ? adf_query_runs(fs->adf, NULL, NULL, NULL, out, &e) : -ENOTSUP;
 	} else if (strcmp(key, "pipes") == 0) {
 		rc = fs->adf ? adf_list(fs->adf, ADF_PIPELINE, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "runs/", 5) == 0) {
@@ -173,41 +194,20 @@ static const cJSON *find_run(const cJSON *runs, const char *id, size_t len)
 }
 
 /*
- * The newest run by runStart. ISO 8601 UTC strings of one service compare in
- * time order, milliseconds included; on a tie the first wins, as the service
- * lists runs newest first.
+ * The newest run by runStart, compared as ADF writes it (adf_time_cmp: up to
+ * seven fraction digits, trailing zeros trimmed, so text order is wrong); on
+ * a tie the first wins, as the service lists runs newest first.
  */
 static const cJSON *latest_run(const cJSON *runs)
 {
 	const cJSON *it, *best = NULL;
-	const char *bt = NULL;
 
 	cJSON_ArrayForEach(it, runs)
 	{
-		const char *t = ctl_str(it, "runStart");
-
-		if (!best || (t && (!bt || strcmp(t, bt) > 0))) {
+		if (!best || adf_time_cmp(ctl_str(it, "runStart"), ctl_str(best, "runStart")) > 0)
 			best = it;
-			bt = t;
-		}
 	}
 	return best;
-}
-
-/* The mgdcfs spec stored in a pipeline's annotations, or NULL. */
-const cJSON *ctl_pipe_spec(const cJSON *pipe)
-{
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
-	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(props, "annotations"), *it;
-
-	cJSON_ArrayForEach(it, ann)
-	{
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "mgdcfsSpec");
-
-		if (cJSON_IsObject(s))
-			return s;
-	}
-	return NULL;
 }
 
 static char *key_of(const char *prefix, const char *s, size_t len)
@@ -249,15 +249,22 @@ static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 	const cJSON *it, *v;
 	int rc;
 
+	/* Without Directory.Read.All Graph refuses the organization: show what the
+	 * profile knows, and the reason (errlog has the grant). */
 	rc = ctl_get(fs, path, "org", fs->cfg.ttl_metadata_s, &org);
-	if (rc)
+	if (rc && rc != -EACCES)
 		return rc;
 	o = cJSON_CreateObject();
 	if (!o) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	cJSON_AddStringToObject(o, "id", ctl_str(org.doc, "id") ? ctl_str(org.doc, "id") : "");
+	if (rc == -EACCES)
+		cJSON_AddStringToObject(o, "unavailable",
+		                        "Graph refused /organization: the app lacks Directory.Read.All "
+		                        "(see .mgdcfs/errors)");
+	cJSON_AddStringToObject(o, "id",
+	                        ctl_str(org.doc, "id") ? ctl_str(org.doc, "id") : fs->cfg.tenant_id);
 	cJSON_AddStringToObject(
 	    o, "name", ctl_str(org.doc, "displayName") ? ctl_str(org.doc, "displayName") : "");
 	doms = cJSON_AddArrayToObject(o, "domains");
@@ -271,8 +278,14 @@ static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 	     *k; k++)
 		if ((v = cJSON_GetObjectItemCaseSensitive(org.doc, *k)))
 			cJSON_AddItemToObject(o, *k, cJSON_Duplicate(v, 1));
-	if (fs->reg && ctl_get(fs, path, "dc", fs->cfg.ttl_metadata_s, &dc) == 0)
+	if (fs->reg && ctl_get(fs, path, "dc", fs->cfg.ttl_metadata_s, &dc) == 0) {
 		cJSON_AddItemToObject(o, "dataConnect", cJSON_Duplicate(dc.doc, 1));
+	} else if (!fs->reg) {
+		cJSON *d = cJSON_AddObjectToObject(o, "dataConnect");
+
+		cJSON_AddStringToObject(d, "state", "unknown");
+		cJSON_AddStringToObject(d, "where", DATA_CONNECT_WHERE);
+	}
 	rc = ctl_json_text(o, c, ctl_parse_time(ctl_str(org.doc, "createdDateTime")));
 out:
 	cJSON_Delete(o);
@@ -287,13 +300,13 @@ static int render_data_connect(struct mgdcfs *fs, const char *path, struct conte
 	const cJSON *en;
 	int rc;
 
-	if (!fs->reg)
-		return -ENOENT;
+	if (!fs->reg) /* the setting has no public API */
+		return ctl_set_text(c, "unknown\n", fs->started, 0644);
 	rc = ctl_get(fs, path, "dc", fs->cfg.ttl_metadata_s, &dc);
 	if (rc)
 		return rc;
 	en = cJSON_GetObjectItemCaseSensitive(dc.doc, "enabled");
-	rc = set_text(c, cJSON_IsTrue(en) ? "enabled\n" : "disabled\n",
+	rc = ctl_set_text(c, cJSON_IsTrue(en) ? "enabled\n" : "disabled\n",
 	              ctl_parse_time(ctl_str(dc.doc, "modifiedOn")), 0644);
 	memo_put(fs->memo, &dc);
 	return rc;
@@ -315,7 +328,7 @@ static void drop_nulls(cJSON *o)
 }
 
 /* The app spec as a user would write it back: what apps/<name>.json shows. */
-static cJSON *app_spec_of(const cJSON *reg)
+cJSON *ctl_app_spec_of(const cJSON *reg)
 {
 	static const char *const keys[] = {
 	    "appId",        "description", "publishType", "computeType",
@@ -338,14 +351,16 @@ static int render_app(struct mgdcfs *fs, const char *path, const struct route *r
 	time_t mt;
 	int rc;
 
-	if (!fs->reg)
-		return -ENOENT;
 	rc = ctl_get(fs, path, "apps", fs->cfg.ttl_metadata_s, &apps);
 	if (rc)
 		return rc;
 	reg = ctl_find_app(apps.doc, r->name, r->name_len);
 	if (!reg) {
 		rc = -ENOENT;
+		goto out;
+	}
+	if (!fs->reg) {
+		rc = apps_render(fs, path, r, reg, c);
 		goto out;
 	}
 	mt = ctl_parse_time(ctl_str(reg, "lastModified"));
@@ -355,7 +370,7 @@ static int render_app(struct mgdcfs *fs, const char *path, const struct route *r
 		rc = ctl_json_text(reg, c, mt);
 		break;
 	case N_APP_SPEC:
-		o = app_spec_of(reg);
+		o = ctl_app_spec_of(reg);
 		rc = o ? ctl_json_text(o, c, mt) : -ENOMEM;
 		c->mode = S_IFREG | 0644;
 		break;
@@ -364,7 +379,7 @@ static int render_app(struct mgdcfs *fs, const char *path, const struct route *r
 		char line[64];
 
 		snprintf(line, sizeof(line), "%s\n", st ? st : "PendingAuthorization");
-		rc = set_text(c, line, ctl_parse_time(ctl_str(auth, "approvedOn")) ?: mt, 0644);
+		rc = ctl_set_text(c, line, ctl_parse_time(ctl_str(auth, "approvedOn")) ?: mt, 0644);
 		break;
 	}
 	case N_APP_CONSENT_JSON:
@@ -390,7 +405,8 @@ static int render_pipe(struct mgdcfs *fs, const char *path, const struct route *
                        struct content *c)
 {
 	struct memo_ref pipes = {0};
-	const cJSON *p, *spec;
+	const cJSON *p;
+	cJSON *spec = NULL;
 	time_t mt;
 	int rc;
 
@@ -405,7 +421,7 @@ static int render_pipe(struct mgdcfs *fs, const char *path, const struct route *
 		goto out;
 	}
 	mt = ctl_parse_time(ctl_str(p, "lastModified"));
-	spec = ctl_pipe_spec(p);
+	spec = plan_spec_of(p);
 	switch (r->kind) {
 	case N_PIPE_JSON:
 		rc = ctl_json_text(p, c, mt);
@@ -419,12 +435,13 @@ static int render_pipe(struct mgdcfs *fs, const char *path, const struct route *
 		c->mode = S_IFREG | 0644;
 		break;
 	case N_PIPE_TRIGGER:
-		rc = set_text(c, "", mt, 0644);
+		rc = ctl_set_text(c, "", mt, 0644);
 		break;
 	default:
 		rc = -ENOENT;
 	}
 out:
+	cJSON_Delete(spec);
 	memo_put(fs->memo, &pipes);
 	return rc;
 }
@@ -434,7 +451,8 @@ static int render_output(struct mgdcfs *fs, const char *path, const struct route
                          struct content *c)
 {
 	struct memo_ref pipes = {0};
-	const cJSON *p, *spec, *outp;
+	const cJSON *p, *outp;
+	cJSON *spec;
 	const char *cont, *folder;
 	char *t = NULL;
 	int rc;
@@ -443,7 +461,7 @@ static int render_output(struct mgdcfs *fs, const char *path, const struct route
 	if (rc)
 		return rc;
 	p = ctl_find_pipe(pipes.doc, r->name, r->name_len);
-	spec = p ? ctl_pipe_spec(p) : NULL;
+	spec = p ? plan_spec_of(p) : NULL;
 	outp = cJSON_GetObjectItemCaseSensitive(spec, "output");
 	cont = ctl_str(outp, "container");
 	folder = ctl_str(outp, "folder");
@@ -461,6 +479,7 @@ static int render_output(struct mgdcfs *fs, const char *path, const struct route
 	c->mode = S_IFLNK | 0777;
 	c->mtime = ctl_parse_time(ctl_str(p, "lastModified"));
 out:
+	cJSON_Delete(spec);
 	memo_put(fs->memo, &pipes);
 	return rc;
 }
@@ -482,7 +501,7 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 		return rc;
 	if (r->kind == N_RUNS_LATEST) {
 		rr = latest_run(runs.doc);
-		rc = rr ? set_text(c, ctl_str(rr, "runId"), ctl_parse_time(ctl_str(rr, "runStart")),
+		rc = rr ? ctl_set_text(c, ctl_str(rr, "runId"), ctl_parse_time(ctl_str(rr, "runStart")),
 		                   0777)
 		        : -ENOENT;
 		if (rc == 0)
@@ -509,14 +528,14 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 
 		snprintf(line, sizeof(line), "%s\n",
 		         ctl_str(rr, "status") ? ctl_str(rr, "status") : "Queued");
-		rc = set_text(c, line, mt, 0444);
+		rc = ctl_set_text(c, line, mt, 0444);
 		break;
 	}
 	case N_RUN_JSON:
 		rc = ctl_json_text(rr, c, mt);
 		break;
 	case N_RUN_CANCEL:
-		rc = set_text(c, "", mt, 0644);
+		rc = ctl_set_text(c, "", mt, 0644);
 		break;
 	case N_RUN_ACTIVITIES:
 		key = key_of("acts/", r->run, r->run_len);
@@ -547,9 +566,9 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 	memset(c, 0, sizeof(*c));
 	switch (r->kind) {
 	case N_README:
-		return set_text(c, readme_text, fs->started, 0444);
+		return ctl_set_text(c, readme_text, fs->started, 0444);
 	case N_META_REFRESH:
-		return set_text(c, "", fs->started, 0644);
+		return ctl_set_text(c, "", fs->started, 0644);
 	case N_TENANT_JSON:
 		return render_tenant(fs, path, c);
 	case N_DATA_CONNECT:
@@ -573,6 +592,7 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 	case N_APP_REG:
 	case N_APP_CONSENT:
 	case N_APP_CONSENT_JSON:
+	case N_APP_PORTAL:
 		return render_app(fs, path, r, c);
 	case N_PIPE_SPECFILE:
 	case N_PIPE_SPEC:
@@ -624,8 +644,6 @@ int ctl_dir_exists(struct mgdcfs *fs, const char *path, const struct route *r, t
 
 	switch (r->kind) {
 	case N_APP:
-		if (!fs->reg)
-			return -ENOENT;
 		rc = ctl_get(fs, path, "apps", fs->cfg.ttl_metadata_s, &doc);
 		if (rc)
 			return rc;
@@ -711,8 +729,7 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		return 0;
 	case N_TENANT:
 		fill(ud, "tenant.json", NULL);
-		if (fs->reg)
-			fill(ud, "data-connect", NULL);
+		fill(ud, "data-connect", NULL);
 		return 0;
 	case N_CATALOG:
 		for (i = 0; i < catalog_count(fs->catalog); i++) {
@@ -721,8 +738,6 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		}
 		return 0;
 	case N_APPS:
-		if (!fs->reg)
-			return 0;
 		return list_names(fs, path, "apps", fs->cfg.ttl_metadata_s, "name", ".json", fill,
 		                  ud);
 	case N_APP:
@@ -731,6 +746,8 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		fill(ud, "registration.json", NULL);
 		fill(ud, "consent", NULL);
 		fill(ud, "consent.json", NULL);
+		if (!fs->reg)
+			fill(ud, "portal.txt", NULL);
 		return 0;
 	case N_PIPES:
 		if (!fs->adf)

@@ -23,7 +23,17 @@ int ctl_get(struct mgdcfs *fs, const char *path, const char *key, int ttl, struc
 
 const cJSON *ctl_find_app(const cJSON *apps, const char *name, size_t len);
 const cJSON *ctl_find_pipe(const cJSON *pipes, const char *name, size_t len);
-const cJSON *ctl_pipe_spec(const cJSON *pipe);
 const char *ctl_str(const cJSON *o, const char *key);
+
+/*
+ * ctl_json_text - `doc` pretty-printed with a final newline into c (mode
+ * 0444, mtime `mtime`); ctl_set_text - the string `s` (NULL: empty) with
+ * `perm`. Both return 0 or -ENOMEM.
+ */
+int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime);
+int ctl_set_text(struct content *c, const char *s, time_t mtime, mode_t perm);
+
+/* ctl_app_spec_of - a registration as the spec a user would write back (a new tree). */
+cJSON *ctl_app_spec_of(const cJSON *reg);
 
 #endif

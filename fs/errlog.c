@@ -42,11 +42,13 @@ void errlog_add(const char *path, int err, const char *fmt, ...)
 
 	pthread_mutex_lock(&errlog_lock);
 	snprintf(ring[total % ERRLOG_LINES], LINE_MAX_BYTES, "%s %s: %.700s (%s)", when, path, esc,
-	         strerror(err));
+	         err ? strerror(err) : "to do");
 	total++;
 	pthread_mutex_unlock(&errlog_lock);
 
-	if (err == EINVAL || err == EACCES || err == EPERM || err == ENOENT || err == EEXIST ||
+	if (err == 0)
+		log_info("to do: %s: %s", path, esc);
+	else if (err == EINVAL || err == EACCES || err == EPERM || err == ENOENT || err == EEXIST ||
 	    err == ENOTEMPTY || err == ESTALE || err == EFBIG)
 		log_info("refused: %s: %s (%s)", path, esc, strerror(err));
 	else

@@ -14,7 +14,11 @@
 
 #define ERRLOG_LINES 256
 
-/* errlog_add - record one line about `path` for errno `err` (positive). Thread-safe. */
+/*
+ * errlog_add - record one line about `path` for errno `err` (positive), or,
+ * with err 0, a step left for the user to do elsewhere (the Azure portal).
+ * Thread-safe.
+ */
 void errlog_add(const char *path, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

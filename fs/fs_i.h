@@ -25,6 +25,8 @@ struct blob_client;
 struct graph;
 struct reg;
 struct adf;
+struct billing;
+struct rbac;
 
 /* One mount. Set up before fuse_main (net objects, catalog) and in init (cache). */
 struct mgdcfs {
@@ -38,6 +40,10 @@ struct mgdcfs {
 	struct graph *graph;
 	struct reg *reg; /* NULL when the profile names no registration endpoint */
 	struct adf *adf; /* NULL when the profile names no factory */
+	struct billing *billing; /* MGDC billing accounts; NULL without subscription_id and
+	                            resource_group */
+	struct rbac *rbac;       /* role assignments (ARM) */
+	unsigned noted;          /* notes said once per mount (fs/apps.c); atomic bits */
 	uid_t uid;
 	gid_t gid;
 	time_t started;

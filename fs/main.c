@@ -32,8 +32,10 @@
 #include <fuse_lowlevel.h>
 #include "net/auth.h"
 #include "net/adf.h"
+#include "net/billing.h"
 #include "net/blob.h"
 #include "net/graph.h"
+#include "net/rbac.h"
 #include "net/reg.h"
 #include "net/http.h"
 
@@ -276,6 +278,18 @@ static int setup(struct mgdcfs *fs)
 			return rc;
 		}
 	}
+	/* The public ARM resources of MGDC and the storage roles: what apps/ shows on a
+	 * tenant without the registration contract. */
+	if (fs->cfg.subscription_id && fs->cfg.resource_group &&
+	    (rc = billing_new(&fs->billing, fs->auth, fs->cfg.arm_url, fs->cfg.subscription_id,
+	                      fs->cfg.resource_group))) {
+		fprintf(stderr, "mgdcfs: ARM endpoint %s: %s\n", fs->cfg.arm_url, strerror(-rc));
+		return rc;
+	}
+	if ((rc = rbac_new(&fs->rbac, fs->auth, fs->cfg.arm_url))) {
+		fprintf(stderr, "mgdcfs: ARM endpoint %s: %s\n", fs->cfg.arm_url, strerror(-rc));
+		return rc;
+	}
 	if (fs->cfg.storage_account && fs->cfg.blob_url) {
 		bo.account = fs->cfg.storage_account;
 		bo.url = fs->cfg.blob_url;
@@ -313,6 +327,8 @@ static void teardown(struct mgdcfs *fs)
 	memo_free(fs->memo);
 	if (fs->adf)
 		adf_free(fs->adf);
+	billing_free(fs->billing);
+	rbac_free(fs->rbac);
 	if (fs->reg)
 		reg_free(fs->reg);
 	if (fs->graph)

@@ -472,14 +472,20 @@ int spec_file_name(struct spec_ctx *c, int pipeline, char *out, size_t n)
 	if (!*out || len > SPEC_NAME_MAX)
 		return spec_fail(c, "$", "pipeline name must have 1 to %d characters",
 		                 SPEC_NAME_MAX);
-	/* Pipeline names become ADF resource names: keep to what ADF accepts everywhere. */
+	/* Pipeline names become ADF resource names: ADF's naming rules want a letter first;
+	 * keep the rest to what every host accepts. */
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)out[i]) && out[i] != '_' && (out[i] != '-' || i == 0))
+		if (!(out[i] < 0x7f && isalnum((unsigned char)out[i])) &&
+		    ((out[i] != '_' && out[i] != '-') || i == 0))
 			return spec_fail(
 			    c, "$",
-			    "pipeline name '%s' is not allowed; use letters, digits, '_' and '-' "
-			    "(not first), at most %d",
+			    "pipeline name '%s' is not allowed; start with a letter, then use letters, "
+			    "digits, '_' and '-', at most %d",
 			    out, SPEC_NAME_MAX);
+	if (!isalpha((unsigned char)out[0]))
+		return spec_fail(c, "$",
+		                 "pipeline name '%s' is not allowed; ADF names start with a letter",
+		                 out);
 	return 0;
 }
 
@@ -1033,16 +1039,4 @@ int spec_parse_trigger(const char *file, const char *buf, size_t len, const cJSO
 out:
 	cJSON_Delete(v);
 	return res;
-}
-
-const char *spec_kind_collection(enum spec_kind k)
-{
-	switch (k) {
-	case SPEC_LINKED_SERVICE:
-		return "linkedservices";
-	case SPEC_DATASET:
-		return "datasets";
-	default:
-		return "pipelines";
-	}
 }

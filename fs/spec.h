@@ -23,14 +23,15 @@
 #include <stddef.h>
 
 #include "fs/catalog.h"
+#include "fs/plan.h"
 
 /* Size cap of one spec file or command value. */
 #define SPEC_MAX_BYTES (64u << 10)
 /*
- * App and pipeline names: at most 63 characters. ADF allows 140 for a
- * pipeline, but mgdcfs derives linked-service and dataset names from the
- * pipeline name ("mgdcfs-<name>-o365"), and 63 keeps every derived name
- * inside every ADF and Synapse limit and readable in `ls`.
+ * App and pipeline names: at most 63 characters. ADF allows 260, but mgdcfs
+ * derives linked-service and dataset names from the pipeline name
+ * ("mgdcfs_<name>_o365", fs/plan.h), and 63 keeps every derived name inside
+ * every ADF and Synapse limit and readable in `ls`.
  */
 #define SPEC_NAME_MAX 63
 /* allowedGroups: the service takes at most 10 group ids. */
@@ -68,30 +69,6 @@ int spec_parse_registration(const char *file, const char *buf, size_t len,
                             const struct spec_profile *p, const struct catalog *cat,
                             cJSON **body_out, char *err, size_t errlen);
 
-enum spec_kind { SPEC_LINKED_SERVICE = 0, SPEC_DATASET, SPEC_PIPELINE };
-
-struct spec_resource {
-	enum spec_kind kind;
-	char *name;  /* ADF resource name */
-	cJSON *body; /* the PUT body ({"properties": ...}) */
-};
-
-#define SPEC_PLAN_MAX 5
-
-/*
- * What a pipeline spec becomes: the ADF resources to PUT, in an order that
- * never references a missing resource (linked services, datasets, pipeline).
- */
-struct pipeline_plan {
-	struct spec_resource res[SPEC_PLAN_MAX];
-	size_t n;
-	char *name;      /* pipeline name (from the file name) */
-	char *spec_json; /* spec.json text: the spec as accepted, defaults filled, no secret */
-	char *container; /* where runs write: <container>/<folder>/<runId>/ */
-	char *folder;    /* (both NULL for a passed-through ADF pipeline) */
-	int passthrough; /* 1: the spec was a full ADF pipeline resource */
-};
-
 /*
  * spec_parse_pipeline - validate the pipeline spec `buf` written to `file`
  * (e.g. "pipelines/week45.json") against the catalog and, when
@@ -102,18 +79,12 @@ struct pipeline_plan {
  * servicePrincipalKey SecureString and nowhere else; it may be NULL when the
  * profile names a Key Vault. A spec that is already an ADF pipeline
  * resource (has properties.activities) is passed through as the only
- * resource. Returns 0 with *plan filled (release with spec_plan_free), or
+ * resource. Returns 0 with *plan filled (release with plan_free), or
  * -EINVAL/-EFBIG/-ENOMEM with one line in err and *plan empty.
  */
 int spec_parse_pipeline(const char *file, const char *buf, size_t len, const struct spec_profile *p,
                         const struct catalog *cat, const cJSON *registration, const char *secret,
                         struct pipeline_plan *plan, char *err, size_t errlen);
-
-/* spec_plan_free - wipe the secret inside the plan and free it; the plan is left empty. */
-void spec_plan_free(struct pipeline_plan *plan);
-
-/* spec_kind_collection - the ARM path segment: "linkedservices", "datasets", "pipelines". */
-const char *spec_kind_collection(enum spec_kind k);
 
 /*
  * spec_parse_data_connect - "enabled" or "disabled", surrounding whitespace

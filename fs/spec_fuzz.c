@@ -53,13 +53,13 @@ int spec_fuzz_one(const uint8_t *data, size_t size)
 		reg = cJSON_Parse(fuzz_registration);
 		if (spec_parse_pipeline("pipelines/fuzz.json", buf, size, &p, cat, reg,
 		                        "fuzz-secret", &plan, err, sizeof(err)) == 0)
-			spec_plan_free(&plan);
+			plan_free(&plan);
 		cJSON_Delete(reg);
 		break;
 	case 2:
 		if (spec_parse_pipeline("pipelines/fuzz.json", buf, size, &p, cat, NULL,
 		                        "fuzz-secret", &plan, err, sizeof(err)) == 0)
-			spec_plan_free(&plan);
+			plan_free(&plan);
 		break;
 	case 3:
 		if (spec_parse_trigger("pipelines/fuzz/trigger", buf, size, NULL, &out, err,

@@ -1,14 +1,13 @@
 /*
- * spec_pipeline.c - pipeline specs: validation against the catalog and the
- * app's approval, and the plan of ADF resources that implements them.
+ * spec_pipeline.c - pipeline specs: validation against the catalog and what
+ * is known of the app's approval, then the plan (fs/plan.c) of the ADF
+ * resources that implement them.
  *
  * Design decision: the accepted spec (with every default filled in) is built
  * first as its own cJSON tree, and the ADF resources are derived from that
- * tree only; so spec.json shows exactly what the pipeline was made from,
- * and the client secret, which is never part of the spec, can only reach
- * the one SecureString field that build_o365() writes. Resource names are a
- * pure function of the pipeline name, so re-writing a spec updates the same
- * resources instead of leaking new ones.
+ * tree only (plan_build); so spec.json shows exactly what the pipeline was
+ * made from, and the client secret, which is never part of the spec, goes
+ * straight from the caller to the plan's credential fields.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/plan.h"
 #include "fs/spec.h"
 #include "fs/spec_i.h"
 
@@ -592,349 +592,52 @@ static int pl_params(struct pl *pl, const cJSON *spec)
 	           : -ENOMEM;
 }
 
-/* ---- the ADF resources ---- */
-
-static cJSON *ref(const char *name, const char *type)
-{
-	cJSON *r = cJSON_CreateObject();
-
-	if (r &&
-	    (!spec_add_string(r, "referenceName", name) || !spec_add_string(r, "type", type))) {
-		cJSON_Delete(r);
-		r = NULL;
-	}
-	return r;
-}
-
-static cJSON *expr(const char *value)
-{
-	cJSON *e = cJSON_CreateObject();
-
-	if (e &&
-	    (!spec_add_string(e, "value", value) || !spec_add_string(e, "type", "Expression"))) {
-		cJSON_Delete(e);
-		e = NULL;
-	}
-	return e;
-}
-
-struct names {
-	char o365[SPEC_NAME_MAX + 16], sink[SPEC_NAME_MAX + 16], src[SPEC_NAME_MAX + 16],
-	    dst[SPEC_NAME_MAX + 16];
-};
-
-struct target {
-	const char *app_id, *tenant, *endpoint;
-	int adls;
-};
-
-static int plan_add(struct pipeline_plan *plan, enum spec_kind kind, const char *name, cJSON *body)
-{
-	struct spec_resource *r = &plan->res[plan->n];
-
-	if (!body)
-		return -ENOMEM;
-	r->kind = kind;
-	r->body = body;
-	plan->n++; /* owned by the plan from here on, even if the name copy fails */
-	r->name = strdup(name);
-	return r->name ? 0 : -ENOMEM;
-}
-
-/* A body {"properties": {"type": T, "typeProperties": {}}}; *props and *tp point inside. */
-static cJSON *resource(const char *type, cJSON **props, cJSON **tp)
-{
-	cJSON *body = cJSON_CreateObject();
-
-	*props = cJSON_AddObjectToObject(body, "properties");
-	if (!*props || !spec_add_string(*props, "type", type) ||
-	    !(*tp = cJSON_AddObjectToObject(*props, "typeProperties"))) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
-static cJSON *keyvault_ref(const struct spec_profile *p, const char *app_id)
-{
-	char secret_name[128];
-	cJSON *k = cJSON_CreateObject();
-
-	snprintf(secret_name, sizeof(secret_name), "mgdcfs-%s", app_id);
-	if (k && (!spec_add_string(k, "type", "AzureKeyVaultSecret") ||
-	          !cJSON_AddItemToObject(k, "store", ref(p->keyvault, "LinkedServiceReference")) ||
-	          !spec_add_string(k, "secretName",
-	                           p->keyvault_secret ? p->keyvault_secret : secret_name))) {
-		cJSON_Delete(k);
-		k = NULL;
-	}
-	return k;
-}
-
-/* The only function that sees the client secret: it goes into this one field. */
-static cJSON *build_o365(const struct spec_profile *p, const struct target *t, const char *secret)
-{
-	cJSON *props, *tp, *key = NULL;
-	cJSON *body = resource("Office365", &props, &tp);
-
-	if (!body)
-		return NULL;
-	if (p->keyvault) {
-		key = keyvault_ref(p, t->app_id);
-	} else {
-		key = cJSON_CreateObject();
-		if (key && (!spec_add_string(key, "type", "SecureString") ||
-		            !spec_add_string(key, "value", secret))) {
-			cJSON_Delete(key);
-			key = NULL;
-		}
-	}
-	if (!key || !cJSON_AddItemToObject(tp, "servicePrincipalKey", key) ||
-	    !spec_add_string(tp, "office365TenantId", t->tenant) ||
-	    !spec_add_string(tp, "servicePrincipalTenantId", t->tenant) ||
-	    !spec_add_string(tp, "servicePrincipalId", t->app_id)) {
-		if (!cJSON_GetObjectItemCaseSensitive(tp, "servicePrincipalKey"))
-			cJSON_Delete(key);
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
 /*
- * The sink authenticates with the app through the Key Vault when there is
- * one; otherwise with the factory's managed identity (no credential fields),
- * because the secret may appear in the source linked service only.
+ * Where the sink writes and as whom the pipeline signs in, from the approval
+ * (its destination, the registration's appId and tenant) or the profile,
+ * then the plan.
  */
-static cJSON *build_sink(const struct spec_profile *p, const struct target *t)
+static int pl_plan(struct pl *pl, const cJSON *reg, const char *secret, struct pipeline_plan *plan)
 {
-	cJSON *props, *tp;
-	cJSON *body = resource(t->adls ? "AzureBlobFS" : "AzureBlobStorage", &props, &tp);
-	int ok;
-
-	if (!body)
-		return NULL;
-	ok = t->adls ? !!spec_add_string(tp, "url", t->endpoint)
-	             : spec_add_string(tp, "serviceEndpoint", t->endpoint) &&
-	                   spec_add_string(tp, "accountKind", "StorageV2");
-	if (ok && p->keyvault)
-		ok = spec_add_string(tp, "tenant", t->tenant) &&
-		     spec_add_string(tp, "servicePrincipalId", t->app_id) &&
-		     (!t->adls || spec_add_string(tp, "servicePrincipalCredentialType",
-		                                  "ServicePrincipalKey")) &&
-		     cJSON_AddItemToObject(
-		         tp, t->adls ? "servicePrincipalCredential" : "servicePrincipalKey",
-		         keyvault_ref(p, t->app_id));
-	if (!ok) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
-static cJSON *build_src(const struct names *n, const char *table)
-{
-	cJSON *props, *tp;
-	cJSON *body = resource("Office365Table", &props, &tp);
-
-	if (body && (!cJSON_AddItemToObject(props, "linkedServiceName",
-	                                    ref(n->o365, "LinkedServiceReference")) ||
-	             !cJSON_AddArrayToObject(props, "schema") ||
-	             !spec_add_string(tp, "tableName", table))) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
-	return body;
-}
-
-static cJSON *build_dst(const struct names *n, const struct target *t, const char *container,
-                        const char *folder)
-{
-	char path[SPEC_FOLDER_MAX + 64];
-	cJSON *props, *tp, *loc;
-	cJSON *body = resource("Binary", &props, &tp);
-
-	/* Each run writes into <folder>/<runId>/, so runs never mix their files. */
-	snprintf(path, sizeof(path), "@concat('%s/', pipeline().RunId)", folder);
-	if (body &&
-	    (!cJSON_AddItemToObject(props, "linkedServiceName",
-	                            ref(n->sink, "LinkedServiceReference")) ||
-	     !(loc = cJSON_AddObjectToObject(tp, "location")) ||
-	     !spec_add_string(loc, "type",
-	                      t->adls ? "AzureBlobFSLocation" : "AzureBlobStorageLocation") ||
-	     !spec_add_string(loc, t->adls ? "fileSystem" : "container", container) ||
-	     !cJSON_AddItemToObject(loc, "folderPath", expr(path)))) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
-	return body;
-}
-
-/* A time as the source wants it: a literal string, or an Expression for a parameter reference. */
-static cJSON *time_value(const char *s)
-{
-	if (strncmp(s, PARAM_PREFIX, strlen(PARAM_PREFIX)) == 0)
-		return expr(s);
-	return cJSON_CreateString(s);
-}
-
-static int build_source(const cJSON *acc, cJSON *src)
-{
-	const cJSON *df = cJSON_GetObjectItemCaseSensitive(acc, "dateFilter");
-	const cJSON *scope = cJSON_GetObjectItemCaseSensitive(acc, "scope"), *it;
-	const char *col = approved_str(df, "column", NULL),
-	           *uri = approved_str(scope, "filterUri", NULL);
-	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(scope, "groups");
-	cJSON *oc;
-
-	if (!spec_add_string(src, "type", "Office365Source"))
-		return -ENOMEM;
-	if (col && !spec_add_string(src, "dateFilterColumn", col))
-		return -ENOMEM;
-	if (df &&
-	    (!cJSON_AddItemToObject(src, "startTime",
-	                            time_value(approved_str(df, "start", NULL))) ||
-	     !cJSON_AddItemToObject(src, "endTime", time_value(approved_str(df, "end", NULL)))))
-		return -ENOMEM;
-	if (groups && !cJSON_AddItemToObject(src, "allowedGroups", cJSON_Duplicate(groups, 1)))
-		return -ENOMEM;
-	if (uri && !spec_add_string(src, "userScopeFilterUri", uri))
-		return -ENOMEM;
-	oc = cJSON_AddArrayToObject(src, "outputColumns");
-	if (!oc)
-		return -ENOMEM;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(acc, "columns"))
-	{
-		cJSON *c = cJSON_CreateObject();
-
-		if (!cJSON_AddItemToArray(oc, c) || !spec_add_string(c, "name", it->valuestring))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int build_params(const cJSON *acc, cJSON *props)
-{
-	const cJSON *params = cJSON_GetObjectItemCaseSensitive(acc, "parameters"), *it;
-	cJSON *out = cJSON_AddObjectToObject(props, "parameters");
-
-	if (!out)
-		return -ENOMEM;
-	cJSON_ArrayForEach(it, params)
-	{
-		cJSON *d = cJSON_CreateObject();
-		double v = it->valuedouble;
-		/* Whole numbers within +-2^53 (exact in a double) are "int"; the range test
-		 * comes first, as converting 1e300 to an integer is undefined. */
-		const char *type = cJSON_IsString(it) ? "string"
-		                   : cJSON_IsBool(it) ? "bool"
-		                   : (v > -9007199254740992.0 && v < 9007199254740992.0 &&
-		                      v == (double)(long long)v)
-		                       ? "int"
-		                       : "float";
-
-		if (!cJSON_AddItemToObject(out, it->string, d) ||
-		    !spec_add_string(d, "type", type) ||
-		    !cJSON_AddItemToObject(d, "defaultValue", cJSON_Duplicate(it, 0)))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static cJSON *build_pipeline(const struct names *n, const struct target *t, const cJSON *acc)
-{
-	char annot[SPEC_NAME_MAX * 4 + 8];
-	cJSON *body = cJSON_CreateObject(), *props, *acts, *a, *policy, *tp, *src, *sink, *ss, *an;
-
-	snprintf(annot, sizeof(annot), "app=%s", approved_str(acc, "app", NULL));
-	props = cJSON_AddObjectToObject(body, "properties");
-	acts = cJSON_AddArrayToObject(props, "activities");
-	a = cJSON_CreateObject();
-	if (!cJSON_AddItemToArray(acts, a) ||
-	    !spec_add_string(a, "name", "CopyFromM365toStorage") ||
-	    !spec_add_string(a, "type", "Copy") || !cJSON_AddArrayToObject(a, "dependsOn") ||
-	    !(policy = cJSON_AddObjectToObject(a, "policy")) ||
-	    !spec_add_string(policy, "timeout", "7.00:00:00") ||
-	    !cJSON_AddNumberToObject(policy, "retry", 0) ||
-	    !cJSON_AddNumberToObject(policy, "retryIntervalInSeconds", 30) ||
-	    !cJSON_AddFalseToObject(policy, "secureOutput") ||
-	    !cJSON_AddFalseToObject(policy, "secureInput") ||
-	    !cJSON_AddArrayToObject(a, "userProperties") ||
-	    !(an = cJSON_AddArrayToObject(a, "inputs")) ||
-	    !cJSON_AddItemToArray(an, ref(n->src, "DatasetReference")) ||
-	    !(an = cJSON_AddArrayToObject(a, "outputs")) ||
-	    !cJSON_AddItemToArray(an, ref(n->dst, "DatasetReference")) ||
-	    !(tp = cJSON_AddObjectToObject(a, "typeProperties")) ||
-	    !(src = cJSON_AddObjectToObject(tp, "source")) || build_source(acc, src) < 0 ||
-	    !(sink = cJSON_AddObjectToObject(tp, "sink")) ||
-	    !spec_add_string(sink, "type", "BinarySink") ||
-	    !(ss = cJSON_AddObjectToObject(sink, "storeSettings")) ||
-	    !spec_add_string(ss, "type",
-	                     t->adls ? "AzureBlobFSWriteSettings"
-	                             : "AzureBlobStorageWriteSettings") ||
-	    !cJSON_AddFalseToObject(tp, "enableStaging") || build_params(acc, props) < 0 ||
-	    !(an = cJSON_AddArrayToObject(props, "annotations")) ||
-	    !cJSON_AddItemToArray(an, cJSON_CreateString("mgdcfs")) ||
-	    !cJSON_AddItemToArray(an, cJSON_CreateString(annot))) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
-static int plan_build(struct pl *pl, const cJSON *reg, const char *secret,
-                      struct pipeline_plan *plan)
-{
-	const cJSON *out = cJSON_GetObjectItemCaseSensitive(pl->acc, "output");
 	const char *uri = approved_str(pl->approval, "destination", "uri");
 	const char *acct = approved_str(pl->approval, "destination", "storageAccount");
 	char endpoint[300];
-	struct target t;
-	struct names n;
+	struct plan_cred cred = {.secret = secret,
+	                         .keyvault = pl->p->keyvault,
+	                         .keyvault_secret = pl->p->keyvault_secret};
+	struct plan_sink sink;
 	int res;
 
-	t.app_id = approved_str(reg, "appId", NULL);
-	t.app_id = t.app_id ? t.app_id : pl->p->client_id;
-	t.tenant = approved_str(reg, "tenantId", NULL);
-	t.tenant = t.tenant ? t.tenant : pl->p->tenant_id;
-	if (!t.app_id || !t.tenant)
+	cred.app_id = approved_str(reg, "appId", NULL);
+	cred.app_id = cred.app_id ? cred.app_id : pl->p->client_id;
+	cred.tenant = approved_str(reg, "tenantId", NULL);
+	cred.tenant = cred.tenant ? cred.tenant : pl->p->tenant_id;
+	if (!cred.app_id || !cred.tenant)
 		return spec_fail(pl->c, "$",
 		                 "no app id or tenant id for the Office 365 source; set client_id "
 		                 "and tenant_id in the profile");
 	if (!pl->p->keyvault && (!secret || !*secret))
 		return spec_fail(
 		    pl->c, "$",
-		    "the Office 365 source needs the app's client secret; use a profile with "
-		    "client_secret_file, or name a Key Vault linked service (key_vault)");
+		    "the Office 365 source and the sink need the app's client secret; use a "
+		    "profile with client_secret_file, an apps entry with the app's secret file, or "
+		    "name a Key Vault linked service (key_vault)");
 	/* ADLS Gen2 when the approved destination is a DFS endpoint, else Blob. */
-	t.adls = uri && strstr(uri, ".dfs.") != NULL;
+	sink.adls = uri && strstr(uri, ".dfs.") != NULL;
 	acct = acct ? acct : pl->p->storage_account;
 	snprintf(endpoint, sizeof(endpoint), "https://%s.blob.core.windows.net/", acct ? acct : "");
-	t.endpoint = t.adls                 ? uri
-	             : pl->p->blob_endpoint ? pl->p->blob_endpoint
-	             : uri                  ? uri
-	                                    : endpoint;
-	if (!t.adls && !pl->p->blob_endpoint && !uri && !acct)
+	sink.endpoint = sink.adls                 ? uri
+	                : pl->p->blob_endpoint ? pl->p->blob_endpoint
+	                : uri                  ? uri
+	                                       : endpoint;
+	if (!sink.adls && !pl->p->blob_endpoint && !uri && !acct)
 		return spec_fail(
 		    pl->c, "$",
 		    "no storage account for the sink; set storage.account in the profile");
-	snprintf(n.o365, sizeof(n.o365), "mgdcfs-%s-o365", pl->name);
-	snprintf(n.sink, sizeof(n.sink), "mgdcfs-%s-sink", pl->name);
-	snprintf(n.src, sizeof(n.src), "mgdcfs-%s-src", pl->name);
-	snprintf(n.dst, sizeof(n.dst), "mgdcfs-%s-dst", pl->name);
-	plan->container = strdup(approved_str(out, "container", NULL));
-	plan->folder = strdup(approved_str(out, "folder", NULL));
-	if (!plan->container || !plan->folder)
-		return -ENOMEM;
-	if ((res = plan_add(plan, SPEC_LINKED_SERVICE, n.o365, build_o365(pl->p, &t, secret))) <
-	        0 ||
-	    (res = plan_add(plan, SPEC_LINKED_SERVICE, n.sink, build_sink(pl->p, &t))) < 0 ||
-	    (res = plan_add(plan, SPEC_DATASET, n.src, build_src(&n, pl->ds->name))) < 0 ||
-	    (res = plan_add(plan, SPEC_DATASET, n.dst,
-	                    build_dst(&n, &t, plan->container, plan->folder))) < 0 ||
-	    (res = plan_add(plan, SPEC_PIPELINE, pl->name, build_pipeline(&n, &t, pl->acc))) < 0)
-		return res;
-	return 0;
+	res = plan_build(pl->name, pl->acc, &cred, &sink, plan);
+	if (res == -ENAMETOOLONG)
+		return spec_fail(pl->c, "$", "pipeline name too long for the derived resource names");
+	return res;
 }
 
 static int pl_validate(struct pl *pl, const cJSON *spec)
@@ -969,7 +672,6 @@ static int passthrough(struct pl *pl, const cJSON *spec, const char *name,
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(spec, "properties");
 	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(props, "activities"), *it;
 	size_t i = 0;
-	int res;
 
 	if (!cJSON_IsObject(props))
 		return spec_fail(pl->c, "properties",
@@ -988,11 +690,7 @@ static int passthrough(struct pl *pl, const cJSON *spec, const char *name,
 			return spec_fail(pl->c, path, "expected an object, got %s; an ADF activity",
 			                 spec_json_type(it));
 	}
-	plan->passthrough = 1;
-	if ((res = plan_add(plan, SPEC_PIPELINE, name, cJSON_Duplicate(spec, 1))) < 0)
-		return res;
-	plan->spec_json = spec_text(spec);
-	return plan->spec_json ? 0 : -ENOMEM;
+	return plan_passthrough(name, spec, plan);
 }
 
 int spec_parse_pipeline(const char *file, const char *buf, size_t len, const struct spec_profile *p,
@@ -1011,73 +709,29 @@ int spec_parse_pipeline(const char *file, const char *buf, size_t len, const str
 	if ((res = spec_file_name(&c, 1, pl.name, sizeof(pl.name))) < 0 ||
 	    (res = spec_load(&c, buf, len, &spec)) < 0)
 		goto out;
-	plan->name = strdup(pl.name);
-	if (!plan->name) {
-		res = -ENOMEM;
-		goto out;
-	}
 	if (cJSON_GetObjectItemCaseSensitive(spec, "properties")) {
 		res = passthrough(&pl, spec, pl.name, plan);
 		goto out;
 	}
-	pl.approval = registration ? approval_of(registration) : NULL;
+	/* A registration without datasets (a portal-only app known by its appId) approves
+	 * nothing checkable: validate against the catalog alone. */
+	pl.approval = cJSON_GetObjectItemCaseSensitive(registration, "datasets")
+	                  ? approval_of(registration)
+	                  : NULL;
 	pl.acc = cJSON_CreateObject();
 	if (!pl.acc) {
 		res = -ENOMEM;
 		goto out;
 	}
-	if ((res = pl_validate(&pl, spec)) < 0 ||
-	    (res = plan_build(&pl, registration, secret, plan)) < 0)
-		goto out;
-	plan->spec_json = spec_text(pl.acc);
-	res = plan->spec_json ? 0 : -ENOMEM;
+	res = pl_validate(&pl, spec);
+	if (res == 0)
+		res = pl_plan(&pl, registration, secret, plan);
 out:
 	if (res == -ENOMEM)
 		spec_fail(&c, "$", "out of memory");
 	if (res < 0)
-		spec_plan_free(plan);
+		plan_free(plan);
 	cJSON_Delete(pl.acc);
 	cJSON_Delete(spec);
 	return res;
-}
-
-/* Overwrite every SecureString value before the tree is freed. */
-static void wipe_secure(cJSON *v)
-{
-	cJSON *it;
-
-	if (!v)
-		return;
-	if (cJSON_IsObject(v)) {
-		cJSON *type = cJSON_GetObjectItemCaseSensitive(v, "type");
-		cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
-
-		if (cJSON_IsString(type) && strcmp(type->valuestring, "SecureString") == 0 &&
-		    cJSON_IsString(val)) {
-			volatile char *s = val->valuestring;
-
-			while (*s)
-				*s++ = '\0';
-		}
-	}
-	cJSON_ArrayForEach(it, v)
-	{
-		wipe_secure(it);
-	}
-}
-
-void spec_plan_free(struct pipeline_plan *plan)
-{
-	if (!plan)
-		return;
-	for (size_t i = 0; i < plan->n; i++) {
-		wipe_secure(plan->res[i].body);
-		cJSON_Delete(plan->res[i].body);
-		free(plan->res[i].name);
-	}
-	free(plan->name);
-	free(plan->spec_json);
-	free(plan->container);
-	free(plan->folder);
-	memset(plan, 0, sizeof(*plan));
 }

@@ -145,6 +145,8 @@ static enum node_kind route_app(const struct comp *c, int nc, struct route *r)
 		return set(r, N_APP_CONSENT);
 	if (eq(&c[2], "consent.json"))
 		return set(r, N_APP_CONSENT_JSON);
+	if (eq(&c[2], "portal.txt"))
+		return set(r, N_APP_PORTAL);
 	return set(r, N_NONE);
 }
 

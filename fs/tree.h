@@ -25,6 +25,7 @@ enum node_kind {
 	N_APP_REG,          /* /apps/<name>/registration.json name */
 	N_APP_CONSENT,      /* /apps/<name>/consent           name */
 	N_APP_CONSENT_JSON, /* /apps/<name>/consent.json   name */
+	N_APP_PORTAL,       /* /apps/<name>/portal.txt     name (portal-only tenants) */
 	N_PIPES,            /* /pipelines */
 	N_PIPE,             /* /pipelines/<name>              name */
 	N_PIPE_SPECFILE,    /* /pipelines/<name>.json         name */

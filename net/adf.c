@@ -83,6 +83,54 @@ static const char *adf_seg(enum adf_kind kind)
 	return (unsigned)kind <= ADF_PIPELINE ? adf_kind_seg[kind] : NULL;
 }
 
+const char *adf_kind_collection(enum adf_kind kind)
+{
+	return adf_seg(kind);
+}
+
+int adf_kind_from_collection(const char *seg, size_t len)
+{
+	for (int k = ADF_LINKED_SERVICE; k <= ADF_PIPELINE; k++)
+		if (strlen(adf_kind_seg[k]) == len && strncmp(seg, adf_kind_seg[k], len) == 0)
+			return k;
+	return -1;
+}
+
+/*
+ * A stamp as seconds text and seven fraction digits: "YYYY-MM-DDTHH:MM:SS"
+ * into whole (20 bytes) and the fraction padded with zeros into frac (8).
+ * Returns 0, or -1 when it is not such a stamp.
+ */
+static int adf_stamp(const char *s, char *whole, char *frac)
+{
+	size_t i, n = 0;
+
+	if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':')
+		return -1;
+	memcpy(whole, s, 19);
+	whole[19] = '\0';
+	memset(frac, '0', 7);
+	frac[7] = '\0';
+	i = 19;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+			if (n < 7)
+				frac[n++] = s[i];
+	return s[i] == 'Z' && s[i + 1] == '\0' ? 0 : -1;
+}
+
+int adf_time_cmp(const char *a, const char *b)
+{
+	char wa[20], fa[8], wb[20], fb[8];
+	int va = adf_stamp(a, wa, fa) == 0, vb = adf_stamp(b, wb, fb) == 0, c;
+
+	if (!va || !vb)
+		return va - vb;
+	c = strcmp(wa, wb);
+	return c ? c : strcmp(fa, fb);
+}
+
 int adf_get(struct adf *f, enum adf_kind kind, const char *name, cJSON **out, char **etag,
             struct net_error *e)
 {

@@ -23,6 +23,23 @@
 /* The factory child resources with create/get/delete/list. */
 enum adf_kind { ADF_LINKED_SERVICE = 0, ADF_DATASET = 1, ADF_PIPELINE = 2 };
 
+/* adf_kind_collection - the ARM path segment of `kind` ("linkedservices", "datasets",
+ * "pipelines"), or NULL for an unknown kind. */
+const char *adf_kind_collection(enum adf_kind kind);
+
+/* adf_kind_from_collection - the kind whose segment `seg` is (its first `len` bytes);
+ * -1 when none. */
+int adf_kind_from_collection(const char *seg, size_t len);
+
+/*
+ * adf_time_cmp - compare two timestamps as ADF writes them
+ * ("2018-06-16T00:37:44.6257014Z": up to seven fraction digits, trailing
+ * zeros trimmed, or none), in time order: <0, 0, >0. Text order is wrong
+ * for them ("44.62Z" sorts after "44.6257014Z"). A NULL or unparsable
+ * stamp sorts before every valid one. Pure.
+ */
+int adf_time_cmp(const char *a, const char *b);
+
 struct adf;
 
 /*

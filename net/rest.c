@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -268,6 +269,7 @@ void rest_result_release(struct rest_result *r)
 {
 	cJSON_Delete(r->json);
 	free(r->etag);
+	free(r->async_url);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -308,6 +310,23 @@ static int rest_headers(const struct rest_call *c, const char **hdrs, char *ifm,
 		hdrs[n++] = c->headers[i];
 	}
 	hdrs[n] = NULL;
+	return 0;
+}
+
+/* The long-running-operation headers of a reply, into r. */
+static int rest_async(const struct http_resp *resp, struct rest_result *r, struct net_error *e)
+{
+	const char *op = http_resp_header(resp, "Azure-AsyncOperation");
+	const char *ra = http_resp_header(resp, "Retry-After");
+
+	if (op && strlen(op) < REST_MAX_URL && !(r->async_url = strdup(op)))
+		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
+	if (ra) {
+		char *end;
+		long v = strtol(ra, &end, 10);
+
+		r->retry_after = end != ra && *end == '\0' && v > 0 && v < 3600 ? v : 0;
+	}
 	return 0;
 }
 
@@ -378,6 +397,8 @@ int rest_do(const struct rest_ep *ep, const struct rest_call *c, struct rest_res
 		res = rest_error(ee, ENOMEM, "NoMemory", "out of memory");
 		goto out;
 	}
+	if ((res = rest_async(&resp, r, ee)) < 0)
+		goto out;
 	res = 0;
 out:
 	if (res < 0) {
@@ -568,4 +589,61 @@ out:
 	free(url);
 	free(token);
 	return res;
+}
+
+static long rest_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struct rest_result *r,
+                  long deadline_ms, struct net_error *e)
+{
+	struct rest_call c = {.url = r->async_url};
+	struct rest_result s;
+	long end = rest_now_ms() + deadline_ms, wait_s = r->retry_after;
+	const char *status;
+	int res;
+
+	if (!r->async_url)
+		return 0;
+	if (!rest_same_origin(request_url, r->async_url))
+		return rest_error(e, EPROTO, "ForeignOperationUrl",
+		                  "refused to poll an operation on another origin");
+	for (;;) {
+		long left = end - rest_now_ms(), ms = (wait_s > 0 ? wait_s : 1) * 1000;
+
+		if (ms > 10000)
+			ms = 10000;
+		if (left <= 0)
+			return rest_error(e, ETIMEDOUT, "OperationTimedOut",
+			                  "the operation did not finish within %ld ms", deadline_ms);
+		if (ms > left)
+			ms = left;
+		nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+		res = rest_do(ep, &c, &s, e);
+		if (res < 0)
+			return res;
+		status = rest_str(s.json, "status");
+		wait_s = s.retry_after;
+		if (status && strcasecmp(status, "Succeeded") == 0) {
+			rest_result_release(&s);
+			return 0;
+		}
+		if (status && (strcasecmp(status, "Failed") == 0 || strcasecmp(status, "Canceled") == 0)) {
+			const cJSON *err = cJSON_GetObjectItemCaseSensitive(s.json, "error");
+			const char *msg = rest_str(err, "message");
+			char esc[400];
+
+			res = rest_error(e, EIO, rest_str(err, "code") ? rest_str(err, "code") : status,
+			                 "the operation ended %s%s%s", status, msg ? ": " : "",
+			                 msg ? log_escape(esc, sizeof(esc), msg, (size_t)-1) : "");
+			rest_result_release(&s);
+			return res;
+		}
+		rest_result_release(&s);
+	}
 }

@@ -107,9 +107,12 @@ struct rest_call {
 
 /* What a call returns. Release with rest_result_release(). */
 struct rest_result {
-	long status; /* HTTP status of the reply */
-	cJSON *json; /* parsed body, or NULL for an empty body (204, cancel) */
-	char *etag;  /* ETag header, else the body's "etag" string, else NULL */
+	long status;      /* HTTP status of the reply */
+	cJSON *json;      /* parsed body, or NULL for an empty body (204, cancel) */
+	char *etag;       /* ETag header, else the body's "etag" string, else NULL */
+	char *async_url;  /* Azure-AsyncOperation header (an ARM long-running operation's
+	                     status URL), or NULL */
+	long retry_after; /* its Retry-After in seconds, or 0 */
 };
 
 /*
@@ -164,6 +167,19 @@ int rest_send(const struct rest_ep *ep, const char *method, const char *url, con
  */
 int rest_list(const struct rest_ep *ep, const struct rest_call *first, cJSON **items,
               struct net_error *e);
+
+/*
+ * rest_lro_wait - wait for the ARM long-running operation whose PUT answered
+ * `r` (see struct rest_result; nothing to wait for when r->async_url is
+ * NULL: returns 0 at once). Polls the Azure-AsyncOperation URL, which must
+ * be on the origin of `request_url` (our token goes there), sleeping its
+ * Retry-After (1 s when absent, at most 10 s) until "status" is Succeeded
+ * (0), Failed or Canceled (-EIO, with the operation's error code and
+ * message in `e`), or `deadline_ms` has passed (-ETIMEDOUT). Blocks the
+ * calling thread; thread-safe.
+ */
+int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struct rest_result *r,
+                  long deadline_ms, struct net_error *e);
 
 /*
  * rest_error - fill `e` (may be NULL) with a local failure: err (positive),

@@ -96,7 +96,25 @@ check "rows carry only the requested columns" bash -c "cat '$D/pipelines/week45/
 check "spec.json is kept with the pipeline" jq -e '.dataset == "BasicDataSet_v0.Message_v1"' "$D/pipelines/week45/spec.json"
 secret=$(tr -d '\n' <"$MGDC_DEV_CLIENT_SECRET_FILE")
 check "the secret appears in no file of the pipeline" bash -c "! grep -rqF -e '$secret' '$D/pipelines/week45/spec.json' '$D/pipelines/week45/pipeline.json' '$D/pipelines/week45.json'"
-check "the factory masks it too" bash -c "! sbx_rest() { :; }; ! curl -sS --cacert '$MGDC_SANDBOX_CA' -H @<(printf 'Authorization: Bearer %s' '$(sbx_token dev "$ARM_SCOPE")') '$(ADF_BASE)/linkedservices/mgdcfs-week45-o365?api-version=2018-06-01' | grep -qF '$secret'"
+for ls in mgdcfs_week45_o365 mgdcfs_week45_sink; do
+	body=$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/linkedservices/$ls?api-version=2018-06-01")
+	is "$(jq -r .name <<<"$body")" "$ls" "service: linked service $ls exists"
+	check "the factory masks the secret of $ls" bash -c '! grep -qF -- "$1" <<<"$2" && grep -qF "**********" <<<"$2"' _ "$secret" "$body"
+done
+# Every linked service and dataset mgdcfs made follows ADF's naming rules (no '-': the
+# naming rules page), and every sink of an Office 365 copy signs in with the app's
+# service principal (the only authentication such a copy supports).
+lss=$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/linkedservices?api-version=2018-06-01")
+dss=$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/datasets?api-version=2018-06-01")
+names=$(jq -r '.value[].name' <<<"$lss$dss" | grep '^mgdcfs' | sort)
+check "mgdcfs made linked services and datasets ($(wc -w <<<"$names"))" test "$(wc -w <<<"$names")" -ge 8
+bad=$(grep -vE '^[A-Za-z][A-Za-z0-9_]*$' <<<"$names")
+is "$bad" "" "every name starts with a letter and holds only letters, digits and '_'"
+sinks=$(jq -r '.value[] | select(.properties.type == "Office365Table") | .name' <<<"$dss" | grep '^mgdcfs' | sed 's/_src$/_sink/')
+for sk in $sinks; do
+	is "$(jq -r --arg n "$sk" '.value[] | select(.name == $n) | .properties.typeProperties | [.servicePrincipalId, .tenant, .servicePrincipalKey.type] | join(",")' <<<"$lss")" \
+		"$MGDC_DEV_CLIENT_ID,$MGDC_TENANT_ID,SecureString" "sink $sk signs in with the app's service principal"
+done
 
 # 7. Trigger and cancel.
 before=$(ls "$D/pipelines/week45/runs" | wc -l)
@@ -128,7 +146,7 @@ fault /reset
 # 10. Deleting.
 check "rmdir pipelines/week45" rmdir "$D/pipelines/week45"
 is "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/pipelines/week45?api-version=2018-06-01" | jq -r '.error.code // "exists"')" "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/pipelines/nosuchpipe?api-version=2018-06-01" | jq -r '.error.code')" "service: the pipeline is gone"
-is "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/linkedservices/mgdcfs-week45-o365?api-version=2018-06-01" | jq -r '.error.code // "exists"')" "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/linkedservices/nosuch?api-version=2018-06-01" | jq -r '.error.code')" "service: its linked service is gone too"
+is "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/linkedservices/mgdcfs_week45_o365?api-version=2018-06-01" | jq -r '.error.code // "exists"')" "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/linkedservices/nosuch?api-version=2018-06-01" | jq -r '.error.code')" "service: its linked service is gone too"
 check "rmdir pipelines/pending45" rmdir "$D/pipelines/pending45"
 check "rmdir apps/mail" rmdir "$D/apps/mail"
 is "$(reg | jq -r '.error.code // "exists"')" RegistrationNotFound "service: the registration is gone"

@@ -245,7 +245,7 @@ static void test_bad_pipelines(void)
 		                              &plan, err, sizeof(err));
 
 		check_err(res, -EINVAL, err, PFILE, b->path, b->needle, b->patch);
-		TAP_OK(plan.n == 0 && plan.spec_json == NULL, "  nothing planned");
+		TAP_OK(plan.n == 0 && plan.spec == NULL, "  nothing planned");
 		free(text);
 	}
 }
@@ -295,8 +295,12 @@ static void test_bad_pipeline_other(void)
 	          "pipeline name with a space");
 	res = spec_parse_pipeline("pipelines/-x.json", text, strlen(text), &prof, cat, reg_ok,
 	                          SECRET, &plan, err, sizeof(err));
-	check_err(res, -EINVAL, err, "pipelines/-x.json", "$", "not first",
+	check_err(res, -EINVAL, err, "pipelines/-x.json", "$", "start with a letter",
 	          "pipeline name starting with '-'");
+	res = spec_parse_pipeline("pipelines/9lives.json", text, strlen(text), &prof, cat, reg_ok,
+	                          SECRET, &plan, err, sizeof(err));
+	check_err(res, -EINVAL, err, "pipelines/9lives.json", "$", "start with a letter",
+	          "pipeline name starting with a digit (ADF naming rules)");
 	res = spec_parse_pipeline(PFILE, text, strlen(text), &prof, cat, reg_ok, NULL, &plan, err,
 	                          sizeof(err));
 	check_err(res, -EINVAL, err, PFILE, "$", "client secret", "no secret and no Key Vault");
@@ -429,14 +433,15 @@ static int plan_pipeline(const char *patch, const cJSON *reg, const struct spec_
 
 static void test_good_pipeline(void)
 {
-	static const char *const names[] = {"mgdcfs-week45-o365", "mgdcfs-week45-sink",
-	                                    "mgdcfs-week45-src", "mgdcfs-week45-dst", "week45"};
-	static const enum spec_kind kinds[] = {SPEC_LINKED_SERVICE, SPEC_LINKED_SERVICE,
-	                                       SPEC_DATASET, SPEC_DATASET, SPEC_PIPELINE};
+	static const char *const names[] = {"mgdcfs_week45_o365", "mgdcfs_week45_sink",
+	                                    "mgdcfs_week45_src", "mgdcfs_week45_dst", "week45"};
+	static const enum adf_kind kinds[] = {ADF_LINKED_SERVICE, ADF_LINKED_SERVICE, ADF_DATASET,
+	                                      ADF_DATASET, ADF_PIPELINE};
 	struct pipeline_plan plan, again;
 	const cJSON *o365, *sink, *src, *dst, *pipe, *source, *cols;
 	size_t secrets = 0, order_ok = 0;
 	cJSON *spec;
+	char *t;
 
 	TAP_EQ_INT(plan_pipeline("{'dateFilter':{'column':'ReceivedDateTime'}}", reg_ok, &prof,
 	                         SECRET, &plan),
@@ -462,6 +467,15 @@ static void test_good_pipeline(void)
 	           "sink linked service is Blob");
 	TAP_EQ_STR(str_at(sink, "properties.typeProperties.serviceEndpoint"), prof.blob_endpoint,
 	           "sink endpoint");
+	/* A copy from Microsoft 365 supports only service principal sinks. */
+	TAP_EQ_STR(str_at(sink, "properties.typeProperties.servicePrincipalId"), APPID,
+	           "sink signs in as the app");
+	TAP_EQ_STR(str_at(sink, "properties.typeProperties.tenant"), TENANT, "sink tenant");
+	TAP_EQ_STR(str_at(sink, "properties.typeProperties.servicePrincipalKey.type"),
+	           "SecureString", "sink key is a SecureString");
+	for (size_t i = 0; i < 4; i++)
+		TAP_OK(plan_resource_name_ok(kinds[i], names[i]),
+		       "  %s follows ADF's naming rules (no '-')", names[i]);
 	TAP_EQ_STR(str_at(src, "properties.type"), "Office365Table", "source dataset type");
 	TAP_EQ_STR(str_at(src, "properties.typeProperties.tableName"), "BasicDataSet_v0.Message_v1",
 	           "tableName");
@@ -499,14 +513,28 @@ static void test_good_pipeline(void)
 	TAP_EQ_STR(plan.folder, "mail/week45", "plan folder");
 
 	for (size_t i = 0; i < plan.n; i++) {
-		char *t = cJSON_PrintUnformatted(plan.res[i].body);
-
+		t = cJSON_PrintUnformatted(plan.res[i].body);
 		secrets += count_in(t, SECRET);
 		free(t);
 	}
-	TAP_EQ_INT(secrets, 1, "the secret appears exactly once in the plan");
-	TAP_OK(plan.spec_json && !strstr(plan.spec_json, SECRET), "spec.json has no secret");
-	spec = cJSON_Parse(plan.spec_json);
+	TAP_EQ_INT(secrets, 2, "the secret appears in the two credential fields only");
+	t = plan.spec ? cJSON_PrintUnformatted(plan.spec) : NULL;
+	TAP_OK(t && !strstr(t, SECRET), "spec.json has no secret");
+	free(t);
+	t = cJSON_PrintUnformatted(pipe);
+	TAP_EQ_INT(count_in(t, SECRET), 0, "the pipeline resource has no secret");
+	free(t);
+	/* Kept where ADF keeps it: the description; string annotations name the app. */
+	spec = plan_spec_of(pipe);
+	TAP_OK(spec && cJSON_Compare(spec, plan.spec, 1), "plan_spec_of reads the spec back");
+	cJSON_Delete(spec);
+	TAP_EQ_STR(str_at(pipe, "properties.annotations.0"), "mgdcfs", "annotation marks mgdcfs");
+	TAP_EQ_STR(plan_app_of(pipe), APPID, "plan_app_of: the app it runs as");
+	TAP_OK(cJSON_IsString(at(pipe, "properties.annotations.1")) &&
+	           cJSON_IsString(at(pipe, "properties.annotations.2")) &&
+	           !at(pipe, "properties.annotations.3"),
+	       "annotations are strings only");
+	spec = cJSON_Duplicate(plan.spec, 1);
 	TAP_EQ_STR(str_at(spec, "dateFilter.column"), "receivedDateTime",
 	           "spec.json: normalised date column");
 	TAP_EQ_STR(str_at(spec, "output.folder"), "mail/week45", "spec.json: folder");
@@ -526,9 +554,9 @@ static void test_good_pipeline(void)
 		free(b);
 	}
 	TAP_EQ_INT(order_ok, 5, "deterministic: same names and bodies");
-	spec_plan_free(&again);
-	spec_plan_free(&plan);
-	TAP_OK(plan.n == 0 && plan.res[0].body == NULL, "spec_plan_free empties the plan");
+	plan_free(&again);
+	plan_free(&plan);
+	TAP_OK(plan.n == 0 && plan.res[0].body == NULL, "plan_free empties the plan");
 }
 
 static void test_defaults(void)
@@ -539,21 +567,21 @@ static void test_defaults(void)
 
 	TAP_EQ_INT(plan_pipeline("{'columns':null,'output':null}", reg_ok, &prof, SECRET, &plan), 0,
 	           "columns and output default from the approval");
-	spec = cJSON_Parse(plan.spec_json);
+	spec = cJSON_Duplicate(plan.spec, 1);
 	TAP_EQ_INT(cJSON_GetArraySize(at(spec, "columns")), 5,
 	           "default columns = the approved ones");
 	TAP_EQ_STR(str_at(spec, "columns.4"), "puser", "in approval order");
 	TAP_EQ_STR(str_at(spec, "output.container"), "exports", "default container = approved");
 	TAP_EQ_STR(str_at(spec, "output.folder"), "week45", "default folder = pipeline name");
 	cJSON_Delete(spec);
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	TAP_EQ_INT(plan_pipeline("{'columns':null}", reg_update, &prof, SECRET, &plan), 0,
 	           "UpdateAvailable: checked against the approved snapshot");
 	source = at(plan.res[4].body, "properties.activities.0.typeProperties.source");
 	TAP_EQ_INT(cJSON_GetArraySize(at(source, "outputColumns")), 3,
 	           "  default columns from the snapshot");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	TAP_EQ_INT(plan_pipeline("{'columns':null,'output':{'container':'x-y'}}", NULL, &prof,
 	                         SECRET, &plan),
@@ -563,7 +591,7 @@ static void test_defaults(void)
 	                          "properties.activities.0.typeProperties.source.outputColumns")),
 	    (long long)catalog_find(cat, "BasicDataSet_v0.Message_v1")->n_columns,
 	    "  every catalog column");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 }
 
 static void test_variants(void)
@@ -585,7 +613,7 @@ static void test_variants(void)
 	           "allowedGroups");
 	TAP_OK(!at(source, "dateFilterColumn") && !at(source, "startTime"),
 	       "no date filter when none is needed");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	TAP_EQ_INT(plan_pipeline("{'scope':{'filterUri':'https://graph.microsoft.com/v1.0/"
 	                         "users?$filter=Department eq "
@@ -596,7 +624,7 @@ static void test_variants(void)
 	                  "properties.activities.0.typeProperties.source.userScopeFilterUri"),
 	           "https://graph.microsoft.com/v1.0/users?$filter=Department eq 'Finance'",
 	           "userScopeFilterUri");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	TAP_EQ_INT(
 	    plan_pipeline("{'dataset':'BasicDataSet_v0.CalendarView_v0','columns':['id','subject'],"
@@ -607,7 +635,7 @@ static void test_variants(void)
 	TAP_OK(!at(source, "dateFilterColumn") && str_at(source, "startTime") &&
 	           str_at(source, "endTime"),
 	       "  start/end, no dateFilterColumn");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	TAP_EQ_INT(
 	    plan_pipeline("{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],"
@@ -618,7 +646,7 @@ static void test_variants(void)
 	TAP_EQ_STR(str_at(plan.res[4].body,
 	                  "properties.activities.0.typeProperties.source.dateFilterColumn"),
 	           "SnapshotDate", "  SnapshotDate");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	TAP_EQ_INT(
 	    plan_pipeline(
@@ -638,7 +666,7 @@ static void test_variants(void)
 	TAP_EQ_STR(str_at(plan.res[4].body,
 	                  "properties.activities.0.typeProperties.source.startTime.value"),
 	           "@pipeline().parameters.from", "startTime is an expression");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	kv.keyvault = "corp-kv";
 	TAP_EQ_INT(plan_pipeline("{}", reg_ok, &kv, NULL, &plan), 0,
@@ -653,13 +681,13 @@ static void test_variants(void)
 	    "mgdcfs-" APPID, "default secret name");
 	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.servicePrincipalKey.type"),
 	           "AzureKeyVaultSecret", "sink authenticates as the app through Key Vault");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 	TAP_EQ_INT(plan_pipeline("{}", reg_ok, &kv, SECRET, &plan), 0,
 	           "Key Vault profile with a secret given");
 	t = cJSON_PrintUnformatted(plan.res[0].body);
 	TAP_OK(!strstr(t, SECRET), "  the secret is not used when a Key Vault is named");
 	free(t);
-	spec_plan_free(&plan);
+	plan_free(&plan);
 
 	adls = cJSON_Duplicate(reg_ok, 1);
 	cJSON_ReplaceItemInObjectCaseSensitive(
@@ -677,7 +705,7 @@ static void test_variants(void)
 	TAP_EQ_STR(str_at(plan.res[4].body,
 	                  "properties.activities.0.typeProperties.sink.storeSettings.type"),
 	           "AzureBlobFSWriteSettings", "  write settings");
-	spec_plan_free(&plan);
+	plan_free(&plan);
 	cJSON_Delete(adls);
 }
 
@@ -691,16 +719,16 @@ static void test_passthrough(void)
 	TAP_EQ_INT(spec_parse_pipeline("pipelines/raw.json", text, len, &prof, cat, reg_ok, SECRET,
 	                               &plan, err, sizeof(err)),
 	           0, "full ADF pipeline accepted");
-	TAP_OK(plan.passthrough && plan.n == 1 && plan.res[0].kind == SPEC_PIPELINE,
+	TAP_OK(plan.passthrough && plan.n == 1 && plan.res[0].kind == ADF_PIPELINE,
 	       "  one pipeline resource");
 	TAP_EQ_STR(plan.res[0].name, "raw", "  named after the file");
 	TAP_OK(cJSON_Compare(plan.res[0].body, orig, 1), "  body passed through unchanged");
-	shown = plan.spec_json ? cJSON_Parse(plan.spec_json) : NULL;
-	TAP_OK(cJSON_Compare(shown, orig, 1), "  spec.json is the resource as written");
-	TAP_OK(!strstr(plan.spec_json, SECRET), "  no secret anywhere");
+	TAP_OK(plan.spec == NULL, "  no spec of its own: pipelines/raw.json shows the resource");
+	shown = plan_spec_of(plan.res[0].body);
+	TAP_OK(shown == NULL, "  and plan_spec_of finds none in it");
 	cJSON_Delete(shown);
 	cJSON_Delete(orig);
-	spec_plan_free(&plan);
+	plan_free(&plan);
 	free(text);
 }
 

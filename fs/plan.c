@@ -1,0 +1,505 @@
+/*
+ * plan.c - the ADF resources of a pipeline spec (plan.h).
+ *
+ * Design decision: resource names are a pure function of the pipeline name,
+ * so re-writing a spec updates the same resources instead of leaking new
+ * ones, and the client secret reaches the plan through one struct and only
+ * the two credential fields build_key() writes; plan_free() overwrites every
+ * SecureString before the trees are freed.
+ */
+#include "fs/plan.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PARAM_PREFIX "@pipeline().parameters."
+#define NAME_MAX_ADF 260 /* the OpenAPI's maxLength of every resource name */
+#define ANNOT_APP_ID "appId="
+#define ANNOT_APP    "app="
+#define ANNOT_MARK   "mgdcfs"
+
+/* ---- names ---- */
+
+int plan_resource_name_ok(enum adf_kind kind, const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > NAME_MAX_ADF || !isalpha((unsigned char)name[0]) ||
+	    (unsigned char)name[0] >= 0x80)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (kind != ADF_PIPELINE ? !(c < 0x80 && (isalnum(c) || c == '_'))
+		                         : c < 0x20 || strchr(".+?/<>*%&:\\#", c) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+int plan_names(const char *pipeline, struct plan_names *n)
+{
+	char stem[PLAN_NAME_MAX - 16]; /* room for "mgdcfs_" and "_o365" around it */
+	uint32_t h = 2166136261u;
+	size_t len = strlen(pipeline), o = 0;
+	int changed = 0, w;
+
+	if (len + 10 >= sizeof(stem))
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)pipeline[i];
+
+		h = (h ^ c) * 16777619u;
+		if (c < 0x80 && (isalnum(c) || c == '_')) {
+			stem[o++] = (char)c;
+		} else {
+			stem[o++] = '_';
+			changed = 1;
+		}
+	}
+	if (changed)
+		o += (size_t)snprintf(stem + o, sizeof(stem) - o, "_%08x", h);
+	stem[o] = '\0';
+	w = snprintf(n->o365, sizeof(n->o365), "mgdcfs_%s_o365", stem);
+	snprintf(n->sink, sizeof(n->sink), "mgdcfs_%s_sink", stem);
+	snprintf(n->src, sizeof(n->src), "mgdcfs_%s_src", stem);
+	snprintf(n->dst, sizeof(n->dst), "mgdcfs_%s_dst", stem);
+	return w > 0 && (size_t)w < sizeof(n->o365) ? 0 : -ENAMETOOLONG;
+}
+
+/* ---- JSON building blocks ---- */
+
+/* Add a string member; NULL when out of memory or when `v` is NULL. */
+static cJSON *add_str(cJSON *o, const char *k, const char *v)
+{
+	return v ? cJSON_AddStringToObject(o, k, v) : NULL;
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *ref(const char *name, const char *type)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	if (r && (!add_str(r, "referenceName", name) || !add_str(r, "type", type))) {
+		cJSON_Delete(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static cJSON *expr(const char *value)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	if (e && (!add_str(e, "value", value) || !add_str(e, "type", "Expression"))) {
+		cJSON_Delete(e);
+		e = NULL;
+	}
+	return e;
+}
+
+/* A body {"properties": {"type": T, "typeProperties": {}}}; *props and *tp point inside. */
+static cJSON *resource(const char *type, cJSON **props, cJSON **tp)
+{
+	cJSON *body = cJSON_CreateObject();
+
+	*props = cJSON_AddObjectToObject(body, "properties");
+	if (!*props || !add_str(*props, "type", type) ||
+	    !(*tp = cJSON_AddObjectToObject(*props, "typeProperties"))) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* The app's key: a Key Vault reference, or the secret as a SecureString. */
+static cJSON *build_key(const struct plan_cred *c)
+{
+	char secret_name[128];
+	cJSON *k = cJSON_CreateObject();
+
+	if (!k)
+		return NULL;
+	if (c->keyvault) {
+		snprintf(secret_name, sizeof(secret_name), "mgdcfs-%s", c->app_id);
+		if (add_str(k, "type", "AzureKeyVaultSecret") &&
+		    cJSON_AddItemToObject(k, "store", ref(c->keyvault, "LinkedServiceReference")) &&
+		    add_str(k, "secretName", c->keyvault_secret ? c->keyvault_secret : secret_name))
+			return k;
+	} else if (add_str(k, "type", "SecureString") && add_str(k, "value", c->secret)) {
+		return k;
+	}
+	cJSON_Delete(k);
+	return NULL;
+}
+
+/* Add the key as `field` of tp; 0 or -ENOMEM. */
+static int add_key(cJSON *tp, const char *field, const struct plan_cred *c)
+{
+	cJSON *k = build_key(c);
+
+	if (k && cJSON_AddItemToObject(tp, field, k))
+		return 0;
+	cJSON_Delete(k);
+	return -ENOMEM;
+}
+
+static cJSON *build_o365(const struct plan_cred *c)
+{
+	cJSON *props, *tp;
+	cJSON *body = resource("Office365", &props, &tp);
+
+	if (body && (!add_str(tp, "office365TenantId", c->tenant) ||
+	             !add_str(tp, "servicePrincipalTenantId", c->tenant) ||
+	             !add_str(tp, "servicePrincipalId", c->app_id) ||
+	             add_key(tp, "servicePrincipalKey", c) < 0)) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return body;
+}
+
+/*
+ * The sink signs in as the app too: for a copy with Microsoft 365 as the
+ * source, service principal authentication is the only one supported for
+ * every sink type.
+ */
+static cJSON *build_sink(const struct plan_cred *c, const struct plan_sink *s)
+{
+	cJSON *props, *tp;
+	cJSON *body = resource(s->adls ? "AzureBlobFS" : "AzureBlobStorage", &props, &tp);
+	int ok;
+
+	if (!body)
+		return NULL;
+	ok = s->adls ? add_str(tp, "url", s->endpoint) && add_str(tp, "tenant", c->tenant) &&
+	                   add_str(tp, "servicePrincipalId", c->app_id) &&
+	                   add_str(tp, "servicePrincipalCredentialType", "ServicePrincipalKey") &&
+	                   add_key(tp, "servicePrincipalCredential", c) == 0
+	             : add_str(tp, "serviceEndpoint", s->endpoint) &&
+	                   add_str(tp, "accountKind", "StorageV2") &&
+	                   add_str(tp, "tenant", c->tenant) &&
+	                   add_str(tp, "servicePrincipalId", c->app_id) &&
+	                   add_key(tp, "servicePrincipalKey", c) == 0;
+	if (!ok) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+static cJSON *build_src(const struct plan_names *n, const char *table)
+{
+	cJSON *props, *tp;
+	cJSON *body = resource("Office365Table", &props, &tp);
+
+	if (body && (!cJSON_AddItemToObject(props, "linkedServiceName",
+	                                    ref(n->o365, "LinkedServiceReference")) ||
+	             !cJSON_AddArrayToObject(props, "schema") || !add_str(tp, "tableName", table))) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return body;
+}
+
+static cJSON *build_dst(const struct plan_names *n, const struct plan_sink *s,
+                        const char *container, const char *folder)
+{
+	char path[2048];
+	cJSON *props, *tp, *loc;
+	cJSON *body = resource("Binary", &props, &tp);
+
+	/* Each run writes into <folder>/<runId>/, so runs never mix their files. */
+	snprintf(path, sizeof(path), "@concat('%s/', pipeline().RunId)", folder);
+	if (body &&
+	    (!cJSON_AddItemToObject(props, "linkedServiceName",
+	                            ref(n->sink, "LinkedServiceReference")) ||
+	     !(loc = cJSON_AddObjectToObject(tp, "location")) ||
+	     !add_str(loc, "type", s->adls ? "AzureBlobFSLocation" : "AzureBlobStorageLocation") ||
+	     !add_str(loc, s->adls ? "fileSystem" : "container", container) ||
+	     !cJSON_AddItemToObject(loc, "folderPath", expr(path)))) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return body;
+}
+
+/* A time as the source wants it: a literal string, or an Expression for a parameter. */
+static cJSON *time_value(const char *s)
+{
+	if (strncmp(s, PARAM_PREFIX, strlen(PARAM_PREFIX)) == 0)
+		return expr(s);
+	return cJSON_CreateString(s);
+}
+
+static int build_source(const cJSON *spec, cJSON *src)
+{
+	const cJSON *df = cJSON_GetObjectItemCaseSensitive(spec, "dateFilter");
+	const cJSON *scope = cJSON_GetObjectItemCaseSensitive(spec, "scope"), *it;
+	const char *col = str_of(df, "column"), *uri = str_of(scope, "filterUri");
+	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(scope, "groups");
+	cJSON *oc;
+
+	if (!add_str(src, "type", "Office365Source"))
+		return -ENOMEM;
+	if (col && !add_str(src, "dateFilterColumn", col))
+		return -ENOMEM;
+	if (df && (!str_of(df, "start") || !str_of(df, "end") ||
+	           !cJSON_AddItemToObject(src, "startTime", time_value(str_of(df, "start"))) ||
+	           !cJSON_AddItemToObject(src, "endTime", time_value(str_of(df, "end")))))
+		return -ENOMEM;
+	if (groups && !cJSON_AddItemToObject(src, "allowedGroups", cJSON_Duplicate(groups, 1)))
+		return -ENOMEM;
+	if (uri && !add_str(src, "userScopeFilterUri", uri))
+		return -ENOMEM;
+	oc = cJSON_AddArrayToObject(src, "outputColumns");
+	if (!oc)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(spec, "columns"))
+	{
+		cJSON *c = cJSON_CreateObject();
+
+		if (!cJSON_AddItemToArray(oc, c) || !cJSON_IsString(it) ||
+		    !add_str(c, "name", it->valuestring))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build_params(const cJSON *spec, cJSON *props)
+{
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(spec, "parameters"), *it;
+	cJSON *out = cJSON_AddObjectToObject(props, "parameters");
+
+	if (!out)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, params)
+	{
+		cJSON *d = cJSON_CreateObject();
+		double v = it->valuedouble;
+		/* Whole numbers within +-2^53 (exact in a double) are "int"; the range test
+		 * comes first, as converting 1e300 to an integer is undefined. */
+		const char *type = cJSON_IsString(it) ? "string"
+		                   : cJSON_IsBool(it) ? "bool"
+		                   : (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+		                      v == (double)(long long)v)
+		                       ? "int"
+		                       : "float";
+
+		if (!cJSON_AddItemToObject(out, it->string, d) || !add_str(d, "type", type) ||
+		    !cJSON_AddItemToObject(d, "defaultValue", cJSON_Duplicate(it, 0)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The pipeline: one Copy activity, the spec kept as its description (compact
+ * JSON), and string annotations that mark it as mgdcfs's and name its app.
+ */
+static cJSON *build_pipeline(const struct plan_names *n, const struct plan_cred *c,
+                             const struct plan_sink *s, const cJSON *spec)
+{
+	char app[300], app_id[128];
+	char *desc = cJSON_PrintUnformatted(spec);
+	cJSON *body = cJSON_CreateObject(), *props, *acts, *a, *policy, *tp, *src, *sink, *ss, *an;
+
+	snprintf(app, sizeof(app), ANNOT_APP "%s", str_of(spec, "app") ? str_of(spec, "app") : "");
+	snprintf(app_id, sizeof(app_id), ANNOT_APP_ID "%s", c->app_id);
+	props = cJSON_AddObjectToObject(body, "properties");
+	acts = cJSON_AddArrayToObject(props, "activities");
+	a = cJSON_CreateObject();
+	if (!desc || !add_str(props, "description", desc) || !cJSON_AddItemToArray(acts, a) ||
+	    !add_str(a, "name", "CopyFromM365toStorage") || !add_str(a, "type", "Copy") ||
+	    !cJSON_AddArrayToObject(a, "dependsOn") ||
+	    !(policy = cJSON_AddObjectToObject(a, "policy")) ||
+	    !add_str(policy, "timeout", "7.00:00:00") ||
+	    !cJSON_AddNumberToObject(policy, "retry", 0) ||
+	    !cJSON_AddNumberToObject(policy, "retryIntervalInSeconds", 30) ||
+	    !cJSON_AddFalseToObject(policy, "secureOutput") ||
+	    !cJSON_AddFalseToObject(policy, "secureInput") ||
+	    !cJSON_AddArrayToObject(a, "userProperties") ||
+	    !(an = cJSON_AddArrayToObject(a, "inputs")) ||
+	    !cJSON_AddItemToArray(an, ref(n->src, "DatasetReference")) ||
+	    !(an = cJSON_AddArrayToObject(a, "outputs")) ||
+	    !cJSON_AddItemToArray(an, ref(n->dst, "DatasetReference")) ||
+	    !(tp = cJSON_AddObjectToObject(a, "typeProperties")) ||
+	    !(src = cJSON_AddObjectToObject(tp, "source")) || build_source(spec, src) < 0 ||
+	    !(sink = cJSON_AddObjectToObject(tp, "sink")) || !add_str(sink, "type", "BinarySink") ||
+	    !(ss = cJSON_AddObjectToObject(sink, "storeSettings")) ||
+	    !add_str(ss, "type",
+	             s->adls ? "AzureBlobFSWriteSettings" : "AzureBlobStorageWriteSettings") ||
+	    !cJSON_AddFalseToObject(tp, "enableStaging") || build_params(spec, props) < 0 ||
+	    !(an = cJSON_AddArrayToObject(props, "annotations")) ||
+	    !cJSON_AddItemToArray(an, cJSON_CreateString(ANNOT_MARK)) ||
+	    !cJSON_AddItemToArray(an, cJSON_CreateString(app)) ||
+	    !cJSON_AddItemToArray(an, cJSON_CreateString(app_id))) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	free(desc);
+	return body;
+}
+
+/* Take `body` into the plan as resource `kind`/`name`; -ENOMEM when body is NULL. */
+static int plan_add(struct pipeline_plan *plan, enum adf_kind kind, const char *name, cJSON *body)
+{
+	struct plan_resource *r = &plan->res[plan->n];
+
+	if (!body)
+		return -ENOMEM;
+	r->kind = kind;
+	r->body = body;
+	plan->n++; /* owned by the plan from here on, even if the name copy fails */
+	r->name = strdup(name);
+	return r->name ? 0 : -ENOMEM;
+}
+
+int plan_build(const char *pipeline, const cJSON *spec, const struct plan_cred *cred,
+               const struct plan_sink *sink, struct pipeline_plan *plan)
+{
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(spec, "output");
+	struct plan_names n;
+	int res;
+
+	memset(plan, 0, sizeof(*plan));
+	if (!cred->app_id || !cred->tenant || (!cred->keyvault && !cred->secret) ||
+	    !sink->endpoint || !str_of(out, "container") || !str_of(out, "folder") ||
+	    !str_of(spec, "dataset"))
+		return -EINVAL;
+	if ((res = plan_names(pipeline, &n)) < 0)
+		return res;
+	res = -ENOMEM;
+	if (!(plan->name = strdup(pipeline)) || !(plan->spec = cJSON_Duplicate(spec, 1)) ||
+	    !(plan->container = strdup(str_of(out, "container"))) ||
+	    !(plan->folder = strdup(str_of(out, "folder"))))
+		goto out;
+	if ((res = plan_add(plan, ADF_LINKED_SERVICE, n.o365, build_o365(cred))) < 0 ||
+	    (res = plan_add(plan, ADF_LINKED_SERVICE, n.sink, build_sink(cred, sink))) < 0 ||
+	    (res = plan_add(plan, ADF_DATASET, n.src, build_src(&n, str_of(spec, "dataset")))) <
+	        0 ||
+	    (res = plan_add(plan, ADF_DATASET, n.dst,
+	                    build_dst(&n, sink, plan->container, plan->folder))) < 0 ||
+	    (res = plan_add(plan, ADF_PIPELINE, pipeline, build_pipeline(&n, cred, sink, spec))) <
+	        0)
+		goto out;
+	res = 0;
+out:
+	if (res < 0)
+		plan_free(plan);
+	return res;
+}
+
+int plan_passthrough(const char *pipeline, const cJSON *resource, struct pipeline_plan *plan)
+{
+	int res;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->passthrough = 1;
+	res = (plan->name = strdup(pipeline)) ? plan_add(plan, ADF_PIPELINE, pipeline,
+	                                                 cJSON_Duplicate(resource, 1))
+	                                      : -ENOMEM;
+	if (res < 0)
+		plan_free(plan);
+	return res;
+}
+
+/* Overwrite every SecureString value before the tree is freed. */
+static void wipe_secure(cJSON *v)
+{
+	cJSON *it;
+
+	if (!v)
+		return;
+	if (cJSON_IsObject(v)) {
+		cJSON *type = cJSON_GetObjectItemCaseSensitive(v, "type");
+		cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
+
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "SecureString") == 0 &&
+		    cJSON_IsString(val)) {
+			volatile char *s = val->valuestring;
+
+			while (*s)
+				*s++ = '\0';
+		}
+	}
+	cJSON_ArrayForEach(it, v)
+	{
+		wipe_secure(it);
+	}
+}
+
+void plan_free(struct pipeline_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->n; i++) {
+		wipe_secure(plan->res[i].body);
+		cJSON_Delete(plan->res[i].body);
+		free(plan->res[i].name);
+	}
+	cJSON_Delete(plan->spec);
+	free(plan->name);
+	free(plan->container);
+	free(plan->folder);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* ---- reading a pipeline back ---- */
+
+static int has_annotation(const cJSON *ann, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, ann) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
+	return 0;
+}
+
+cJSON *plan_spec_of(const cJSON *pipe)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(props, "annotations"), *it;
+	const char *desc = str_of(props, "description");
+	cJSON *spec;
+
+	if (desc && has_annotation(ann, ANNOT_MARK)) {
+		spec = cJSON_ParseWithOpts(desc, NULL, 1);
+		if (cJSON_IsObject(spec))
+			return spec;
+		cJSON_Delete(spec);
+	}
+	/* Pipelines written by mgdcfs before 0.2 kept it as an object annotation. */
+	cJSON_ArrayForEach(it, ann)
+	{
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "mgdcfsSpec");
+
+		if (cJSON_IsObject(s))
+			return cJSON_Duplicate(s, 1);
+	}
+	return NULL;
+}
+
+const char *plan_app_of(const cJSON *pipe)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "annotations"))
+	{
+		if (cJSON_IsString(it) &&
+		    strncmp(it->valuestring, ANNOT_APP_ID, strlen(ANNOT_APP_ID)) == 0 &&
+		    it->valuestring[strlen(ANNOT_APP_ID)])
+			return it->valuestring + strlen(ANNOT_APP_ID);
+	}
+	return NULL;
+}
