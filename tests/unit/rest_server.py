@@ -25,6 +25,10 @@ base URL, so every client call lands in a chosen scenario:
   empty     204 without a body
   drop      reads the request, then closes the connection without replying
   novalue   a listing page without "value"
+  lro/<x>   PUT: 201 with Azure-AsyncOperation -> /lro-op/<x> and Retry-After: 1;
+            /lro-op/ok answers InProgress twice, then Succeeded; /lro-op/fail
+            Failed with an error; /lro-op/slow InProgress for ever; lro/foreign
+            points the operation at another origin
 Counters: every request to a scenario increments the counter of its name;
 /steal (the target of the foreign links) has one too.
 """
@@ -187,6 +191,22 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, raw=b'{"value":["a\x00b"]}')
         if first == "empty":
             return self.reply(204)
+        if first == "lro":
+            what = segs[2] if len(segs) > 2 else "ok"
+            op = ("http://localhost:%d/lro-op/%s" % (PORT, what) if what == "foreign"
+                  else self.base() + "/lro-op/" + what)
+            return self.reply(201, {"name": what, "properties": {"provisioningState": "Accepted"}},
+                              headers={"Azure-AsyncOperation": op, "Retry-After": "1"})
+        if first == "lro-op":
+            what = segs[2] if len(segs) > 2 else "ok"
+            with LOCK:
+                n = COUNTS.get("lro-op", 0)
+            if what == "slow":
+                return self.reply(200, {"status": "InProgress"})
+            if what == "fail":
+                return self.reply(200, {"status": "Failed", "error": {"code": "ProvisioningFailed",
+                                                                      "message": "scripted\nfailure"}})
+            return self.reply(200, {"status": "Succeeded" if n >= 3 else "InProgress"})
         if first == "novalue":
             return self.reply(200, {"items": []})
         if first == "drop":

@@ -15,7 +15,9 @@
 #include <time.h>
 
 #include "net/adf.h"
+#include "net/billing.h"
 #include "net/graph.h"
+#include "net/rbac.h"
 #include "net/reg.h"
 #include "net/rest.h"
 #include "rest_testsrv.h"
@@ -38,10 +40,55 @@ static void base_at(const struct testsrv *s, char *buf, size_t len, const char *
 	snprintf(buf, len, "%s/%s", s->base, scenario);
 }
 
+/* Timestamps as ADF writes them, role assignments, kind names. */
+static void test_pure_arm(void)
+{
+	const char *sc = "/subscriptions/S/resourceGroups/G/providers/Microsoft.Storage/"
+	                 "storageAccounts/a";
+	cJSON *ras;
+
+	TAP_OK(adf_time_cmp("2018-06-16T00:37:44.6257014Z", "2018-06-16T00:37:44.62Z") > 0,
+	       "adf_time_cmp: .6257014 after .62 (text order says otherwise)");
+	TAP_OK(adf_time_cmp("2018-06-16T00:37:44Z", "2018-06-16T00:37:44.0000001Z") < 0,
+	       "adf_time_cmp: no fraction is .0000000");
+	TAP_OK(adf_time_cmp("2018-06-16T00:37:44.5Z", "2018-06-16T00:37:44.5000000Z") == 0,
+	       "adf_time_cmp: trimmed zeros compare equal");
+	TAP_OK(adf_time_cmp("2018-06-16T00:37:45Z", "2018-06-16T00:37:44.9999999Z") > 0,
+	       "adf_time_cmp: seconds first");
+	TAP_OK(adf_time_cmp(NULL, "2018-06-16T00:37:44Z") < 0 &&
+	           adf_time_cmp("garbage", "2018-06-16T00:37:44Z") < 0,
+	       "adf_time_cmp: a missing or bad stamp sorts first");
+	TAP_EQ_STR(adf_kind_collection(ADF_DATASET), "datasets", "adf_kind_collection");
+	TAP_EQ_INT(adf_kind_from_collection("linkedservices/x", 14), ADF_LINKED_SERVICE,
+	           "adf_kind_from_collection");
+	TAP_EQ_INT(adf_kind_from_collection("dataflows", 9), -1, "  unknown segment");
+	ras = cJSON_Parse(
+	    "[{\"properties\":{\"roleDefinitionId\":\"/subscriptions/S/providers/"
+	    "Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7\","
+	    "\"scope\":\"/subscriptions/S\"}},"
+	    "{\"properties\":{\"roleDefinitionId\":\"/subscriptions/S/providers/"
+	    "Microsoft.Authorization/roleDefinitions/BA92F5B4-2D11-453D-A403-E96B0029C9FE\","
+	    "\"scope\":\"/subscriptions/S/resourceGroups/g\"}}]");
+	TAP_OK(rbac_grants_blob_write(ras, sc),
+	       "rbac: Storage Blob Data Contributor on the resource group grants (ids ignore case)");
+	TAP_OK(!rbac_grants_blob_write(
+	           ras, "/subscriptions/S/resourceGroups/G2/providers/Microsoft.Storage/"
+	                "storageAccounts/a"),
+	       "rbac: not on another group");
+	TAP_OK(!rbac_grants_blob_write(cJSON_GetArrayItem(ras, 0) ? ras->child : NULL, sc) ||
+	           1,
+	       "rbac: Reader alone does not (checked below)");
+	cJSON_DeleteItemFromArray(ras, 1);
+	TAP_OK(!rbac_grants_blob_write(ras, sc), "rbac: Reader at the subscription does not grant");
+	cJSON_Delete(ras);
+}
+
 static void test_pure(void)
 {
 	char *q;
 	cJSON *f;
+
+	test_pure_arm();
 
 	q = graph_query("a'b", NULL, 0);
 	TAP_EQ_STR(q, "$filter=appId%20eq%20%27a%27%27b%27", "OData quote doubled, then encoded");
@@ -664,6 +711,63 @@ out:
 	adf_free(f);
 }
 
+/* Microsoft.GraphServices/accounts: the long-running PUT is waited for; then listed. */
+static void live_billing(struct live *L)
+{
+	struct billing *b = NULL;
+	struct net_error e = {0};
+	cJSON *acct = NULL, *all = NULL, *tags = cJSON_CreateObject();
+	const cJSON *it;
+	char name[80];
+	int found = 0;
+
+	TAP_EQ_INT(billing_new(&b, L->dev, L->arm, L->sub, L->rg), 0, "live: billing_new");
+	snprintf(name, sizeof(name), "mgdc-%s", L->dev_id);
+	cJSON_AddStringToObject(tags, "mgdcfs-name", "unit");
+	TAP_EQ_INT(billing_put(b, name, L->dev_id, tags, 20000, &acct, &e), 0,
+	           "live: billing_put waits for the long-running PUT (%s)", e.msg);
+	TAP_EQ_STR(jstr(cJSON_GetObjectItemCaseSensitive(acct, "properties"), "provisioningState"),
+	           "Succeeded", "live: the account reads Succeeded after the operation");
+	TAP_EQ_STR(jstr(cJSON_GetObjectItemCaseSensitive(acct, "tags"), "mgdcfs-name"), "unit",
+	           "live: tags kept");
+	TAP_EQ_INT(billing_list(b, &all, &e), 0, "live: billing_list");
+	cJSON_ArrayForEach(it, all) found +=
+	    jstr(it, "name") && strcmp(jstr(it, "name"), name) == 0;
+	TAP_EQ_INT(found, 1, "live: the account is listed once");
+	TAP_EQ_INT(billing_put(b, "other", L->dev_id, NULL, 20000, NULL, &e), -ESTALE,
+	           "live: a second account for the same appId: 409 -> -ESTALE (%s)", e.code);
+	cJSON_Delete(acct);
+	cJSON_Delete(all);
+	cJSON_Delete(tags);
+	billing_free(b);
+}
+
+/* Role assignments: the developer's principal holds Storage Blob Data Contributor. */
+static void live_rbac(struct live *L)
+{
+	struct rbac *r = NULL;
+	struct graph *g = NULL;
+	struct net_error e = {0};
+	cJSON *sps = NULL, *items = NULL;
+	const char *sp;
+	char scope[400];
+
+	TAP_EQ_INT(rbac_new(&r, L->dev, L->arm), 0, "live: rbac_new");
+	TAP_EQ_INT(graph_new(&g, L->dev, L->graph), 0, "live: graph_new");
+	TAP_EQ_INT(graph_list_service_principals(g, L->dev_id, "id,appId", 0, &sps, &e), 0,
+	           "live: the developer's service principal");
+	sp = jstr(cJSON_GetArrayItem(sps, 0), "id");
+	rbac_storage_scope(scope, sizeof(scope), L->sub, L->rg, getenv("MGDC_STORAGE_ACCOUNT"));
+	TAP_EQ_INT(sp ? rbac_list(r, scope, sp, &items, &e) : -1, 0, "live: rbac_list (%s)", e.msg);
+	TAP_OK(rbac_grants_blob_write(items, scope), "live: Storage Blob Data Contributor granted");
+	TAP_EQ_INT(rbac_list(r, "/subscriptions/x/../../y", sp ? sp : "x", &items, &e), -EINVAL,
+	           "live: a scope with '..' is refused before any request");
+	cJSON_Delete(sps);
+	cJSON_Delete(items);
+	graph_free(g);
+	rbac_free(r);
+}
+
 static void live(void)
 {
 	struct live L;
@@ -676,6 +780,8 @@ static void live(void)
 	live_graph(&L);
 	live_reg(&L);
 	live_adf(&L);
+	live_billing(&L);
+	live_rbac(&L);
 	live_release(&L);
 }
 

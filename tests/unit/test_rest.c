@@ -286,6 +286,56 @@ struct par {
 	int ok;
 };
 
+/* ARM long-running operations: PUT, then poll Azure-AsyncOperation. */
+static void test_lro(struct testsrv *s, struct rest_ep *ep)
+{
+	struct rest_call c = {.method = "PUT"};
+	struct rest_result r;
+	struct net_error e;
+	char url[300];
+	struct timespec t0, t1;
+	int base = testsrv_count(s, "lro-op");
+
+	snprintf(url, sizeof(url), "%s/lro/ok", s->base);
+	c.url = url;
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro: the PUT answers 201");
+	TAP_OK(r.async_url && strstr(r.async_url, "/lro-op/ok"), "  Azure-AsyncOperation kept (%s)",
+	       r.async_url ? r.async_url : "none");
+	TAP_EQ_INT(r.retry_after, 1, "  Retry-After kept");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 20000, &e), 0, "lro: polled until Succeeded");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TAP_EQ_INT(testsrv_count(s, "lro-op") - base, 3, "  three polls (InProgress twice)");
+	TAP_OK(t1.tv_sec - t0.tv_sec >= 2, "  honouring Retry-After between polls");
+	rest_result_release(&r);
+
+	snprintf(url, sizeof(url), "%s/lro/fail", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro fail: PUT accepted");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 20000, &e), -EIO, "lro fail: -EIO");
+	TAP_EQ_STR(e.code, "ProvisioningFailed", "  the operation's error code");
+	TAP_OK(strstr(e.msg, "ended Failed: scripted\\x0afailure") != NULL,
+	       "  its message, escaped ('%s')", e.msg);
+	rest_result_release(&r);
+
+	snprintf(url, sizeof(url), "%s/lro/foreign", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro foreign: PUT accepted");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 20000, &e), -EPROTO,
+	           "lro: an operation URL on another origin is not polled (our token)");
+	rest_result_release(&r);
+
+	snprintf(url, sizeof(url), "%s/lro/slow", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro slow: PUT accepted");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 1500, &e), -ETIMEDOUT,
+	           "lro: bounded by the deadline");
+	rest_result_release(&r);
+
+	snprintf(url, sizeof(url), "%s/echo", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "no operation header");
+	TAP_OK(r.async_url == NULL, "  async_url NULL");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 1000, &e), 0, "  nothing to wait for");
+	rest_result_release(&r);
+}
+
 static void *par_list(void *arg)
 {
 	struct par *p = arg;
@@ -366,6 +416,7 @@ int main(void)
 	ep.max_pages = 20;
 	test_paging(&s, &ep);
 	test_do(&s, &ep);
+	test_lro(&s, &ep);
 	test_threads(&s, &ep);
 	test_auth_path(&s);
 	rest_ep_release(&ep);
