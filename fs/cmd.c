@@ -612,11 +612,10 @@ static int app_of_spec(struct mgdcfs *fs, const char *path, const char *buf, siz
 	rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), app_id, &item);
 	if (rc == -ENOENT) {
 		snprintf(err, sizeof(err),
-		         "%s: app: no app named '%s' under apps/; %s (ls apps/ lists them)", rel(path),
-		         app->valuestring,
-		         fs->reg ? "write apps/<name>.json first"
-		                 : "on this tenant apps/ shows the MGDC billing accounts and the "
-		                   "profile's own app");
+		         "%s: app: no app named '%s' under apps/; write apps/%s.json first (ls apps/ "
+		         "lists them%s)",
+		         rel(path), app->valuestring, app->valuestring,
+		         fs->reg ? "" : "; on this tenant: the MGDC billing accounts and the profile's own app");
 		rc = refuse(path, -EINVAL, err);
 		goto out;
 	}

@@ -194,8 +194,8 @@ printf '%s\n' "$PIPE" >"$T_DIR/p.json"
 r0=$(runs_of wm-p)
 cp "$T_DIR/p.json" pipelines/wm-p.json
 is "$?" 0 "cp FILE pipelines/wm-p.json"
-got=$(adf GET "$(ADF_BASE)/pipelines/wm-p?$API" | jq -c '.properties.annotations[] | objects | .mgdcfsSpec | {app, dataset, columns, dateFilter, output}')
-is "$got" "$(jq -c '{app, dataset, columns, dateFilter, output}' "$T_DIR/p.json")" "REST: the pipeline holds the spec as written"
+got=$(adf GET "$(ADF_BASE)/pipelines/wm-p?$API" | jq -c '.properties.description | fromjson | {app, dataset, columns, dateFilter, output}')
+is "$got" "$(jq -c '{app, dataset, columns, dateFilter, output}' "$T_DIR/p.json")" "REST: the pipeline's description holds the spec as written"
 is "$(runs_of wm-p)" $((r0 + 1)) "REST: one run started"
 is "$($W pipelines/wm-p.json "$PIPE")" 0 "the same pipeline spec written again"
 is "$(runs_of wm-p)" $((r0 + 2)) "REST: another run, same pipeline"

@@ -132,9 +132,9 @@ dev|pipelines/bp.json|EINVAL close|scope\.groups: 11 groups; at most 10 are allo
 dev|pipelines/bp.json|EINVAL close|columns: expected an array, got a string; a list of column names|{$PL, "columns": "id", $DF, $OUT}
 dev|pipelines/bp.json|EINVAL close|dateFilter: expected an object, got a string|{$PL, "columns": ["id"], "dateFilter": "last week", $OUT}
 dev|pipelines/bp.json|EINVAL close|outptu: unknown field; did you mean 'output'\? known fields: app, dataset|{$PL, "columns": ["id"], $DF, "outptu": {"container": "exports"}}
-dev|pipelines/bp.json|EINVAL close|app: no app registration named 'nosuch'; write apps/nosuch\.json first|{"app": "nosuch", "dataset": "BasicDataSet_v0.Message_v1", "columns": ["id"], $DF, $OUT}
+dev|pipelines/bp.json|EINVAL close|app: no app named 'nosuch' under apps/; write apps/nosuch\.json first|{"app": "nosuch", "dataset": "BasicDataSet_v0.Message_v1", "columns": ["id"], $DF, $OUT}
 # pipeline names
-dev|pipelines/bad name.json|EINVAL close|\\$: pipeline name 'bad name' is not allowed; use letters, digits|{$PL, "columns": ["id"], $DF, $OUT}
+dev|pipelines/bad name.json|EINVAL close|\\$: pipeline name 'bad name' is not allowed; start with a letter, then use letters, digits|{$PL, "columns": ["id"], $DF, $OUT}
 dev|pipelines/$A63.json|EINVAL close|\\$: file name longer than 63 characters; use a shorter name|{$PL, "columns": ["id"], $DF, $OUT}
 dev|pipelines/p\x7f.json|EINVAL open|pipelines/p\\\\x7f\.json: \\$: not a valid file name|{}
 # files that take no command

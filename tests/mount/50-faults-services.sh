@@ -112,12 +112,12 @@ is "$(arm_get pipelines/fltp1 | jq -r .name)" fltp1 "service: the pipeline exist
 check "service: and it has a run" bash -c "[ -n \"\$(readlink '$M/pipelines/fltp1/runs/latest')\" ]"
 check "no error or warning logged by the refreshes" bash -c "! tail -n +$((L0 + 1)) '${T_LOGS[m]}' | grep -E ' (error|warning): '"
 
-# The plan of a pipeline spec NAME: linked services mgdcfs-NAME-o365 and
-# -sink, datasets mgdcfs-NAME-src and -dst, the pipeline NAME (as fltp1 shows).
+# The plan of a pipeline spec NAME: linked services mgdcfs_NAME_o365 and
+# _sink, datasets mgdcfs_NAME_src and _dst, the pipeline NAME (as fltp1 shows).
 plan_held() {
 	local n=0 r
-	for r in linkedservices/mgdcfs-$1-o365 linkedservices/mgdcfs-$1-sink datasets/mgdcfs-$1-src \
-		datasets/mgdcfs-$1-dst pipelines/$1; do
+	for r in linkedservices/mgdcfs_$1_o365 linkedservices/mgdcfs_$1_sink datasets/mgdcfs_$1_src \
+		datasets/mgdcfs_$1_dst pipelines/$1; do
 		[ "$(arm_get "$r" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
 	done
 	echo $n
