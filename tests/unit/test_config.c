@@ -555,6 +555,47 @@ static void test_secret_files(void)
 		config_release(&c);
 }
 
+/* "apps": how pipelines sign in as other apps; secrets by file, or names in a Key Vault. */
+static void test_apps(void)
+{
+	const struct config_app *a;
+	struct config c;
+	char *json;
+	int rc;
+
+	write_file("reports.secret", 0600, "reports-" SECRET);
+	write_profile(",\"key_vault\": \"kv\", \"apps\": {\"reports\": {\"client_secret_file\": "
+	              "\"reports.secret\"}, \"22222222-2222-2222-2222-2222222222cc\": "
+	              "{\"key_vault_secret\": \"hr-secret\"}}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, 0, "apps: two entries accepted (%s)", err);
+	if (rc)
+		return;
+	TAP_EQ_INT(c.n_apps, 2, "apps: two entries");
+	a = config_app_find(&c, "reports", NULL);
+	TAP_EQ_STR(a ? a->client_secret : NULL, "reports-" SECRET, "apps: found by name, secret read");
+	a = config_app_find(&c, "hr", "22222222-2222-2222-2222-2222222222CC");
+	TAP_EQ_STR(a ? a->keyvault_secret : NULL, "hr-secret",
+	           "apps: found by appId, case-insensitively");
+	TAP_OK(config_app_find(&c, "nosuch", NULL) == NULL, "apps: an unknown app is NULL");
+	json = config_to_json(&c);
+	TAP_OK(json && !strstr(json, "reports-" SECRET) && strstr(json, "\"client_secret\":\t\"(set)\""),
+	       "apps: config.json shows (set), never the secret");
+	free(json);
+	config_release(&c);
+
+	write_file("reports.secret", 0644, "reports-" SECRET);
+	expect(",\"apps\": {\"reports\": {\"client_secret_file\": \"reports.secret\"}}", -EACCES,
+	       "chmod 600", "apps: a 0644 app secret file is refused");
+	expect(",\"apps\": {\"reports\": {\"key_vault_secret\": \"x\"}}", -EINVAL,
+	       "needs the profile's \"key_vault\"", "apps: key_vault_secret without key_vault");
+	expect(",\"apps\": {\"reports\": {}}", -EINVAL,
+	       "give \"client_secret_file\" or \"key_vault_secret\"", "apps: an empty entry");
+	expect(",\"apps\": {\"reports\": {\"secret\": \"x\"}}", -EINVAL, "unknown key 'secret'",
+	       "apps: an unknown key, listing the valid ones");
+	expect(",\"apps\": [\"reports\"]", -EINVAL, "expected an object", "apps: not an object");
+}
+
 static void test_urls(void)
 {
 	static const char *const refused[] = {
@@ -726,6 +767,7 @@ int main(void)
 	test_missing();
 	test_relative_config();
 	test_secret_files();
+	test_apps();
 	test_urls();
 	test_env();
 	test_to_json();

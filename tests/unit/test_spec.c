@@ -709,6 +709,67 @@ static void test_variants(void)
 	cJSON_Delete(adls);
 }
 
+/* Names ADF accepts for every pipeline name mgdcfs accepts; readable specs old and new. */
+static void test_plan_names(void)
+{
+	struct plan_names a, b;
+	cJSON *pipe, *spec;
+
+	TAP_EQ_INT(plan_names("week45", &a), 0, "plan_names week45");
+	TAP_EQ_STR(a.sink, "mgdcfs_week45_sink", "  no hash when nothing was replaced");
+	TAP_EQ_INT(plan_names("week-45", &a), 0, "plan_names week-45");
+	TAP_EQ_INT(plan_names("week_45", &b), 0, "plan_names week_45");
+	TAP_OK(strncmp(a.o365, "mgdcfs_week_45_", 15) == 0 && strlen(a.o365) == 15 + 8 + 5,
+	       "  '-' becomes '_' with a hash: %s", a.o365);
+	TAP_OK(strcmp(a.o365, b.o365) != 0, "  week-45 and week_45 never share resources");
+	TAP_OK(plan_resource_name_ok(ADF_LINKED_SERVICE, a.o365) &&
+	           plan_resource_name_ok(ADF_DATASET, a.dst),
+	       "  both follow ADF's naming rules");
+	TAP_EQ_INT(plan_names("a123456789012345678901234567890123456789012345678901234567890bc", &a),
+	           0, "a 63-character name fits");
+	TAP_OK(!plan_resource_name_ok(ADF_LINKED_SERVICE, "mgdcfs-x-o365") &&
+	           !plan_resource_name_ok(ADF_DATASET, "1abc") &&
+	           !plan_resource_name_ok(ADF_DATASET, "_abc") &&
+	           plan_resource_name_ok(ADF_PIPELINE, "week-45") &&
+	           !plan_resource_name_ok(ADF_PIPELINE, "a.b") &&
+	           !plan_resource_name_ok(ADF_PIPELINE, "9x"),
+	       "plan_resource_name_ok: the rules of ADF's naming rules page");
+	/* A pipeline written before 0.2 kept its spec as an object annotation. */
+	pipe = cJSON_Parse("{\"properties\":{\"annotations\":[\"mgdcfs\",{\"mgdcfsSpec\":"
+	                   "{\"app\":\"old\"}}]}}");
+	spec = plan_spec_of(pipe);
+	TAP_EQ_STR(str_at(spec, "app"), "old", "plan_spec_of reads the old object annotation");
+	TAP_OK(plan_app_of(pipe) == NULL, "  and knows no appId there");
+	cJSON_Delete(spec);
+	cJSON_Delete(pipe);
+	/* A description that is not ours, or not JSON, is no spec. */
+	pipe = cJSON_Parse("{\"properties\":{\"description\":\"{\\\"app\\\":\\\"x\\\"}\","
+	                   "\"annotations\":[]}}");
+	TAP_OK(plan_spec_of(pipe) == NULL, "a description without the mgdcfs annotation is not read");
+	cJSON_Delete(pipe);
+	pipe = cJSON_Parse("{\"properties\":{\"description\":\"weekly mail\","
+	                   "\"annotations\":[\"mgdcfs\",\"appId=\"]}}");
+	TAP_OK(plan_spec_of(pipe) == NULL && plan_app_of(pipe) == NULL,
+	       "a prose description and an empty appId are nothing");
+	cJSON_Delete(pipe);
+}
+
+/* A portal-only app known only by its appId: validated against the catalog alone. */
+static void test_portal_only_app(void)
+{
+	struct pipeline_plan plan;
+	cJSON *known = cJSON_Parse("{\"appId\": \"33333333-3333-3333-3333-333333333333\"}");
+
+	TAP_EQ_INT(plan_pipeline("{'columns':['id','bodyPreview']}", known, &prof, SECRET, &plan), 0,
+	           "an appId without an approval: catalog columns accepted");
+	TAP_EQ_STR(str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalId"),
+	           "33333333-3333-3333-3333-333333333333", "  the pipeline signs in as that app");
+	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.servicePrincipalId"),
+	           "33333333-3333-3333-3333-333333333333", "  the sink too");
+	plan_free(&plan);
+	cJSON_Delete(known);
+}
+
 static void test_passthrough(void)
 {
 	size_t len = 0;
@@ -867,6 +928,8 @@ int main(void)
 	test_good_pipeline();
 	test_defaults();
 	test_variants();
+	test_plan_names();
+	test_portal_only_app();
 	test_passthrough();
 	test_good_registration();
 	test_values();
