@@ -731,24 +731,6 @@ int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const
 	return -EACCES;
 }
 
-/* Names of the datasets a pipeline's activities read or write. */
-static void referenced(const cJSON *res, const char *list, const char *field, cJSON *names)
-{
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(res, "properties");
-	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(props, list), *a, *io, *ref;
-
-	if (!list[0])
-		acts = NULL;
-	cJSON_ArrayForEach(a, acts)
-	{
-		for (int k = 0; k < 2; k++) {
-			io = cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs");
-			cJSON_ArrayForEach(ref, io) if (ctl_str(ref, field))
-			    cJSON_AddItemToArray(names, cJSON_CreateString(ctl_str(ref, field)));
-		}
-	}
-}
-
 static int name_in(const cJSON *arr, const char *s)
 {
 	const cJSON *it;
@@ -775,11 +757,11 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 		remote_fail(path, rc, &e, "reading the pipeline");
 		goto out;
 	}
-	referenced(pipe, "activities", "referenceName", mine);
+	plan_datasets_of(pipe, mine);
 	rc = adf_list(fs->adf, ADF_PIPELINE, &pipes, &e);
 	if (rc == 0)
 		cJSON_ArrayForEach(it, pipes) if (strcmp(ctl_str(it, "name") ?: "", name))
-		    referenced(it, "activities", "referenceName", others);
+		    plan_datasets_of(it, others);
 	if (rc == 0)
 		rc = adf_list(fs->adf, ADF_DATASET, &dsets, &e);
 	if (rc) {
@@ -794,9 +776,7 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 	cJSON_ArrayForEach(it, dsets)
 	{
 		const char *dn = ctl_str(it, "name");
-		const cJSON *ls = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(it, "properties"), "linkedServiceName");
-		const char *lsn = ctl_str(ls, "referenceName");
+		const char *lsn = plan_linked_service_of(it);
 
 		if (!dn || !lsn)
 			continue;

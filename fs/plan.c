@@ -503,3 +503,29 @@ const char *plan_app_of(const cJSON *pipe)
 	}
 	return NULL;
 }
+
+int plan_datasets_of(const cJSON *pipe, cJSON *names)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties"), *a, *ref;
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(props, "activities"))
+	{
+		for (int k = 0; k < 2; k++) {
+			cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs"))
+			{
+				if (str_of(ref, "referenceName") &&
+				    !cJSON_AddItemToArray(names,
+				                          cJSON_CreateString(str_of(ref, "referenceName"))))
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+const char *plan_linked_service_of(const cJSON *dataset)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(dataset, "properties");
+
+	return str_of(cJSON_GetObjectItemCaseSensitive(props, "linkedServiceName"), "referenceName");
+}

@@ -122,6 +122,16 @@ void plan_free(struct pipeline_plan *plan);
 cJSON *plan_spec_of(const cJSON *pipe);
 
 /*
+ * plan_datasets_of - add to array `names` the name of every dataset the
+ * activities of pipeline resource `pipe` read or write (inputs, outputs).
+ * Returns 0 or -ENOMEM.
+ */
+int plan_datasets_of(const cJSON *pipe, cJSON *names);
+
+/* plan_linked_service_of - the linked service a dataset resource uses, or NULL. */
+const char *plan_linked_service_of(const cJSON *dataset);
+
+/*
  * plan_app_of - the appId a pipeline made by mgdcfs runs as (its
  * "appId=<id>" annotation), pointing into `pipe`; NULL when unknown.
  */

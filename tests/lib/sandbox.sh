@@ -21,7 +21,8 @@ sbx_private_up() {
 	MGDC_SANDBOX_BLOB_PROXY_PORT=$(free_port)
 	SBX_PRIVATE=$dir
 	trap 'sbx_private_down; t_cleanup' EXIT
-	if ! out=$("$T_ROOT/scripts/sandbox" up "$@" 2>&1); then
+	# A loaded machine may take long to start Node twice: give it time.
+	if ! out=$(MGDC_SANDBOX_START_TIMEOUT_S=${MGDC_SANDBOX_START_TIMEOUT_S:-120} "$T_ROOT/scripts/sandbox" up "$@" 2>&1); then
 		not_ok "private sandbox up $*"
 		diag "$out"
 		return 1

@@ -129,6 +129,16 @@ $PORTAL decline "$RD" >/dev/null 2>&1
 is "$(consent_after_run)" "0 Failed Denied" "declined app: the run fails; consent Denied"
 $PORTAL approve "$RD" >/dev/null 2>&1
 is "$(consent_after_run)" "0 Succeeded Approved" "approved app: the run succeeds; consent Approved"
+r=$(readlink "$D/pipelines/reports45/runs/latest")
+check "activities.json carries the copy's output" bash -c "jq -e '.[0].activityType == \"Copy\" and .[0].status == \"Succeeded\"' '$D/pipelines/reports45/runs/$r/activities.json' >/dev/null"
+curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL/settings" -H 'content-type: application/json' -d '{"runSeconds": 30}' >/dev/null
+is "$($W "$D/pipelines/reports45/trigger" '{}')" 0 "trigger a long run"
+r=$(readlink "$D/pipelines/reports45/runs/latest")
+is "$($W "$D/pipelines/reports45/runs/$r/cancel" x)" 0 "cancel works with no registration service"
+is "$(wait_status "$D/pipelines/reports45/runs/$r")" Cancelled "  the run ends Cancelled"
+is "$(sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/pipelineruns/$r?api-version=2018-06-01" | jq -c '[.status, .runEnd]')" '["Cancelled",null]' "  service agrees"
+is "$(cat "$D/apps/reports/consent")" Approved "  a cancelled run says nothing about consent"
+curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL/reset" -H 'content-type: application/json' -d '{}' >/dev/null
 curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL/clock" -H 'content-type: application/json' -d '{"advanceDays": 181}' >/dev/null
 is "$(consent_after_run)" "0 Failed Expired" "181 days later: the run fails; consent Expired"
 curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL/reset" -H 'content-type: application/json' -d '{}' >/dev/null
