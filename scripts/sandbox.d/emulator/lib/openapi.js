@@ -164,7 +164,7 @@ function pathRegExp(template) {
 
 /*
  * load() - every operation of the kept documents as [{api, version, method,
- * re, operationId, body: {name, required} | null, validate}]. Throws when a
+ * template, re, operationId, body: {name, required} | null, validate}]. Throws when a
  * kept document is inconsistent (a $ref to nothing).
  */
 function load() {
@@ -188,7 +188,7 @@ function load() {
             validate = ajv.compile({ $id: `${id}/${op.operationId}`, ...withBase(target, id) });
           }
           ops.push({
-            api: api.split('/')[0], version: api.split('/')[1], method: method.toUpperCase(), re: pathRegExp(template),
+            api: api.split('/')[0], version: api.split('/')[1], method: method.toUpperCase(), template, re: pathRegExp(template),
             operationId: op.operationId, body: param ? { name: param.name, required: param.required === true } : null, validate,
           });
         }
@@ -237,6 +237,9 @@ function jsonPath(pointer, extra) {
   return out || '$';
 }
 
+const jsonType = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+// Values are echoed only for rules on enums, patterns, formats and ranges:
+// a value of the wrong type may be a secret in the wrong place.
 const shown = (v) => {
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
@@ -250,7 +253,7 @@ function describe(e) {
     case 'required':
       return { target: jsonPath(e.instancePath, e.params.missingProperty), text: 'is required' };
     case 'type':
-      return { target: jsonPath(e.instancePath), text: `must be of type ${e.params.type}, not ${shown(e.data)}` };
+      return { target: jsonPath(e.instancePath), text: `must be of type ${e.params.type}, not ${jsonType(e.data)}` };
     case 'enumCI':
       return { target: jsonPath(e.instancePath), text: `must be one of ${e.schema.map((x) => `'${x}'`).join(', ')}, not ${shown(e.data)}` };
     case 'format':
@@ -258,7 +261,7 @@ function describe(e) {
     case 'pattern':
       return { target: jsonPath(e.instancePath), text: `must match the pattern ${e.params.pattern}, not ${shown(e.data)}` };
     default:
-      return { target: jsonPath(e.instancePath), text: `${e.message}, not ${shown(e.data)}` };
+      return { target: jsonPath(e.instancePath), text: `${e.message}, not ${typeof e.data === 'number' ? e.data : jsonType(e.data)}` };
   }
 }
 
@@ -296,6 +299,7 @@ function validate(method, urlPath, apiVersion, body) {
 function check(ctx, body) {
   const bad = validate(ctx.req.method, ctx.url.pathname, ctx.url.searchParams.get('api-version'), body);
   if (!bad) return;
+  console.log(`emulator: openapi: refused ${ctx.req.method} ${ctx.url.pathname}: ${bad.message}`);
   const err = armError(400, 'InvalidRequestContent', bad.message);
   err.body.error.target = bad.target;
   throw err;
