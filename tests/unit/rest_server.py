@@ -29,15 +29,23 @@ base URL, so every client call lands in a chosen scenario:
             /lro-op/ok answers InProgress twice, then Succeeded; /lro-op/fail
             Failed with an error; /lro-op/slow InProgress for ever; lro/foreign
             points the operation at another origin
+  real      /real/subscriptions/{sub}/resourceGroups/{rg}/providers/
+            Microsoft.DataFactory/factories/{factory}/...: the ADF routes of
+            the public example payloads in fixtures/real/adf/ (test_contract),
+            answered with the example's 2xx status, headers and body when the
+            path parameters, api-version and (for PUT and createRun) the body
+            equal the example's request; 404 ExampleMismatch otherwise
 Counters: every request to a scenario increments the counter of its name;
 /steal (the target of the foreign links) has one too.
 """
 import base64
 import json
+import os
+import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 def b64(obj):
@@ -48,6 +56,27 @@ def b64(obj):
 TOKEN = ".".join([b64({"alg": "none", "typ": "JWT"}),
                   b64({"aud": "test", "exp": 4102444800}), "c2ln"])
 COUNTS = {}
+REAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "real", "adf")
+FACTORY = re.compile(r"^/real/subscriptions/(?P<subscriptionId>[^/]+)/resourceGroups/"
+                     r"(?P<resourceGroupName>[^/]+)/providers/Microsoft\.DataFactory/"
+                     r"factories/(?P<factoryName>[^/]+)(?P<rest>/.*)?$")
+# (method, path after the factory, example file, body parameter compared with the request)
+REAL_ROUTES = [
+    ("GET", r"", "Factories_Get.json", None),
+    ("GET", r"/pipelines", "Pipelines_ListByFactory.json", None),
+    ("GET", r"/pipelines/(?P<pipelineName>[^/]+)", "Pipelines_Get.json", None),
+    ("PUT", r"/pipelines/(?P<pipelineName>[^/]+)", "Pipelines_Create.json", "pipeline"),
+    ("PUT", r"/linkedservices/(?P<linkedServiceName>[^/]+)", "LinkedServices_Create.json",
+     "linkedService"),
+    ("PUT", r"/datasets/(?P<datasetName>[^/]+)", "Datasets_Create.json", "dataset"),
+    ("POST", r"/pipelines/(?P<pipelineName>[^/]+)/createRun", "Pipelines_CreateRun.json",
+     "parameters"),
+    ("GET", r"/pipelineruns/(?P<runId>[^/]+)", "PipelineRuns_Get.json", None),
+    ("POST", r"/queryPipelineRuns", "PipelineRuns_QueryByFactory.json", None),
+    ("POST", r"/pipelineruns/(?P<runId>[^/]+)/queryActivityruns",
+     "ActivityRuns_QueryByPipelineRun.json", None),
+    ("POST", r"/pipelineruns/(?P<runId>[^/]+)/cancel", "PipelineRuns_Cancel.json", None),
+]
 LOCK = threading.Lock()
 PORT = 0
 
@@ -178,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
                    "RegistrationNotFound": "App registration not found. It is possible someone deleted this app."}
             return self.reply(status, {"error": {"code": code,
                                                  "message": msg.get(code, "scripted failure " + code)}})
+        if first == "real":
+            return self.real(path, q, body)
         if first == "big":
             blob = json.dumps({"value": ["x" * 1000] * 2100}).encode()
             return self.reply(200, raw=blob)
@@ -217,6 +248,35 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return None
         return self.reply(404, {"error": {"code": "NotFound", "message": "no scenario " + first}})
+
+    def real(self, path, q, body):
+        m = FACTORY.match(path)
+        for method, rest, name, body_param in REAL_ROUTES:
+            r = re.fullmatch(rest, (m.group("rest") or "") if m else "")
+            if not m or method != self.command or not r:
+                continue
+            with open(os.path.join(REAL, name)) as f:
+                ex = json.load(f)
+            want = ex["parameters"]
+            got = dict(m.groupdict(), **r.groupdict())
+            got.pop("rest")
+            got["api-version"] = q.get("api-version", [None])[0]
+            for k, v in got.items():
+                v = unquote(v) if v is not None and k != "api-version" else v
+                if v != want.get(k):
+                    return self.reply(404, {"error": {"code": "ExampleMismatch", "message":
+                                      "%s: %s is %r, the example has %r" % (name, k, v, want.get(k))}})
+            if body_param and body != want.get(body_param):
+                return self.reply(404, {"error": {"code": "ExampleMismatch", "message":
+                                  "%s: the body is not the example's %s" % (name, body_param)}})
+            status = min(k for k in ex["responses"] if k.startswith("2"))
+            res = ex["responses"][status]
+            headers = {k: v for k, v in res.get("headers", {}).items()
+                       if k.lower() not in ("content-length", "content-type")}
+            if res.get("body") is None:
+                return self.reply(int(status), raw=b"", headers=headers)
+            return self.reply(int(status), res["body"], headers=headers)
+        return self.reply(404, {"error": {"code": "NotFound", "message": "no example for " + path}})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 

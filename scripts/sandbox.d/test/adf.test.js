@@ -105,15 +105,16 @@ test('bad requests get CloudError bodies', async () => {
   assertError(r, 400, 'InvalidRequestContent');
   r = await call('PUT', `/linkedservices/X${Q}`, '');
   assertError(r, 400, 'InvalidRequestContent');
+  // Bodies the public OpenAPI definitions refuse (lib/openapi.js).
   r = await call('PUT', `/linkedservices/X${Q}`, { type: 'AzureBlobStorage' });
-  assert.match(assertError(r, 400, 'BadRequest'), /'properties'/);
+  assert.match(assertError(r, 400, 'InvalidRequestContent'), /'properties' is required/);
   r = await call('PUT', `/linkedservices/X${Q}`, { properties: {} });
-  assert.match(assertError(r, 400, 'BadRequest'), /'properties.type'/);
+  assert.match(assertError(r, 400, 'InvalidRequestContent'), /'properties.type' is required/);
   r = await call('PUT', `/linkedservices/a.b${Q}`, { properties: { type: 'X' } });
   assertError(r, 400, 'InvalidResourceName');
   r = await call('PUT', `/datasets/D${Q}`, { properties: { type: 'Binary', linkedServiceName: { referenceName: 'Missing', type: 'LinkedServiceReference' } } });
   assert.match(assertError(r, 400, 'BadRequest'), /invalid reference 'Missing'/);
-  r = await call('PUT', `/pipelines/P${Q}`, { properties: { activities: [{ name: 'c', type: 'Copy', inputs: [{ referenceName: 'Nope', type: 'DatasetReference' }] }] } });
+  r = await call('PUT', `/pipelines/P${Q}`, { properties: { activities: [{ name: 'c', type: 'Copy', inputs: [{ referenceName: 'Nope', type: 'DatasetReference' }], typeProperties: { source: { type: 'BinarySource' }, sink: { type: 'BinarySink' } } }] } });
   assert.match(assertError(r, 400, 'BadRequest'), /invalid reference 'Nope'/);
   r = await call('PUT', `/pipelines/P${Q}`, { properties: { activities: [{ name: 'a', type: 'Wait' }, { name: 'A', type: 'Wait' }] } });
   assertError(r, 400, 'BadRequest');
@@ -248,9 +249,11 @@ test('runs: createRun, status progression, parameters, queries, cancel', async (
   }
   assert.deepEqual(seen.sort(), [runId, run2, run3].sort());
   r = await call('POST', `/queryPipelineRuns${Q}`, { lastUpdatedBefore: WINDOW.lastUpdatedBefore });
-  assert.match(assertError(r, 400, 'BadRequest'), /lastUpdatedAfter/);
+  assert.match(assertError(r, 400, 'InvalidRequestContent'), /'lastUpdatedAfter' is required/);
   r = await call('POST', `/queryPipelineRuns${Q}`, { ...WINDOW, filters: [{ operand: 'Colour', operator: 'Equals', values: ['x'] }] });
-  assertError(r, 400, 'BadRequest');
+  assert.match(assertError(r, 400, 'InvalidRequestContent'), /'filters\[0\]\.operand' must be one of/);
+  r = await call('POST', `/queryPipelineRuns${Q}`, { ...WINDOW, filters: [{ operand: 'ActivityName', operator: 'Equals', values: ['x'] }] });
+  assert.match(assertError(r, 400, 'BadRequest'), /not valid here/);
   r = await call('POST', `/queryPipelineRuns${Q}`, { ...WINDOW, continuationToken: 'garbage' });
   assertError(r, 400, 'BadRequest');
   r = await call('POST', `/queryPipelineRuns${Q}`, { lastUpdatedAfter: '2100-01-01T00:00:00Z', lastUpdatedBefore: '2200-01-01T00:00:00Z' });

@@ -392,7 +392,7 @@ test('consent rules fail the run at once with the documented envelope', async ()
   const other = c.identities.reader.appId;
   let r = await regCall('dev', 'PUT', `/${other}`, { name: 'other-app', datasets: [{ name: DS, columns: APPROVED, scope: { kind: 'AllUsers' } }], destination: { storageAccount: c.storageAccount, container: 'exports' } });
   assert.equal(r.status, 201, r.text);
-  await put('/linkedservices/O365other', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalId: other, servicePrincipalKey: { type: 'SecureString', value: c.identities.reader.secret } } } });
+  await put('/linkedservices/O365other', { properties: { type: 'Office365', typeProperties: { office365TenantId: c.tenantId, servicePrincipalTenantId: c.tenantId, servicePrincipalId: other, servicePrincipalKey: { type: 'SecureString', value: c.identities.reader.secret } } } });
   await pipeline('other', { appLs: 'O365other' });
   assertFails(await run('other'), /App authorization for application '.*' is Pending/);
   r = await regCall('admin', 'POST', `/${other}/decline`);
@@ -402,7 +402,7 @@ test('consent rules fail the run at once with the documented envelope', async ()
   assert.equal(r.status, 204);
   assertFails(await run('other'), /ConsentNotFound: No Microsoft Graph Data Connect app registration matches application/);
   // Tenant mismatch of the linked service.
-  await put('/linkedservices/O365tenant', { properties: { type: 'Office365', typeProperties: { office365TenantId: crypto.randomUUID(), servicePrincipalId: c.identities.developer.appId, servicePrincipalKey: { type: 'SecureString', value: c.identities.developer.secret } } } });
+  await put('/linkedservices/O365tenant', { properties: { type: 'Office365', typeProperties: { office365TenantId: crypto.randomUUID(), servicePrincipalTenantId: c.tenantId, servicePrincipalId: c.identities.developer.appId, servicePrincipalKey: { type: 'SecureString', value: c.identities.developer.secret } } } });
   await pipeline('tenant', { appLs: 'O365tenant' });
   assertFails(await run('tenant'), /does not match the tenant/);
 });

@@ -34,6 +34,7 @@ const crypto = require('node:crypto');
 const { route, routes, armError, send, parseJson } = require('./http');
 const state = require('./state');
 const tokens = require('./tokens');
+const openapi = require('./openapi');
 
 const API_VERSION = '2018-06-01';
 const MASK = '**********';
@@ -117,7 +118,8 @@ function armPrelude(ctx, versions, sub, rg) {
 
 /*
  * armBody - the JSON body of an ARM request, as an object. Throws 400
- * InvalidRequestContent for empty or malformed JSON or a non-object.
+ * InvalidRequestContent for empty or malformed JSON, a non-object, or a body
+ * the operation's public OpenAPI definitions refuse (lib/openapi.js).
  */
 function armBody(ctx, { optional = false } = {}) {
   if (optional && (!ctx.body || ctx.body.length === 0)) return {};
@@ -126,6 +128,7 @@ function armBody(ctx, { optional = false } = {}) {
   if (tooDeep(b)) {
     throw bad(`The request content was invalid and could not be deserialized: the JSON nests deeper than ${MAX_DEPTH} levels.`, 'InvalidRequestContent');
   }
+  openapi.check(ctx, b); // the public OpenAPI definitions of the operation, if any
   return b;
 }
 
