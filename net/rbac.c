@@ -60,6 +60,26 @@ static int rbac_guid(const char *s)
 	return 1;
 }
 
+/* An ARM id: "/segment/segment...", no empty, "." or ".." segment, no ? # % or control. */
+static int rbac_scope_ok(const char *scope)
+{
+	const char *p = scope;
+
+	if (!scope || scope[0] != '/' || strlen(scope) > 1024)
+		return 0;
+	while (*p == '/') {
+		size_t n = strcspn(p + 1, "/");
+
+		if (n == 0 || (n == 1 && p[1] == '.') || (n == 2 && p[1] == '.' && p[2] == '.'))
+			return 0;
+		for (size_t i = 1; i <= n; i++)
+			if ((unsigned char)p[i] < 0x20 || strchr("?#%\\", p[i]))
+				return 0;
+		p += n + 1;
+	}
+	return *p == '\0';
+}
+
 int rbac_list(struct rbac *r, const char *scope, const char *principal_id, cJSON **items,
               struct net_error *e)
 {
@@ -69,8 +89,7 @@ int rbac_list(struct rbac *r, const char *scope, const char *principal_id, cJSON
 	int res = rest_error(e, ENOMEM, "NoMemory", "out of memory");
 
 	*items = NULL;
-	if (!scope || scope[0] != '/' || strstr(scope, "//") || strchr(scope, '?') ||
-	    strchr(scope, '#') || strchr(scope, '%') || !rbac_guid(principal_id))
+	if (!rbac_scope_ok(scope) || !rbac_guid(principal_id))
 		return rest_error(e, EINVAL, "InvalidScope", "not an ARM scope and principal id");
 	/* The scope is a path of ARM names: each segment is kept, '/' joins them. */
 	if (!(enc = http_urlencode(scope, 1)))

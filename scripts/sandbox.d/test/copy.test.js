@@ -420,8 +420,8 @@ test('sinks sign in as a service principal that may write blobs; secrets are che
   };
   // The factory's managed identity (no credential on the sink) is refused.
   assertFails(await withSink('mi', sink({})), /Service Principal authentication is the only supported authentication mechanism for all sink types.*'Sinkmi' \(AzureBlobStorage\)/);
-  // An account key is no service principal either.
-  assertFails(await withSink('key', sink({ accountKey: { type: 'SecureString', value: c.storageKey } })), /the only supported authentication mechanism/);
+  // An account key (in a connection string) is no service principal either.
+  assertFails(await withSink('key', { properties: { type: 'AzureBlobStorage', typeProperties: { connectionString: `DefaultEndpointsProtocol=https;AccountName=${c.storageAccount};AccountKey=${c.storageKey}` } } }), /the only supported authentication mechanism/);
   // A wrong secret on the sink: Entra refuses the token.
   let res = await withSink('bad', sink({ tenant: c.tenantId, servicePrincipalId: dev.appId, servicePrincipalKey: { type: 'SecureString', value: 'wrong' } }));
   assert.equal(res.run.status, 'Failed');
