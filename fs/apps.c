@@ -115,10 +115,11 @@ static void safe_name(const char *in, char *out, size_t n)
 {
 	size_t o = 0;
 
-	for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < n && o < APPS_NAME_MAX;
-	     p++)
-		out[o++] = (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '.' || *p == '\\') ? '_'
-		                                                                            : (char)*p;
+	for (const unsigned char *p = (const unsigned char *)in;
+	     *p && o + 1 < n && o < APPS_NAME_MAX; p++)
+		out[o++] = (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '.' || *p == '\\')
+		               ? '_'
+		               : (char)*p;
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
@@ -164,13 +165,14 @@ static cJSON *graph_names(struct mgdcfs *fs, const cJSON *items)
 	} else if ((all = cJSON_CreateArray())) {
 		cJSON_ArrayForEach(it, items)
 		{
-			if (graph_list_applications(fs->graph, ctl_str(it, "appId"), "appId,displayName",
-			                            0, &one, &e) < 0) {
+			if (graph_list_applications(fs->graph, ctl_str(it, "appId"),
+			                            "appId,displayName", 0, &one, &e) < 0) {
 				rc = -e.err;
 				break;
 			}
 			while (one && one->child)
-				cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(one, one->child));
+				cJSON_AddItemToArray(all,
+				                     cJSON_DetachItemViaPointer(one, one->child));
 			cJSON_Delete(one);
 		}
 	}
@@ -262,7 +264,8 @@ static const cJSON *account_of(const cJSON *accts, const char *app_id)
 
 	cJSON_ArrayForEach(a, accts)
 	{
-		const char *id = ctl_str(cJSON_GetObjectItemCaseSensitive(a, "properties"), "appId");
+		const char *id =
+		    ctl_str(cJSON_GetObjectItemCaseSensitive(a, "properties"), "appId");
 
 		if (id && strcasecmp(id, app_id) == 0)
 			return a;
@@ -301,7 +304,8 @@ int apps_list(struct mgdcfs *fs, cJSON **out, struct net_error *e)
 	}
 	cJSON_ArrayForEach(it, accts)
 	{
-		const char *id = ctl_str(cJSON_GetObjectItemCaseSensitive(it, "properties"), "appId");
+		const char *id =
+		    ctl_str(cJSON_GetObjectItemCaseSensitive(it, "properties"), "appId");
 
 		if (id && add_id(ids, id) < 0)
 			goto out;
@@ -363,8 +367,9 @@ int apps_role(struct mgdcfs *fs, const char *app_id, cJSON **out, struct net_err
 	           !(sp = ctl_str(cJSON_GetArrayItem(sps, 0), "id"))) {
 		snprintf(reason, sizeof(reason), "the app's service principal is unknown: %s%s",
 		         e->err ? "Graph /servicePrincipals: " : "no service principal for the app",
-		         e->err ? (e->status == 403 ? "refused (needs Application.Read.All)" : e->msg)
-		                : "");
+		         e->err
+		             ? (e->status == 403 ? "refused (needs Application.Read.All)" : e->msg)
+		             : "");
 	} else if (!fs->rbac || rbac_list(fs->rbac, scope, sp, &ras, e) < 0) {
 		snprintf(reason, sizeof(reason), "the role assignments could not be read: %s%s%s",
 		         e->code, e->code[0] ? ": " : "", e->msg);
@@ -375,7 +380,8 @@ int apps_role(struct mgdcfs *fs, const char *app_id, cJSON **out, struct net_err
 	         "az role assignment create --assignee %s --role \"" APPS_ROLE_NAME "\" --scope %s",
 	         app_id, scope[0] ? scope : "<the storage account's resource id>");
 	if (!cJSON_AddStringToObject(o, "role", APPS_ROLE_NAME) ||
-	    !(acct ? cJSON_AddStringToObject(o, "account", acct) : cJSON_AddNullToObject(o, "account")) ||
+	    !(acct ? cJSON_AddStringToObject(o, "account", acct)
+	           : cJSON_AddNullToObject(o, "account")) ||
 	    !cJSON_AddStringToObject(o, "scope", scope) ||
 	    !(sp ? cJSON_AddStringToObject(o, "principalId", sp)
 	         : cJSON_AddNullToObject(o, "principalId")) ||
@@ -432,7 +438,7 @@ static cJSON *run_summary(const cJSON *run)
 	cJSON *o = cJSON_CreateObject();
 
 	for (const char *const *k = (const char *const[]){"runId", "pipelineName", "status",
-	                                                 "runStart", "runEnd", "message", NULL};
+	                                                  "runStart", "runEnd", "message", NULL};
 	     o && *k; k++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, *k);
 
@@ -473,7 +479,8 @@ static int consent_doc(struct mgdcfs *fs, const char *path, const char *app_id, 
 				const char *id = plan_app_of(p), *pn = ctl_str(p, "name"),
 				           *rn = ctl_str(r, "pipelineName");
 
-				if (id && pn && rn && strcasecmp(id, app_id) == 0 && strcmp(pn, rn) == 0) {
+				if (id && pn && rn && strcasecmp(id, app_id) == 0 &&
+				    strcmp(pn, rn) == 0) {
 					mine[n++] = r;
 					break;
 				}
@@ -493,7 +500,8 @@ static int consent_doc(struct mgdcfs *fs, const char *path, const char *app_id, 
 			}
 		}
 		for (; i < n && !last_ok; i++)
-			if (ctl_str(mine[i], "status") && strcmp(ctl_str(mine[i], "status"), "Succeeded") == 0)
+			if (ctl_str(mine[i], "status") &&
+			    strcmp(ctl_str(mine[i], "status"), "Succeeded") == 0)
 				last_ok = mine[i];
 	}
 	if (!cJSON_AddStringToObject(o, "status", status) ||
@@ -592,12 +600,15 @@ static const char *scope_words(const cJSON *scope, char *buf, size_t n)
 
 static const char *words_of(const char *v)
 {
-	static const char *const map[][2] = {
-	    {"SingleTenant", "Single-Tenant"},           {"MultiTenant", "Multi-Tenant"},
-	    {"AzureDataFactory", "Azure Data Factory"}, {"AzureSynapse", "Azure Synapse"},
-	    {"MicrosoftFabric", "Microsoft Fabric"},    {"CopyActivity", "Copy Activity"},
-	    {"MappingDataFlow", "Mapping Data Flow"},   {"AzureStorageAccount", "Azure Storage Account"},
-	    {"FabricLakehouse", "Fabric Lakehouse"}};
+	static const char *const map[][2] = {{"SingleTenant", "Single-Tenant"},
+	                                     {"MultiTenant", "Multi-Tenant"},
+	                                     {"AzureDataFactory", "Azure Data Factory"},
+	                                     {"AzureSynapse", "Azure Synapse"},
+	                                     {"MicrosoftFabric", "Microsoft Fabric"},
+	                                     {"CopyActivity", "Copy Activity"},
+	                                     {"MappingDataFlow", "Mapping Data Flow"},
+	                                     {"AzureStorageAccount", "Azure Storage Account"},
+	                                     {"FabricLakehouse", "Fabric Lakehouse"}};
 
 	for (size_t i = 0; v && i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(v, map[i][0]) == 0)
@@ -616,10 +627,11 @@ static char *portal_text(struct mgdcfs *fs, const cJSON *app, const cJSON *role)
 	addf(&t, "Microsoft Graph Data Connect: app '%s' (%s)\n\n", ctl_str(app, "name"),
 	     ctl_str(app, "appId"));
 	if (!cJSON_IsObject(spec)) {
-		addf(&t, "No registration spec was written for this app through this machine.\n"
-		         "Write apps/%s.json (the same form as on a tenant with the registration\n"
-		         "contract); mgdcfs then creates the app's billing account, checks its\n"
-		         "storage role and writes here the values to enter in the Azure portal.\n",
+		addf(&t,
+		     "No registration spec was written for this app through this machine.\n"
+		     "Write apps/%s.json (the same form as on a tenant with the registration\n"
+		     "contract); mgdcfs then creates the app's billing account, checks its\n"
+		     "storage role and writes here the values to enter in the Azure portal.\n",
 		     ctl_str(app, "name"));
 		return t.s;
 	}
@@ -646,8 +658,8 @@ static char *portal_text(struct mgdcfs *fs, const cJSON *app, const cJSON *role)
 		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ds, "columns"))
 		{
 			if (cJSON_IsString(c) && o < sizeof(buf))
-				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", o ? ", " : "",
-				                      c->valuestring);
+				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
+				                      o ? ", " : "", c->valuestring);
 		}
 		addf(&t, "  %s\n    Columns   %s\n", ctl_str(ds, "name") ?: "", buf);
 		addf(&t, "    Scope     %s\n",
@@ -660,7 +672,8 @@ static char *portal_text(struct mgdcfs *fs, const cJSON *app, const cJSON *role)
 	if (cJSON_IsObject(acct))
 		addf(&t, "  billing account  %s (Microsoft.GraphServices/accounts, %s)\n",
 		     ctl_str(acct, "id") ?: "",
-		     ctl_str(cJSON_GetObjectItemCaseSensitive(acct, "properties"), "provisioningState")
+		     ctl_str(cJSON_GetObjectItemCaseSensitive(acct, "properties"),
+		             "provisioningState")
 		         ?: "");
 	else
 		addf(&t, "  billing account  none yet\n");
@@ -674,11 +687,12 @@ static char *portal_text(struct mgdcfs *fs, const cJSON *app, const cJSON *role)
 		         ? "MISSING; grant it with"
 		         : "not checked; to grant it",
 		     ctl_str(role, "grant") ?: "");
-	addf(&t, "\nLeft to do\n"
-	         "  1. Register the app in the Azure portal with the values above.\n"
-	         "  2. A global administrator who is not the app's owner approves it in the\n"
-	         "     Microsoft 365 admin center: " APPS_ADMIN_CENTER "\n"
-	         "  3. Write pipelines/<name>.json; apps/%s/consent shows what its run says.\n",
+	addf(&t,
+	     "\nLeft to do\n"
+	     "  1. Register the app in the Azure portal with the values above.\n"
+	     "  2. A global administrator who is not the app's owner approves it in the\n"
+	     "     Microsoft 365 admin center: " APPS_ADMIN_CENTER "\n"
+	     "  3. Write pipelines/<name>.json; apps/%s/consent shows what its run says.\n",
 	     ctl_str(app, "name"));
 	(void)fs;
 	return t.s;
@@ -780,9 +794,10 @@ int apps_commit(struct mgdcfs *fs, const char *path, const cJSON *body, const cJ
 	int rc = -ENOMEM;
 
 	if (!fs->billing) {
-		errlog_add(path, ENOTSUP,
-		           "this profile names no subscription (subscription_id, resource_group): the "
-		           "app's billing account cannot be created");
+		errlog_add(
+		    path, ENOTSUP,
+		    "this profile names no subscription (subscription_id, resource_group): the "
+		    "app's billing account cannot be created");
 		return -ENOTSUP;
 	}
 	if (cJSON_IsObject(acct) && ctl_str(acct, "name")) {

@@ -124,10 +124,11 @@ static int cmd_consent(struct mgdcfs *fs, const char *path, const struct route *
 	int approve, rc;
 
 	if (!fs->reg)
-		return refuse(path, -ENOTSUP,
-		              "consent has no public API; a global administrator who is not the app's "
-		              "owner approves or declines it in the Microsoft 365 admin center (" APPS_ADMIN_CENTER
-		              ")");
+		return refuse(
+		    path, -ENOTSUP,
+		    "consent has no public API; a global administrator who is not the app's "
+		    "owner approves or declines it in the Microsoft 365 admin center "
+		    "(" APPS_ADMIN_CENTER ")");
 	rc = spec_parse_consent(rel(path), buf, len, &approve, err, sizeof(err));
 	if (rc)
 		return refuse(path, rc, err);
@@ -582,11 +583,12 @@ static int cred_of(struct mgdcfs *fs, const char *path, const char *name, const 
 		*secret = fs->cfg.client_secret;
 	if (*secret || fs->cfg.keyvault)
 		return 0;
-	snprintf(err, sizeof(err),
-	         "%s: app: the pipeline signs in as app %s (%s) in its source and its sink, but this "
-	         "profile knows no secret for it; add {\"apps\": {\"%s\": {\"client_secret_file\": "
-	         "...}}} to the profile, or name a Key Vault (key_vault) that holds its secret",
-	         rel(path), name, app_id, name);
+	snprintf(
+	    err, sizeof(err),
+	    "%s: app: the pipeline signs in as app %s (%s) in its source and its sink, but this "
+	    "profile knows no secret for it; add {\"apps\": {\"%s\": {\"client_secret_file\": "
+	    "...}}} to the profile, or name a Key Vault (key_vault) that holds its secret",
+	    rel(path), name, app_id, name);
 	return refuse(path, -EACCES, err);
 }
 
@@ -611,11 +613,14 @@ static int app_of_spec(struct mgdcfs *fs, const char *path, const char *buf, siz
 		goto out;
 	rc = app_id_of(fs, path, app->valuestring, strlen(app->valuestring), app_id, &item);
 	if (rc == -ENOENT) {
-		snprintf(err, sizeof(err),
-		         "%s: app: no app named '%s' under apps/; write apps/%s.json first (ls apps/ "
-		         "lists them%s)",
-		         rel(path), app->valuestring, app->valuestring,
-		         fs->reg ? "" : "; on this tenant: the MGDC billing accounts and the profile's own app");
+		snprintf(
+		    err, sizeof(err),
+		    "%s: app: no app named '%s' under apps/; write apps/%s.json first (ls apps/ "
+		    "lists them%s)",
+		    rel(path), app->valuestring, app->valuestring,
+		    fs->reg
+		        ? ""
+		        : "; on this tenant: the MGDC billing accounts and the profile's own app");
 		rc = refuse(path, -EINVAL, err);
 		goto out;
 	}
@@ -675,11 +680,12 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 		goto out;
 	}
 	if (!fs->reg && !plan.passthrough && !cJSON_GetObjectItemCaseSensitive(reg, "datasets"))
-		errlog_add(path, 0,
-		           "columns, scope and destination were checked against the catalog only: "
-		           "the app's approval is portal-only (write apps/%s.json to check against what "
-		           "you register); the run will say whether it is approved",
-		           app_name);
+		errlog_add(
+		    path, 0,
+		    "columns, scope and destination were checked against the catalog only: "
+		    "the app's approval is portal-only (write apps/%s.json to check against what "
+		    "you register); the run will say whether it is approved",
+		    app_name);
 	for (i = 0; i < plan.n; i++) {
 		rc = adf_get(fs->adf, plan.res[i].kind, plan.res[i].name, &prior[i].body, NULL, &e);
 		if (rc == -ENOENT) {
@@ -691,8 +697,8 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	}
 	journal_begin(fs, &plan, prior, journal, sizeof(journal));
 	for (i = 0; i < plan.n; i++) {
-		rc = adf_put(fs->adf, plan.res[i].kind, plan.res[i].name, plan.res[i].body, NULL, NULL,
-		             NULL, &e);
+		rc = adf_put(fs->adf, plan.res[i].kind, plan.res[i].name, plan.res[i].body, NULL,
+		             NULL, NULL, &e);
 		if (rc) {
 			char what[256];
 
@@ -814,9 +820,10 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 	if (r->kind != N_APP)
 		return -EPERM;
 	if (!fs->reg)
-		return refuse(path, -EPERM,
-		              "the registration lives in the Azure portal (" APPS_PORTAL
-		              "): delete it there; its billing account stays until deleted with ARM");
+		return refuse(
+		    path, -EPERM,
+		    "the registration lives in the Azure portal (" APPS_PORTAL
+		    "): delete it there; its billing account stays until deleted with ARM");
 	rc = app_id_of(fs, path, r->name, r->name_len, &app, NULL);
 	if (rc)
 		return rc;

@@ -423,8 +423,8 @@ static int parse_apps(struct config *c, const cJSON *prof, const char *where, co
 
 		snprintf(sub, sizeof(sub), "%s.apps.%.100s", where, it->string);
 		if (!it->string[0] || strlen(it->string) > 128)
-			return fail(err, errlen, -EINVAL, "%s.apps: an app name or appId of 1 to 128 characters",
-			            where);
+			return fail(err, errlen, -EINVAL,
+			            "%s.apps: an app name or appId of 1 to 128 characters", where);
 		if (!cJSON_IsObject(it))
 			return fail(err, errlen, -EINVAL, "%s: expected an object", sub);
 		if ((rc = check_keys(it, app_keys, sub, err, errlen)))
@@ -438,10 +438,11 @@ static int parse_apps(struct config *c, const cJSON *prof, const char *where, co
 		if (file && (rc = config_read_secret(file, &a->client_secret, err, errlen)))
 			break;
 		if (a->keyvault_secret && !c->keyvault) {
-			rc = fail(err, errlen, -EINVAL,
-			          "%s.key_vault_secret: needs the profile's \"key_vault\" (the Key Vault "
-			          "linked service that holds it)",
-			          sub);
+			rc = fail(
+			    err, errlen, -EINVAL,
+			    "%s.key_vault_secret: needs the profile's \"key_vault\" (the Key Vault "
+			    "linked service that holds it)",
+			    sub);
 			break;
 		}
 		if (!a->client_secret && !a->keyvault_secret) {

@@ -39,7 +39,7 @@ struct config {
 	char *subscription_id;
 	char *resource_group;
 	char *factory;
-	char *keyvault; /* Key Vault linked service for the app's secret, or NULL */
+	char *keyvault;          /* Key Vault linked service for the app's secret, or NULL */
 	struct config_app *apps; /* n_apps entries, or NULL */
 	size_t n_apps;
 	char *storage_account;

@@ -108,13 +108,15 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 	if (strcmp(key, "org") == 0) {
 		rc = graph_get_organization(fs->graph, out, &e);
 		if (rc == -EACCES && e.status == 403) {
-			snprintf(err, errlen,
-			         "Graph refused /organization (%s): app %s lacks the application "
-			         "permission Directory.Read.All; an administrator grants it in the Entra "
-			         "admin center (App registrations > the app > API permissions > Add a "
-			         "permission > Microsoft Graph > Application permissions > "
-			         "Directory.Read.All, then Grant admin consent)",
-			         e.code, fs->cfg.client_id);
+			snprintf(
+			    err, errlen,
+			    "Graph refused /organization (%s): app %s lacks the application "
+			    "permission Directory.Read.All; an administrator grants it in the "
+			    "Entra "
+			    "admin center (App registrations > the app > API permissions > Add a "
+			    "permission > Microsoft Graph > Application permissions > "
+			    "Directory.Read.All, then Grant admin consent)",
+			    e.code, fs->cfg.client_id);
 			return rc;
 		}
 	} else if (strcmp(key, "dc") == 0) {
@@ -260,11 +262,12 @@ static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 		goto out;
 	}
 	if (rc == -EACCES)
-		cJSON_AddStringToObject(o, "unavailable",
-		                        "Graph refused /organization: the app lacks Directory.Read.All "
-		                        "(see .mgdcfs/errors)");
-	cJSON_AddStringToObject(o, "id",
-	                        ctl_str(org.doc, "id") ? ctl_str(org.doc, "id") : fs->cfg.tenant_id);
+		cJSON_AddStringToObject(
+		    o, "unavailable",
+		    "Graph refused /organization: the app lacks Directory.Read.All "
+		    "(see .mgdcfs/errors)");
+	cJSON_AddStringToObject(
+	    o, "id", ctl_str(org.doc, "id") ? ctl_str(org.doc, "id") : fs->cfg.tenant_id);
 	cJSON_AddStringToObject(
 	    o, "name", ctl_str(org.doc, "displayName") ? ctl_str(org.doc, "displayName") : "");
 	doms = cJSON_AddArrayToObject(o, "domains");
@@ -307,7 +310,7 @@ static int render_data_connect(struct mgdcfs *fs, const char *path, struct conte
 		return rc;
 	en = cJSON_GetObjectItemCaseSensitive(dc.doc, "enabled");
 	rc = ctl_set_text(c, cJSON_IsTrue(en) ? "enabled\n" : "disabled\n",
-	              ctl_parse_time(ctl_str(dc.doc, "modifiedOn")), 0644);
+	                  ctl_parse_time(ctl_str(dc.doc, "modifiedOn")), 0644);
 	memo_put(fs->memo, &dc);
 	return rc;
 }
@@ -501,8 +504,8 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 		return rc;
 	if (r->kind == N_RUNS_LATEST) {
 		rr = latest_run(runs.doc);
-		rc = rr ? ctl_set_text(c, ctl_str(rr, "runId"), ctl_parse_time(ctl_str(rr, "runStart")),
-		                   0777)
+		rc = rr ? ctl_set_text(c, ctl_str(rr, "runId"),
+		                       ctl_parse_time(ctl_str(rr, "runStart")), 0777)
 		        : -ENOENT;
 		if (rc == 0)
 			c->mode = S_IFLNK | 0777;
@@ -712,6 +715,44 @@ static int list_names(struct mgdcfs *fs, const char *path, const char *key, int 
 	return 0;
 }
 
+/*
+ * The fixed children of r->kind (tree.c's table), those its conditions show:
+ * portal.txt without the registration contract, spec.json and output for
+ * pipelines made from a spec, latest when there are runs.
+ */
+static int list_fixed(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
+                      void *ud)
+{
+	const struct tree_node *n;
+	struct content c = {0};
+	struct route sr = *r;
+	int has_spec = -1;
+
+	for (size_t i = 0; (n = tree_child(r->kind, i)); i++) {
+		if (((n->flags & TF_PORTAL) && fs->reg) || ((n->flags & TF_CONTRACT) && !fs->reg))
+			continue;
+		if (n->flags & TF_IF_SPEC) {
+			if (has_spec < 0) {
+				/* Only a pipeline made from a spec knows its spec and output
+				 * folder. */
+				sr.kind = r->kind == N_RUN ? N_RUN_OUTPUT : N_PIPE_SPEC;
+				has_spec = ctl_render(fs, path, &sr, &c) == 0;
+				content_release(&c);
+			}
+			if (!has_spec)
+				continue;
+		}
+		if (n->flags & TF_IF_RUNS) {
+			sr.kind = N_RUNS_LATEST;
+			if (ctl_render(fs, path, &sr, &c) != 0)
+				continue;
+			content_release(&c);
+		}
+		fill(ud, n->name, NULL);
+	}
+	return 0;
+}
+
 int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill, void *ud)
 {
 	size_t i;
@@ -721,16 +762,9 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 
 	switch (r->kind) {
 	case N_ROOT:
-		for (const char *const *n =
-		         (const char *const[]){"README", "tenant", "catalog", "apps", "pipelines",
-		                               "datasets", ".mgdcfs", NULL};
-		     *n; n++)
-			fill(ud, *n, NULL);
-		return 0;
 	case N_TENANT:
-		fill(ud, "tenant.json", NULL);
-		fill(ud, "data-connect", NULL);
-		return 0;
+	case N_META:
+		return list_fixed(fs, path, r, fill, ud);
 	case N_CATALOG:
 		for (i = 0; i < catalog_count(fs->catalog); i++) {
 			snprintf(name, sizeof(name), "%s.json", catalog_at(fs->catalog, i)->name);
@@ -741,71 +775,23 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 		return list_names(fs, path, "apps", fs->cfg.ttl_metadata_s, "name", ".json", fill,
 		                  ud);
 	case N_APP:
+	case N_PIPE:
+	case N_RUN:
 		if ((rc = ctl_dir_exists(fs, path, r, &(time_t){0})))
 			return rc;
-		fill(ud, "registration.json", NULL);
-		fill(ud, "consent", NULL);
-		fill(ud, "consent.json", NULL);
-		if (!fs->reg)
-			fill(ud, "portal.txt", NULL);
-		return 0;
+		return list_fixed(fs, path, r, fill, ud);
 	case N_PIPES:
 		if (!fs->adf)
 			return 0;
 		return list_names(fs, path, "pipes", fs->cfg.ttl_metadata_s, "name", ".json", fill,
 		                  ud);
-	case N_PIPE: {
-		struct content c = {0};
-		struct route sr = *r;
-
-		if ((rc = ctl_dir_exists(fs, path, r, &(time_t){0})))
-			return rc;
-		sr.kind = N_PIPE_SPEC;
-		if (render_pipe(fs, path, &sr, &c) == 0)
-			fill(ud, "spec.json", NULL);
-		content_release(&c);
-		fill(ud, "pipeline.json", NULL);
-		fill(ud, "trigger", NULL);
-		fill(ud, "runs", NULL);
-		return 0;
-	}
-	case N_RUNS: {
-		struct memo_ref runs = {0};
-
+	case N_RUNS:
 		key = key_of("runs/", r->name, r->name_len);
 		if (!key)
 			return -ENOMEM;
 		rc = list_names(fs, path, key, fs->cfg.ttl_status_s, "runId", NULL, fill, ud);
-		if (rc == 0 && ctl_get(fs, path, key, fs->cfg.ttl_status_s, &runs) == 0) {
-			if (cJSON_GetArraySize(runs.doc) > 0)
-				fill(ud, "latest", NULL);
-			memo_put(fs->memo, &runs);
-		}
 		free(key);
-		return rc;
-	}
-	case N_RUN:
-		if ((rc = ctl_dir_exists(fs, path, r, &(time_t){0})))
-			return rc;
-		fill(ud, "status", NULL);
-		fill(ud, "run.json", NULL);
-		fill(ud, "activities.json", NULL);
-		fill(ud, "cancel", NULL);
-		{
-			struct content c = {0};
-
-			/* Only runs of a pipeline made from a spec know their output folder. */
-			if (render_output(fs, path, r, &c) == 0)
-				fill(ud, "output", NULL);
-			content_release(&c);
-		}
-		return 0;
-	case N_META:
-		fill(ud, "stats.json", NULL);
-		fill(ud, "errors", NULL);
-		fill(ud, "config.json", NULL);
-		fill(ud, "refresh", NULL);
-		return 0;
+		return rc ? rc : list_fixed(fs, path, r, fill, ud);
 	default:
 		return -ENOTDIR;
 	}

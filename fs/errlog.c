@@ -49,7 +49,7 @@ void errlog_add(const char *path, int err, const char *fmt, ...)
 	if (err == 0)
 		log_info("to do: %s: %s", path, esc);
 	else if (err == EINVAL || err == EACCES || err == EPERM || err == ENOENT || err == EEXIST ||
-	    err == ENOTEMPTY || err == ESTALE || err == EFBIG)
+	         err == ENOTEMPTY || err == ESTALE || err == EFBIG)
 		log_info("refused: %s: %s (%s)", path, esc, strerror(err));
 	else
 		log_warn("%s: %s (%s)", path, esc, strerror(err));

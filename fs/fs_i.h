@@ -38,8 +38,8 @@ struct mgdcfs {
 	struct memo *memo;
 	const struct catalog *catalog;
 	struct graph *graph;
-	struct reg *reg; /* NULL when the profile names no registration endpoint */
-	struct adf *adf; /* NULL when the profile names no factory */
+	struct reg *reg;         /* NULL when the profile names no registration endpoint */
+	struct adf *adf;         /* NULL when the profile names no factory */
 	struct billing *billing; /* MGDC billing accounts; NULL without subscription_id and
 	                            resource_group */
 	struct rbac *rbac;       /* role assignments (ARM) */

@@ -256,13 +256,12 @@ static struct fh *fh_of(struct fuse_file_info *fi)
 
 static int is_small(enum node_kind k)
 {
-	return k == N_DATA_CONNECT || k == N_APP_CONSENT || k == N_PIPE_TRIGGER ||
-	       k == N_RUN_CANCEL || k == N_META_REFRESH;
+	return (tree_flags(k) & TF_SMALL) != 0;
 }
 
 static int is_spec(enum node_kind k)
 {
-	return k == N_APP_SPEC || k == N_PIPE_SPECFILE;
+	return (tree_flags(k) & TF_SPEC) != 0;
 }
 
 static void fill_stat_common(struct stat *st)
@@ -407,7 +406,7 @@ static int fs_readlink(const char *path, char *buf, size_t size)
 	int rc;
 
 	tree_route(path, &r);
-	if (r.kind != N_RUNS_LATEST && r.kind != N_RUN_OUTPUT)
+	if (!(tree_flags(r.kind) & TF_LINK))
 		return -EINVAL;
 	rc = ctl_render(g_fs, path, &r, &c);
 	if (rc)
@@ -569,22 +568,12 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	return fs_open_common(path, fi, 0, 0);
 }
 
-/* Is `path` a direct entry of apps/ or pipelines/ (where specs are created)? */
-static int spec_dir_entry(const char *path)
-{
-	const char *p = strncmp(path, "/apps/", 6) == 0         ? path + 6
-	                : strncmp(path, "/pipelines/", 11) == 0 ? path + 11
-	                                                        : NULL;
-
-	return p && *p && !strchr(p, '/');
-}
-
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct route r;
 
 	tree_route(path, &r);
-	if (r.kind == N_NONE && spec_dir_entry(path)) {
+	if (r.kind == N_NONE && tree_spec_dir_entry(path)) {
 		errlog_add(path, EINVAL,
 		           "%s: $: not a valid file name; names are 1 to 255 bytes of UTF-8 "
 		           "without control characters",

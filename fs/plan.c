@@ -203,9 +203,10 @@ static cJSON *build_src(const struct plan_names *n, const char *table)
 	cJSON *props, *tp;
 	cJSON *body = resource("Office365Table", &props, &tp);
 
-	if (body && (!cJSON_AddItemToObject(props, "linkedServiceName",
-	                                    ref(n->o365, "LinkedServiceReference")) ||
-	             !cJSON_AddArrayToObject(props, "schema") || !add_str(tp, "tableName", table))) {
+	if (body &&
+	    (!cJSON_AddItemToObject(props, "linkedServiceName",
+	                            ref(n->o365, "LinkedServiceReference")) ||
+	     !cJSON_AddArrayToObject(props, "schema") || !add_str(tp, "tableName", table))) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
@@ -406,9 +407,9 @@ int plan_passthrough(const char *pipeline, const cJSON *resource, struct pipelin
 
 	memset(plan, 0, sizeof(*plan));
 	plan->passthrough = 1;
-	res = (plan->name = strdup(pipeline)) ? plan_add(plan, ADF_PIPELINE, pipeline,
-	                                                 cJSON_Duplicate(resource, 1))
-	                                      : -ENOMEM;
+	res = (plan->name = strdup(pipeline))
+	          ? plan_add(plan, ADF_PIPELINE, pipeline, cJSON_Duplicate(resource, 1))
+	          : -ENOMEM;
 	if (res < 0)
 		plan_free(plan);
 	return res;
@@ -461,7 +462,8 @@ static int has_annotation(const cJSON *ann, const char *s)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, ann) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
+	cJSON_ArrayForEach(it,
+	                   ann) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
 	return 0;
 }
 
@@ -511,11 +513,12 @@ int plan_datasets_of(const cJSON *pipe, cJSON *names)
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(props, "activities"))
 	{
 		for (int k = 0; k < 2; k++) {
-			cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs"))
+			cJSON_ArrayForEach(
+			    ref, cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs"))
 			{
 				if (str_of(ref, "referenceName") &&
-				    !cJSON_AddItemToArray(names,
-				                          cJSON_CreateString(str_of(ref, "referenceName"))))
+				    !cJSON_AddItemToArray(
+				        names, cJSON_CreateString(str_of(ref, "referenceName"))))
 					return -ENOMEM;
 			}
 		}
@@ -527,5 +530,6 @@ const char *plan_linked_service_of(const cJSON *dataset)
 {
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(dataset, "properties");
 
-	return str_of(cJSON_GetObjectItemCaseSensitive(props, "linkedServiceName"), "referenceName");
+	return str_of(cJSON_GetObjectItemCaseSensitive(props, "linkedServiceName"),
+	              "referenceName");
 }

@@ -477,11 +477,11 @@ int spec_file_name(struct spec_ctx *c, int pipeline, char *out, size_t n)
 	for (size_t i = 0; i < len; i++)
 		if (!(out[i] < 0x7f && isalnum((unsigned char)out[i])) &&
 		    ((out[i] != '_' && out[i] != '-') || i == 0))
-			return spec_fail(
-			    c, "$",
-			    "pipeline name '%s' is not allowed; start with a letter, then use letters, "
-			    "digits, '_' and '-', at most %d",
-			    out, SPEC_NAME_MAX);
+			return spec_fail(c, "$",
+			                 "pipeline name '%s' is not allowed; start with a letter, "
+			                 "then use letters, "
+			                 "digits, '_' and '-', at most %d",
+			                 out, SPEC_NAME_MAX);
 	if (!isalpha((unsigned char)out[0]))
 		return spec_fail(c, "$",
 		                 "pipeline name '%s' is not allowed; ADF names start with a letter",

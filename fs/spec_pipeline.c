@@ -626,7 +626,7 @@ static int pl_plan(struct pl *pl, const cJSON *reg, const char *secret, struct p
 	sink.adls = uri && strstr(uri, ".dfs.") != NULL;
 	acct = acct ? acct : pl->p->storage_account;
 	snprintf(endpoint, sizeof(endpoint), "https://%s.blob.core.windows.net/", acct ? acct : "");
-	sink.endpoint = sink.adls                 ? uri
+	sink.endpoint = sink.adls              ? uri
 	                : pl->p->blob_endpoint ? pl->p->blob_endpoint
 	                : uri                  ? uri
 	                                       : endpoint;
@@ -636,7 +636,8 @@ static int pl_plan(struct pl *pl, const cJSON *reg, const char *secret, struct p
 		    "no storage account for the sink; set storage.account in the profile");
 	res = plan_build(pl->name, pl->acc, &cred, &sink, plan);
 	if (res == -ENAMETOOLONG)
-		return spec_fail(pl->c, "$", "pipeline name too long for the derived resource names");
+		return spec_fail(pl->c, "$",
+		                 "pipeline name too long for the derived resource names");
 	return res;
 }
 

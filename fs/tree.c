@@ -1,16 +1,83 @@
 /*
- * tree.c - map mount paths to nodes.
+ * tree.c - the tree's shape and the mapping of mount paths to its nodes.
  *
- * The tree is fixed in shape (DESIGN.md §2), so routing is a walk over path
- * components with a switch per level rather than a table of patterns. The
- * route borrows slices of the input path; nothing is allocated, which keeps
- * it cheap on every FUSE call and easy to fuzz.
+ * The shape (DESIGN.md §2) is the table below: every node, its parent and
+ * its fixed name, in listing order. Routing walks the path's components and
+ * looks fixed names up in the table; only the named components (an app, a
+ * pipeline, a run, a catalog entry, a container and blob path) and editors'
+ * scratch files need code of their own. The route borrows slices of the
+ * input path; nothing is allocated, which keeps it cheap on every FUSE call
+ * and easy to fuzz.
  */
 #include "fs/tree.h"
 
 #include <string.h>
 
 #define MAX_COMPONENTS 8
+
+#define W TF_WRITABLE
+static const struct tree_node nodes[] = {
+    {N_ROOT, N_NONE, "", TF_DIR},
+    {N_README, N_ROOT, "README", 0},
+    {N_TENANT, N_ROOT, "tenant", TF_DIR},
+    {N_CATALOG, N_ROOT, "catalog", TF_DIR},
+    {N_APPS, N_ROOT, "apps", TF_DIR | TF_SPEC_DIR},
+    {N_PIPES, N_ROOT, "pipelines", TF_DIR | TF_SPEC_DIR},
+    {N_DATASETS, N_ROOT, "datasets", TF_DIR},
+    {N_META, N_ROOT, ".mgdcfs", TF_DIR},
+    {N_TENANT_JSON, N_TENANT, "tenant.json", 0},
+    {N_DATA_CONNECT, N_TENANT, "data-connect", TF_SMALL | W},
+    {N_CATALOG_FILE, N_CATALOG, NULL, 0},
+    {N_APP, N_APPS, NULL, TF_DIR},
+    {N_APP_SPEC, N_APPS, NULL, TF_SPEC | W},
+    {N_APP_REG, N_APP, "registration.json", 0},
+    {N_APP_CONSENT, N_APP, "consent", TF_SMALL | W},
+    {N_APP_CONSENT_JSON, N_APP, "consent.json", 0},
+    {N_APP_PORTAL, N_APP, "portal.txt", TF_PORTAL},
+    {N_PIPE, N_PIPES, NULL, TF_DIR},
+    {N_PIPE_SPECFILE, N_PIPES, NULL, TF_SPEC | W},
+    {N_PIPE_SPEC, N_PIPE, "spec.json", TF_IF_SPEC},
+    {N_PIPE_JSON, N_PIPE, "pipeline.json", 0},
+    {N_PIPE_TRIGGER, N_PIPE, "trigger", TF_SMALL | W},
+    {N_RUNS, N_PIPE, "runs", TF_DIR},
+    {N_RUNS_LATEST, N_RUNS, "latest", TF_LINK | TF_IF_RUNS},
+    {N_RUN, N_RUNS, NULL, TF_DIR},
+    {N_RUN_STATUS, N_RUN, "status", 0},
+    {N_RUN_JSON, N_RUN, "run.json", 0},
+    {N_RUN_ACTIVITIES, N_RUN, "activities.json", 0},
+    {N_RUN_CANCEL, N_RUN, "cancel", TF_SMALL | W},
+    {N_RUN_OUTPUT, N_RUN, "output", TF_LINK | TF_IF_SPEC},
+    {N_DS_CONTAINER, N_DATASETS, NULL, TF_DIR},
+    {N_DS_PATH, N_DS_CONTAINER, NULL, 0},
+    {N_META_STATS, N_META, "stats.json", 0},
+    {N_META_ERRORS, N_META, "errors", 0},
+    {N_META_CONFIG, N_META, "config.json", 0},
+    {N_META_REFRESH, N_META, "refresh", TF_SMALL | W},
+};
+#undef W
+
+const struct tree_node *tree_node(enum node_kind k)
+{
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		if (nodes[i].kind == k)
+			return &nodes[i];
+	return NULL;
+}
+
+unsigned tree_flags(enum node_kind k)
+{
+	const struct tree_node *n = tree_node(k);
+
+	return n ? n->flags : 0;
+}
+
+const struct tree_node *tree_child(enum node_kind parent, size_t i)
+{
+	for (size_t j = 0; j < sizeof(nodes) / sizeof(nodes[0]); j++)
+		if (nodes[j].parent == parent && nodes[j].name && i-- == 0)
+			return &nodes[j];
+	return NULL;
+}
 
 struct comp {
 	const char *s;
@@ -115,6 +182,17 @@ static enum node_kind set(struct route *r, enum node_kind k)
 	return k;
 }
 
+/* The fixed child of `parent` named `c`, or N_NONE. */
+static enum node_kind fixed(enum node_kind parent, const struct comp *c)
+{
+	const struct tree_node *n;
+
+	for (size_t i = 0; (n = tree_child(parent, i)); i++)
+		if (eq(c, n->name))
+			return n->kind;
+	return N_NONE;
+}
+
 static enum node_kind route_app(const struct comp *c, int nc, struct route *r)
 {
 	size_t stem;
@@ -139,15 +217,7 @@ static enum node_kind route_app(const struct comp *c, int nc, struct route *r)
 		return set(r, N_NONE);
 	r->name = c[1].s;
 	r->name_len = c[1].n;
-	if (eq(&c[2], "registration.json"))
-		return set(r, N_APP_REG);
-	if (eq(&c[2], "consent"))
-		return set(r, N_APP_CONSENT);
-	if (eq(&c[2], "consent.json"))
-		return set(r, N_APP_CONSENT_JSON);
-	if (eq(&c[2], "portal.txt"))
-		return set(r, N_APP_PORTAL);
-	return set(r, N_NONE);
+	return set(r, fixed(N_APP, &c[2]));
 }
 
 static enum node_kind route_pipe(const struct comp *c, int nc, struct route *r)
@@ -170,38 +240,17 @@ static enum node_kind route_pipe(const struct comp *c, int nc, struct route *r)
 	}
 	if (tree_is_scratch_name(c[1].s, c[1].n) || memchr(c[1].s, '.', c[1].n))
 		return set(r, N_NONE);
-	if (nc == 3) {
-		if (eq(&c[2], "spec.json"))
-			return set(r, N_PIPE_SPEC);
-		if (eq(&c[2], "pipeline.json"))
-			return set(r, N_PIPE_JSON);
-		if (eq(&c[2], "trigger"))
-			return set(r, N_PIPE_TRIGGER);
-		if (eq(&c[2], "runs"))
-			return set(r, N_RUNS);
+	if (nc == 3)
+		return set(r, fixed(N_PIPE, &c[2]));
+	if (fixed(N_PIPE, &c[2]) != N_RUNS)
 		return set(r, N_NONE);
-	}
-	if (!eq(&c[2], "runs"))
-		return set(r, N_NONE);
-	if (eq(&c[3], "latest"))
-		return set(r, nc == 4 ? N_RUNS_LATEST : N_NONE);
+	if (fixed(N_RUNS, &c[3]) != N_NONE) /* latest: a name no run id can take */
+		return set(r, nc == 4 ? fixed(N_RUNS, &c[3]) : N_NONE);
 	r->run = c[3].s;
 	r->run_len = c[3].n;
 	if (nc == 4)
 		return set(r, N_RUN);
-	if (nc != 5)
-		return set(r, N_NONE);
-	if (eq(&c[4], "status"))
-		return set(r, N_RUN_STATUS);
-	if (eq(&c[4], "run.json"))
-		return set(r, N_RUN_JSON);
-	if (eq(&c[4], "activities.json"))
-		return set(r, N_RUN_ACTIVITIES);
-	if (eq(&c[4], "cancel"))
-		return set(r, N_RUN_CANCEL);
-	if (eq(&c[4], "output"))
-		return set(r, N_RUN_OUTPUT);
-	return set(r, N_NONE);
+	return set(r, nc == 5 ? fixed(N_RUN, &c[4]) : N_NONE);
 }
 
 enum node_kind tree_route(const char *path, struct route *r)
@@ -243,18 +292,24 @@ enum node_kind tree_route(const char *path, struct route *r)
 	}
 	if (nc == 0)
 		return set(r, N_ROOT);
-	if (eq(&c[0], "README"))
+	switch (fixed(N_ROOT, &c[0])) {
+	case N_README:
 		return set(r, nc == 1 ? N_README : N_NONE);
-	if (eq(&c[0], "tenant")) {
+	case N_TENANT:
+		return set(r, nc == 1 ? N_TENANT : nc == 2 ? fixed(N_TENANT, &c[1]) : N_NONE);
+	case N_META:
+		return set(r, nc == 1 ? N_META : nc == 2 ? fixed(N_META, &c[1]) : N_NONE);
+	case N_APPS:
+		return route_app(c, nc, r);
+	case N_PIPES:
+		return route_pipe(c, nc, r);
+	case N_DATASETS:
 		if (nc == 1)
-			return set(r, N_TENANT);
-		if (nc == 2 && eq(&c[1], "tenant.json"))
-			return set(r, N_TENANT_JSON);
-		if (nc == 2 && eq(&c[1], "data-connect"))
-			return set(r, N_DATA_CONNECT);
-		return set(r, N_NONE);
-	}
-	if (eq(&c[0], "catalog")) {
+			return set(r, N_DATASETS);
+		r->container = c[1].s;
+		r->container_len = c[1].n;
+		return set(r, N_DS_CONTAINER);
+	case N_CATALOG:
 		if (nc == 1)
 			return set(r, N_CATALOG);
 		/* The stem must be a name too: "..json" is no dataset "." (found by
@@ -265,51 +320,28 @@ enum node_kind tree_route(const char *path, struct route *r)
 			return set(r, N_CATALOG_FILE);
 		}
 		return set(r, N_NONE);
-	}
-	if (eq(&c[0], "apps"))
-		return route_app(c, nc, r);
-	if (eq(&c[0], "pipelines"))
-		return route_pipe(c, nc, r);
-	if (eq(&c[0], "datasets")) {
-		if (nc == 1)
-			return set(r, N_DATASETS);
-		r->container = c[1].s;
-		r->container_len = c[1].n;
-		return set(r, N_DS_CONTAINER);
-	}
-	if (eq(&c[0], ".mgdcfs")) {
-		if (nc == 1)
-			return set(r, N_META);
-		if (nc == 2 && eq(&c[1], "stats.json"))
-			return set(r, N_META_STATS);
-		if (nc == 2 && eq(&c[1], "errors"))
-			return set(r, N_META_ERRORS);
-		if (nc == 2 && eq(&c[1], "config.json"))
-			return set(r, N_META_CONFIG);
-		if (nc == 2 && eq(&c[1], "refresh"))
-			return set(r, N_META_REFRESH);
+	default:
 		return set(r, N_NONE);
 	}
-	return set(r, N_NONE);
 }
 
 int tree_is_dir(enum node_kind k)
 {
-	switch (k) {
-	case N_ROOT:
-	case N_TENANT:
-	case N_CATALOG:
-	case N_APPS:
-	case N_APP:
-	case N_PIPES:
-	case N_PIPE:
-	case N_RUNS:
-	case N_RUN:
-	case N_DATASETS:
-	case N_DS_CONTAINER:
-	case N_META:
-		return 1;
-	default:
+	return (tree_flags(k) & TF_DIR) != 0;
+}
+
+int tree_spec_dir_entry(const char *path)
+{
+	const struct tree_node *n;
+	size_t len;
+
+	if (!path || path[0] != '/')
 		return 0;
+	for (size_t i = 0; (n = tree_child(N_ROOT, i)); i++) {
+		len = strlen(n->name);
+		if ((n->flags & TF_SPEC_DIR) && strncmp(path + 1, n->name, len) == 0 &&
+		    path[1 + len] == '/')
+			return path[2 + len] != '\0' && !strchr(path + 2 + len, '/');
 	}
+	return 0;
 }

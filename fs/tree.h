@@ -1,5 +1,6 @@
 /*
- * tree.h - the path router: a mount path to the node it names.
+ * tree.h - the tree's shape (one table) and the path router: a mount path
+ * to the node it names.
  *
  * Pure and allocation-free: the route points into the path it was given,
  * so it is valid only as long as that string. Every handler in fs/ starts
@@ -65,13 +66,57 @@ struct route {
 };
 
 /*
+ * The tree's shape, in one table (tree.c) that routing, listing (ctl.c) and
+ * the FUSE adapter (ops.c) all read: each node's parent, its fixed name (or
+ * none, for a name that comes from a service), and what it is.
+ */
+enum tree_flag {
+	TF_DIR = 1 << 0,   /* a directory */
+	TF_LINK = 1 << 1,  /* a symbolic link */
+	TF_SMALL = 1 << 2, /* a small value: a write acts (data-connect, consent, ...) */
+	TF_SPEC = 1 << 3,  /* a spec: commits when closed (apps/NAME.json, pipelines/NAME.json) */
+	TF_SPEC_DIR = 1 << 4, /* files created here are specs or an editor's (apps/, pipelines/) */
+	TF_CONTRACT = 1 << 5, /* listed only with the registration contract */
+	TF_PORTAL = 1 << 6,   /* listed only without it (a portal-only tenant) */
+	TF_IF_SPEC = 1 << 7,  /* listed only for a pipeline made from a spec */
+	TF_IF_RUNS = 1 << 8,  /* listed only when the pipeline has runs */
+	TF_WRITABLE = 1 << 9, /* mode 0644: written by users (specs, small values) */
+};
+
+struct tree_node {
+	enum node_kind kind;
+	enum node_kind parent; /* N_NONE for the root */
+	const char *name;      /* the fixed name; NULL for a named component */
+	unsigned flags;        /* enum tree_flag */
+};
+
+/* tree_node - the table's row of kind `k`, or NULL for N_NONE and N_SCRATCH. Pure. */
+const struct tree_node *tree_node(enum node_kind k);
+
+/*
+ * tree_child - the i-th fixed child of `parent` in listing order (i from 0),
+ * or NULL past the last. Named children (apps, pipelines, runs) are the
+ * handlers' to list. Pure.
+ */
+const struct tree_node *tree_child(enum node_kind parent, size_t i);
+
+/* tree_flags - the flags of kind `k` (0 for N_NONE and N_SCRATCH). */
+unsigned tree_flags(enum node_kind k);
+
+/*
+ * tree_spec_dir_entry - 1 if `path` names a direct entry of a directory
+ * whose new files are specs (apps/, pipelines/), whatever the name.
+ */
+int tree_spec_dir_entry(const char *path);
+
+/*
  * tree_route - classify `path` (absolute, as FUSE gives it). Returns the
  * node kind (also in r->kind); N_NONE for a path that can never exist.
  * Existence of named things (an app, a run) is checked by the caller.
  */
 enum node_kind tree_route(const char *path, struct route *r);
 
-/* tree_is_dir - 1 for kinds that are directories. */
+/* tree_is_dir - 1 for kinds that are directories (TF_DIR). */
 int tree_is_dir(enum node_kind k);
 
 /* tree_is_scratch_name - 1 if `name` looks like an editor's temp/swap/backup file. */

@@ -27,11 +27,11 @@ int billing_new(struct billing **out, struct auth *a, const char *arm_url, const
 {
 	int rc = -EINVAL;
 
-	*out = !sub || !rg ? NULL
-	                   : (struct billing *)rest_ep_new(sizeof(struct billing), &rc, a,
-	                                                   "https://management.azure.com/.default",
-	                                                   arm_url, "subscriptions", sub,
-	                                                   (char *)NULL);
+	*out = !sub || !rg
+	           ? NULL
+	           : (struct billing *)rest_ep_new(sizeof(struct billing), &rc, a,
+	                                           "https://management.azure.com/.default", arm_url,
+	                                           "subscriptions", sub, (char *)NULL);
 	if (*out && !((*out)->rg = strdup(rg))) {
 		billing_free(*out);
 		*out = NULL;

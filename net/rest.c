@@ -620,7 +620,8 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 			ms = 10000;
 		if (left <= 0)
 			return rest_error(e, ETIMEDOUT, "OperationTimedOut",
-			                  "the operation did not finish within %ld ms", deadline_ms);
+			                  "the operation did not finish within %ld ms",
+			                  deadline_ms);
 		if (ms > left)
 			ms = left;
 		nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
@@ -633,12 +634,14 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 			rest_result_release(&s);
 			return 0;
 		}
-		if (status && (strcasecmp(status, "Failed") == 0 || strcasecmp(status, "Canceled") == 0)) {
+		if (status &&
+		    (strcasecmp(status, "Failed") == 0 || strcasecmp(status, "Canceled") == 0)) {
 			const cJSON *err = cJSON_GetObjectItemCaseSensitive(s.json, "error");
 			const char *msg = rest_str(err, "message");
 			char esc[400];
 
-			res = rest_error(e, EIO, rest_str(err, "code") ? rest_str(err, "code") : status,
+			res = rest_error(e, EIO,
+			                 rest_str(err, "code") ? rest_str(err, "code") : status,
 			                 "the operation ended %s%s%s", status, msg ? ": " : "",
 			                 msg ? log_escape(esc, sizeof(esc), msg, (size_t)-1) : "");
 			rest_result_release(&s);

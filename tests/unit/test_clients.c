@@ -69,14 +69,14 @@ static void test_pure_arm(void)
 	    "{\"properties\":{\"roleDefinitionId\":\"/subscriptions/S/providers/"
 	    "Microsoft.Authorization/roleDefinitions/BA92F5B4-2D11-453D-A403-E96B0029C9FE\","
 	    "\"scope\":\"/subscriptions/S/resourceGroups/g\"}}]");
-	TAP_OK(rbac_grants_blob_write(ras, sc),
-	       "rbac: Storage Blob Data Contributor on the resource group grants (ids ignore case)");
+	TAP_OK(
+	    rbac_grants_blob_write(ras, sc),
+	    "rbac: Storage Blob Data Contributor on the resource group grants (ids ignore case)");
 	TAP_OK(!rbac_grants_blob_write(
 	           ras, "/subscriptions/S/resourceGroups/G2/providers/Microsoft.Storage/"
 	                "storageAccounts/a"),
 	       "rbac: not on another group");
-	TAP_OK(!rbac_grants_blob_write(cJSON_GetArrayItem(ras, 0) ? ras->child : NULL, sc) ||
-	           1,
+	TAP_OK(!rbac_grants_blob_write(cJSON_GetArrayItem(ras, 0) ? ras->child : NULL, sc) || 1,
 	       "rbac: Reader alone does not (checked below)");
 	cJSON_DeleteItemFromArray(ras, 1);
 	TAP_OK(!rbac_grants_blob_write(ras, sc), "rbac: Reader at the subscription does not grant");

@@ -573,13 +573,15 @@ static void test_apps(void)
 		return;
 	TAP_EQ_INT(c.n_apps, 2, "apps: two entries");
 	a = config_app_find(&c, "reports", NULL);
-	TAP_EQ_STR(a ? a->client_secret : NULL, "reports-" SECRET, "apps: found by name, secret read");
+	TAP_EQ_STR(a ? a->client_secret : NULL, "reports-" SECRET,
+	           "apps: found by name, secret read");
 	a = config_app_find(&c, "hr", "22222222-2222-2222-2222-2222222222CC");
 	TAP_EQ_STR(a ? a->keyvault_secret : NULL, "hr-secret",
 	           "apps: found by appId, case-insensitively");
 	TAP_OK(config_app_find(&c, "nosuch", NULL) == NULL, "apps: an unknown app is NULL");
 	json = config_to_json(&c);
-	TAP_OK(json && !strstr(json, "reports-" SECRET) && strstr(json, "\"client_secret\":\t\"(set)\""),
+	TAP_OK(json && !strstr(json, "reports-" SECRET) &&
+	           strstr(json, "\"client_secret\":\t\"(set)\""),
 	       "apps: config.json shows (set), never the secret");
 	free(json);
 	config_release(&c);

@@ -725,8 +725,9 @@ static void test_plan_names(void)
 	TAP_OK(plan_resource_name_ok(ADF_LINKED_SERVICE, a.o365) &&
 	           plan_resource_name_ok(ADF_DATASET, a.dst),
 	       "  both follow ADF's naming rules");
-	TAP_EQ_INT(plan_names("a123456789012345678901234567890123456789012345678901234567890bc", &a),
-	           0, "a 63-character name fits");
+	TAP_EQ_INT(
+	    plan_names("a123456789012345678901234567890123456789012345678901234567890bc", &a), 0,
+	    "a 63-character name fits");
 	TAP_OK(!plan_resource_name_ok(ADF_LINKED_SERVICE, "mgdcfs-x-o365") &&
 	           !plan_resource_name_ok(ADF_DATASET, "1abc") &&
 	           !plan_resource_name_ok(ADF_DATASET, "_abc") &&
@@ -745,7 +746,8 @@ static void test_plan_names(void)
 	/* A description that is not ours, or not JSON, is no spec. */
 	pipe = cJSON_Parse("{\"properties\":{\"description\":\"{\\\"app\\\":\\\"x\\\"}\","
 	                   "\"annotations\":[]}}");
-	TAP_OK(plan_spec_of(pipe) == NULL, "a description without the mgdcfs annotation is not read");
+	TAP_OK(plan_spec_of(pipe) == NULL,
+	       "a description without the mgdcfs annotation is not read");
 	cJSON_Delete(pipe);
 	pipe = cJSON_Parse("{\"properties\":{\"description\":\"weekly mail\","
 	                   "\"annotations\":[\"mgdcfs\",\"appId=\"]}}");
@@ -760,8 +762,8 @@ static void test_portal_only_app(void)
 	struct pipeline_plan plan;
 	cJSON *known = cJSON_Parse("{\"appId\": \"33333333-3333-3333-3333-333333333333\"}");
 
-	TAP_EQ_INT(plan_pipeline("{'columns':['id','bodyPreview']}", known, &prof, SECRET, &plan), 0,
-	           "an appId without an approval: catalog columns accepted");
+	TAP_EQ_INT(plan_pipeline("{'columns':['id','bodyPreview']}", known, &prof, SECRET, &plan),
+	           0, "an appId without an approval: catalog columns accepted");
 	TAP_EQ_STR(str_at(plan.res[0].body, "properties.typeProperties.servicePrincipalId"),
 	           "33333333-3333-3333-3333-333333333333", "  the pipeline signs in as that app");
 	TAP_EQ_STR(str_at(plan.res[1].body, "properties.typeProperties.servicePrincipalId"),

@@ -370,8 +370,53 @@ static void test_borrows(void)
 	TAP_OK(r.name == p + 11 && r.run == p + 23, "slices point into the caller's path");
 }
 
+/* The table is the shape: every fixed node's path, built from the table, routes to it. */
+static void test_table(void)
+{
+	static const struct {
+		enum node_kind parent;
+		const char *prefix;
+	} parents[] = {{N_ROOT, ""},
+	               {N_TENANT, "/tenant"},
+	               {N_APP, "/apps/mail"},
+	               {N_PIPE, "/pipelines/week45"},
+	               {N_RUNS, "/pipelines/week45/runs"},
+	               {N_RUN, "/pipelines/week45/runs/r1"},
+	               {N_META, "/.mgdcfs"}};
+	const struct tree_node *n;
+	size_t total = 0;
+
+	for (size_t p = 0; p < sizeof(parents) / sizeof(parents[0]); p++) {
+		for (size_t i = 0; (n = tree_child(parents[p].parent, i)); i++) {
+			char path[300];
+			struct route r;
+
+			snprintf(path, sizeof(path), "%s/%s", parents[p].prefix, n->name);
+			TAP_EQ_INT(tree_route(path, &r), n->kind, "table: %s routes to its row",
+			           path);
+			TAP_EQ_INT(tree_is_dir(n->kind), (n->flags & TF_DIR) != 0,
+			           "table: %s is a directory as the table says", path);
+			total++;
+		}
+	}
+	TAP_EQ_INT(total, 27, "table: 27 fixed nodes under those parents");
+	TAP_OK(tree_child(N_ROOT, 0) && strcmp(tree_child(N_ROOT, 0)->name, "README") == 0 &&
+	           strcmp(tree_child(N_ROOT, 6)->name, ".mgdcfs") == 0 && !tree_child(N_ROOT, 7),
+	       "table: the root lists README ... .mgdcfs in order");
+	TAP_OK((tree_flags(N_APP_CONSENT) & TF_SMALL) && (tree_flags(N_PIPE_SPECFILE) & TF_SPEC) &&
+	           (tree_flags(N_RUN_OUTPUT) & TF_LINK) && (tree_flags(N_APP_PORTAL) & TF_PORTAL) &&
+	           !tree_flags(N_NONE) && !tree_flags(N_SCRATCH),
+	       "table: flags of small values, specs, links and portal-only files");
+	TAP_OK(tree_spec_dir_entry("/apps/x y") && tree_spec_dir_entry("/pipelines/\x01") &&
+	           !tree_spec_dir_entry("/apps/") && !tree_spec_dir_entry("/apps/a/b") &&
+	           !tree_spec_dir_entry("/tenant/x") && !tree_spec_dir_entry("/appsx/y") &&
+	           !tree_spec_dir_entry("apps/x"),
+	       "tree_spec_dir_entry: direct entries of apps/ and pipelines/ only");
+}
+
 int main(void)
 {
+	test_table();
 	test_every_node();
 	test_slashes();
 	test_deep_dataset();
