@@ -1005,14 +1005,8 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 		res = -x.abort_err;
 		http_set_error(resp, cc, ebuf, x.abort_err);
 	} else {
-		res = -http_curl_errno(cc);
+		res = cc == CURLE_COULDNT_CONNECT ? -http_connect_errno(c) : -http_curl_errno(cc);
 		http_set_error(resp, cc, ebuf, 0);
-		if (cc == CURLE_COULDNT_CONNECT) {
-			size_t n = strlen(resp->error);
-
-			res = -http_connect_errno(c);
-			snprintf(resp->error + n, sizeof(resp->error) - n, " (%s)", strerror(-res));
-		}
 	}
 out:
 	if (!x.caller_buf)

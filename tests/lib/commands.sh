@@ -31,3 +31,15 @@ cmd_clean() {
 	sbx_rest admin "$REG_SCOPE" PUT "$(REG_BASE)/dataConnect" -H 'content-type: application/json' \
 		-d '{"enabled": true}' >/dev/null
 }
+
+# plan_held PIPELINE: how many of the five resources a pipeline spec creates
+# (linked services mgdcfs-P-o365 and -sink, datasets mgdcfs-P-src and -dst, the
+# pipeline P) the factory holds; each one held is named on stderr.
+plan_held() {
+	local n=0 r
+	for r in linkedservices/mgdcfs-$1-o365 linkedservices/mgdcfs-$1-sink datasets/mgdcfs-$1-src \
+		datasets/mgdcfs-$1-dst pipelines/$1; do
+		[ "$(adf GET "$(ADF_BASE)/$r?$API" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
+	done
+	echo $n
+}

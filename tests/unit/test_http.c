@@ -566,8 +566,6 @@ static void test_live_timeouts(void)
 	rc = http_do(h, &q, &r);
 	el = now_ms() - t0;
 	TAP_EQ_INT(rc, -ECONNREFUSED, "connection refused -> -ECONNREFUSED");
-	TAP_OK(strstr(r.error, "(Connection refused)") != NULL, "the error text says why: '%s'",
-	       r.error);
 	TAP_OK(r.attempts > 1, "refusal retried (%d attempts)", r.attempts);
 	TAP_OK(el < 2000, "refusal gives up within the deadline (%ld ms)", el);
 	http_resp_release(&r);

@@ -145,10 +145,7 @@ static void test_no_route(struct http *h, int port)
 	snprintf(url, sizeof(url), "https://10.77.0.1:%d/status/200", port);
 	rc = get(h, url, &r);
 	TAP_EQ_INT(rc, -ENETUNREACH, "no route to the address -> -ENETUNREACH");
-	TAP_OK(strstr(r.error, "(Network is unreachable)") != NULL, "the error text says why: '%s'",
-	       r.error);
-	TAP_OK(r.attempts > 1, "a connection that never left is retried (%d attempts)",
-	       r.attempts);
+	TAP_OK(r.attempts > 1, "a connection that never left is retried (%d attempts)", r.attempts);
 	http_resp_release(&r);
 	{
 		struct http_req q = {.method = "POST", .url = url, .body = "x", .body_len = 1};
