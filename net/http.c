@@ -537,10 +537,13 @@ int http_new(struct http **out, const struct http_opts *opts)
 	h->share = curl_share_init();
 	if (!h->share)
 		goto out;
-	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock);
-	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
-	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	if (curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+		log_err("http: libcurl refused to share its DNS cache between handles");
+		goto out;
+	}
 	*out = h;
 	res = 0;
 out:
