@@ -139,7 +139,8 @@ static const char *const storage_keys[] = {"account",  "auth",       "key_file",
 static const char *const endpoint_keys[] = {"login", "graph", "arm", "registration", "blob", NULL};
 static const char *const cache_keys[] = {"dir", "budget_mb", "chunk_kb", "readahead_chunks", NULL};
 static const char *const ttl_keys[] = {"metadata_s", "status_s", "listing_s", NULL};
-static const char *const timeout_keys[] = {"connect_ms", "io_s", "retries", "deadline_ms", NULL};
+static const char *const timeout_keys[] = {"connect_ms",  "io_s",        "retries",
+                                           "deadline_ms", "dns_cache_s", NULL};
 static const char *const top_keys[] = {"default_profile", "profiles", NULL};
 static const char *const app_keys[] = {"client_secret_file", "key_vault_secret", NULL};
 
@@ -583,6 +584,10 @@ static int parse_profile(struct config *c, const cJSON *prof, const char *dir, c
 		if ((rc = get_num(o, "deadline_ms", sub, 1000, 3600000, &v, err, errlen)))
 			goto out;
 		c->deadline_ms = (long)v;
+		v = (double)c->dns_cache_s;
+		if ((rc = get_num(o, "dns_cache_s", sub, 1, 3600, &v, err, errlen)))
+			goto out;
+		c->dns_cache_s = (long)v;
 	}
 out:
 	free(secret_file);
@@ -602,6 +607,7 @@ static void set_defaults(struct config *c)
 	c->io_s = 15;
 	c->retries = 4;
 	c->deadline_ms = 60000;
+	c->dns_cache_s = 60;
 }
 
 static int dup_default(char **dst, const char *val)
@@ -872,6 +878,7 @@ char *config_to_json(const struct config *c)
 	cJSON_AddNumberToObject(x, "io_s", (double)c->io_s);
 	cJSON_AddNumberToObject(x, "retries", c->retries);
 	cJSON_AddNumberToObject(x, "deadline_ms", (double)c->deadline_ms);
+	cJSON_AddNumberToObject(x, "dns_cache_s", (double)c->dns_cache_s);
 	out = cJSON_Print(o);
 	cJSON_Delete(o);
 	return out;

@@ -56,6 +56,7 @@ struct config {
 	uint32_t readahead_chunks;
 	int ttl_metadata_s, ttl_status_s, ttl_listing_s;
 	long connect_ms, io_s, deadline_ms;
+	long dns_cache_s; /* how long a looked-up address is reused */
 	int retries;
 };
 

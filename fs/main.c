@@ -229,6 +229,7 @@ static int setup(struct mgdcfs *fs)
 	ho.connect_timeout_ms = fs->cfg.connect_ms;
 	ho.low_speed_time_s = fs->cfg.io_s;
 	ho.deadline_ms = fs->cfg.deadline_ms;
+	ho.dns_cache_s = fs->cfg.dns_cache_s;
 	ho.max_retries = fs->cfg.retries;
 	rc = http_new(&fs->http, &ho);
 	if (rc == -EINVAL && fs->cfg.ca_file) {

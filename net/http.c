@@ -233,13 +233,15 @@ static int http_status_safe_for_any(long status)
 }
 
 /*
- * Transport failures worth another attempt. A refused connection never
- * reached a server; the others may have reached one, so they are retried
- * only for idempotent requests.
+ * Transport failures worth another attempt. A failed name lookup and a
+ * connection that was never made (refused, no route) never reached a
+ * server; the others may have reached one, so they are retried only for
+ * idempotent requests.
  */
 static int http_curl_retryable(CURLcode cc, int idempotent)
 {
 	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 		return 1;
 	case CURLE_SEND_ERROR:
@@ -247,7 +249,6 @@ static int http_curl_retryable(CURLcode cc, int idempotent)
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_COULDNT_RESOLVE_HOST:
 		return idempotent;
 	default:
 		return 0;
@@ -508,6 +509,8 @@ int http_new(struct http **out, const struct http_opts *opts)
 		h->o.attempt_timeout_ms = 0;
 	if (h->o.deadline_ms <= 0)
 		h->o.deadline_ms = 60000;
+	if (h->o.dns_cache_s <= 0)
+		h->o.dns_cache_s = 60;
 	if (h->o.max_retries < 0)
 		h->o.max_retries = 4;
 	if (h->o.backoff_base_ms <= 0)
@@ -534,10 +537,13 @@ int http_new(struct http **out, const struct http_opts *opts)
 	h->share = curl_share_init();
 	if (!h->share)
 		goto out;
-	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock);
-	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
-	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	if (curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+		log_err("http: libcurl refused to share its DNS cache between handles");
+		goto out;
+	}
 	*out = h;
 	res = 0;
 out:
@@ -799,21 +805,26 @@ static void http_set_error(struct http_resp *resp, CURLcode cc, const char *ebuf
 		snprintf(resp->error, sizeof(resp->error), "%s", tmp);
 }
 
-/* Set the options of one attempt on a fresh handle. Returns a CURLcode. */
+/*
+ * Set the options of one attempt on a fresh or reset handle. Returns a
+ * CURLcode; on a failure *failed names the option libcurl refused (a pooled
+ * handle in a state libcurl does not expect shows up here, never silently).
+ */
 static CURLcode http_setup(struct http *h, CURL *c, const struct http_req *req,
                            struct curl_slist *hdrs, struct http_xfer *x, char *ebuf,
-                           long timeout_ms)
+                           long timeout_ms, const char **failed)
 {
 	const char *method = req->method ? req->method : "GET";
 	CURLcode cc = CURLE_OK;
 
 #define SET(opt, val)                                                                              \
 	do {                                                                                       \
-		if (cc == CURLE_OK)                                                                \
-			cc = curl_easy_setopt(c, opt, val);                                        \
+		if (cc == CURLE_OK && (cc = curl_easy_setopt(c, opt, val)) != CURLE_OK)            \
+			*failed = #opt;                                                            \
 	} while (0)
 	SET(CURLOPT_URL, req->url);
 	SET(CURLOPT_SHARE, h->share);
+	SET(CURLOPT_DNS_CACHE_TIMEOUT, h->o.dns_cache_s);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_ERRORBUFFER, ebuf);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -902,12 +913,46 @@ out:
 	return res;
 }
 
-/* One attempt. Returns 0 (a response arrived: resp->status) or -errno; *ccp gets the CURLcode. */
+/*
+ * The errno of a connection that was never made. libcurl reports every such
+ * failure as CURLE_COULDNT_CONNECT, but a refusal (RST), a dropped route and
+ * an unreachable host are different faults to the user; the socket's own
+ * errno tells them apart.
+ */
+static int http_connect_errno(CURL *c)
+{
+	long oe = 0;
+
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oe);
+	switch (oe) {
+	case ENETUNREACH:
+	case ENETDOWN:
+		return ENETUNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return EHOSTUNREACH;
+	case ETIMEDOUT:
+		return ETIMEDOUT;
+	default:
+		return ECONNREFUSED;
+	}
+}
+
+/*
+ * One attempt. Returns 0 (a response arrived: resp->status) or -errno; *ccp gets the CURLcode.
+ *
+ * Only a handle whose transfer completed goes back to the pool. One that
+ * failed anywhere (a lookup, a connect, TLS, mid-body) is closed: libcurl
+ * 7.88 leaves such a handle in a state in which curl_easy_reset() does not
+ * undo everything (after a failed name lookup it refuses CURLOPT_BUFFERSIZE
+ * for good), and its connection is suspect anyway.
+ */
 static int http_attempt(struct http *h, const struct http_req *req, struct curl_slist *hdrs,
                         struct http_resp *resp, long timeout_ms, CURLcode *ccp)
 {
 	struct http_xfer x = {.resp = resp};
-	char ebuf[CURL_ERROR_SIZE] = "";
+	char ebuf[CURL_ERROR_SIZE] = "", where[256];
+	const char *failed = NULL;
 	CURL *c;
 	CURLcode cc;
 	int res;
@@ -927,11 +972,19 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 		*ccp = CURLE_OUT_OF_MEMORY;
 		return -ENOMEM;
 	}
-	cc = http_setup(h, c, req, hdrs, &x, ebuf, timeout_ms);
+	cc = http_setup(h, c, req, hdrs, &x, ebuf, timeout_ms, &failed);
+	if (cc != CURLE_OK) {
+		*ccp = cc;
+		res = -http_curl_errno(cc);
+		snprintf(resp->error, sizeof(resp->error), "curl_easy_setopt(%s): %s", failed,
+		         curl_easy_strerror(cc));
+		log_err("http: %s %s: %s", req->method ? req->method : "GET",
+		        http_url_for_log(req->url, where, sizeof(where)), resp->error);
+		goto out;
+	}
 	atomic_fetch_add(&h->requests, 1);
 	atomic_fetch_add(&h->in_flight, 1);
-	if (cc == CURLE_OK)
-		cc = curl_easy_perform(c);
+	cc = curl_easy_perform(c);
 	atomic_fetch_sub(&h->in_flight, 1);
 	atomic_fetch_add(&h->bytes_in, x.len);
 	*ccp = cc;
@@ -951,14 +1004,20 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 		x.buf = NULL;
 		resp->error[0] = '\0';
 		res = 0;
-	} else {
-		res = -(x.abort_err ? x.abort_err : http_curl_errno(cc));
+	} else if (x.abort_err) {
+		res = -x.abort_err;
 		http_set_error(resp, cc, ebuf, x.abort_err);
+	} else {
+		res = cc == CURLE_COULDNT_CONNECT ? -http_connect_errno(c) : -http_curl_errno(cc);
+		http_set_error(resp, cc, ebuf, 0);
 	}
 out:
 	if (!x.caller_buf)
 		free(x.buf);
-	http_handle_give(h, req->url, c);
+	if (cc == CURLE_OK)
+		http_handle_give(h, req->url, c);
+	else
+		curl_easy_cleanup(c);
 	return res;
 }
 

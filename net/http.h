@@ -6,10 +6,12 @@
  * FUSE worker threads through a curl share handle (connection cache, DNS,
  * TLS sessions) while every thread keeps its own easy handle, so no easy
  * handle is ever used by two threads. Transient failures (408, 429, 500, 502,
- * 503, 504, a dropped or refused connection on an idempotent request) are
- * retried with exponential backoff and full jitter, honouring Retry-After and
+ * 503, 504, a dropped connection on an idempotent request; a failed name
+ * lookup or a connection never made on any request) are retried with
+ * exponential backoff and full jitter, honouring Retry-After and
  * x-ms-retry-after-ms, within a bounded number of attempts. Every buffered
- * response body has a cap.
+ * response body has a cap. A handle whose transfer failed is closed, never
+ * pooled again.
  */
 #ifndef MGDCFS_NET_HTTP_H
 #define MGDCFS_NET_HTTP_H
@@ -25,6 +27,7 @@ struct http_opts {
 	long low_speed_time_s;   /* abort an attempt that moves < 1 byte/s for this long; 0: 15 */
 	long attempt_timeout_ms; /* cap on one whole attempt; 0: none */
 	long deadline_ms;        /* cap on all attempts and waits of one http_do; 0: 60000 */
+	long dns_cache_s;        /* how long a looked-up address is reused; 0: 60 */
 	int max_retries;         /* attempts after the first; -1: default 4 */
 	long backoff_base_ms;    /* first backoff; 0: 200 */
 	long backoff_max_ms;     /* cap on one backoff or one Retry-After wait; 0: 10000 */
@@ -92,11 +95,14 @@ void http_free(struct http *h);
 /*
  * http_do - perform `req` with retries. Returns 0 when an HTTP response was
  * received (whatever its status: check resp->status), or -errno when none
- * was: -ETIMEDOUT (deadline or low-speed), -ECONNREFUSED, -EHOSTUNREACH,
- * -EPROTO (TLS/protocol/oversized body), -EFBIG (body over its cap),
- * -ECONNRESET, -EINVAL (URL refused: http:// to a non-loopback host, bad
- * scheme), -ENOMEM. `resp` is always initialised; release it with
- * http_resp_release() in every case. Thread-safe.
+ * was: -ETIMEDOUT (deadline, low-speed or connect timeout), -ECONNREFUSED
+ * (refused: a reset in reply to the connect), -ENETUNREACH (no route),
+ * -EHOSTUNREACH (the name does not resolve, or the host does not answer on
+ * its link), -EPROTO (TLS/protocol/oversized body), -EFBIG (body over its
+ * cap), -ECONNRESET, -EINVAL (URL refused: http:// to a non-loopback host,
+ * bad scheme), -EIO (another libcurl failure, e.g. an option it refused:
+ * resp->error names it), -ENOMEM. `resp` is always initialised; release it
+ * with http_resp_release() in every case. Thread-safe.
  */
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp);
 

@@ -86,6 +86,24 @@ function ensureFile(file, make, mode) {
   writeAtomic(file, make(), mode);
 }
 
+// Names the server certificate covers. Besides loopback's address and
+// `localhost` (which libcurl resolves itself, never through DNS or
+// /etc/hosts), the reserved test domain mgdc.test and one level below it, so
+// tests can give each endpoint a name of its own (login.mgdc.test,
+// blob.mgdc.test) that /etc/hosts or a test's DNS can take away and give back.
+const SERVER_NAMES = ['IP:127.0.0.1', 'DNS:localhost', 'DNS:mgdc.test', 'DNS:*.mgdc.test'];
+
+// Does the certificate in `file` cover every name in SERVER_NAMES?
+function coversNames(file) {
+  try {
+    const alt = new crypto.X509Certificate(fs.readFileSync(file)).subjectAltName || '';
+    const have = new Set(alt.split(/,\s*/).map((n) => n.replace(/^IP Address:/, 'IP:')));
+    return SERVER_NAMES.every((n) => have.has(n));
+  } catch (e) {
+    return false;
+  }
+}
+
 function ensureTls(dir) {
   const tls = path.join(dir, 'tls');
   mkdirPrivate(tls);
@@ -99,10 +117,13 @@ function ensureTls(dir) {
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     fs.rmSync(cert, { force: true });
   }
+  // A state dir seeded before the names were added gets a new server
+  // certificate from the same CA (configs that trust the CA keep working).
+  if (fs.existsSync(cert) && !coversNames(cert)) fs.rmSync(cert, { force: true });
   if (!fs.existsSync(cert) || !fs.existsSync(key)) {
     const csr = path.join(tls, 'server.csr');
     const ext = path.join(tls, 'server.ext');
-    fs.writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n'
+    fs.writeFileSync(ext, `subjectAltName=${SERVER_NAMES.join(',')}\nbasicConstraints=CA:FALSE\n`
       + 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', key, '-out', csr, '-subj', '/O=mgdcfs sandbox/CN=localhost']);
@@ -431,8 +452,8 @@ async function portal(dir, [what, arg]) {
 }
 
 module.exports = {
-  seed, setPorts, setMode, urls, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader, portal,
-  GLOBAL_ADMIN_ROLE,
+  seed, setPorts, setMode, urls, SERVER_NAMES, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader,
+  portal, GLOBAL_ADMIN_ROLE,
 };
 
 // CLI for scripts/sandbox. Only prints what the caller asked for; never a

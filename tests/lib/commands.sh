@@ -31,3 +31,16 @@ cmd_clean() {
 	sbx_rest admin "$REG_SCOPE" PUT "$(REG_BASE)/dataConnect" -H 'content-type: application/json' \
 		-d '{"enabled": true}' >/dev/null
 }
+
+# plan_held PIPELINE: how many of the five resources a pipeline spec creates
+# (linked services mgdcfs_P_o365 and _sink, datasets mgdcfs_P_src and _dst, the
+# pipeline P; fs/plan.c names them) the factory holds; each one held is named
+# on stderr. P must hold only letters, digits and '_' (no hashed name).
+plan_held() {
+	local n=0 r
+	for r in linkedservices/mgdcfs_$1_o365 linkedservices/mgdcfs_$1_sink datasets/mgdcfs_$1_src \
+		datasets/mgdcfs_$1_dst pipelines/$1; do
+		[ "$(adf GET "$(ADF_BASE)/$r?$API" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
+	done
+	echo $n
+}

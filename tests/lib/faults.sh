@@ -10,18 +10,7 @@ ms() { date +%s%3N; }
 sha() { sha256sum <"$1" 2>/dev/null | cut -d' ' -f1 || echo unreadable; }
 
 # read_errno FILE: read it whole like a program; "0" or the errno name.
-read_errno() {
-	/usr/bin/python3 - "$1" <<'PY'
-import errno, os, sys
-try:
-    with open(sys.argv[1], "rb") as f:
-        while f.read(1 << 20):
-            pass
-    print(0)
-except OSError as e:
-    print(errno.errorcode.get(e.errno, e.errno))
-PY
-}
+read_errno() { /usr/bin/python3 "$T_ROOT/tests/lib/fsop.py" read "$1" | cut -d' ' -f1; }
 
 # The sandbox's fault API (loopback, no token).
 fault_add() {

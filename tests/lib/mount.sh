@@ -53,14 +53,16 @@ need_sandbox() {
 	export MGDC_SANDBOX_DIR=${MGDC_SANDBOX_DIR:-$(dirname "$MGDC_CONFIG")}
 }
 
-# mount_fs NAME PROFILE [mgdcfs args...]: mount at $T_DIR/NAME; sets MNT.
+# mount_fs NAME PROFILE [mgdcfs args...]: mount at $T_DIR/NAME; sets MNT. The
+# array MGDCFS_WRAP, when set, prefixes the daemon's command (tests/lib/netns.sh
+# runs it in a network namespace with nsenter, which execs it: same PID).
 mount_fs() {
 	local name=$1 profile=$2
 	shift 2
 	local mnt=$T_DIR/$name log=$T_DIR/$name.log deadline=$((SECONDS + 30))
 	mkdir -p "$mnt" && mkdir -p -m 700 "$T_DIR/cache-$name"
-	"$MGDCFS" -f --config "$MGDC_CONFIG" --profile "$profile" --cache-dir "$T_DIR/cache-$name" \
-		--log "$log" "$@" "$mnt" 2>>"$log" &
+	${MGDCFS_WRAP[@]+"${MGDCFS_WRAP[@]}"} "$MGDCFS" -f --config "$MGDC_CONFIG" --profile "$profile" \
+		--cache-dir "$T_DIR/cache-$name" --log "$log" "$@" "$mnt" 2>>"$log" &
 	T_PIDS[$name]=$!
 	T_LOGS[$name]=$log
 	T_MOUNTS+=("$name")

@@ -9,9 +9,8 @@
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
 . "$T_ROOT/tests/lib/faults.sh"
-W="$T_ROOT/tests/lib/write.py"
+. "$T_ROOT/tests/lib/commands.sh" # W, DEV, plan_held
 fault_reset
-DEV=$MGDC_DEV_CLIENT_ID
 sbx_rest admin "$REG_SCOPE" DELETE "$(REG_BASE)/registrations/$DEV" >/dev/null
 arm_get() { sbx_rest dev "$ARM_SCOPE" GET "$(ADF_BASE)/$1?api-version=2018-06-01"; }
 arm_names() { arm_get "$1" | jq -r '.value[].name' | sort | tr '\n' ' '; }
@@ -111,17 +110,6 @@ is "$(cat "$T_DIR/p1.rc")" 0 "tokens expired in the middle of a pipeline commit:
 is "$(arm_get pipelines/fltp1 | jq -r .name)" fltp1 "service: the pipeline exists"
 check "service: and it has a run" bash -c "[ -n \"\$(readlink '$M/pipelines/fltp1/runs/latest')\" ]"
 check "no error or warning logged by the refreshes" bash -c "! tail -n +$((L0 + 1)) '${T_LOGS[m]}' | grep -E ' (error|warning): '"
-
-# The plan of a pipeline spec NAME: linked services mgdcfs_NAME_o365 and
-# _sink, datasets mgdcfs_NAME_src and _dst, the pipeline NAME (as fltp1 shows).
-plan_held() {
-	local n=0 r
-	for r in linkedservices/mgdcfs_$1_o365 linkedservices/mgdcfs_$1_sink datasets/mgdcfs_$1_src \
-		datasets/mgdcfs_$1_dst pipelines/$1; do
-		[ "$(arm_get "$r" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
-	done
-	echo $n
-}
 
 # 5. kill -9 during a spec commit: ARM answers the dataset PUTs slowly, the
 # daemon dies while it waits. Every resource the plan names is then checked

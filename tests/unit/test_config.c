@@ -139,7 +139,7 @@ static void test_full_profile(void)
 	    "\"readahead_chunks\": 2},"
 	    "\"ttl\": {\"metadata_s\": 1, \"status_s\": 0, \"listing_s\": 2},"
 	    "\"timeouts\": {\"connect_ms\": 250, \"io_s\": 3, \"retries\": 0, \"deadline_ms\": "
-	    "1500}}}}");
+	    "1500, \"dns_cache_s\": 2}}}}");
 	rc = load(&c, NULL);
 	TAP_EQ_INT(rc, 0, "a full profile loads");
 	if (rc) {
@@ -176,7 +176,8 @@ static void test_full_profile(void)
 	TAP_EQ_INT(c.chunk_size, 1024u << 10, "cache.chunk_kb in bytes");
 	TAP_EQ_INT(c.readahead_chunks, 2, "cache.readahead_chunks");
 	TAP_OK(c.ttl_metadata_s == 1 && c.ttl_status_s == 0 && c.ttl_listing_s == 2, "ttl.*");
-	TAP_OK(c.connect_ms == 250 && c.io_s == 3 && c.retries == 0 && c.deadline_ms == 1500,
+	TAP_OK(c.connect_ms == 250 && c.io_s == 3 && c.retries == 0 && c.deadline_ms == 1500 &&
+	           c.dns_cache_s == 2,
 	       "timeouts.*");
 	TAP_EQ_INT(c.assertion_rs256, 0, "assertion_alg defaults to PS256");
 	config_release(&c);
@@ -226,8 +227,9 @@ static void test_defaults(void)
 	TAP_EQ_INT(c.readahead_chunks, 4, "read-ahead defaults to 4 chunks");
 	TAP_OK(c.ttl_metadata_s == 30 && c.ttl_status_s == 5 && c.ttl_listing_s == 60,
 	       "TTL defaults 30/5/60 s");
-	TAP_OK(c.connect_ms == 5000 && c.io_s == 15 && c.retries == 4 && c.deadline_ms == 60000,
-	       "timeout defaults 5000 ms / 15 s / 4 / 60000 ms");
+	TAP_OK(c.connect_ms == 5000 && c.io_s == 15 && c.retries == 4 && c.deadline_ms == 60000 &&
+	           c.dns_cache_s == 60,
+	       "timeout defaults 5000 ms / 15 s / 4 / 60000 ms / 60 s");
 	TAP_OK(c.ca_file == NULL && c.cert_file == NULL && c.keyvault == NULL,
 	       "optional paths unset");
 	config_release(&c);
@@ -313,6 +315,9 @@ static void test_wrong_types(void)
 	       "chunk_kb: expected a whole number from 64 to 65536", "a chunk under 64 KiB");
 	expect(",\"cache\": {\"readahead_chunks\": 65}", -EINVAL, "from 0 to 64",
 	       "read-ahead over 64 chunks");
+	expect(",\"timeouts\": {\"dns_cache_s\": 0}", -EINVAL,
+	       "dns_cache_s: expected a whole number from 1 to 3600",
+	       "timeouts.dns_cache_s below its range");
 	expect(",\"timeouts\": {\"retries\": 21}", -EINVAL,
 	       "retries: expected a whole number from 0 to 20", "more than 20 retries");
 	expect(",\"timeouts\": {\"connect_ms\": 50}", -EINVAL,

@@ -424,12 +424,13 @@ static void test_live_caps(void)
 }
 
 static char log_lines[4096];
+static int log_errors; /* lines logged at LOG_ERR */
 
 static void log_capture(int level, const char *line)
 {
 	size_t n = strlen(log_lines);
 
-	(void)level;
+	log_errors += level == LOG_ERR;
 	snprintf(log_lines + n, sizeof(log_lines) - n, "%s\n", line);
 }
 
@@ -487,6 +488,41 @@ static void test_live_echo(void)
 	       "retry and debug lines logged");
 	TAP_OK(!strstr(log_lines, "secret") && !strstr(log_lines, "sig="),
 	       "no query string in the log");
+	http_resp_release(&r);
+	http_free(h);
+}
+
+/* An option libcurl refuses is an error that names it, and costs no later request. */
+static void test_setopt_refused(void)
+{
+	struct http *h = client(2, 10, 0, 0);
+	struct http_resp r;
+	char url[256];
+	/* A body length libcurl reads as -2: CURLOPT_POSTFIELDSIZE_LARGE refuses it. */
+	struct http_req q = {.method = "POST", .url = url, .body = "x", .body_len = (size_t)-2};
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/echo", base);
+	log_lines[0] = '\0';
+	log_errors = 0;
+	log_set_sink(log_capture);
+	rc = http_do(h, &q, &r);
+	log_set_sink(NULL);
+	TAP_EQ_INT(rc, -EIO, "an option libcurl refuses -> -EIO");
+	TAP_OK(strstr(r.error, "curl_easy_setopt(CURLOPT_POSTFIELDSIZE_LARGE)") != NULL,
+	       "the error names the option: '%s'", r.error);
+	TAP_EQ_INT(r.attempts, 1, "and is not retried");
+	TAP_OK(log_errors == 1 && strstr(log_lines, "CURLOPT_POSTFIELDSIZE_LARGE"),
+	       "and is logged as an error (%d)", log_errors);
+	http_resp_release(&r);
+	for (int i = 0; i < 3; i++) {
+		rc = get(h, NULL, "/status/200", 1, &r);
+		if (rc != 0 || r.status != 200)
+			break;
+		http_resp_release(&r);
+	}
+	TAP_OK(rc == 0 && r.status == 200, "later requests to that origin work (rc %d: %s)", rc,
+	       r.error);
 	http_resp_release(&r);
 	http_free(h);
 }
@@ -687,6 +723,7 @@ int main(int argc, char **argv)
 	test_live_retries();
 	test_live_caps();
 	test_live_echo();
+	test_setopt_refused();
 	test_live_timeouts();
 	test_live_threads();
 	test_tls();

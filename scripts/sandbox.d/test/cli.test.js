@@ -123,6 +123,42 @@ test('sas gives read+list on a container (the exports container exists) and no w
   assert.notEqual(run('sas', '../etc').code, 0);
 });
 
+// Every name under mgdc.test is 127.0.0.1 here, without DNS or /etc/hosts.
+const toLoopback = (host, opts, cb) => {
+  assert.match(host, /(^|\.)mgdc\.test$/);
+  if (opts && opts.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  else cb(null, '127.0.0.1', 4);
+};
+
+test('every endpoint answers under a name of mgdc.test, verified against the sandbox CA', async () => {
+  const e = parseEnv(run('env').out);
+  const ca = fs.readFileSync(e.MGDC_SANDBOX_CA);
+  const named = (url, name) => url.replace('://127.0.0.1:', `://${name}.mgdc.test:`);
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: e.MGDC_DEV_CLIENT_ID,
+    client_secret: fs.readFileSync(e.MGDC_DEV_CLIENT_SECRET_FILE, 'utf8').trim(), scope: 'https://graph.microsoft.com/.default' });
+  const t = await request(`${named(e.MGDC_LOGIN_URL, 'login')}/${e.MGDC_TENANT_ID}/oauth2/v2.0/token`, { ca,
+    lookup: toLoopback, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+  assert.equal(t.status, 200, t.text);
+  const o = await request(`${named(e.MGDC_GRAPH_URL, 'graph')}/v1.0/organization`, { ca, lookup: toLoopback,
+    token: t.json.access_token });
+  assert.equal(o.json.value[0].id, e.MGDC_TENANT_ID);
+  // Storage stays path-style under a name too (Azurite runs with --disableProductStyleUrl):
+  // the account is the first path segment, not the host's first label.
+  const sas = run('sas', 'exports').out.trim();
+  for (const host of ['blob', 'mgdcsandbox']) {
+    const list = await request(`${named(sas, host)}&restype=container&comp=list`, { ca, lookup: toLoopback });
+    assert.equal(list.status, 200, `${host}: ${list.text}`);
+    assert.match(list.text, /ContainerName="exports"/);
+  }
+  const proxied = sas.replace(`:${env.MGDC_SANDBOX_BLOB_PORT}/`, `:${env.MGDC_SANDBOX_BLOB_PROXY_PORT}/`);
+  const viaProxy = await request(`${named(proxied, 'blob')}&restype=container&comp=list`, { ca, lookup: toLoopback });
+  assert.equal(viaProxy.status, 200, viaProxy.text);
+  // A name outside the certificate is refused by TLS verification, not served.
+  await assert.rejects(request(`https://localhost.localdomain:${env.MGDC_SANDBOX_PORT}/`, { ca,
+    lookup: (h, opts, cb) => (opts && opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) }),
+  /altnames|ERR_TLS_CERT_ALTNAME_INVALID|does not match/i);
+});
+
 test('a second up changes nothing and reports the running services', () => {
   const before = [pidOf('emulator'), pidOf('azurite')];
   const r = run('up');

@@ -53,8 +53,9 @@ function freePort() {
 }
 
 /**
- * request(url, {method, headers, body, token, ca}) - one HTTPS request.
- * `body` may be a string, a Buffer or an object (sent as JSON). Resolves to
+ * request(url, {method, headers, body, token, ca, lookup}) - one HTTPS request.
+ * `body` may be a string, a Buffer or an object (sent as JSON); `lookup`
+ * replaces DNS (node's dns.lookup signature). Resolves to
  * {status, headers, body (Buffer), text, json (undefined unless JSON)};
  * rejects on a transport error (e.g. a dropped connection).
  */
@@ -68,7 +69,8 @@ function request(url, opts = {}) {
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: opts.method || 'GET', headers, ca: opts.ca, agent: false }, (res) => {
+    const req = https.request(url, { method: opts.method || 'GET', headers, ca: opts.ca, agent: false,
+      ...(opts.lookup ? { lookup: opts.lookup } : {}) }, (res) => {
       const parts = [];
       res.on('data', (c) => parts.push(c));
       res.on('error', reject);
@@ -114,7 +116,7 @@ async function startAzurite(dir, s, port) {
   const child = spawn(AZURITE, [
     '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', path.join(dir, 'azurite'),
     '--cert', path.join(dir, s.files.serverCert), '--key', path.join(dir, s.files.serverKey),
-    '--oauth', 'basic', '--disableTelemetry', '--silent',
+    '--oauth', 'basic', '--disableProductStyleUrl', '--disableTelemetry', '--silent',
   ], {
     env: { ...process.env, AZURITE_ACCOUNTS: `${s.storageAccount}:${fs.readFileSync(path.join(dir, s.files.storageKey), 'utf8').trim()}` },
     stdio: ['ignore', 'ignore', 'pipe'],
