@@ -357,11 +357,13 @@ static cJSON *strip_for_put(const cJSON *res)
 	return o;
 }
 
-static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *plan,
-                     struct prior *prior)
+/* Put back what a failed command wrote; returns how many resources could not be. */
+static int rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *plan,
+                    struct prior *prior)
 {
 	struct net_error e = {0};
 	size_t i;
+	int left = 0;
 
 	for (i = plan->n; i-- > 0;) {
 		struct plan_resource *res = &plan->res[i];
@@ -378,9 +380,12 @@ static void rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *
 		} else {
 			rc = adf_delete(fs->adf, res->kind, res->name, &e);
 		}
-		if (rc)
+		if (rc) {
 			remote_fail(path, rc, &e, "rollback (resource left behind)");
+			left++;
+		}
 	}
+	return left;
 }
 
 /*
@@ -421,6 +426,22 @@ static int journal_path(const struct mgdcfs *fs, const char *dir, const char *pi
 	return w > 0 && (size_t)w < n ? 0 : -ENAMETOOLONG;
 }
 
+/*
+ * Remove an earlier journal of pipeline `name` (a rollback that could not
+ * finish keeps one): the command about to start has just read what exists,
+ * so what that journal names is either gone or part of this command's prior
+ * state, and replaying it later would delete resources a later commit made.
+ */
+static void journal_forget(struct mgdcfs *fs, const char *name)
+{
+	char dirs[STATEDIR_DIRS][STATEDIR_PATH_MAX], file[1200];
+	int nd = statedir_candidates(fs->cfg.cache_dir, "journal", dirs);
+
+	for (int i = 0; i < nd; i++)
+		if (journal_path(fs, dirs[i], name, file, sizeof(file)) == 0)
+			unlink(file);
+}
+
 /* Write the journal of a command about to create `plan`'s new resources. */
 static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
                          const struct prior *prior, char *file, size_t n)
@@ -431,6 +452,7 @@ static int journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan,
 	size_t i;
 
 	file[0] = '\0';
+	journal_forget(fs, plan->name);
 	journal_factory(fs, fac, sizeof(fac));
 	if (!j || !cJSON_AddNumberToObject(j, "pid", (double)getpid()) ||
 	    !cJSON_AddStringToObject(j, "factory", fac) ||
@@ -714,8 +736,14 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	rc = start_run(fs, path, plan.name, NULL);
 	goto out;
 undo:
-	rollback(fs, path, &plan, prior);
-	journal_end(journal);
+	/* A rollback that could not finish (the service went away mid-way) keeps the
+	 * journal, so the next mount of the factory deletes what this one created. */
+	if (rollback(fs, path, &plan, prior) && journal[0])
+		errlog_add(path, EIO,
+		           "the rollback could not remove everything; the journal is kept and the next "
+		           "mount of this factory removes what this command created");
+	else
+		journal_end(journal);
 	memo_drop_prefix(fs->memo, "pipes");
 out:
 	for (i = 0; i < PLAN_MAX; i++)
