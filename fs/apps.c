@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/text.h"
 #include "fs/ctl_i.h"
 #include "fs/errlog.h"
 #include "fs/memo.h"
@@ -39,16 +40,22 @@
 #define APPS_ROLE_NAME  "Storage Blob Data Contributor"
 #define APPS_GRAPH_HINT "Entra admin center > App registrations > the app > API permissions"
 
-/* Notes said once per mount (bits of fs->noted). */
-enum { NOTE_BILLING = 1, NOTE_GRAPH_APPS = 2 };
-
 static void note_once(struct mgdcfs *fs, unsigned bit, const char *path, int err, const char *what,
                       const struct net_error *e)
 {
-	if (__atomic_fetch_or(&fs->noted, bit, __ATOMIC_RELAXED) & bit)
+	if (!fs_note_once(fs, bit))
 		return;
 	errlog_add(path, err, "%s: %s%s%s", what, e->code, e->code[0] ? ": " : "",
 	           e->msg[0] ? e->msg : strerror(err));
+}
+
+/* add_owned - add `v` to `o` as `key`; on failure `v` is freed. 1 on success. */
+static int add_owned(cJSON *o, const char *key, cJSON *v)
+{
+	if (v && cJSON_AddItemToObject(o, key, v))
+		return 1;
+	cJSON_Delete(v);
+	return 0;
 }
 
 /* ---- the registration specs kept on this machine ---- */
@@ -57,11 +64,18 @@ static void note_once(struct mgdcfs *fs, unsigned bit, const char *path, int err
 static int spec_path(struct mgdcfs *fs, const char *app_id, int make, char *out, size_t n)
 {
 	char dirs[STATEDIR_DIRS][STATEDIR_PATH_MAX], dir[STATEDIR_PATH_MAX];
-	uint32_t h = 2166136261u;
+	uint32_t h = text_fnv1a(TEXT_FNV_SEED, fs->cfg.tenant_id, 1);
+	char id[64];
+	size_t k = 0;
 	int nd, w, rc;
 
-	for (const char *c = fs->cfg.tenant_id; c && *c; c++)
-		h = (h ^ (unsigned char)tolower((unsigned char)*c)) * 16777619u;
+	/* appIds are GUIDs, compared without case: one file whatever the spelling */
+	for (; app_id[k] && k < sizeof(id) - 1; k++)
+		id[k] = (char)tolower((unsigned char)app_id[k]);
+	if (app_id[k])
+		return -ENAMETOOLONG;
+	id[k] = '\0';
+	app_id = id;
 	if (make) {
 		if ((rc = statedir_make(fs->cfg.cache_dir, "apps", dir)) < 0)
 			return rc;
@@ -85,7 +99,7 @@ static cJSON *spec_load(struct mgdcfs *fs, const char *app_id)
 
 	if (spec_path(fs, app_id, 0, file, sizeof(file)) == 0 &&
 	    statedir_read(file, &text, APPS_SPEC_MAX) > 0)
-		spec = cJSON_Parse(text);
+		spec = cJSON_ParseWithOpts(text, NULL, 1); /* nothing after the value */
 	free(text);
 	if (spec && !cJSON_IsObject(spec)) {
 		cJSON_Delete(spec);
@@ -120,16 +134,28 @@ static void safe_name(const char *in, char *out, size_t n)
 		out[o++] = (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '.' || *p == '\\')
 		               ? '_'
 		               : (char)*p;
+	/* Cut only a UTF-8 sequence the length cap split: find the last lead byte and
+	 * keep its sequence when it is whole. */
+	if (o > 0 && ((unsigned char)out[o - 1] & 0x80)) {
+		size_t lead = o - 1, need;
+
+		while (lead > 0 && ((unsigned char)out[lead] & 0xc0) == 0x80)
+			lead--;
+		need = (unsigned char)out[lead] >= 0xf0   ? 4
+		       : (unsigned char)out[lead] >= 0xe0 ? 3
+		       : (unsigned char)out[lead] >= 0xc0 ? 2
+		                                          : 1;
+		if (o - lead < need)
+			o = lead;
+	}
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
-	/* Cut a UTF-8 sequence the length cap split. */
-	while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
-		o--;
-	if (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0)
-		out[--o] = '\0';
-	if (o > 0 && (out[0] == '#' || out[0] == '~' || out[o - 1] == '~'))
+	/* Editors' scratch names: a leading '#' or '~', a trailing '~'. */
+	if (o > 0 && (out[0] == '#' || out[0] == '~'))
 		out[0] = '_';
+	if (o > 0 && out[o - 1] == '~')
+		out[o - 1] = '_';
 }
 
 static int usable(const char *s)
@@ -212,11 +238,12 @@ static cJSON *item_of(struct mgdcfs *fs, const char *app_id, const cJSON *acct, 
 	    !(disp ? cJSON_AddStringToObject(o, "displayName", disp)
 	           : cJSON_AddNullToObject(o, "displayName")) ||
 	    !cJSON_AddBoolToObject(o, "own", strcasecmp(app_id, fs->cfg.client_id) == 0) ||
-	    !cJSON_AddItemToObject(o, "billingAccount",
-	                           acct ? cJSON_Duplicate(acct, 1) : cJSON_CreateNull()) ||
-	    !cJSON_AddItemToObject(o, "registration", spec ? spec : cJSON_CreateNull())) {
-		if (!cJSON_GetObjectItemCaseSensitive(o, "registration"))
-			cJSON_Delete(spec);
+	    !add_owned(o, "billingAccount", acct ? cJSON_Duplicate(acct, 1) : cJSON_CreateNull())) {
+		cJSON_Delete(spec);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (!add_owned(o, "registration", spec ? spec : cJSON_CreateNull())) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -307,7 +334,8 @@ int apps_list(struct mgdcfs *fs, cJSON **out, struct net_error *e)
 		const char *id =
 		    ctl_str(cJSON_GetObjectItemCaseSensitive(it, "properties"), "appId");
 
-		if (id && add_id(ids, id) < 0)
+		/* the appId names a file here and a memo key: a GUID or nothing */
+		if (text_is_guid(id) && add_id(ids, id) < 0)
 			goto out;
 	}
 	if (add_id(ids, fs->cfg.client_id) < 0)
@@ -442,8 +470,10 @@ static cJSON *run_summary(const cJSON *run)
 	     o && *k; k++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, *k);
 
-		if (v)
-			cJSON_AddItemToObject(o, *k, cJSON_Duplicate(v, 1));
+		if (v && !add_owned(o, *k, cJSON_Duplicate(v, 1))) {
+			cJSON_Delete(o);
+			return NULL;
+		}
 	}
 	return o;
 }
@@ -509,8 +539,8 @@ static int consent_doc(struct mgdcfs *fs, const char *path, const char *app_id, 
 	    !cJSON_AddStringToObject(o, "source",
 	                             decisive ? "the app's last decisive pipeline run"
 	                                      : "no run of the app's pipelines has ended yet") ||
-	    (decisive && !cJSON_AddItemToObject(o, "run", run_summary(decisive))) ||
-	    (last_ok && !cJSON_AddItemToObject(o, "lastSuccessfulRun", run_summary(last_ok))) ||
+	    (decisive && !add_owned(o, "run", run_summary(decisive))) ||
+	    (last_ok && !add_owned(o, "lastSuccessfulRun", run_summary(last_ok))) ||
 	    !cJSON_AddStringToObject(o, "approveAt", APPS_ADMIN_CENTER) ||
 	    !cJSON_AddStringToObject(
 	        o, "how",
@@ -572,30 +602,29 @@ static void addf(struct text *t, const char *fmt, ...)
 	}
 }
 
-static const char *scope_words(const cJSON *scope, char *buf, size_t n)
+/* The portal's words for a dataset's scope, every group id written out. */
+static void add_scope(struct text *t, const cJSON *scope)
 {
 	const char *kind = ctl_str(scope, "kind");
 	const cJSON *g;
-	size_t o = 0;
 
-	if (!kind || strcmp(kind, "AllUsers") == 0)
-		return "All users in the tenant";
-	if (strcmp(kind, "AllGroups") == 0)
-		return "All groups in the tenant";
-	if (strcmp(kind, "AllSites") == 0)
-		return "All sites in the tenant";
-	if (strcmp(kind, "AllUsersWithScopeFilter") == 0) {
-		snprintf(buf, n, "All users in the tenant with a scope filter: %s",
-		         ctl_str(scope, "scopeFilterUri") ? ctl_str(scope, "scopeFilterUri") : "");
-		return buf;
+	if (!kind || strcmp(kind, "AllUsers") == 0) {
+		addf(t, "All users in the tenant");
+	} else if (strcmp(kind, "AllGroups") == 0) {
+		addf(t, "All groups in the tenant");
+	} else if (strcmp(kind, "AllSites") == 0) {
+		addf(t, "All sites in the tenant");
+	} else if (strcmp(kind, "AllUsersWithScopeFilter") == 0) {
+		addf(t, "All users in the tenant with a scope filter: %s",
+		     ctl_str(scope, "scopeFilterUri") ? ctl_str(scope, "scopeFilterUri") : "");
+	} else {
+		addf(t, "Select groups:");
+		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(scope, "groupIds"))
+		{
+			if (cJSON_IsString(g))
+				addf(t, " %s", g->valuestring);
+		}
 	}
-	o = (size_t)snprintf(buf, n, "Select groups:");
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(scope, "groupIds"))
-	{
-		if (cJSON_IsString(g) && o < n)
-			o += (size_t)snprintf(buf + o, n - o, " %s", g->valuestring);
-	}
-	return buf;
 }
 
 static const char *words_of(const char *v)
@@ -622,7 +651,6 @@ static char *portal_text(struct mgdcfs *fs, const cJSON *app, const cJSON *role)
 	const cJSON *dst = cJSON_GetObjectItemCaseSensitive(spec, "destination"), *ds, *c;
 	const cJSON *acct = cJSON_GetObjectItemCaseSensitive(app, "billingAccount");
 	struct text t = {0};
-	char buf[1200];
 
 	addf(&t, "Microsoft Graph Data Connect: app '%s' (%s)\n\n", ctl_str(app, "name"),
 	     ctl_str(app, "appId"));
@@ -652,18 +680,19 @@ static char *portal_text(struct mgdcfs *fs, const cJSON *app, const cJSON *role)
 	addf(&t, "\nDatasets\n");
 	cJSON_ArrayForEach(ds, cJSON_GetObjectItemCaseSensitive(spec, "datasets"))
 	{
-		size_t o = 0;
+		const char *sep = "";
 
-		buf[0] = '\0';
+		addf(&t, "  %s\n    Columns   ", ctl_str(ds, "name") ?: "");
 		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ds, "columns"))
 		{
-			if (cJSON_IsString(c) && o < sizeof(buf))
-				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
-				                      o ? ", " : "", c->valuestring);
+			if (cJSON_IsString(c)) {
+				addf(&t, "%s%s", sep, c->valuestring);
+				sep = ", ";
+			}
 		}
-		addf(&t, "  %s\n    Columns   %s\n", ctl_str(ds, "name") ?: "", buf);
-		addf(&t, "    Scope     %s\n",
-		     scope_words(cJSON_GetObjectItemCaseSensitive(ds, "scope"), buf, sizeof(buf)));
+		addf(&t, "\n    Scope     ");
+		add_scope(&t, cJSON_GetObjectItemCaseSensitive(ds, "scope"));
+		addf(&t, "\n");
 	}
 	addf(&t, "\nDestination (where pipelines may write)\n  container %s%s%s\n",
 	     ctl_str(dst, "container") ?: "", ctl_str(dst, "folder") ? ", folder " : "",
@@ -790,6 +819,7 @@ int apps_commit(struct mgdcfs *fs, const char *path, const cJSON *body, const cJ
 	const char *app_id = ctl_str(body, "appId"), *name = ctl_str(body, "name");
 	const cJSON *acct = cJSON_GetObjectItemCaseSensitive(old, "billingAccount");
 	cJSON *tags = NULL, *role = NULL;
+	const char *acct_id = NULL;
 	char acct_name[160];
 	int rc = -ENOMEM;
 
@@ -801,7 +831,9 @@ int apps_commit(struct mgdcfs *fs, const char *path, const cJSON *body, const cJ
 		return -ENOTSUP;
 	}
 	if (cJSON_IsObject(acct) && ctl_str(acct, "name")) {
+		/* Its own account, where it lives, with every tag it has (a PUT replaces all). */
 		snprintf(acct_name, sizeof(acct_name), "%s", ctl_str(acct, "name"));
+		acct_id = ctl_str(acct, "id");
 		tags = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(acct, "tags"), 1);
 	} else {
 		/* The documented convention of the portal's and the CLI's accounts. */
@@ -816,13 +848,15 @@ int apps_commit(struct mgdcfs *fs, const char *path, const cJSON *body, const cJ
 	cJSON_DeleteItemFromObjectCaseSensitive(tags, APPS_TAG);
 	if (!cJSON_AddStringToObject(tags, APPS_TAG, name))
 		goto out;
-	rc = billing_put(fs->billing, acct_name, app_id, tags, fs->cfg.deadline_ms, NULL, &e);
+	rc = billing_put(fs->billing, acct_id, acct_name, app_id, tags, fs->cfg.deadline_ms, NULL,
+	                 &e);
 	if (rc < 0) {
 		errlog_add(path, -rc, "creating the billing account %s: %s%s%s", acct_name, e.code,
 		           e.code[0] ? ": " : "", e.msg[0] ? e.msg : strerror(-rc));
 		goto out;
 	}
 	rc = spec_save(fs, app_id, body);
+	memo_drop_prefix(fs->memo, "apps"); /* the account changed either way */
 	if (rc < 0) {
 		errlog_add(path, -rc,
 		           "the billing account %s is ready, but the spec could not be kept in the "
@@ -830,7 +864,6 @@ int apps_commit(struct mgdcfs *fs, const char *path, const cJSON *body, const cJ
 		           acct_name, strerror(-rc));
 		goto out;
 	}
-	memo_drop_prefix(fs->memo, "apps");
 	memo_drop_prefix(fs->memo, "role/");
 	if (apps_role(fs, app_id, &role, &e) == 0 &&
 	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(role, "granted")))

@@ -66,7 +66,9 @@ int apps_render(struct mgdcfs *fs, const char *path, const struct route *r, cons
  * PUT, waited for), keep the spec in the state dir for portal.txt, check the
  * service principal's Storage Blob Data Contributor role, and leave in
  * errlog what is left to do in the portal. 0 when the public steps
- * succeeded, else -errno with the reason in errlog and nothing kept.
+ * succeeded, else -errno with the reason in errlog. A refused billing PUT
+ * changes nothing; when only keeping the spec fails, the billing account
+ * stays as written (writing the spec again retries both steps).
  */
 int apps_commit(struct mgdcfs *fs, const char *path, const cJSON *body, const cJSON *old);
 

@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "fs/apps.h"
 #include "fs/ctl_i.h"
 #include "fs/data_i.h"
@@ -289,11 +290,13 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 	if (rc)
 		goto out;
 	old = ctl_find_app(apps.doc, r->name, r->name_len);
-	if (old && app_id && ctl_str(old, "appId") && strcmp(ctl_str(old, "appId"), app_id)) {
+	if (old && app_id && ctl_str(old, "appId") && strcasecmp(ctl_str(old, "appId"), app_id)) {
 		snprintf(err, sizeof(err),
 		         "%s: appId: app '%.*s' is registered for appId %s; an app keeps its appId "
-		         "(rmdir it first to register another appId under this name)",
-		         rel(path), (int)r->name_len, r->name, ctl_str(old, "appId"));
+		         "(%s)",
+		         rel(path), (int)r->name_len, r->name, ctl_str(old, "appId"),
+		         fs->reg ? "rmdir it first to register another appId under this name"
+		                 : "choose another name for the other app");
 		rc = refuse(path, -EINVAL, err);
 		goto out;
 	}
@@ -322,8 +325,15 @@ static int commit_app(struct mgdcfs *fs, const char *path, const struct route *r
 		}
 	}
 	if (!fs->reg) {
-		/* No registration service: the public steps, and what is left for the portal. */
-		rc = apps_commit(fs, path, body, old);
+		/* No registration service: the public steps, and what is left for the portal.
+		 * The app's listing entry (by appId, whatever its name) carries its billing
+		 * account, which must be updated where it is, not duplicated. */
+		const cJSON *it, *same = old;
+
+		cJSON_ArrayForEach(it, apps.doc) if (!same && ctl_str(it, "appId") &&
+		                                     strcasecmp(ctl_str(it, "appId"), app_id) == 0)
+		    same = it;
+		rc = apps_commit(fs, path, body, same);
 		goto out;
 	}
 	rc = reg_put(fs->reg, app_id, body, old ? ctl_str(old, "etag") : NULL, NULL, &etag,
@@ -416,12 +426,11 @@ static int journal_path(const struct mgdcfs *fs, const char *dir, const char *pi
                         size_t n)
 {
 	char fac[600];
-	uint32_t h = 2166136261u;
+	uint32_t h;
 	int w;
 
 	journal_factory(fs, fac, sizeof(fac));
-	for (const char *c = fac; *c; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
+	h = text_fnv1a(TEXT_FNV_SEED, fac, 0);
 	w = snprintf(out, n, "%s/%08x-%s.json", dir, h, pipeline);
 	return w > 0 && (size_t)w < n ? 0 : -ENAMETOOLONG;
 }
@@ -739,9 +748,10 @@ undo:
 	/* A rollback that could not finish (the service went away mid-way) keeps the
 	 * journal, so the next mount of the factory deletes what this one created. */
 	if (rollback(fs, path, &plan, prior) && journal[0])
-		errlog_add(path, EIO,
-		           "the rollback could not remove everything; the journal is kept and the next "
-		           "mount of this factory removes what this command created");
+		errlog_add(
+		    path, EIO,
+		    "the rollback could not remove everything; the journal is kept and the next "
+		    "mount of this factory removes what this command created");
 	else
 		journal_end(journal);
 	memo_drop_prefix(fs->memo, "pipes");
@@ -765,47 +775,63 @@ int cmd_commit(struct mgdcfs *fs, const char *path, const struct route *r, const
 	return -EACCES;
 }
 
+/* Is `s` one of the strings of `arr`? ADF names compare without regard to case. */
 static int name_in(const cJSON *arr, const char *s)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it,
-	                   arr) if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0) return 1;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (cJSON_IsString(it) && strcasecmp(it->valuestring, s) == 0)
+			return 1;
+	}
 	return 0;
 }
 
-/* Delete a pipeline, then the datasets and linked services only it used. */
+static int add_name(cJSON *arr, const char *s)
+{
+	cJSON *v = cJSON_CreateString(s);
+
+	if (v && cJSON_AddItemToArray(arr, v))
+		return 0;
+	cJSON_Delete(v);
+	return -ENOMEM;
+}
+
+/*
+ * Delete a pipeline, then the datasets and linked services only it used.
+ * What to delete is decided whole, every allocation checked, before the
+ * first delete: a half-known set must never take another pipeline's.
+ */
 static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct route *r)
 {
 	struct net_error e = {0};
 	cJSON *pipe = NULL, *mine = cJSON_CreateArray(), *others = cJSON_CreateArray();
-	cJSON *pipes = NULL, *dsets = NULL, *lss = cJSON_CreateArray(),
-	      *other_ls = cJSON_CreateArray();
+	cJSON *pipes = NULL, *dsets = NULL, *del_ds = cJSON_CreateArray(),
+	      *lss = cJSON_CreateArray(), *other_ls = cJSON_CreateArray();
 	const cJSON *it;
 	char name[128];
-	int rc;
+	int rc = -ENOMEM;
 
 	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
-	rc = adf_get(fs->adf, ADF_PIPELINE, name, &pipe, NULL, &e);
-	if (rc) {
-		remote_fail(path, rc, &e, "reading the pipeline");
+	if (!mine || !others || !del_ds || !lss || !other_ls)
 		goto out;
-	}
-	plan_datasets_of(pipe, mine);
-	rc = adf_list(fs->adf, ADF_PIPELINE, &pipes, &e);
+	rc = adf_get(fs->adf, ADF_PIPELINE, name, &pipe, NULL, &e);
 	if (rc == 0)
-		cJSON_ArrayForEach(it, pipes) if (strcmp(ctl_str(it, "name") ?: "", name))
-		    plan_datasets_of(it, others);
+		rc = adf_list(fs->adf, ADF_PIPELINE, &pipes, &e);
 	if (rc == 0)
 		rc = adf_list(fs->adf, ADF_DATASET, &dsets, &e);
 	if (rc) {
 		remote_fail(path, rc, &e, "reading the factory");
 		goto out;
 	}
-	rc = adf_delete(fs->adf, ADF_PIPELINE, name, &e);
-	if (rc) {
-		remote_fail(path, rc, &e, "deleting the pipeline");
+	if ((rc = plan_datasets_of(pipe, mine)) < 0)
 		goto out;
+	cJSON_ArrayForEach(it, pipes)
+	{
+		if (strcasecmp(ctl_str(it, "name") ?: "", name) &&
+		    (rc = plan_datasets_of(it, others)) < 0)
+			goto out;
 	}
 	cJSON_ArrayForEach(it, dsets)
 	{
@@ -814,15 +840,24 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 
 		if (!dn || !lsn)
 			continue;
-		if (name_in(mine, dn) && !name_in(others, dn)) {
-			if (adf_delete(fs->adf, ADF_DATASET, dn, &e) == 0)
-				cJSON_AddItemToArray(lss, cJSON_CreateString(lsn));
-		} else {
-			cJSON_AddItemToArray(other_ls, cJSON_CreateString(lsn));
-		}
+		if (name_in(mine, dn) && !name_in(others, dn))
+			rc = add_name(del_ds, dn) < 0 || add_name(lss, lsn) < 0 ? -ENOMEM : 0;
+		else
+			rc = add_name(other_ls, lsn);
+		if (rc < 0)
+			goto out;
 	}
-	cJSON_ArrayForEach(it, lss) if (!name_in(other_ls, it->valuestring))
-	    adf_delete(fs->adf, ADF_LINKED_SERVICE, it->valuestring, &e);
+	rc = adf_delete(fs->adf, ADF_PIPELINE, name, &e);
+	if (rc) {
+		remote_fail(path, rc, &e, "deleting the pipeline");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, del_ds) adf_delete(fs->adf, ADF_DATASET, it->valuestring, &e);
+	cJSON_ArrayForEach(it, lss)
+	{
+		if (!name_in(other_ls, it->valuestring))
+			adf_delete(fs->adf, ADF_LINKED_SERVICE, it->valuestring, &e);
+	}
 	log_info("%s: pipeline deleted", rel(path));
 out:
 	memo_drop_prefix(fs->memo, "pipes");
@@ -832,6 +867,7 @@ out:
 	cJSON_Delete(dsets);
 	cJSON_Delete(mine);
 	cJSON_Delete(others);
+	cJSON_Delete(del_ds);
 	cJSON_Delete(lss);
 	cJSON_Delete(other_ls);
 	return rc;

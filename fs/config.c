@@ -461,9 +461,12 @@ static int parse_apps(struct config *c, const cJSON *prof, const char *where, co
 const struct config_app *config_app_find(const struct config *c, const char *name,
                                          const char *app_id)
 {
-	for (size_t i = 0; i < c->n_apps; i++)
-		if ((name && strcmp(c->apps[i].key, name) == 0) ||
-		    (app_id && strcasecmp(c->apps[i].key, app_id) == 0))
+	/* An entry keyed by the appId wins over one keyed by the name. */
+	for (size_t i = 0; app_id && i < c->n_apps; i++)
+		if (strcasecmp(c->apps[i].key, app_id) == 0)
+			return &c->apps[i];
+	for (size_t i = 0; name && i < c->n_apps; i++)
+		if (strcmp(c->apps[i].key, name) == 0)
 			return &c->apps[i];
 	return NULL;
 }

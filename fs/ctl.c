@@ -108,16 +108,30 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 	if (strcmp(key, "org") == 0) {
 		rc = graph_get_organization(fs->graph, out, &e);
 		if (rc == -EACCES && e.status == 403) {
-			snprintf(
-			    err, errlen,
-			    "Graph refused /organization (%s): app %s lacks the application "
-			    "permission Directory.Read.All; an administrator grants it in the "
-			    "Entra "
-			    "admin center (App registrations > the app > API permissions > Add a "
-			    "permission > Microsoft Graph > Application permissions > "
-			    "Directory.Read.All, then Grant admin consent)",
-			    e.code, fs->cfg.client_id);
-			return rc;
+			/* Without Directory.Read.All the tenant file shows what the profile
+			 * knows; the grant is said once per mount in .mgdcfs/errors. */
+			if (fs_note_once(fs, NOTE_GRAPH_ORG))
+				errlog_add("/tenant.json", EACCES,
+				           "Graph refused /organization (%s): app %s lacks the "
+				           "application "
+				           "permission Directory.Read.All; an administrator grants "
+				           "it in the "
+				           "Entra admin center (App registrations > the app > API "
+				           "permissions "
+				           "> Add a permission > Microsoft Graph > Application "
+				           "permissions > "
+				           "Directory.Read.All, then Grant admin consent)",
+				           e.code, fs->cfg.client_id);
+			*out = cJSON_CreateObject();
+			if (!*out ||
+			    !cJSON_AddStringToObject(*out, "unavailable",
+			                             "Graph refused /organization: the app lacks "
+			                             "Directory.Read.All (see .mgdcfs/errors)")) {
+				cJSON_Delete(*out);
+				*out = NULL;
+				return -ENOMEM;
+			}
+			return 0;
 		}
 	} else if (strcmp(key, "dc") == 0) {
 		rc = fs->reg ? reg_get_data_connect(fs->reg, out, &e) : -ENOTSUP;
@@ -251,21 +265,17 @@ static int render_tenant(struct mgdcfs *fs, const char *path, struct content *c)
 	const cJSON *it, *v;
 	int rc;
 
-	/* Without Directory.Read.All Graph refuses the organization: show what the
-	 * profile knows, and the reason (errlog has the grant). */
+	/* Without Directory.Read.All the org doc holds only "unavailable" (fetch). */
 	rc = ctl_get(fs, path, "org", fs->cfg.ttl_metadata_s, &org);
-	if (rc && rc != -EACCES)
+	if (rc)
 		return rc;
 	o = cJSON_CreateObject();
 	if (!o) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (rc == -EACCES)
-		cJSON_AddStringToObject(
-		    o, "unavailable",
-		    "Graph refused /organization: the app lacks Directory.Read.All "
-		    "(see .mgdcfs/errors)");
+	if (ctl_str(org.doc, "unavailable"))
+		cJSON_AddStringToObject(o, "unavailable", ctl_str(org.doc, "unavailable"));
 	cJSON_AddStringToObject(
 	    o, "id", ctl_str(org.doc, "id") ? ctl_str(org.doc, "id") : fs->cfg.tenant_id);
 	cJSON_AddStringToObject(

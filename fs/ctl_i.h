@@ -14,10 +14,15 @@
 #include "fs/memo.h"
 
 /*
- * ctl_get - the memo document `key` ("org", "dc", "apps", "pipes",
- * "runs/<pipeline>", "acts/<runId>"), fetched if older than
- * ttl seconds. Failures other than -ENOENT are recorded in errlog against
- * `path`. Drop the reference with memo_put(fs->memo, ref).
+ * ctl_get - the memo document `key`, fetched if older than ttl seconds:
+ *   "org"            Graph /organization, or {"unavailable": why} on a 403
+ *   "dc"             the Data Connect settings (registration contract)
+ *   "apps"           the app registrations (contract, or apps_list)
+ *   "role/<appId>"   that app's Storage Blob Data Contributor assignments
+ *   "pipes"          the factory's pipelines
+ *   "allruns"        every run of the factory in the query window (consent)
+ *   "runs/<pipeline>", "acts/<runId>"  a pipeline's runs, a run's activities. Failures other than
+ * -ENOENT are recorded in errlog against `path`. Drop the reference with memo_put(fs->memo, ref).
  */
 int ctl_get(struct mgdcfs *fs, const char *path, const char *key, int ttl, struct memo_ref *ref);
 

@@ -43,7 +43,7 @@ struct mgdcfs {
 	struct billing *billing; /* MGDC billing accounts; NULL without subscription_id and
 	                            resource_group */
 	struct rbac *rbac;       /* role assignments (ARM) */
-	unsigned noted;          /* notes said once per mount (fs/apps.c); atomic bits */
+	unsigned noted;          /* notes said once per mount: NOTE_* bits, atomic */
 	uid_t uid;
 	gid_t gid;
 	time_t started;
@@ -51,6 +51,15 @@ struct mgdcfs {
 };
 
 extern struct mgdcfs *g_fs;
+
+/* Things a mount says once in .mgdcfs/errors, however often they recur (fs->noted). */
+enum { NOTE_BILLING = 1, NOTE_GRAPH_APPS = 2, NOTE_GRAPH_ORG = 4 };
+
+/* fs_note_once - 1 the first time `bit` is asked for on this mount, then 0. Thread-safe. */
+static inline int fs_note_once(struct mgdcfs *fs, unsigned bit)
+{
+	return !(__atomic_fetch_or(&fs->noted, bit, __ATOMIC_RELAXED) & bit);
+}
 
 /* A rendered file of the control plane, or a symlink target. */
 struct content {

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+#include "fs/spec.h"
+
 #define PARAM_PREFIX "@pipeline().parameters."
 #define NAME_MAX_ADF 260 /* the OpenAPI's maxLength of every resource name */
 #define ANNOT_APP_ID "appId="
@@ -44,7 +47,7 @@ int plan_resource_name_ok(enum adf_kind kind, const char *name)
 int plan_names(const char *pipeline, struct plan_names *n)
 {
 	char stem[PLAN_NAME_MAX - 16]; /* room for "mgdcfs_" and "_o365" around it */
-	uint32_t h = 2166136261u;
+	uint32_t h = text_fnv1a(TEXT_FNV_SEED, pipeline, 0);
 	size_t len = strlen(pipeline), o = 0;
 	int changed = 0, w;
 
@@ -53,7 +56,6 @@ int plan_names(const char *pipeline, struct plan_names *n)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)pipeline[i];
 
-		h = (h ^ c) * 16777619u;
 		if (c < 0x80 && (isalnum(c) || c == '_')) {
 			stem[o++] = (char)c;
 		} else {
@@ -77,6 +79,23 @@ int plan_names(const char *pipeline, struct plan_names *n)
 static cJSON *add_str(cJSON *o, const char *k, const char *v)
 {
 	return v ? cJSON_AddStringToObject(o, k, v) : NULL;
+}
+
+/* put, push - add `v` to object `o` as `k` / to array `a`; on failure `v` is freed. */
+static int put(cJSON *o, const char *k, cJSON *v)
+{
+	if (v && cJSON_AddItemToObject(o, k, v))
+		return 1;
+	cJSON_Delete(v);
+	return 0;
+}
+
+static int push(cJSON *a, cJSON *v)
+{
+	if (v && cJSON_AddItemToArray(a, v))
+		return 1;
+	cJSON_Delete(v);
+	return 0;
 }
 
 static const char *str_of(const cJSON *o, const char *k)
@@ -133,7 +152,7 @@ static cJSON *build_key(const struct plan_cred *c)
 	if (c->keyvault) {
 		snprintf(secret_name, sizeof(secret_name), "mgdcfs-%s", c->app_id);
 		if (add_str(k, "type", "AzureKeyVaultSecret") &&
-		    cJSON_AddItemToObject(k, "store", ref(c->keyvault, "LinkedServiceReference")) &&
+		    put(k, "store", ref(c->keyvault, "LinkedServiceReference")) &&
 		    add_str(k, "secretName", c->keyvault_secret ? c->keyvault_secret : secret_name))
 			return k;
 	} else if (add_str(k, "type", "SecureString") && add_str(k, "value", c->secret)) {
@@ -204,8 +223,7 @@ static cJSON *build_src(const struct plan_names *n, const char *table)
 	cJSON *body = resource("Office365Table", &props, &tp);
 
 	if (body &&
-	    (!cJSON_AddItemToObject(props, "linkedServiceName",
-	                            ref(n->o365, "LinkedServiceReference")) ||
+	    (!put(props, "linkedServiceName", ref(n->o365, "LinkedServiceReference")) ||
 	     !cJSON_AddArrayToObject(props, "schema") || !add_str(tp, "tableName", table))) {
 		cJSON_Delete(body);
 		body = NULL;
@@ -223,12 +241,11 @@ static cJSON *build_dst(const struct plan_names *n, const struct plan_sink *s,
 	/* Each run writes into <folder>/<runId>/, so runs never mix their files. */
 	snprintf(path, sizeof(path), "@concat('%s/', pipeline().RunId)", folder);
 	if (body &&
-	    (!cJSON_AddItemToObject(props, "linkedServiceName",
-	                            ref(n->sink, "LinkedServiceReference")) ||
+	    (!put(props, "linkedServiceName", ref(n->sink, "LinkedServiceReference")) ||
 	     !(loc = cJSON_AddObjectToObject(tp, "location")) ||
 	     !add_str(loc, "type", s->adls ? "AzureBlobFSLocation" : "AzureBlobStorageLocation") ||
 	     !add_str(loc, s->adls ? "fileSystem" : "container", container) ||
-	     !cJSON_AddItemToObject(loc, "folderPath", expr(path)))) {
+	     !put(loc, "folderPath", expr(path)))) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
@@ -256,10 +273,10 @@ static int build_source(const cJSON *spec, cJSON *src)
 	if (col && !add_str(src, "dateFilterColumn", col))
 		return -ENOMEM;
 	if (df && (!str_of(df, "start") || !str_of(df, "end") ||
-	           !cJSON_AddItemToObject(src, "startTime", time_value(str_of(df, "start"))) ||
-	           !cJSON_AddItemToObject(src, "endTime", time_value(str_of(df, "end")))))
+	           !put(src, "startTime", time_value(str_of(df, "start"))) ||
+	           !put(src, "endTime", time_value(str_of(df, "end")))))
 		return -ENOMEM;
-	if (groups && !cJSON_AddItemToObject(src, "allowedGroups", cJSON_Duplicate(groups, 1)))
+	if (groups && !put(src, "allowedGroups", cJSON_Duplicate(groups, 1)))
 		return -ENOMEM;
 	if (uri && !add_str(src, "userScopeFilterUri", uri))
 		return -ENOMEM;
@@ -270,8 +287,7 @@ static int build_source(const cJSON *spec, cJSON *src)
 	{
 		cJSON *c = cJSON_CreateObject();
 
-		if (!cJSON_AddItemToArray(oc, c) || !cJSON_IsString(it) ||
-		    !add_str(c, "name", it->valuestring))
+		if (!push(oc, c) || !cJSON_IsString(it) || !add_str(c, "name", it->valuestring))
 			return -ENOMEM;
 	}
 	return 0;
@@ -297,8 +313,8 @@ static int build_params(const cJSON *spec, cJSON *props)
 		                       ? "int"
 		                       : "float";
 
-		if (!cJSON_AddItemToObject(out, it->string, d) || !add_str(d, "type", type) ||
-		    !cJSON_AddItemToObject(d, "defaultValue", cJSON_Duplicate(it, 0)))
+		if (!put(out, it->string, d) || !add_str(d, "type", type) ||
+		    !put(d, "defaultValue", cJSON_Duplicate(it, 0)))
 			return -ENOMEM;
 	}
 	return 0;
@@ -319,10 +335,9 @@ static cJSON *build_pipeline(const struct plan_names *n, const struct plan_cred 
 	snprintf(app_id, sizeof(app_id), ANNOT_APP_ID "%s", c->app_id);
 	props = cJSON_AddObjectToObject(body, "properties");
 	acts = cJSON_AddArrayToObject(props, "activities");
-	a = cJSON_CreateObject();
-	if (!desc || !add_str(props, "description", desc) || !cJSON_AddItemToArray(acts, a) ||
-	    !add_str(a, "name", "CopyFromM365toStorage") || !add_str(a, "type", "Copy") ||
-	    !cJSON_AddArrayToObject(a, "dependsOn") ||
+	if (!desc || !add_str(props, "description", desc) ||
+	    !push(acts, a = cJSON_CreateObject()) || !add_str(a, "name", "CopyFromM365toStorage") ||
+	    !add_str(a, "type", "Copy") || !cJSON_AddArrayToObject(a, "dependsOn") ||
 	    !(policy = cJSON_AddObjectToObject(a, "policy")) ||
 	    !add_str(policy, "timeout", "7.00:00:00") ||
 	    !cJSON_AddNumberToObject(policy, "retry", 0) ||
@@ -331,9 +346,9 @@ static cJSON *build_pipeline(const struct plan_names *n, const struct plan_cred 
 	    !cJSON_AddFalseToObject(policy, "secureInput") ||
 	    !cJSON_AddArrayToObject(a, "userProperties") ||
 	    !(an = cJSON_AddArrayToObject(a, "inputs")) ||
-	    !cJSON_AddItemToArray(an, ref(n->src, "DatasetReference")) ||
+	    !push(an, ref(n->src, "DatasetReference")) ||
 	    !(an = cJSON_AddArrayToObject(a, "outputs")) ||
-	    !cJSON_AddItemToArray(an, ref(n->dst, "DatasetReference")) ||
+	    !push(an, ref(n->dst, "DatasetReference")) ||
 	    !(tp = cJSON_AddObjectToObject(a, "typeProperties")) ||
 	    !(src = cJSON_AddObjectToObject(tp, "source")) || build_source(spec, src) < 0 ||
 	    !(sink = cJSON_AddObjectToObject(tp, "sink")) || !add_str(sink, "type", "BinarySink") ||
@@ -342,9 +357,8 @@ static cJSON *build_pipeline(const struct plan_names *n, const struct plan_cred 
 	             s->adls ? "AzureBlobFSWriteSettings" : "AzureBlobStorageWriteSettings") ||
 	    !cJSON_AddFalseToObject(tp, "enableStaging") || build_params(spec, props) < 0 ||
 	    !(an = cJSON_AddArrayToObject(props, "annotations")) ||
-	    !cJSON_AddItemToArray(an, cJSON_CreateString(ANNOT_MARK)) ||
-	    !cJSON_AddItemToArray(an, cJSON_CreateString(app)) ||
-	    !cJSON_AddItemToArray(an, cJSON_CreateString(app_id))) {
+	    !push(an, cJSON_CreateString(ANNOT_MARK)) || !push(an, cJSON_CreateString(app)) ||
+	    !push(an, cJSON_CreateString(app_id))) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
@@ -467,26 +481,33 @@ static int has_annotation(const cJSON *ann, const char *s)
 	return 0;
 }
 
+/* `spec` when its output (if any) is a valid container and folder, else NULL (freed). */
+static cJSON *checked_spec(cJSON *spec)
+{
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(spec, "output");
+
+	if (cJSON_IsObject(spec) &&
+	    (!out || spec_output_ok(str_of(out, "container"), str_of(out, "folder"))))
+		return spec;
+	cJSON_Delete(spec);
+	return NULL;
+}
+
 cJSON *plan_spec_of(const cJSON *pipe)
 {
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(props, "annotations"), *it;
 	const char *desc = str_of(props, "description");
-	cJSON *spec;
 
-	if (desc && has_annotation(ann, ANNOT_MARK)) {
-		spec = cJSON_ParseWithOpts(desc, NULL, 1);
-		if (cJSON_IsObject(spec))
-			return spec;
-		cJSON_Delete(spec);
-	}
+	if (desc && has_annotation(ann, ANNOT_MARK) && strlen(desc) <= PLAN_SPEC_MAX)
+		return checked_spec(cJSON_ParseWithOpts(desc, NULL, 1));
 	/* Pipelines written by mgdcfs before 0.2 kept it as an object annotation. */
 	cJSON_ArrayForEach(it, ann)
 	{
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "mgdcfsSpec");
 
 		if (cJSON_IsObject(s))
-			return cJSON_Duplicate(s, 1);
+			return checked_spec(cJSON_Duplicate(s, 1));
 	}
 	return NULL;
 }
@@ -516,10 +537,15 @@ int plan_datasets_of(const cJSON *pipe, cJSON *names)
 			cJSON_ArrayForEach(
 			    ref, cJSON_GetObjectItemCaseSensitive(a, k ? "outputs" : "inputs"))
 			{
-				if (str_of(ref, "referenceName") &&
-				    !cJSON_AddItemToArray(
-				        names, cJSON_CreateString(str_of(ref, "referenceName"))))
+				cJSON *v;
+
+				if (!str_of(ref, "referenceName"))
+					continue;
+				v = cJSON_CreateString(str_of(ref, "referenceName"));
+				if (!v || !cJSON_AddItemToArray(names, v)) {
+					cJSON_Delete(v);
 					return -ENOMEM;
+				}
 			}
 		}
 	}

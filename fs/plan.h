@@ -118,7 +118,11 @@ void plan_free(struct pipeline_plan *plan);
  * from: the JSON object in its description when its annotations carry
  * "mgdcfs" (or, for pipelines of earlier mgdcfs versions, an "mgdcfsSpec"
  * annotation object), as a new tree the caller frees; NULL when it has none.
+ * Anyone who can write to the factory can write a description, so one over
+ * PLAN_SPEC_MAX bytes, or whose output is no container and plain folder
+ * (runs/<id>/output links there), is no spec.
  */
+#define PLAN_SPEC_MAX (64u << 10)
 cJSON *plan_spec_of(const cJSON *pipe);
 
 /*

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "fs/spec_i.h"
 
 int spec_fail(struct spec_ctx *c, const char *path, const char *fmt, ...)
@@ -399,16 +400,19 @@ int spec_check_folder(struct spec_ctx *c, const char *path, const char *s)
 	}
 }
 
+int spec_output_ok(const char *container, const char *folder)
+{
+	char err[8];
+	struct spec_ctx c = {"", err, sizeof(err)};
+
+	return container && folder && spec_check_container(&c, "", container) == 0 &&
+	       spec_check_folder(&c, "", folder) == 0;
+}
+
 int spec_check_guid(struct spec_ctx *c, const char *path, const char *s)
 {
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	for (size_t i = 0; i < sizeof(shape); i++) {
-		if (shape[i] == '\0' && s[i] == '\0')
-			return 0;
-		if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
-			break;
-	}
+	if (text_is_guid(s))
+		return 0;
 	return spec_fail(
 	    c, path, "'%s' is not a GUID; use the form 00000000-0000-0000-0000-000000000000", s);
 }

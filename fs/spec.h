@@ -87,6 +87,13 @@ int spec_parse_pipeline(const char *file, const char *buf, size_t len, const str
                         struct pipeline_plan *plan, char *err, size_t errlen);
 
 /*
+ * spec_output_ok - 1 if (container, folder) pass the checks a spec's output
+ * passes (a container name; a folder of plain segments, no "." or ".."),
+ * for outputs read back from a service. Pure.
+ */
+int spec_output_ok(const char *container, const char *folder);
+
+/*
  * spec_parse_data_connect - "enabled" or "disabled", surrounding whitespace
  * allowed. Returns 0 with *enabled set, or -EINVAL with one line in err.
  */

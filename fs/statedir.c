@@ -73,13 +73,16 @@ int statedir_write(const char *file, const char *text, size_t len)
 	char tmp[STATEDIR_PATH_MAX + 300];
 	int fd, rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >= (int)sizeof(tmp))
+	/* A temporary name of its own, so two writers of one file never share it. */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", file) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	errno = EIO;
-	rc = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -errno;
+	rc = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0
+	         ? 0
+	         : -errno;
 	if (close(fd) && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, file))
@@ -100,7 +103,13 @@ long statedir_read(const char *file, char **text, size_t max)
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
 		close(fd);
 		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
 	}

@@ -35,8 +35,9 @@ int statedir_mkdirs(char *dir);
 
 /*
  * statedir_write - replace `file` with `len` bytes of `text`: a temporary
- * file beside it (0600, O_NOFOLLOW), fsync, rename. Returns 0 or -errno;
- * on failure the old file is untouched.
+ * file of its own beside it (mkostemp, 0600), fsync, rename. Returns 0 or
+ * -errno; on failure the old file is untouched. Concurrent writers of one
+ * file are safe: the last rename wins.
  */
 int statedir_write(const char *file, const char *text, size_t len);
 

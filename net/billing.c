@@ -9,8 +9,10 @@
 #include "net/billing.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/rest.h"
 
@@ -68,25 +70,63 @@ int billing_list(struct billing *b, cJSON **items, struct net_error *e)
 	return res;
 }
 
-int billing_put(struct billing *b, const char *name, const char *app_id, const cJSON *tags,
-                long deadline_ms, cJSON **out, struct net_error *e)
+/*
+ * The resource group and name of account id `id`
+ * ("/subscriptions/S/resourceGroups/G/providers/Microsoft.GraphServices/accounts/N")
+ * when it is in this client's subscription: pointers into id, with lengths.
+ */
+static int billing_id_parts(const struct billing *b, const char *id, const char **rg,
+                            size_t *rg_len, const char **name)
+{
+	static const char prov[] = "/providers/Microsoft.GraphServices/accounts/";
+	const char *sub = strstr(b->ep.base, "/subscriptions/"), *p, *q;
+	size_t sl;
+
+	if (!sub || !id)
+		return -1;
+	sl = strlen(sub);
+	if (strncasecmp(id, sub, sl) != 0 || strncasecmp(id + sl, "/resourceGroups/", 16) != 0)
+		return -1;
+	p = id + sl + 16;
+	q = strchr(p, '/');
+	if (!q || q == p || strncasecmp(q, prov, sizeof(prov) - 1) != 0)
+		return -1;
+	*rg = p;
+	*rg_len = (size_t)(q - p);
+	*name = q + sizeof(prov) - 1;
+	return **name && !strchr(*name, '/') ? 0 : -1;
+}
+
+int billing_put(struct billing *b, const char *id, const char *name, const char *app_id,
+                const cJSON *tags, long deadline_ms, cJSON **out, struct net_error *e)
 {
 	cJSON *body = cJSON_CreateObject(), *props;
-	char *url = NULL;
+	char *url = NULL, rg[128];
+	const char *idrg = NULL;
+	size_t idrg_len = 0;
 	struct rest_call c = {.method = "PUT"};
 	struct rest_result r = {0};
 	int res = rest_error(e, ENOMEM, "NoMemory", "out of memory");
 
 	if (out)
 		*out = NULL;
-	if (!name || !*name || !app_id)
+	if (id &&
+	    (billing_id_parts(b, id, &idrg, &idrg_len, &name) < 0 || idrg_len >= sizeof(rg))) {
+		cJSON_Delete(body);
+		return rest_error(e, EINVAL, "InvalidResourceId",
+		                  "not a Microsoft.GraphServices account of this subscription");
+	}
+	snprintf(rg, sizeof(rg), "%.*s", (int)(id ? idrg_len : strlen(b->rg)), id ? idrg : b->rg);
+	if (!name || !*name || !app_id) {
+		cJSON_Delete(body);
 		return rest_error(e, EINVAL, "InvalidName", "no account name or appId");
+	}
 	if (!body || !cJSON_AddStringToObject(body, "location", "global") ||
 	    !(props = cJSON_AddObjectToObject(body, "properties")) ||
 	    !cJSON_AddStringToObject(props, "appId", app_id) ||
 	    (tags && !cJSON_AddItemToObject(body, "tags", cJSON_Duplicate(tags, 1))))
 		goto out;
-	url = rest_url(b->ep.base, BILLING_QUERY, "resourceGroups", b->rg, "providers",
+	url = rest_url(b->ep.base, BILLING_QUERY, "resourceGroups", rg, "providers",
 	               "Microsoft.GraphServices", "accounts", name, NULL);
 	if (!url)
 		goto out;

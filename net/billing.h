@@ -38,15 +38,19 @@ void billing_free(struct billing *b);
 int billing_list(struct billing *b, cJSON **items, struct net_error *e);
 
 /*
- * billing_put - create or update account `name` in the resource group for
- * `app_id` (location "global") with string tags `tags` (an object; NULL:
- * none). The PUT is long-running: this waits for its operation, at most
+ * billing_put - create or update an account for `app_id` (location
+ * "global") with string tags `tags` (an object; NULL: none): the account
+ * whose ARM id is `id` when not NULL (an existing one, in whatever resource
+ * group of the subscription it lives), else account `name` in the client's
+ * resource group. The PUT replaces the whole resource, so pass every tag to
+ * keep. It is long-running: this waits for its operation, at most
  * `deadline_ms`, then reads the account into *out (caller frees; may be
- * NULL to skip). Blocks; thread-safe. -EIO when the operation failed,
- * -ETIMEDOUT when it did not end in time.
+ * NULL to skip). Blocks; thread-safe. -EINVAL for an id of another
+ * subscription or type; -EIO when the operation failed, -ETIMEDOUT when it
+ * did not end in time.
  */
-int billing_put(struct billing *b, const char *name, const char *app_id, const cJSON *tags,
-                long deadline_ms, cJSON **out, struct net_error *e);
+int billing_put(struct billing *b, const char *id, const char *name, const char *app_id,
+                const cJSON *tags, long deadline_ms, cJSON **out, struct net_error *e);
 
 /* billing_rest - the endpoint of `b`, so tests can lower its caps. */
 struct rest_ep *billing_rest(struct billing *b);

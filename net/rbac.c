@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/text.h"
 #include "net/rest.h"
 
 struct rbac {
@@ -48,18 +49,6 @@ int rbac_storage_scope(char *out, size_t n, const char *sub, const char *rg, con
 	return w > 0 && (size_t)w < n ? 0 : -ENAMETOOLONG;
 }
 
-static int rbac_guid(const char *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (!s || strlen(s) != sizeof(shape) - 1)
-		return 0;
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 /* An ARM id: "/segment/segment...", no empty, "." or ".." segment, no ? # % or control. */
 static int rbac_scope_ok(const char *scope)
 {
@@ -89,7 +78,7 @@ int rbac_list(struct rbac *r, const char *scope, const char *principal_id, cJSON
 	int res = rest_error(e, ENOMEM, "NoMemory", "out of memory");
 
 	*items = NULL;
-	if (!rbac_scope_ok(scope) || !rbac_guid(principal_id))
+	if (!rbac_scope_ok(scope) || !text_is_guid(principal_id))
 		return rest_error(e, EINVAL, "InvalidScope", "not an ARM scope and principal id");
 	/* The scope is a path of ARM names: each segment is kept, '/' joins them. */
 	if (!(enc = http_urlencode(scope, 1)))

@@ -608,8 +608,15 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 	const char *status;
 	int res;
 
-	if (!r->async_url)
+	if (!r->async_url) {
+		/* A synchronous answer: the resource's own state is the outcome. */
+		const char *ps = rest_str(cJSON_GetObjectItemCaseSensitive(r->json, "properties"),
+		                          "provisioningState");
+
+		if (ps && (strcasecmp(ps, "Failed") == 0 || strcasecmp(ps, "Canceled") == 0))
+			return rest_error(e, EIO, ps, "the operation ended %s", ps);
 		return 0;
+	}
 	if (!rest_same_origin(request_url, r->async_url))
 		return rest_error(e, EPROTO, "ForeignOperationUrl",
 		                  "refused to poll an operation on another origin");

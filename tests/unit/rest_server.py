@@ -28,7 +28,8 @@ base URL, so every client call lands in a chosen scenario:
   lro/<x>   PUT: 201 with Azure-AsyncOperation -> /lro-op/<x> and Retry-After: 1;
             /lro-op/ok answers InProgress twice, then Succeeded; /lro-op/fail
             Failed with an error; /lro-op/slow InProgress for ever; lro/foreign
-            points the operation at another origin
+            points the operation at another origin; lro/syncfail answers 200
+            at once with provisioningState Failed and no operation header
   real      /real/subscriptions/{sub}/resourceGroups/{rg}/providers/
             Microsoft.DataFactory/factories/{factory}/...: the ADF routes of
             the public example payloads in fixtures/real/adf/ (test_contract),
@@ -224,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(204)
         if first == "lro":
             what = segs[2] if len(segs) > 2 else "ok"
+            if what == "syncfail":
+                return self.reply(200, {"name": what, "properties": {"provisioningState": "Failed"}})
             op = ("http://localhost:%d/lro-op/%s" % (PORT, what) if what == "foreign"
                   else self.base() + "/lro-op/" + what)
             return self.reply(201, {"name": what, "properties": {"provisioningState": "Accepted"}},

@@ -724,7 +724,7 @@ static void live_billing(struct live *L)
 	TAP_EQ_INT(billing_new(&b, L->dev, L->arm, L->sub, L->rg), 0, "live: billing_new");
 	snprintf(name, sizeof(name), "mgdc-%s", L->dev_id);
 	cJSON_AddStringToObject(tags, "mgdcfs-name", "unit");
-	TAP_EQ_INT(billing_put(b, name, L->dev_id, tags, 20000, &acct, &e), 0,
+	TAP_EQ_INT(billing_put(b, NULL, name, L->dev_id, tags, 20000, &acct, &e), 0,
 	           "live: billing_put waits for the long-running PUT (%s)", e.msg);
 	TAP_EQ_STR(jstr(cJSON_GetObjectItemCaseSensitive(acct, "properties"), "provisioningState"),
 	           "Succeeded", "live: the account reads Succeeded after the operation");
@@ -734,8 +734,15 @@ static void live_billing(struct live *L)
 	cJSON_ArrayForEach(it, all) found +=
 	    jstr(it, "name") && strcmp(jstr(it, "name"), name) == 0;
 	TAP_EQ_INT(found, 1, "live: the account is listed once");
-	TAP_EQ_INT(billing_put(b, "other", L->dev_id, NULL, 20000, NULL, &e), -ESTALE,
+	TAP_EQ_INT(billing_put(b, NULL, "other", L->dev_id, NULL, 20000, NULL, &e), -ESTALE,
 	           "live: a second account for the same appId: 409 -> -ESTALE (%s)", e.code);
+	TAP_EQ_INT(billing_put(b, jstr(acct, "id"), NULL, L->dev_id, tags, 20000, NULL, &e), 0,
+	           "live: an update by the account's id (%s)", e.msg);
+	TAP_EQ_INT(billing_put(b,
+	                       "/subscriptions/other/resourceGroups/g/providers/"
+	                       "Microsoft.GraphServices/accounts/x",
+	                       NULL, L->dev_id, tags, 20000, NULL, &e),
+	           -EINVAL, "live: an id of another subscription is refused");
 	cJSON_Delete(acct);
 	cJSON_Delete(all);
 	cJSON_Delete(tags);

@@ -583,6 +583,9 @@ static void test_apps(void)
 	a = config_app_find(&c, "hr", "22222222-2222-2222-2222-2222222222CC");
 	TAP_EQ_STR(a ? a->keyvault_secret : NULL, "hr-secret",
 	           "apps: found by appId, case-insensitively");
+	a = config_app_find(&c, "reports", "22222222-2222-2222-2222-2222222222cc");
+	TAP_EQ_STR(a ? a->keyvault_secret : NULL, "hr-secret",
+	           "apps: an entry keyed by the appId wins over one keyed by the name");
 	TAP_OK(config_app_find(&c, "nosuch", NULL) == NULL, "apps: an unknown app is NULL");
 	json = config_to_json(&c);
 	TAP_OK(json && !strstr(json, "reports-" SECRET) &&

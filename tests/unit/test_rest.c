@@ -329,6 +329,13 @@ static void test_lro(struct testsrv *s, struct rest_ep *ep)
 	           "lro: bounded by the deadline");
 	rest_result_release(&r);
 
+	snprintf(url, sizeof(url), "%s/lro/syncfail", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro syncfail: 200 without an operation header");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 1000, &e), -EIO,
+	           "  provisioningState Failed in the answer is the outcome");
+	TAP_EQ_STR(e.code, "Failed", "  its code");
+	rest_result_release(&r);
+
 	snprintf(url, sizeof(url), "%s/echo", s->base);
 	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "no operation header");
 	TAP_OK(r.async_url == NULL, "  async_url NULL");

@@ -440,7 +440,16 @@ test('sinks sign in as a service principal that may write blobs; secrets are che
   let r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, { method: 'PUT', token: tok.arm, body });
   assert.equal(r.status, 403, 'a developer cannot grant roles');
   assert.equal(r.json.error.code, 'AuthorizationFailed');
-  r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, { method: 'PUT', token: adminArm, body });
+  const ra = (n) => `/arm${scope}/providers/Microsoft.Authorization/roleAssignments/${n}?api-version=2022-04-01`;
+  r = await sb.fetch(ra(crypto.randomUUID()), { method: 'PUT', token: adminArm, body: { properties: { ...body.properties, roleDefinitionId: body.properties.roleDefinitionId.replace(/[0-9a-f-]{36}$/, '00000000-0000-0000-0000-000000000001') } } });
+  assert.equal(r.status, 400, 'a role definition that does not exist');
+  assert.equal(r.json.error.code, 'RoleDefinitionDoesNotExist');
+  const stranger = crypto.randomUUID();
+  r = await sb.fetch(ra(crypto.randomUUID()), { method: 'PUT', token: adminArm, body: { properties: { roleDefinitionId: body.properties.roleDefinitionId, principalId: stranger } } });
+  assert.equal(r.status, 400, 'a principal the directory does not know, without principalType');
+  assert.equal(r.json.error.code, 'PrincipalNotFound');
+  assert.match(r.json.error.message, new RegExp(`Principal ${stranger.replace(/-/g, '')} does not exist in the directory ${c.tenantId}`));
+  r = await sb.fetch(ra(name), { method: 'PUT', token: adminArm, body });
   assert.equal(r.status, 201, r.text);
   r = await sb.fetch(`/arm${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${rd.oid}'`)}`, { token: tok.arm });
   assert.equal(r.status, 200, r.text);

@@ -243,6 +243,15 @@ test('consent: self-approval, non-admin, approve, update available, decline', as
   assert.equal(r.json.authorization.approvedSnapshot, null);
   r = await call('dev', 'POST', `/registrations/${appId}/decline`);
   assertError(r, 403, 'SelfApprovalNotAllowed');
+
+  // The portal stand-in acts as the app's owner: the admin registering its
+  // own app cannot approve it in the admin center either.
+  await call('admin', 'DELETE', `/registrations/${adminApp}`);
+  r = await sb.fetch('/_portal/registrations', { method: 'POST', body: { ...spec({ name: 'admin-portal' }), appId: adminApp } });
+  assert.ok(r.status === 201 || r.status === 200, r.text);
+  r = await sb.fetch(`/_portal/registrations/${adminApp}/approve`, { method: 'POST' });
+  assertError(r, 403, 'SelfApprovalNotAllowed');
+  await sb.fetch(`/_portal/registrations/${adminApp}`, { method: 'DELETE' });
 });
 
 test('approval expires after 180 days on the emulator clock', async () => {

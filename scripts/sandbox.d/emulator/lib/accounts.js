@@ -52,8 +52,11 @@ function settle() {
     if (acct) acct.properties.provisioningState = 'Succeeded';
     state.save();
   }
-  const ids = Object.keys(ops);
-  if (ids.length > MAX_OPS) for (const id of ids.slice(0, ids.length - MAX_OPS)) delete ops[id];
+  // Forget the oldest finished operations beyond MAX_OPS; one in progress is
+  // kept whatever the count, so its poller never sees a 404.
+  const done = Object.keys(ops).filter((id) => ops[id].status !== 'InProgress');
+  const extra = Object.keys(ops).length - MAX_OPS;
+  if (extra > 0) for (const id of done.slice(0, extra)) delete ops[id];
 }
 
 function startOperation(ctx, key) {

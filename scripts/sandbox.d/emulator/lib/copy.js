@@ -251,17 +251,22 @@ function tokenFailure(cred) {
 }
 
 /*
- * checkCredentials - a copy whose source is Microsoft 365 needs service
+ * checkSource, checkSink - a copy whose source is Microsoft 365 needs service
  * principal authentication on the Office 365 linked service and on the
  * sink ("the only supported authentication mechanism for all sink types"),
  * valid secrets, and a sink principal that may write blobs (Storage Blob
- * Data Contributor on the account). Throws ActivityError.
+ * Data Contributor on the account). Throw ActivityError. The run checks in
+ * the order the work meets them: the source's token, then the request
+ * against the consent (checkRequest), then the sink, which is written last.
  */
-function checkCredentials(c, target) {
+function checkSource(c, target) {
   const src = spCredential(c.o365.tp);
   if (!src) throw o365Error(target, `Failed to get OAuth token: the Office 365 linked service '${c.o365.name}' names no servicePrincipalId with a servicePrincipalKey`);
   const srcWhy = tokenFailure(src);
   if (srcWhy) throw o365Error(target, `Office365 data loading failed to get OAuth token. ${srcWhy}`);
+}
+
+function checkSink(c, target) {
   const sink = spCredential(c.sinkLs.tp);
   if (!sink) {
     throw o365Error(target, `Service Principal authentication is the only supported authentication mechanism for all sink types in a copy activity with Microsoft 365 as the source; the sink linked service '${c.sinkLs.name}' (${c.sinkLs.type}) does not use it (give servicePrincipalId, ${c.sinkLs.type === 'AzureBlobFS' ? 'servicePrincipalCredentialType and servicePrincipalCredential' : 'servicePrincipalKey'} and tenant)`);
@@ -762,8 +767,9 @@ async function execute({ factory: f, pipeline, run, params, job }) {
       if (act.type === 'Copy') {
         const c = resolveCopy(f, act, ectx);
         ar.input = { source: { type: 'Office365Source', ...c.source }, sink: { type: c.sink.type, container: c.sink.container, folderPath: c.sink.folder }, tableName: c.tableName };
-        checkCredentials(c, act.name);
+        checkSource(c, act.name);
         const req = checkRequest(c, act.name);
+        checkSink(c, act.name);
         const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name });
         run.runDimensions = { OutputContainer: c.sink.container, OutputFolder: c.sink.folder, TableName: c.tableName, ApplicationId: c.appId };
         end('Succeeded', { output });

@@ -124,11 +124,20 @@ route('PUT', ONE, (ctx) => {
   const role = /\/roleDefinitions\/([0-9a-fA-F-]{36})$/.exec(String(p.roleDefinitionId || ''));
   if (!role) throw armError(400, 'InvalidRoleDefinitionId', "The role definition ID in 'properties.roleDefinitionId' is not valid.");
   if (!GUID_RE.test(String(p.principalId || ''))) throw armError(400, 'InvalidPrincipalId', "A valid principal ID must be provided in 'properties.principalId'.");
+  // Only definitions that exist may be assigned; the sandbox knows the three
+  // built-in storage data roles (learn.microsoft.com/azure/role-based-access-control/troubleshooting).
+  if (!Object.values(ROLES).includes(lc(role[1]))) throw armError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${role[1]}' does not exist.`);
+  // ARM looks the principal up in the directory unless principalType is given
+  // (the documented way round replication delay for a principal just created:
+  // learn.microsoft.com/azure/role-based-access-control/role-assignments-template#new-service-principal).
+  const known = state.config.applications.some((app) => lc(app.spId) === lc(p.principalId));
+  if (!known && !p.principalType) throw armError(400, 'PrincipalNotFound', `Principal ${String(p.principalId).replace(/-/g, '')} does not exist in the directory ${state.config.tenantId}.`);
   const list = store();
   const same = list.find((a) => lc(a.properties.principalId) === lc(p.principalId) && lc(a.properties.scope) === lc(scope)
     && lc(a.properties.roleDefinitionId).endsWith(`/${lc(role[1])}`));
   if (same) throw armError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
   const a = assignment(scope, lc(role[1]), p.principalId, name);
+  if (p.principalType) a.properties.principalType = String(p.principalType);
   list.push(a);
   state.save();
   send(ctx.res, 201, a);

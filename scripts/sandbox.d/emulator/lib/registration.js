@@ -496,7 +496,9 @@ contract('*', /^\/mgdc(\/.*)?$/, (ctx) => {
 // ---- the portal stand-in (/_portal, loopback only, no token) -------------------
 
 // The seeded identity acting in the portal: the app's own owner when the
-// app is a seeded identity, else the developer; approvals as the admin.
+// app is a seeded identity (the admin for the admin's own app, so approving
+// it is refused as self-approval, as the admin center does), else the
+// developer; approvals as the admin.
 function portalActor(who) {
   const id = state.config.identities[who];
   return { appId: id.appId, oid: id.oid, upn: id.upn, displayName: id.userDisplayName || id.displayName, isGlobalAdmin: id.isGlobalAdmin, who };
@@ -504,7 +506,7 @@ function portalActor(who) {
 
 function ownerOf(appId) {
   const id = state.identityByAppId(appId);
-  return portalActor(id && id.who !== 'admin' ? id.who : 'developer');
+  return portalActor(id ? id.who : 'developer');
 }
 
 /*
