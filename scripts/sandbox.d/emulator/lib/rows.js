@@ -99,6 +99,7 @@ function siteSource({ req, dir, items, tenantId, domain, today }) {
   // Not the window: a row's values depend on its object only, so snapshots agree.
   const make = makeRowFactory(ds, columns, tenantId, null);
   const hasOp = ds.columns.some((c) => c.name === 'Operation');
+  const byId = new Map(dir.users.map((u) => [u.id, u]));
   const per = Math.max(1, Math.ceil(list.length / 8));
   const units = [];
   for (let i = 0; i < list.length; i += per) units.push(list.slice(i, i + per));
@@ -109,7 +110,7 @@ function siteSource({ req, dir, items, tenantId, domain, today }) {
       for (const x of unit) {
         const overrides = { ...x.row, SnapshotDate: new Date(x.day * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z') };
         if (hasOp) overrides.Operation = x.operation;
-        const user = dir.users.find((u) => u.id === x.row.puser) || dir.users[0];
+        const user = byId.get(x.row.puser) || dir.users[0];
         yield make({ user, t: x.t, seed: x.seed, dir, rowNo: x.seed % 1000, overrides });
       }
     },

@@ -134,7 +134,8 @@ function model(tenantId, dir, domain) {
     if (g === null) return null;
     const key = `${s.key}:file:${slot.j}:${g}`;
     const born = slot.permanent ? s.born : Math.max(s.born, g * slot.cycle - slot.offset);
-    const f = { key, born, period: 2 + (h(key, 'p') % 3), phase: h(key, 'f') % 3 };
+    const f = { key, born, period: 2 + (h(key, 'p') % 3) };
+    f.phase = h(key, 'f') % f.period;
     f.ext = EXTENSIONS[h(key, 'e') % EXTENSIONS.length];
     f.name = `${['Plan', 'Budget', 'Notes', 'Report', 'Deck'][h(key, 'n') % 5]} ${slot.j}-${g}.${f.ext}`;
     f.id = guid(tenantId, 'item', key);
@@ -148,7 +149,7 @@ function model(tenantId, dir, domain) {
       const base = { SiteId: s.id, WebId: s.web, ListId: s.list, ListItemId: 0, UniqueId: s.web, ItemType: 'Web', ItemURL: s.url.replace(/^https:\/\/[^/]+\//, ''), ScopeId: s.scope };
       const roles = s.kind === 'onedrive' ? ROLES.slice(0, 1) : ROLES;
       for (const [gid, name, role] of roles) {
-        const o = { key: `${s.key}:role:${gid}`, born: s.born, period: 5 + gid, phase: h(s.key, gid) % 3 };
+        const o = { key: `${s.key}:role:${gid}`, born: s.born, period: 5 + gid, phase: h(s.key, gid) % (5 + gid) };
         const v = version(o, day);
         const users = 1 + ((h(s.key, gid) + v) % 7);
         const group = `${s.title} ${name}`;
@@ -200,7 +201,7 @@ function model(tenantId, dir, domain) {
     for (const s of sitesAt(day)) {
       if (s.kind === 'onedrive') continue;
       for (const [gid, name] of ROLES) {
-        const o = { key: `${s.key}:group:${gid}`, born: s.born, period: 3 + gid, phase: h(s.key, 'g', gid) % 4 };
+        const o = { key: `${s.key}:group:${gid}`, born: s.born, period: 3 + gid, phase: h(s.key, 'g', gid) % (3 + gid) };
         const v = version(o, day);
         const n = 1 + ((h(o.key) + v) % 4);
         const members = Array.from({ length: n }, (_, i) => member(s, v + i, gid));

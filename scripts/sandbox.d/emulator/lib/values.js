@@ -299,7 +299,8 @@ function makeRowFactory(ds, columns, tenantId, window) {
       env.r = prng(row.seed ^ c.hash);
       env.fromFormat = false;
       let v;
-      if (row.overrides && c.name in row.overrides) {
+      const overridden = Boolean(row.overrides && c.name in row.overrides);
+      if (overridden) {
         v = row.overrides[c.name];
         if (v === undefined) continue;
       } else if (c.lower === 'puser') v = row.user.id;
@@ -309,7 +310,9 @@ function makeRowFactory(ds, columns, tenantId, window) {
       else if (c.lower === 'personid') v = row.user.id;
       else if (window && window.column === c.name) v = iso(row.t);
       else v = cellValue(env, c);
-      if (v && typeof v === 'object' && !(c.upper && env.fromFormat)) v = recase(v, c.upper ? upperFirst : lowerFirst);
+      // Known shapes are built camelCase, Format shapes as documented, overrides as final:
+      // recase only where that differs from the column's case.
+      if (v && typeof v === 'object' && !overridden && (c.upper ? !env.fromFormat : env.fromFormat)) v = recase(v, c.upper ? upperFirst : lowerFirst);
       out[c.name] = v;
     }
     return `${JSON.stringify(out)}\n`;
