@@ -3,10 +3,12 @@
  *
  * Design decision: the parsed cJSON tree is kept for the life of the catalog
  * and every name in the structure points into it, so parsing is one pass of
- * validation plus two arrays per dataset, and nothing is copied. The catalog
- * is never modified after catalog_parse() returns, so readers need no lock.
- * Did-you-mean suggestions use one edit-distance engine (catalog_nearest)
- * shared with the spec validator.
+ * validation plus a few arrays per dataset, and nothing is copied. The
+ * catalog is never modified after catalog_parse() returns, so readers need
+ * no lock. Every dataset must carry its schema (the catalog lists only what
+ * Microsoft documents, with the source of each). Did-you-mean suggestions
+ * use one edit-distance engine (catalog_nearest) shared with the spec
+ * validator.
  */
 #include "fs/catalog.h"
 
@@ -39,11 +41,24 @@ static const char *const scope_names[] = {
     [CATALOG_SCOPE_USER] = "user",
     [CATALOG_SCOPE_GROUP] = "group",
     [CATALOG_SCOPE_SITE] = "site",
+    [CATALOG_SCOPE_TENANT] = "tenant",
+};
+
+static const char *const price_names[] = {
+    [CATALOG_PRICE_UNKNOWN] = "unknown",
+    [CATALOG_PRICE_FREE] = "free",
+    [CATALOG_PRICE_BILLED] = "billed",
 };
 
 static const char *const kinds_user[] = {"AllUsers", "AllUsersWithScopeFilter", "Groups", NULL};
 static const char *const kinds_group[] = {"AllGroups", "Groups", NULL};
 static const char *const kinds_site[] = {"AllSites", NULL};
+static const char *const kinds_tenant[] = {"AllUsers", NULL};
+
+/* Bounds on the numbers a catalog may give (a year of lag, ten years kept). */
+#define SNAPSHOT_MAX_HOURS 8760
+#define SNAPSHOT_MAX_DAYS  3660
+#define PRICE_MAX_UNIT     100000000
 
 const char *catalog_type_name(enum catalog_type t)
 {
@@ -55,12 +70,19 @@ const char *catalog_scope_name(enum catalog_scope s)
 	return (unsigned)s < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[s] : "?";
 }
 
+const char *catalog_price_name(enum catalog_price p)
+{
+	return (unsigned)p < sizeof(price_names) / sizeof(price_names[0]) ? price_names[p] : "?";
+}
+
 const char *const *catalog_scope_kinds(enum catalog_scope s)
 {
 	if (s == CATALOG_SCOPE_GROUP)
 		return kinds_group;
 	if (s == CATALOG_SCOPE_SITE)
 		return kinds_site;
+	if (s == CATALOG_SCOPE_TENANT)
+		return kinds_tenant;
 	return kinds_user;
 }
 
@@ -95,6 +117,61 @@ static void dataset_release(struct catalog_dataset *d)
 {
 	free((void *)(uintptr_t)d->date_columns);
 	free((void *)(uintptr_t)d->columns);
+	free((void *)(uintptr_t)d->delta_key);
+}
+
+/* An optional string member: its text, `dflt` when absent; -EINVAL if not a string. */
+static int opt_string(const cJSON *obj, const char *key, const char *dflt, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = dflt;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return -EINVAL;
+	*out = v->valuestring;
+	return 0;
+}
+
+/* An optional whole-number member within [lo, hi]; `dflt` when absent. */
+static int opt_int(const cJSON *obj, const char *key, int dflt, int lo, int hi, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = dflt;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)(int)v->valuedouble)
+		return -EINVAL;
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* A JSON array of non-empty strings into a NULL-terminated vector (freed by the caller). */
+static int string_vector(const cJSON *arr, const char ***out, size_t *n)
+{
+	const cJSON *it;
+	const char **v;
+	size_t i = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > CATALOG_MAX_COLUMNS)
+		return -EINVAL;
+	v = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it) || !*it->valuestring)
+			return -EINVAL;
+		v[i++] = it->valuestring;
+	}
+	*n = i;
+	return 0;
 }
 
 void catalog_free(struct catalog *cat)
@@ -115,13 +192,12 @@ static int parse_columns(const cJSON *cols, struct catalog_dataset *d, char *err
 	size_t i = 0;
 	int n;
 
-	if (!cols || cJSON_IsNull(cols))
-		return 0; /* listed by name only */
 	n = cJSON_GetArraySize(cols);
-	if (!cJSON_IsArray(cols) || n > CATALOG_MAX_COLUMNS)
+	if (!cJSON_IsArray(cols) || n < 1 || n > CATALOG_MAX_COLUMNS)
 		return cat_fail(err, errlen,
-		                "catalog: %s: columns: not an array of at most %d columns", d->name,
-		                CATALOG_MAX_COLUMNS);
+		                "catalog: %s: columns: not an array of 1 to %d columns (every "
+		                "dataset needs its schema)",
+		                d->name, CATALOG_MAX_COLUMNS);
 	c = calloc((size_t)n + 1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -149,6 +225,10 @@ static int parse_columns(const cJSON *cols, struct catalog_dataset *d, char *err
 		c[i].name = name->valuestring;
 		c[i].type = (enum catalog_type)t;
 		c[i].filterable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "filterable"));
+		if (opt_string(it, "format", "", &c[i].format) < 0)
+			return cat_fail(err, errlen,
+			                "catalog: %s: column '%s': format: not a string", d->name,
+			                c[i].name);
 		i++;
 	}
 	d->n_columns = i;
@@ -189,6 +269,133 @@ static int parse_date_filter(const cJSON *df, struct catalog_dataset *d, char *e
 	return 0;
 }
 
+static int parse_source(const cJSON *src, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	if ((src && !cJSON_IsObject(src)) ||
+	    opt_string(src, "repository", "", &d->source_repo) < 0 ||
+	    opt_string(src, "path", "", &d->source_path) < 0 ||
+	    opt_string(src, "commit", "", &d->source_commit) < 0)
+		return cat_fail(err, errlen,
+		                "catalog: %s: source: needs string repository, path and commit",
+		                d->name);
+	return 0;
+}
+
+static int parse_price(const cJSON *price, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	const char *cls = NULL;
+	int unit = 0;
+
+	d->price_source = "";
+	if (!price || cJSON_IsNull(price))
+		return 0;
+	if (!cJSON_IsObject(price) || opt_string(price, "class", NULL, &cls) < 0 || !cls ||
+	    opt_string(price, "source", "", &d->price_source) < 0 ||
+	    opt_int(price, "unitObjects", 0, 1, PRICE_MAX_UNIT, &unit) < 0)
+		return cat_fail(err, errlen,
+		                "catalog: %s: price: needs class, unitObjects (1 to %d) and source",
+		                d->name, PRICE_MAX_UNIT);
+	if (strcmp(cls, "free") == 0 && !unit) {
+		d->price = CATALOG_PRICE_FREE;
+	} else if (strcmp(cls, "billed") == 0 && unit) {
+		d->price = CATALOG_PRICE_BILLED;
+		d->price_unit = (unsigned)unit;
+	} else {
+		return cat_fail(err, errlen,
+		                "catalog: %s: price: class '%s' is not free, or billed with "
+		                "unitObjects",
+		                d->name, cls);
+	}
+	return 0;
+}
+
+static int parse_snapshot(const cJSON *snap, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	if (!snap || cJSON_IsNull(snap))
+		return 0;
+	if (!cJSON_IsObject(snap) ||
+	    opt_int(snap, "availableAfterHours", -1, 0, SNAPSHOT_MAX_HOURS,
+	            &d->available_after_hours) < 0 ||
+	    opt_int(snap, "retentionDays", -1, 1, SNAPSHOT_MAX_DAYS, &d->retention_days) < 0 ||
+	    d->available_after_hours < 0 || d->retention_days < 0 ||
+	    d->available_after_hours > d->retention_days * 24)
+		return cat_fail(err, errlen,
+		                "catalog: %s: snapshot: needs availableAfterHours (0 to %d) and "
+		                "retentionDays (1 to %d) that leave at least one date",
+		                d->name, SNAPSHOT_MAX_HOURS, SNAPSHOT_MAX_DAYS);
+	return 0;
+}
+
+static int parse_delta(const cJSON *delta, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	const cJSON *sup = cJSON_GetObjectItemCaseSensitive(delta, "supported");
+	const char **key = NULL;
+	int res;
+
+	if (!delta || cJSON_IsNull(delta))
+		return 0;
+	if (!cJSON_IsObject(delta) || !cJSON_IsBool(sup))
+		return cat_fail(err, errlen, "catalog: %s: delta: needs a boolean supported",
+		                d->name);
+	if (cJSON_IsFalse(sup)) {
+		d->delta = CATALOG_DELTA_NO;
+		if (opt_string(delta, "reason", NULL, &d->no_delta_reason) < 0 ||
+		    !d->no_delta_reason || !*d->no_delta_reason)
+			return cat_fail(err, errlen,
+			                "catalog: %s: delta: unsupported needs a reason", d->name);
+		return 0;
+	}
+	d->delta = CATALOG_DELTA_YES;
+	res = string_vector(cJSON_GetObjectItemCaseSensitive(delta, "key"), &key, &d->n_delta_key);
+	d->delta_key = key;
+	if (res == -ENOMEM)
+		return res;
+	if (res < 0 || !d->n_delta_key)
+		return cat_fail(err, errlen,
+		                "catalog: %s: delta: needs key, a list of column names", d->name);
+	for (size_t i = 0; i < d->n_delta_key; i++)
+		if (!catalog_column(d, key[i]))
+			return cat_fail(err, errlen, "catalog: %s: delta.key: '%s' is not a column",
+			                d->name, key[i]);
+	return 0;
+}
+
+static int parse_form(const cJSON *form, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	const char *open = NULL;
+	int t;
+
+	if (!form || cJSON_IsNull(form))
+		return 0;
+	if (!cJSON_IsObject(form) || opt_string(form, "prefix", NULL, &d->form_prefix) < 0 ||
+	    !d->form_prefix || !*d->form_prefix ||
+	    opt_string(form, "openColumns", NULL, &open) < 0 || !open)
+		return cat_fail(err, errlen, "catalog: %s: form: needs prefix and openColumns",
+		                d->name);
+	t = lookup_name(type_names, sizeof(type_names) / sizeof(type_names[0]), open);
+	if (t < 0)
+		return cat_fail(err, errlen, "catalog: %s: form.openColumns: unknown type '%s'",
+		                d->name, open);
+	d->open_type = (enum catalog_type)t;
+	return 0;
+}
+
+/* The rules after the schema: source, price, snapshot dates, delta, name form. */
+static int parse_rules(const cJSON *it, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	int res;
+
+	if ((res = parse_source(cJSON_GetObjectItemCaseSensitive(it, "source"), d, err, errlen)) <
+	        0 ||
+	    (res = parse_price(cJSON_GetObjectItemCaseSensitive(it, "price"), d, err, errlen)) <
+	        0 ||
+	    (res = parse_snapshot(cJSON_GetObjectItemCaseSensitive(it, "snapshot"), d, err,
+	                          errlen)) < 0 ||
+	    (res = parse_delta(cJSON_GetObjectItemCaseSensitive(it, "delta"), d, err, errlen)) < 0)
+		return res;
+	return parse_form(cJSON_GetObjectItemCaseSensitive(it, "form"), d, err, errlen);
+}
+
 static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx, char *err,
                          size_t errlen)
 {
@@ -207,15 +414,20 @@ static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx,
 		s = lookup_name(scope_names, sizeof(scope_names) / sizeof(scope_names[0]),
 		                scope->valuestring);
 		if (s < 0)
-			return cat_fail(err, errlen,
-			                "catalog: %s: scope: '%s' is not user, group or site",
-			                d->name, scope->valuestring);
+			return cat_fail(
+			    err, errlen,
+			    "catalog: %s: scope: '%s' is not user, group, site or tenant", d->name,
+			    scope->valuestring);
 	}
 	d->scope = (enum catalog_scope)s;
+	if (opt_string(it, "documentedAs", d->name, &d->documented_as) < 0)
+		return cat_fail(err, errlen, "catalog: %s: documentedAs: not a string", d->name);
 	res = parse_date_filter(cJSON_GetObjectItemCaseSensitive(it, "dateFilter"), d, err, errlen);
 	if (res == 0)
 		res =
 		    parse_columns(cJSON_GetObjectItemCaseSensitive(it, "columns"), d, err, errlen);
+	if (res == 0)
+		res = parse_rules(it, d, err, errlen);
 	return res;
 }
 
@@ -304,10 +516,29 @@ const struct catalog_dataset *catalog_at(const struct catalog *cat, size_t i)
 	return cat && i < cat->n ? &cat->ds[i] : NULL;
 }
 
+/* Does `name` instantiate the name form of `d` (prefix + a query name)? */
+static int form_match(const struct catalog_dataset *d, const char *name)
+{
+	size_t lp = strlen(d->form_prefix), n;
+
+	if (strncmp(name, d->form_prefix, lp) != 0)
+		return 0;
+	n = strlen(name + lp);
+	if (n < 1 || n > CATALOG_QUERY_MAX)
+		return 0;
+	for (const char *p = name + lp; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			return 0;
+	return 1;
+}
+
 const struct catalog_dataset *catalog_find(const struct catalog *cat, const char *name)
 {
 	for (size_t i = 0; cat && name && i < cat->n; i++)
 		if (strcmp(cat->ds[i].name, name) == 0)
+			return &cat->ds[i];
+	for (size_t i = 0; cat && name && i < cat->n; i++)
+		if (cat->ds[i].form_prefix && form_match(&cat->ds[i], name))
 			return &cat->ds[i];
 	return NULL;
 }
@@ -318,6 +549,26 @@ const struct catalog_column *catalog_column(const struct catalog_dataset *ds, co
 		if (strcmp(ds->columns[i].name, name) == 0)
 			return &ds->columns[i];
 	return NULL;
+}
+
+int catalog_column_ok(const struct catalog_dataset *ds, const char *name)
+{
+	return catalog_column(ds, name) != NULL || (ds && ds->form_prefix && name && *name);
+}
+
+int catalog_snapshot_window(const struct catalog_dataset *ds, long long now, long long *first,
+                            long long *last)
+{
+	long long today;
+
+	if (!ds || !ds->retention_days)
+		return -EINVAL;
+	/* Floor division: the day of a time before 1970 is negative. */
+	today = now >= 0 ? now / 86400 : -((-now + 86399) / 86400);
+	*first = today - ds->retention_days;
+	now -= (long long)ds->available_after_hours * 3600;
+	*last = now >= 0 ? now / 86400 : -((-now + 86399) / 86400);
+	return 0;
 }
 
 const char *catalog_date_column(const struct catalog_dataset *ds, const char *name)
@@ -441,21 +692,57 @@ static cJSON *string_array(const char *const *v, size_t n)
 
 static int render_columns(cJSON *o, const struct catalog_dataset *ds)
 {
-	cJSON *cols;
+	cJSON *cols = cJSON_AddArrayToObject(o, "columns");
 
-	if (!ds->columns)
-		return cJSON_AddNullToObject(o, "columns") ? 0 : -ENOMEM;
-	cols = cJSON_AddArrayToObject(o, "columns");
 	for (size_t i = 0; cols && i < ds->n_columns; i++) {
+		const struct catalog_column *col = &ds->columns[i];
 		cJSON *c = cJSON_CreateObject();
 
 		if (!cJSON_AddItemToArray(cols, c) ||
-		    !cJSON_AddStringToObject(c, "name", ds->columns[i].name) ||
-		    !cJSON_AddStringToObject(c, "type", catalog_type_name(ds->columns[i].type)) ||
-		    !cJSON_AddBoolToObject(c, "filterable", ds->columns[i].filterable))
+		    !cJSON_AddStringToObject(c, "name", col->name) ||
+		    !cJSON_AddStringToObject(c, "type", catalog_type_name(col->type)) ||
+		    !cJSON_AddBoolToObject(c, "filterable", col->filterable) ||
+		    (*col->format && !cJSON_AddStringToObject(c, "format", col->format)))
 			return -ENOMEM;
 	}
 	return cols ? 0 : -ENOMEM;
+}
+
+/* snapshot, delta, form, price and source: only what the dataset has. */
+static int render_rules(cJSON *o, const struct catalog_dataset *ds)
+{
+	cJSON *x;
+
+	if (ds->retention_days &&
+	    (!(x = cJSON_AddObjectToObject(o, "snapshot")) ||
+	     !cJSON_AddNumberToObject(x, "availableAfterHours", ds->available_after_hours) ||
+	     !cJSON_AddNumberToObject(x, "retentionDays", ds->retention_days)))
+		return -ENOMEM;
+	if (ds->delta != CATALOG_DELTA_NA &&
+	    (!(x = cJSON_AddObjectToObject(o, "delta")) ||
+	     !cJSON_AddBoolToObject(x, "supported", ds->delta == CATALOG_DELTA_YES) ||
+	     (ds->delta == CATALOG_DELTA_YES &&
+	      !cJSON_AddItemToObject(x, "key", string_array(ds->delta_key, ds->n_delta_key))) ||
+	     (ds->delta == CATALOG_DELTA_NO &&
+	      !cJSON_AddStringToObject(x, "reason", ds->no_delta_reason))))
+		return -ENOMEM;
+	if (ds->form_prefix &&
+	    (!(x = cJSON_AddObjectToObject(o, "form")) ||
+	     !cJSON_AddStringToObject(x, "prefix", ds->form_prefix) ||
+	     !cJSON_AddStringToObject(x, "openColumns", catalog_type_name(ds->open_type))))
+		return -ENOMEM;
+	if (ds->price != CATALOG_PRICE_UNKNOWN &&
+	    (!(x = cJSON_AddObjectToObject(o, "price")) ||
+	     !cJSON_AddStringToObject(x, "class", catalog_price_name(ds->price)) ||
+	     (ds->price_unit && !cJSON_AddNumberToObject(x, "unitObjects", ds->price_unit)) ||
+	     !cJSON_AddStringToObject(x, "source", ds->price_source)))
+		return -ENOMEM;
+	if (*ds->source_repo && (!(x = cJSON_AddObjectToObject(o, "source")) ||
+	                         !cJSON_AddStringToObject(x, "repository", ds->source_repo) ||
+	                         !cJSON_AddStringToObject(x, "path", ds->source_path) ||
+	                         !cJSON_AddStringToObject(x, "commit", ds->source_commit)))
+		return -ENOMEM;
+	return 0;
 }
 
 char *catalog_render(const struct catalog_dataset *ds)
@@ -468,6 +755,7 @@ char *catalog_render(const struct catalog_dataset *ds)
 	while (k[nk])
 		nk++;
 	if (!o || !cJSON_AddStringToObject(o, "name", ds->name) ||
+	    !cJSON_AddStringToObject(o, "documentedAs", ds->documented_as) ||
 	    !cJSON_AddStringToObject(o, "category", ds->category) ||
 	    !cJSON_AddStringToObject(o, "scope", catalog_scope_name(ds->scope)))
 		goto out;
@@ -480,7 +768,7 @@ char *catalog_render(const struct catalog_dataset *ds)
 	                           string_array(ds->date_columns, ds->n_date_columns)) ||
 	    !cJSON_AddBoolToObject(df, "windowOnly", ds->window_only))
 		goto out;
-	if (render_columns(o, ds) < 0)
+	if (render_rules(o, ds) < 0 || render_columns(o, ds) < 0)
 		goto out;
 	text = cJSON_Print(o);
 	if (!text)

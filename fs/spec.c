@@ -674,12 +674,6 @@ static int reg_columns(struct spec_ctx *c, const cJSON *d, const char *path,
 			return spec_fail(
 			    c, sub, "'%s' is not allowed; give \"all\" or a list of column names",
 			    v->valuestring);
-		if (!ds->columns)
-			return spec_fail(
-			    c, sub,
-			    "\"all\" is not possible: the catalog lists %s by name only; list the "
-			    "columns",
-			    ds->name);
 		for (size_t k = 0; k < ds->n_columns; k++)
 			if (!cJSON_AddItemToArray(cols, cJSON_CreateString(ds->columns[k].name)))
 				return -ENOMEM;
@@ -702,7 +696,7 @@ static int reg_columns(struct spec_ctx *c, const cJSON *d, const char *path,
 			                 spec_json_type(it));
 		if ((res = spec_check_name(c, item, it->valuestring, 128)) < 0)
 			return res;
-		if (ds->columns && !catalog_column(ds, it->valuestring)) {
+		if (!catalog_column_ok(ds, it->valuestring)) {
 			if (catalog_suggest_column(ds, it->valuestring, near, sizeof(near)))
 				return spec_fail(c, item,
 				                 "unknown column '%s' of %s; did you mean %s?",
@@ -817,6 +811,7 @@ static int reg_dataset(struct spec_ctx *c, const cJSON *d, const char *path,
 	char sub[SPEC_PATH_MAX], near[256];
 	const struct catalog_dataset *ds;
 	const cJSON *name, *it;
+	const char *dname;
 	cJSON *out;
 	int res;
 
@@ -836,15 +831,16 @@ static int reg_dataset(struct spec_ctx *c, const cJSON *d, const char *path,
 	if (!ds)
 		return spec_fail(c, sub, "unknown dataset '%s'; see the names under catalog/",
 		                 name->valuestring);
+	/* A name form (a Viva Insights report) is registered under the name given. */
+	dname = ds->form_prefix ? name->valuestring : ds->name;
 	cJSON_ArrayForEach(it, list)
 	{
-		if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring, ds->name) ==
-		    0)
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring, dname) == 0)
 			return spec_fail(
-			    c, sub, "dataset '%s' listed twice; list each dataset once", ds->name);
+			    c, sub, "dataset '%s' listed twice; list each dataset once", dname);
 	}
 	out = cJSON_CreateObject();
-	if (!cJSON_AddItemToArray(list, out) || !spec_add_string(out, "name", ds->name))
+	if (!cJSON_AddItemToArray(list, out) || !spec_add_string(out, "name", dname))
 		return -ENOMEM;
 	if ((res = reg_columns(c, d, path, ds, out)) < 0)
 		return res;

@@ -54,6 +54,12 @@ struct spec_profile {
 	const char *blob_endpoint; /* e.g. https://acct.blob.core.windows.net/ (or the sandbox's) */
 	const char *keyvault;      /* Key Vault linked service in the factory, or NULL */
 	const char *keyvault_secret; /* secret name in it; NULL: "mgdcfs-<appId>" */
+	/*
+	 * The clock SharePoint snapshot dates are checked against (seconds since
+	 * the epoch): which dates MGDC still keeps depends on today. 0 means the
+	 * system clock; tests set it to check the window on dates of their choosing.
+	 */
+	long long now;
 };
 
 /*

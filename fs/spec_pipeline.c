@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs/plan.h"
 #include "fs/spec.h"
@@ -33,9 +34,10 @@ struct pl {
 	const struct spec_profile *p;
 	const struct catalog *cat;
 	const struct catalog_dataset *ds;
-	const cJSON *approval; /* object with datasets/destination, or NULL */
-	const cJSON *appr_ds;  /* the approved entry of this dataset, or NULL */
-	const cJSON *params;   /* spec "parameters", or NULL */
+	struct catalog_dataset form_ds; /* ds for a name form, named as the spec names it */
+	const cJSON *approval;          /* object with datasets/destination, or NULL */
+	const cJSON *appr_ds;           /* the approved entry of this dataset, or NULL */
+	const cJSON *params;            /* spec "parameters", or NULL */
 	char name[SPEC_NAME_MAX + 1];
 	cJSON *acc; /* the accepted spec */
 };
@@ -197,6 +199,12 @@ static int pl_dataset(struct pl *pl, const cJSON *spec)
 		return spec_fail(pl->c, "dataset",
 		                 "unknown dataset '%s'; see the names under catalog/",
 		                 v->valuestring);
+	if (pl->ds->form_prefix) {
+		/* A report of a name form runs under its own name; the spec outlives pl. */
+		pl->form_ds = *pl->ds;
+		pl->form_ds.name = v->valuestring;
+		pl->ds = &pl->form_ds;
+	}
 	if (pl->approval) {
 		pl->appr_ds = approved_dataset(pl->approval, pl->ds->name);
 		if (!pl->appr_ds) {
@@ -230,7 +238,7 @@ static int pl_column(struct pl *pl, const char *path, const char *col, const cJS
 
 	if ((res = spec_check_name(pl->c, path, col, 128)) < 0)
 		return res;
-	if (pl->ds->columns && !catalog_column(pl->ds, col)) {
+	if (!catalog_column_ok(pl->ds, col)) {
 		if (catalog_suggest_column(pl->ds, col, near, sizeof(near)))
 			return spec_fail(pl->c, path, "unknown column '%s' of %s; did you mean %s?",
 			                 col, pl->ds->name, near);
@@ -268,18 +276,13 @@ static int pl_columns(struct pl *pl, const cJSON *spec)
 		/* Default: what the app may read; without an approval, the whole catalog schema. */
 		if (approved)
 			v = approved;
-		else if (pl->ds->columns)
+		else
 			for (size_t k = 0; k < pl->ds->n_columns; k++)
 				if (!cJSON_AddItemToArray(
 				        out, cJSON_CreateString(pl->ds->columns[k].name)))
 					return -ENOMEM;
 		if (!v)
-			return cJSON_GetArraySize(out)
-			           ? 0
-			           : spec_fail(
-			                 pl->c, "columns",
-			                 "missing; %s is listed by name only, list the columns",
-			                 pl->ds->name);
+			return 0;
 	} else if (!cJSON_GetArraySize(v) || cJSON_GetArraySize(v) > CATALOG_MAX_COLUMNS) {
 		return spec_fail(pl->c, "columns", "%d columns; give 1 to %d names",
 		                 cJSON_GetArraySize(v), CATALOG_MAX_COLUMNS);
@@ -298,9 +301,74 @@ static int pl_columns(struct pl *pl, const cJSON *spec)
 	return 0;
 }
 
+/* ---- SharePoint snapshot dates ---- */
+
+static long long day_of(long long secs)
+{
+	return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+}
+
+/* "YYYY-MM-DD" of day number `day` (days since 1970-01-01, UTC). */
+static void day_text(long long day, char *buf, size_t n)
+{
+	time_t t = (time_t)(day * 86400);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d", &tm))
+		snprintf(buf, n, "day %lld", day);
+}
+
+static long long pl_now(const struct pl *pl)
+{
+	return pl->p->now ? pl->p->now : (long long)time(NULL);
+}
+
+/* "; dates from A to B work today (T)" for a snapshot dataset, else "". */
+static void snapshot_hint(const struct pl *pl, char *buf, size_t n)
+{
+	long long first, last, now = pl_now(pl);
+	char a[32], b[32], t[32];
+
+	buf[0] = '\0';
+	if (catalog_snapshot_window(pl->ds, now, &first, &last) < 0)
+		return;
+	day_text(first, a, sizeof(a));
+	day_text(last, b, sizeof(b));
+	day_text(day_of(now), t, sizeof(t));
+	snprintf(buf, n, "; dates from %s to %s work today (%s)", a, b, t);
+}
+
+/*
+ * MGDC makes each snapshot date available some hours late and keeps it a
+ * number of days (the catalog's snapshot rules): a date outside that window
+ * is refused here, with the dates that would work, instead of failing the run.
+ */
+static int snapshot_dates(struct pl *pl, const struct when *ws, const struct when *we)
+{
+	static const char *const path[2] = {"dateFilter.start", "dateFilter.end"};
+	long long first, last, day[2] = {day_of(ws->secs), day_of(we->secs)};
+	char asked[32], hint[160];
+
+	if (catalog_snapshot_window(pl->ds, pl_now(pl), &first, &last) < 0)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		if (day[i] >= first && day[i] <= last)
+			continue;
+		day_text(day[i], asked, sizeof(asked));
+		snapshot_hint(pl, hint, sizeof(hint));
+		return spec_fail(pl->c, path[i],
+		                 "snapshot date %s of %s is %s: MGDC makes each date available %d "
+		                 "hours late and keeps it %d days%s",
+		                 asked, pl->ds->name,
+		                 day[i] > last ? "not available yet" : "no longer kept",
+		                 pl->ds->available_after_hours, pl->ds->retention_days, hint);
+	}
+	return 0;
+}
+
 static int df_missing(struct pl *pl)
 {
-	char list[256];
+	char list[256], hint[160];
 
 	if (pl->ds->window_only)
 		return spec_fail(
@@ -308,6 +376,14 @@ static int df_missing(struct pl *pl)
 		    "missing; %s needs {\"start\": ..., \"end\": ...} (a window, no column)",
 		    pl->ds->name);
 	spec_join(list, sizeof(list), NULL, pl->ds->date_columns, pl->ds->n_date_columns);
+	snapshot_hint(pl, hint, sizeof(hint));
+	if (*hint)
+		return spec_fail(
+		    pl->c, "dateFilter",
+		    "missing; %s needs {\"column\": \"%s\", \"start\": ..., \"end\": "
+		    "...}, the same date twice for a full snapshot%s%s",
+		    pl->ds->name, list,
+		    pl->ds->delta == CATALOG_DELTA_YES ? ", two dates for a delta" : "", hint);
 	return spec_fail(pl->c, "dateFilter",
 	                 "missing; %s needs {\"column\": ..., \"start\": ..., \"end\": ...} with "
 	                 "column one of %s",
@@ -327,6 +403,10 @@ static int df_column(struct pl *pl, const cJSON *col, cJSON *out)
 			    pl->ds->name);
 		return 0;
 	}
+	if (!pl->ds->n_date_columns && pl->ds->delta == CATALOG_DELTA_NO)
+		return spec_fail(pl->c, "dateFilter",
+		                 "%s has no date filter and no delta (%s); remove \"dateFilter\"",
+		                 pl->ds->name, pl->ds->no_delta_reason);
 	if (!pl->ds->n_date_columns)
 		return spec_fail(pl->c, "dateFilter",
 		                 "%s has no date filter; remove \"dateFilter\"", pl->ds->name);
@@ -375,11 +455,19 @@ static int pl_date_filter(struct pl *pl, const cJSON *spec)
 	    (res = check_time(pl, "dateFilter.end", end->valuestring, &we)) < 0)
 		return res;
 	cmp = when_cmp(&we, &ws);
-	/* SharePoint datasets take start == end to mean a full snapshot of that day. */
-	if (cmp < 0 || (cmp == 0 && pl->ds->scope != CATALOG_SCOPE_SITE))
+	/* Snapshot datasets take start == end to mean a full snapshot of that day. */
+	if (cmp < 0 || (cmp == 0 && !pl->ds->retention_days))
 		return spec_fail(pl->c, "dateFilter.end",
 		                 "'%s' is not after start '%s'; give an end later than the start",
 		                 end->valuestring, start->valuestring);
+	if (pl->ds->delta == CATALOG_DELTA_NO && day_of(ws.secs) != day_of(we.secs))
+		return spec_fail(pl->c, "dateFilter.end",
+		                 "'%s' and start '%s' are different dates, which asks %s for a "
+		                 "delta, but it has none (%s); give the same date as start",
+		                 end->valuestring, start->valuestring, pl->ds->name,
+		                 pl->ds->no_delta_reason);
+	if ((res = snapshot_dates(pl, &ws, &we)) < 0)
+		return res;
 	if (!spec_add_string(out, "start", start->valuestring) ||
 	    !spec_add_string(out, "end", end->valuestring))
 		return -ENOMEM;
@@ -449,9 +537,16 @@ static int pl_scope(struct pl *pl, const cJSON *spec)
 	if (groups && uri)
 		return spec_fail(pl->c, "scope",
 		                 "both groups and filterUri given; give one of them");
-	if (uri && pl->ds->scope != CATALOG_SCOPE_USER)
+	if ((groups || uri) &&
+	    (pl->ds->scope == CATALOG_SCOPE_SITE || pl->ds->scope == CATALOG_SCOPE_TENANT))
+		return spec_fail(pl->c, groups ? "scope.groups" : "scope.filterUri",
+		                 "%s takes no user or group scope (Microsoft's scope table marks "
+		                 "it NA: it covers the whole tenant); remove \"scope\"",
+		                 pl->ds->name);
+	if (uri && pl->ds->scope == CATALOG_SCOPE_GROUP)
 		return spec_fail(pl->c, "scope.filterUri",
-		                 "%s is not a user dataset; use scope.groups or no scope",
+		                 "%s is group-scoped: a users filter selects users, not the groups "
+		                 "it reads; use scope.groups (group object ids) or no scope",
 		                 pl->ds->name);
 	if ((res = scope_vs_approval(pl, groups, uri)) < 0)
 		return res;

@@ -49,6 +49,25 @@ static void fuzz_dataset(const struct catalog *cat, const struct catalog_dataset
 	(void)catalog_scope_name(ds->scope);
 	if (!catalog_scope_kinds(ds->scope))
 		abort();
+	/* Snapshot rules leave at least one date, at any time, even near the epoch's ends. */
+	for (long long now = -4000000000LL; now <= 4000000000LL; now += 1999999999LL) {
+		long long first, last;
+
+		if (catalog_snapshot_window(ds, now, &first, &last) == 0 && first > last)
+			abort();
+	}
+	for (size_t i = 0; i < ds->n_delta_key; i++)
+		if (!catalog_column(ds, ds->delta_key[i]))
+			abort();
+	if (ds->form_prefix) {
+		const struct catalog_dataset *f;
+
+		snprintf(name, sizeof(name), "%sQ1", ds->form_prefix);
+		f = catalog_find(cat, name);
+		if (!f || !(f->form_prefix || strcmp(f->name, name) == 0) ||
+		    !catalog_column_ok(ds, "any metric"))
+			abort();
+	}
 	text = catalog_render(ds);
 	if (text && (!text[0] || text[strlen(text) - 1] != '\n'))
 		abort();

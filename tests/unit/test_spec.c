@@ -32,6 +32,8 @@ static const struct spec_profile prof = {
     .resource_group = "mgdc-rg",
     .storage_account = "mgdcsandbox",
     .blob_endpoint = "https://127.0.0.1:10000/mgdcsandbox",
+    /* "Today" is 2026-11-10 12:00 UTC: SharePoint snapshots of 2026-10-20 to 2026-11-08 work. */
+    .now = 1794312000,
 };
 
 static struct catalog *cat;
@@ -169,6 +171,50 @@ static const struct bad {
      "dateFilter", REG_NONE, "start"},
     {"{'dataset':'BasicDataSet_v0.User_v1','columns':['id']}", "dateFilter", REG_NONE,
      "no date filter"},
+    /* SharePoint snapshot dates, deltas and scopes (today is 2026-11-10, see prof.now). */
+    {"{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':null}",
+     "dateFilter", REG_NONE,
+     "the same date twice for a full snapshot, two dates for a delta; dates from 2026-10-20 to "
+     "2026-11-08 work today (2026-11-10)"},
+    {"{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':{'column'"
+     ":'SnapshotDate','start':'2026-10-19T00:00:00Z','end':'2026-"
+     "10-19T00:00:00Z'}}",
+     "dateFilter.start", REG_NONE,
+     "2026-10-19 of BasicDataSet_v0.SharePointSites_v1 is no longer kept: MGDC makes each date "
+     "available 48 hours late and keeps it 21 days; dates from 2026-10-20 to 2026-11-08"},
+    {"{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':{'column'"
+     ":'SnapshotDate','start':'2026-11-09T00:00:00Z','end':'2026-"
+     "11-09T00:00:00Z'}}",
+     "dateFilter.start", REG_NONE,
+     "2026-11-09 of BasicDataSet_v0.SharePointSites_v1 is not available yet"},
+    {"{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':{'column'"
+     ":'SnapshotDate','start':'2026-11-01T00:00:00Z','end':'2026-"
+     "11-10T00:00:00Z'}}",
+     "dateFilter.end", REG_NONE, "not available yet"},
+    {"{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':{'column'"
+     ":'SnapshotDate','start':'2026-11-05T00:00:00Z','end':'2026-"
+     "11-01T00:00:00Z'}}",
+     "dateFilter.end", REG_NONE, "not after start"},
+    {"{'dataset':'BasicDataSet_v0.SharePointFileActions_v1','columns':['SiteId','ActionName'],'"
+     "dateFilter':{'column':'SnapshotDate','start':'2026-11-01T00:00:00Z','end':'2026-"
+     "11-03T00:00:00Z'}}",
+     "dateFilter.end", REG_NONE,
+     "asks BasicDataSet_v0.SharePointFileActions_v1 for a delta, but it has none (it captures "
+     "daily actions, unique for each day); give the same date as start"},
+    {"{'dataset':'BasicDataSet_v0.OneDriveSyncHealth_v1','columns':['Id']}", "dateFilter", REG_NONE,
+     "has no date filter and no delta (it captures daily actions"},
+    {"{'dataset':'BasicDataSet_v0.GroupDetails_v0','columns':['id'],'dateFilter':null,'scope':{'"
+     "filterUri':'https://graph.microsoft.com/v1.0/users?$filter=Department eq `Sales`'}}",
+     "scope.filterUri", REG_NONE, "group-scoped: a users filter selects users"},
+    {"{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':{'column'"
+     ":'SnapshotDate','start':'2026-11-01T00:00:00Z','end':'2026-"
+     "11-01T00:00:00Z'},'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000001']}}",
+     "scope.groups", REG_NONE, "takes no user or group scope"},
+    {"{'dataset':'VivaInsightsDataset_Report_v1_Weekly','columns':['PersonId'],'dateFilter':null,"
+     "'scope':{'filterUri':'https://graph.microsoft.com/v1.0/users?$filter=x'}}",
+     "scope.filterUri", REG_NONE, "takes no user or group scope"},
+    {"{'dataset':'VivaInsightsDataset_Report_v1_','columns':['PersonId'],'dateFilter':null}",
+     "dataset", REG_NONE, "unknown dataset"},
     {"{'scope':{'groups':['0a0a0a0a-0000-0000-0000-000000000001','0a0a0a0a-0000-0000-0000-"
      "000000000002',"
      "'0a0a0a0a-0000-0000-0000-000000000003','0a0a0a0a-0000-0000-0000-000000000004','0a0a0a0a-0000-"
@@ -319,8 +365,11 @@ static const struct bad bad_registrations[] = {
     {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'everything'}]}",
      "datasets[0].columns", 0, "\"all\""},
     {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1'}]}", "datasets[0].columns", 0, "missing"},
-    {"{'datasets':[{'name':'BasicDataSet_v0.Contact_v0','columns':'all'}]}", "datasets[0].columns",
-     0, "by name only"},
+    {"{'datasets':[{'name':'VivaInsightsDataset_Report_v1_my query','columns':'all'}]}",
+     "datasets[0].name", 0, "unknown dataset"},
+    {"{'datasets':[{'name':'BasicDataSet_v0.SharePointSites_v1','columns':'all','scope':{'kind':'"
+     "AllUsers'}}]}",
+     "datasets[0].scope.kind", 0, "one of AllSites"},
     {"{'datasets':[{'name':'BasicDataSet_v0.Message_v1','columns':'all','scope':{'kind':'AllGroups'"
      "}}]}",
      "datasets[0].scope.kind", 0, "one of AllUsers, AllUsersWithScopeFilter, Groups"},
@@ -647,6 +696,32 @@ static void test_variants(void)
 	                  "properties.activities.0.typeProperties.source.dateFilterColumn"),
 	           "SnapshotDate", "  SnapshotDate");
 	plan_free(&plan);
+	TAP_EQ_INT(
+	    plan_pipeline("{'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id'],"
+	                  "'dateFilter':{'column':'SnapshotDate','start':'2026-10-20T00:00:00Z','"
+	                  "end':'2026-11-08T00:00:00Z'}}",
+	                  NULL, &prof, SECRET, &plan),
+	    0, "SharePoint: a delta between the first and the last date kept");
+	plan_free(&plan);
+	TAP_EQ_INT(plan_pipeline(
+	               "{'dataset':'BasicDataSet_v0.SharePointFileActions_v1','columns':['SiteId'],"
+	               "'dateFilter':{'column':'SnapshotDate','start':'2026-11-08T00:00:00Z','"
+	               "end':'2026-11-08T00:00:00Z'}}",
+	               NULL, &prof, SECRET, &plan),
+	           0, "FileActions: one day's actions (start == end)");
+	plan_free(&plan);
+	TAP_EQ_INT(plan_pipeline("{'dataset':'VivaInsightsDataset_Report_v1_Weekly_collab-2',"
+	                         "'columns':['PersonId','MetricDate','Collaboration hours'],"
+	                         "'dateFilter':null}",
+	                         NULL, &prof, SECRET, &plan),
+	           0, "Viva Insights report: a name of the form, with a query metric column");
+	TAP_EQ_STR(str_at(plan.res[2].body, "properties.typeProperties.tableName"),
+	           "VivaInsightsDataset_Report_v1_Weekly_collab-2",
+	           "  tableName is the report's name");
+	TAP_EQ_STR(str_at(plan.res[4].body,
+	                  "properties.activities.0.typeProperties.source.outputColumns.2.name"),
+	           "Collaboration hours", "  metric column kept");
+	plan_free(&plan);
 
 	TAP_EQ_INT(
 	    plan_pipeline(
@@ -846,6 +921,21 @@ static void test_good_registration(void)
 	           "group dataset defaults to AllGroups");
 	TAP_EQ_STR(str_at(body, "datasets.2.scope.groupIds.0"),
 	           "0a0a0a0a-0000-0000-0000-000000000001", "groupIds");
+	cJSON_Delete(body);
+	free(text);
+
+	text = patched(base_registration,
+	               "{'datasets':[{'name':'VivaInsightsDataset_Report_v1_Weekly','columns':['"
+	               "PersonId','Meeting hours']},{'name':'BasicDataSet_v0.SharePointSites_v1',"
+	               "'columns':'all'}]}");
+	TAP_EQ_INT(
+	    spec_parse_registration(RFILE, text, strlen(text), &prof, cat, &body, err, sizeof(err)),
+	    0, "Viva report and SharePoint registration accepted");
+	TAP_EQ_STR(str_at(body, "datasets.0.name"), "VivaInsightsDataset_Report_v1_Weekly",
+	           "  a report is registered under its own name");
+	TAP_EQ_STR(str_at(body, "datasets.0.columns.1"), "Meeting hours", "  metric column kept");
+	TAP_EQ_STR(str_at(body, "datasets.0.scope.kind"), "AllUsers", "  tenant scope kind");
+	TAP_EQ_STR(str_at(body, "datasets.1.scope.kind"), "AllSites", "  SharePoint scope kind");
 	cJSON_Delete(body);
 	free(text);
 }

@@ -1,7 +1,11 @@
 'use strict';
-// catalog.json against the dataset facts of reference mgdc-control-plane.md
-// §4 (names, schemas, date filters, scopes), written out here by hand as the
-// independent source of truth, plus the format of the shared agreements.
+// catalog.json against the schema facts extracted from Microsoft's public
+// dataset pages (test/data/dataset-schemas.json, made by
+// scripts/dataset-schemas from a checkout of microsoftgraph/dataconnect-
+// solutions, microsoft-graph-docs-contrib and MicrosoftDocs/Viva; each fact
+// carries its repository, path and commit). Every catalog entry names the
+// page it comes from; its name, columns, types and date-filter columns must
+// be the page's, and every page must be in the catalog.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -9,40 +13,33 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const cat = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog.json'), 'utf8'));
+const ex = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'dataset-schemas.json'), 'utf8'));
 const byName = new Map(cat.datasets.map((d) => [d.name, d]));
+const pageOf = new Map(ex.datasets.map((d) => [`${d.source.repository} ${d.source.path}`, d]));
 const B = 'BasicDataSet_v0.';
 const TYPES = ['string', 'datetime', 'boolean', 'int32', 'int64', 'double', 'object', 'array'];
-const col = (ds, name) => byName.get(ds).columns.find((c) => c.name === name);
+const srcText = (s) => `${s.repository} ${s.path}@${s.commit}`;
+const page = (d) => pageOf.get(`${d.source.repository} ${d.source.path}`);
 
-// Every name of §4.1 (the Viva dynamic-report pattern is a family, not a name).
-const NAMES_41 = [
-  `${B}User_v0`, `${B}User_v1`, `${B}Manager_v0`, `${B}DirectReport_v0`, 'LicenseDetails_v0', 'OwnedDevices_v0', 'RegisteredDevices_v0',
-  `${B}CalendarView_v0`, `${B}ConferenceRoomCalendar_v0`, `${B}Contact_v0`, `${B}Contact_v1`, `${B}Event_v0`, `${B}Event_v1`, `${B}Inbox_v1`,
-  `${B}MailboxSettings_v0`, `${B}MailFolder_v0`, `${B}Mailfolder_v2`, `${B}Message_v0`, `${B}Message_v1`, `${B}SentItem_v0`, `${B}SentItem_v1`,
-  `${B}TodoTaskFolders_v0`, `${B}TodoTasks_v0`, `${B}OutlookGroupConversations_v0`, 'PlannerTasks_v0',
-  'OutlookContactActivity_v0', 'OutlookMailActivity_v0', 'OutlookMeetingActivity_v0', 'TeamsChannelActivity_v0', 'TeamsConversationActivity_v0',
-  `${B}TeamChat_v1`, `${B}TeamChat_v2`, `${B}TeamsCallRecords_v1`, `${B}TeamsChannelDetails_v0`, `${B}TeamsStandardChannelMessages_v0`, `${B}TeamsTranscript_v1`,
-  `${B}GroupDetails_v0`, `${B}GroupMembers_v0`, `${B}GroupOwners_v0`,
-  `${B}SharePointSites_v1`, `${B}SharePointPermissions_v1`, `${B}SharePointGroups_v1`, `${B}SharePointFiles_v1`, `${B}SharePointFileActions_v1`,
-  `${B}OneDriveSyncHealth_v1`, `${B}OneDriveSyncErrors_v0`, 'VivaInsightsDataset_PersonReport_v1',
-];
-// Datasets §4.5 gives a schema for, with their column counts there.
-const SCHEMA_COUNTS = {
-  Message_v0: 29, Message_v1: 35, SentItem_v0: 29, SentItem_v1: 34, Event_v0: 33, Event_v1: 43, CalendarView_v0: 43,
-  User_v0: 30, User_v1: 48, Manager_v0: 38, DirectReport_v0: 38, TeamChat_v1: 27, TeamChat_v2: 20,
-  SharePointSites_v1: 46, SharePointPermissions_v1: 23, SharePointGroups_v1: 10, SharePointFiles_v1: 25, SharePointFileActions_v1: 19,
-};
+// Table names the pages write differently. The pages name these datasets
+// "SentItems_v0"/"SentItems_v1" and "Mailfolder_v0"; the table names are the
+// ones the filtering page and the older dataset list write in full.
+const TABLE_ALIASES = { SentItems_v0: 'SentItem_v0', SentItems_v1: 'SentItem_v1', Mailfolder_v0: 'MailFolder_v0' };
+const TABLE_NAMES_SOURCE = 'microsoftgraph/microsoft-graph-docs-contrib concepts/data-connect-datasets.md@006046110cb047af91bd3df07c1791dedd14051b';
 
-test('format: version 1, unique names, valid fields', () => {
-  assert.equal(cat.version, 1);
+test('format: version 2, unique names, every field of the agreed shape', () => {
+  assert.equal(cat.version, 2);
   assert.equal(byName.size, cat.datasets.length, 'dataset names are unique');
   for (const d of cat.datasets) {
-    assert.ok(['user', 'group', 'site'].includes(d.scope), `${d.name} scope`);
+    assert.ok(['user', 'group', 'site', 'tenant'].includes(d.scope), `${d.name} scope`);
     assert.equal(typeof d.category, 'string');
+    assert.equal(typeof d.documentedAs, 'string');
     assert.equal(typeof d.dateFilter.required, 'boolean');
     assert.equal(typeof d.dateFilter.windowOnly, 'boolean');
     assert.ok(Array.isArray(d.dateFilter.columns));
-    if (d.columns === null) continue;
+    assert.ok(Array.isArray(d.columns) && d.columns.length > 0, `${d.name}: no entry without columns`);
+    assert.match(d.source.commit, /^[0-9a-f]{40}$/, `${d.name}: source commit`);
+    assert.ok(['free', 'billed'].includes(d.price.class), `${d.name}: price class`);
     const names = new Set();
     for (const c of d.columns) {
       assert.ok(TYPES.includes(c.type), `${d.name}.${c.name} type ${c.type}`);
@@ -51,73 +48,136 @@ test('format: version 1, unique names, valid fields', () => {
       names.add(c.name);
       assert.equal(c.filterable, d.dateFilter.columns.includes(c.name), `${d.name}.${c.name} filterable flag`);
     }
-    for (const f of d.dateFilter.columns) {
-      assert.ok(names.has(f), `${d.name}: filter column ${f} is a column`);
-      assert.equal(col(d.name, f).type, 'datetime', `${d.name}.${f} is a datetime`);
-    }
+    for (const f of d.dateFilter.columns) assert.equal(d.columns.find((c) => c.name === f).type, 'datetime', `${d.name}.${f}`);
+    if (d.delta && d.delta.supported) for (const k of d.delta.key) assert.ok(names.has(k), `${d.name}: delta key ${k}`);
   }
 });
 
-test('every dataset name of reference §4.1 is listed', () => {
-  for (const n of NAMES_41) assert.ok(byName.has(n), n);
-  assert.equal(cat.datasets.length, NAMES_41.length);
-});
-
-test('schemas of §4.5 are complete, others are names only', () => {
+test('every entry matches the schema page it names: name, columns, types, date filters', () => {
   for (const d of cat.datasets) {
-    const short = d.name.replace(B, '');
-    if (SCHEMA_COUNTS[short] === undefined) {
-      assert.equal(d.columns, null, `${d.name} has no schema in the reference`);
-    } else {
-      assert.equal(d.columns.length, SCHEMA_COUNTS[short], `${d.name} column count`);
+    const p = page(d);
+    assert.ok(p, `${d.name}: its source ${d.source.path} is in the extract`);
+    assert.equal(d.source.commit, p.source.commit, `${d.name}: source commit`);
+    assert.equal(d.documentedAs, p.documentedAs, `${d.name}: documented name`);
+    if (d.form) {
+      // A name form: its fixed columns are the page's, the rest are query metrics.
+      for (const c of p.columns) {
+        const mine = d.columns.find((x) => x.name === c.name);
+        assert.equal(mine ? mine.type : d.form.openColumns, c.type, `${d.name}.${c.name}`);
+      }
+      assert.ok(d.columns.every((c) => p.columns.some((x) => x.name === c.name)), `${d.name}: fixed columns documented`);
+      continue;
+    }
+    assert.deepEqual(d.columns.map((c) => c.name), p.columns.map((c) => c.name), `${d.name}: columns in page order`);
+    assert.deepEqual(d.columns.map((c) => c.type), p.columns.map((c) => c.type), `${d.name}: types`);
+    assert.deepEqual(d.columns.map((c) => c.format || ''), p.columns.map((c) => c.format || ''), `${d.name}: formats`);
+    assert.deepEqual(d.dateFilter.columns, p.dateFilterColumns, `${d.name}: date-filter columns`);
+    for (const c of d.columns) {
+      const pc = p.columns.find((x) => x.name === c.name);
+      assert.deepEqual(c.fields || null, pc.fields || null, `${d.name}.${c.name}: nested fields`);
     }
   }
 });
 
-test('column types of §4.5 (spot checks across datasets)', () => {
-  const expect = [
-    ['Message_v0', 'ReceivedDateTime', 'datetime'], ['Message_v0', 'HasAttachments', 'boolean'], ['Message_v0', 'Sender', 'object'],
-    ['Message_v0', 'ToRecipients', 'array'], ['Message_v0', 'Subject', 'string'], ['Message_v1', 'internetMessageHeaders', 'array'],
-    ['Message_v1', 'flag', 'object'], ['Message_v1', 'inferenceClassification', 'string'], ['Event_v0', 'ReminderMinutesBeforeStart', 'int32'],
-    ['Event_v1', 'originalStart', 'datetime'], ['Event_v1', 'locations', 'array'], ['User_v1', 'accountEnabled', 'boolean'],
-    ['User_v1', 'createdDateTime', 'string'], ['Manager_v0', 'createdDateTime', 'datetime'], ['TeamChat_v2', 'ThreadType', 'string'],
-    ['SharePointSites_v1', 'StorageUsed', 'int64'], ['SharePointSites_v1', 'RootWeb', 'object'], ['SharePointFiles_v1', 'SizeInBytes', 'int64'],
-    ['SharePointFiles_v1', 'MajorVersion', 'int32'], ['SharePointPermissions_v1', 'SharedWith', 'array'], ['SharePointFileActions_v1', 'ActionDate', 'datetime'],
-  ];
-  for (const [ds, c, t] of expect) assert.equal((col(B + ds, c) || {}).type, t, `${ds}.${c}`);
-  assert.equal(col(`${B}SentItem_v1`, 'internetMessageHeaders'), undefined, 'SentItem_v1 = Message_v1 minus internetMessageHeaders');
-  assert.deepEqual(byName.get(`${B}SentItem_v0`).columns, byName.get(`${B}Message_v0`).columns, 'SentItem_v0 = Message_v0');
-  assert.deepEqual(byName.get(`${B}DirectReport_v0`).columns, byName.get(`${B}Manager_v0`).columns);
-  assert.deepEqual(byName.get(`${B}CalendarView_v0`).columns.map((c) => c.name), byName.get(`${B}Event_v1`).columns.map((c) => c.name));
+test('every documented dataset is in the catalog, under its table name', () => {
+  const used = new Set(cat.datasets.map((d) => `${d.source.repository} ${d.source.path}`));
+  for (const p of ex.datasets) assert.ok(used.has(`${p.source.repository} ${p.source.path}`), `${p.documentedAs} (${p.source.path}) is catalogued`);
+  for (const d of cat.datasets) {
+    if (d.form) {
+      assert.equal(d.name, 'VivaInsightsDataset_Report_v1_{QueryName}');
+      assert.equal(`${d.form.prefix}[Viva Insights query name]`, d.documentedAs);
+    } else if (d.category === 'Viva Insights') {
+      // The Viva page and schema write the static report's table name without a prefix.
+      assert.equal(d.name, d.documentedAs);
+    } else if (d.documentedAs.startsWith(B)) {
+      assert.equal(d.name, d.documentedAs);
+    } else {
+      assert.equal(d.name, B + (TABLE_ALIASES[d.documentedAs] || d.documentedAs), `${d.documentedAs}: BasicDataSet_v0. table name`);
+    }
+  }
+  // The aliases are documented: the filtering page lists the SentItem tables by those names.
+  const required = ex.rules.requiredDateFilter.datasets.flatMap((r) => r.datasets);
+  assert.ok(required.includes(`${B}SentItem_v0`) && required.includes(`${B}SentItem_v1`));
+  assert.equal(cat.rules.tableNames, TABLE_NAMES_SOURCE, 'the older dataset list that writes MailFolder_v0 in full');
+  assert.ok(cat.datasets.length >= 45, `about 45 datasets (${cat.datasets.length})`);
 });
 
-test('date filters of §4.2', () => {
-  const df = (n) => byName.get(B + n).dateFilter;
+test('required date filters and window-only datasets are those of the filtering page', () => {
+  const rules = ex.rules.requiredDateFilter;
+  assert.equal(cat.rules.requiredDateFilter, srcText(rules.source));
   const lc = (a) => a.map((x) => x.toLowerCase()).sort();
-  const four = ['createddatetime', 'lastmodifieddatetime', 'receiveddatetime', 'sentdatetime'];
-  for (const n of ['Message_v0', 'Message_v1', 'SentItem_v0', 'SentItem_v1']) {
-    assert.equal(df(n).required, true, n);
-    assert.deepEqual(lc(df(n).columns), four, n);
+  const listed = new Set();
+  for (const r of rules.datasets) {
+    for (const n of r.datasets) {
+      listed.add(n);
+      const d = byName.get(n);
+      assert.ok(d && d.dateFilter.required, `${n} requires a date filter`);
+      assert.deepEqual(lc(d.dateFilter.columns), lc(r.columns), `${n}: filter columns (any case)`);
+    }
   }
-  for (const n of ['Event_v0', 'Event_v1']) {
-    assert.equal(df(n).required, true, n);
-    assert.deepEqual(lc(df(n).columns), ['createddatetime', 'lastmodifieddatetime'], n);
+  for (const n of rules.windowOnly) {
+    listed.add(n);
+    assert.deepEqual(byName.get(n).dateFilter, { required: true, columns: [], windowOnly: true }, n);
   }
-  assert.deepEqual(df('CalendarView_v0'), { required: true, columns: [], windowOnly: true });
-  for (const n of ['SharePointSites_v1', 'SharePointPermissions_v1', 'SharePointGroups_v1', 'SharePointFiles_v1', 'SharePointFileActions_v1']) {
-    assert.deepEqual(df(n).columns, ['SnapshotDate'], n);
-    assert.equal(byName.get(B + n).scope, 'site', n);
+  // Beyond the page, only SharePoint snapshot datasets require one (a full or a delta pull).
+  for (const d of cat.datasets) {
+    if (listed.has(d.name)) continue;
+    assert.equal(d.dateFilter.required, !!d.snapshot, `${d.name}: required only for snapshot datasets`);
+    assert.equal(d.dateFilter.windowOnly, false, d.name);
   }
-  for (const n of ['User_v0', 'User_v1', 'Manager_v0', 'DirectReport_v0']) assert.equal(df(n).required, false, n);
-  assert.deepEqual(lc(df('TeamChat_v1').columns), four);
-  assert.equal(df('TeamChat_v1').required, false);
 });
 
-test('meta columns: puser/ptenant on user-scoped schemas, ptenant on SharePoint', () => {
-  for (const d of cat.datasets.filter((x) => x.columns)) {
-    const names = d.columns.map((c) => c.name);
-    assert.ok(names.includes('ptenant'), `${d.name} has ptenant`);
-    assert.equal(names.includes('puser'), d.scope === 'user', `${d.name} puser iff user-scoped`);
+test('scopes: pObjectId rows are group-scoped, puser rows user-scoped, NA datasets take no scope', () => {
+  assert.equal(cat.rules.scopes, srcText(ex.rules.groupTypes.source));
+  assert.deepEqual(ex.rules.groupTypes.notApplicable.sort(), ['OneDrive and SharePoint Online', 'Viva Insights']);
+  for (const d of cat.datasets) {
+    const names = d.columns.map((c) => c.name.toLowerCase());
+    if (['SharePoint', 'OneDrive'].includes(d.category)) assert.equal(d.scope, 'site', `${d.name}: NA (OneDrive and SharePoint Online)`);
+    else if (d.category === 'Viva Insights') assert.equal(d.scope, 'tenant', `${d.name}: NA (Viva Insights)`);
+    else if (names.includes('pobjectid')) assert.equal(d.scope, 'group', `${d.name}: pObjectId rows`);
+    else assert.ok(d.scope === 'user' && names.includes('puser'), `${d.name}: puser rows`);
   }
-  for (const n of ['GroupDetails_v0', 'GroupMembers_v0', 'GroupOwners_v0']) assert.equal(byName.get(B + n).scope, 'group');
+  // The groups table's group-scoped datasets are group-scoped here.
+  for (const n of ['TeamsStandardChannelMessages', 'TeamsChannelDetails_v0', 'OutlookGroupConversations', 'GroupDetails', 'GroupMembers', 'GroupOwners']) {
+    const d = cat.datasets.find((x) => x.name.startsWith(B + n));
+    assert.equal(d.scope, 'group', n);
+  }
+});
+
+test('price classes: the FAQ free list, 1,000 objects otherwise, SharePoint Files per 50,000', () => {
+  const { free, unitObjects, source } = ex.rules.price;
+  assert.equal(cat.rules.price, srcText(source));
+  assert.equal(unitObjects, 1000);
+  const isFree = (n) => free.some((f) => n === f || n.replace(/_v\d+$/, '') === f);
+  for (const d of cat.datasets) {
+    if (isFree(d.name)) {
+      assert.deepEqual(d.price, { class: 'free', source: srcText(source) }, d.name);
+    } else if (d.name === `${B}SharePointFiles_v1`) {
+      assert.equal(d.price.unitObjects, 50000);
+      assert.match(d.price.source, /^https:\/\/techcommunity\.microsoft\.com\/.*what-counts-as-an-object/);
+    } else {
+      assert.deepEqual(d.price, { class: 'billed', unitObjects: 1000, source: srcText(source) }, d.name);
+    }
+  }
+  assert.equal(cat.datasets.filter((d) => d.price.class === 'free').length, free.length, 'each free name matches one dataset');
+});
+
+test('SharePoint and OneDrive: snapshot window, deltas and their keys', () => {
+  const sp = ['SharePointSites_v1', 'SharePointPermissions_v1', 'SharePointGroups_v1', 'SharePointFiles_v1'];
+  for (const n of [...sp, 'SharePointFileActions_v1']) {
+    const d = byName.get(B + n);
+    assert.deepEqual(d.snapshot, { availableAfterHours: 48, retentionDays: 21 }, n);
+    assert.deepEqual(d.dateFilter.columns, ['SnapshotDate'], n);
+  }
+  for (const n of sp) {
+    assert.equal(byName.get(B + n).delta.supported, true, n);
+    assert.ok(byName.get(B + n).columns.some((c) => c.name === 'Operation'), `${n} rows carry Operation`);
+  }
+  for (const n of ['SharePointFileActions_v1', 'OneDriveSyncHealth_v1', 'OneDriveSyncErrors_v0']) {
+    const d = byName.get(B + n);
+    assert.equal(d.delta.supported, false, n);
+    assert.match(d.delta.reason, /daily actions|last 30 days/, n);
+  }
+  assert.deepEqual(byName.get(`${B}SharePointSites_v1`).delta.key, ['Id']);
+  for (const d of cat.datasets) if (!d.snapshot) assert.ok(!d.dateFilter.columns.includes('SnapshotDate'), d.name);
 });

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startSandbox } = require('./helpers');
+const { startSandbox, checkType } = require('./helpers');
 const azblob = require('../emulator/lib/azblob');
 const { directory } = require('../emulator/lib/copy');
 const expr = require('../emulator/lib/expr');
@@ -123,18 +123,6 @@ async function readExport(folder, container = 'exports') {
 const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const rowsOf = (files) => Object.values(files).flatMap((b) => b.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
 
-function checkType(v, type, where) {
-  switch (type) {
-    case 'string': assert.equal(typeof v, 'string', where); break;
-    case 'datetime': assert.match(v, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, where); break;
-    case 'boolean': assert.equal(typeof v, 'boolean', where); break;
-    case 'int32': case 'int64': assert.ok(Number.isInteger(v), where); break;
-    case 'double': assert.equal(typeof v, 'number', where); break;
-    case 'object': assert.ok(v && typeof v === 'object' && !Array.isArray(v), where); break;
-    case 'array': assert.ok(Array.isArray(v), where); break;
-    default: assert.fail(`unknown type ${type}`);
-  }
-}
 
 test.before(async () => {
   sb = await startSandbox({ azurite: true });
@@ -152,7 +140,10 @@ test.before(async () => {
       { name: 'BasicDataSet_v0.User_v1', columns: ['id', 'displayName', 'department', 'mail', 'puser', 'ptenant'], scope: { kind: 'AllUsers' } },
       { name: 'BasicDataSet_v0.CalendarView_v0', columns: ['id', 'subject', 'start', 'end', 'organizer', 'isAllDay'], scope: { kind: 'AllUsers' } },
       { name: 'BasicDataSet_v0.SharePointSites_v1', columns: ['Id', 'Url', 'StorageUsed', 'RootWeb', 'SnapshotDate', 'Operation'], scope: { kind: 'AllSites' } },
-      { name: 'BasicDataSet_v0.Contact_v0', columns: ['id', 'displayName'], scope: { kind: 'AllUsers' } },
+      { name: 'BasicDataSet_v0.SharePointFileActions_v1', columns: ['SiteId', 'ItemName', 'ActionName', 'ActionDate', 'SnapshotDate'], scope: { kind: 'AllSites' } },
+      { name: 'BasicDataSet_v0.OneDriveSyncHealth_v1', columns: ['Id', 'puser', 'DeviceName', 'TotalErrorCount'], scope: { kind: 'AllSites' } },
+      { name: 'BasicDataSet_v0.Contact_v0', columns: ['Id', 'DisplayName'], scope: { kind: 'AllUsers' } },
+      { name: 'VivaInsightsDataset_Report_v1_WeeklyCollab', columns: ['PersonId', 'MetricDate', 'Collaboration hours'], scope: { kind: 'AllUsers' } },
     ],
     destination: { storageAccount: c.storageAccount, container: 'exports', folder: 'mail' },
   });
@@ -300,7 +291,7 @@ test('a dataset without a date filter: one row per user', async () => {
   for (const r of rows) assert.equal(r.mail, dir.users.find((u) => u.id === r.puser).upn);
 });
 
-test('CalendarView takes a window only; SharePoint snapshots; name-only datasets', async () => {
+test('CalendarView takes a window only; a dataset without date filter', async () => {
   const cv = 'BasicDataSet_v0.CalendarView_v0';
   const cvSchema = new Map(catalog.datasets.find((d) => d.name === cv).columns.map((c) => [c.name, c.type]));
   await pipeline('cal', { source: { tableName: cv, dateFilterColumn: undefined, outputColumns: [] } });
@@ -319,24 +310,105 @@ test('CalendarView takes a window only; SharePoint snapshots; name-only datasets
   await pipeline('cal2', { source: { tableName: cv, outputColumns: [] } });
   assertFails(await run('cal2'), /takes no dateFilterColumn, only startTime and endTime/);
 
-  const sp = 'BasicDataSet_v0.SharePointSites_v1';
-  await pipeline('sites', { source: { tableName: sp, dateFilterColumn: 'SnapshotDate', outputColumns: [] } });
-  res = await run('sites', { sandboxUsers: 2, sandboxItemsPerDay: 3, start: '2026-11-20T00:00:00Z', end: '2026-11-20T00:00:00Z' });
-  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
-  rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
-  assert.equal(rows.length, 2 * 3);
-  for (const row of rows) {
-    assert.deepEqual(Object.keys(row).sort(), ['Id', 'Operation', 'RootWeb', 'SnapshotDate', 'StorageUsed', 'Url', 'ptenant']);
-    assert.equal(row.SnapshotDate, '2026-11-20T00:00:00Z');
-    assert.equal(row.Operation, 'Full', 'same start and end date: a full snapshot');
-    assert.ok(Number.isInteger(row.StorageUsed));
-  }
   await pipeline('contacts', { source: { tableName: 'BasicDataSet_v0.Contact_v0', dateFilterColumn: undefined, startTime: undefined, endTime: undefined, outputColumns: [] } });
   res = await run('contacts', { sandboxUsers: 2, sandboxItemsPerDay: 2 });
   assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
   rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
   assert.equal(rows.length, 4);
-  for (const row of rows) assert.deepEqual(Object.keys(row).sort(), ['displayName', 'id', 'ptenant', 'puser']);
+  for (const row of rows) assert.deepEqual(Object.keys(row).sort(), ['DisplayName', 'Id', 'ptenant', 'puser']);
+});
+
+// Dates relative to the emulator clock, which the SharePoint window is measured on.
+const day = (n) => new Date((Math.floor(sb.state.now() / 86400e3) - n) * 86400e3).toISOString().replace('.000Z', 'Z');
+
+test('SharePoint: a full snapshot, a delta, and the 48-hour / 21-day window', async () => {
+  const sp = 'BasicDataSet_v0.SharePointSites_v1';
+  await pipeline('sites', { source: { tableName: sp, dateFilterColumn: 'SnapshotDate', outputColumns: [] } });
+  const a = day(5);
+  const b = day(3);
+  const full = async (d) => {
+    const r = await run('sites', { sandboxUsers: 2, start: d, end: d });
+    assert.equal(r.run.status, 'Succeeded', JSON.stringify(r));
+    return rowsOf((await readExport(`mail/${r.run.runId}`)).files);
+  };
+  const fa = await full(a);
+  assert.ok(fa.length > 0);
+  for (const row of fa) {
+    assert.deepEqual(Object.keys(row).sort(), ['Id', 'Operation', 'RootWeb', 'SnapshotDate', 'StorageUsed', 'Url', 'ptenant']);
+    assert.equal(row.SnapshotDate, a);
+    assert.equal(row.Operation, 'Full', 'same start and end date: a full snapshot');
+    assert.ok(Number.isInteger(row.StorageUsed));
+  }
+  const fb = await full(b);
+  let res = await run('sites', { sandboxUsers: 2, start: a, end: b });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  const delta = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.deepEqual(new Set(delta.map((r) => r.Operation)), new Set(['Created', 'Updated', 'Deleted']));
+  // full(A) with the delta applied, by Id, is full(B) (SnapshotDate and Operation aside).
+  const strip = (r) => JSON.stringify({ ...r, SnapshotDate: null, Operation: null });
+  const state = new Map(fa.map((r) => [r.Id, strip(r)]));
+  for (const r of delta) if (r.Operation === 'Deleted') state.delete(r.Id); else state.set(r.Id, strip(r));
+  assert.deepEqual([...state.values()].sort(), fb.map(strip).sort());
+
+  // Outside the window: the emulator refuses, on its own clock. Dates are
+  // picked so that the answer holds if the day turns during the run; the
+  // window it names may then be the next day's.
+  const window = (n) => `dates from ${day(21 + n).slice(0, 10)} to ${day(2 + n).slice(0, 10)} can be requested`;
+  const either = `(${window(0)}|${window(-1)})`;
+  for (const [d, why] of [[day(0), 'not available yet'], [day(22), 'no longer available']]) {
+    assertFails(await run('sites', { start: d, end: d }), new RegExp(`SnapshotDate ${d.slice(0, 10)} of dataset '${sp}' is ${why}\\. Data is available 48 hours after its snapshot date and kept 21 days: ${either}`));
+  }
+  assertFails(await run('sites', { start: day(22), end: b }), /no longer available/);
+  // The oldest and the newest dates kept work (asked again if the day turned meanwhile).
+  for (let tries = 0; tries < 2; tries++) {
+    const today = day(0);
+    res = await run('sites', { sandboxUsers: 2, start: day(21), end: day(2) });
+    if (day(0) === today) break;
+  }
+  assert.equal(res.run.status, 'Succeeded', 'the oldest and the newest dates kept');
+  // Moving the emulator clock moves the window.
+  await sb.fetch('/_faults/clock', { method: 'POST', body: { advanceDays: 30 } });
+  await tokens();
+  assertFails(await run('sites', { start: a, end: a }), /no longer available/);
+  await sb.fetch('/_faults/reset', { method: 'POST', body: {} });
+  await tokens();
+});
+
+test('SharePoint file actions and OneDrive sync health have no delta', async () => {
+  await pipeline('actions', { source: { tableName: 'BasicDataSet_v0.SharePointFileActions_v1', dateFilterColumn: 'SnapshotDate', outputColumns: [] } });
+  const d = day(4);
+  const res = await run('actions', { start: d, end: d });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  const rows = rowsOf((await readExport(`mail/${res.run.runId}`)).files);
+  assert.ok(rows.length > 0);
+  for (const r of rows) {
+    assert.equal(r.SnapshotDate, d);
+    assert.ok(Date.parse(r.ActionDate) >= Date.parse(d) && Date.parse(r.ActionDate) < Date.parse(d) + 86400e3, r.ActionDate);
+  }
+  assertFails(await run('actions', { start: day(5), end: d }), /Dataset 'BasicDataSet_v0.SharePointFileActions_v1' does not support deltas \(it captures daily actions, unique for each day\): set startTime and endTime to the same date/);
+
+  await pipeline('sync', { source: { tableName: 'BasicDataSet_v0.OneDriveSyncHealth_v1', dateFilterColumn: undefined, startTime: undefined, endTime: undefined, outputColumns: [] } });
+  const ok = await run('sync', { sandboxUsers: 3 });
+  assert.equal(ok.run.status, 'Succeeded', JSON.stringify(ok));
+  const health = rowsOf((await readExport(`mail/${ok.run.runId}`)).files);
+  assert.deepEqual(new Set(health.map((r) => r.puser)), new Set(directory(sb.config.tenantId, 3, sb.config.tenantDomain).users.map((u) => u.id)));
+  await pipeline('sync2', { source: { tableName: 'BasicDataSet_v0.OneDriveSyncHealth_v1', dateFilterColumn: 'SnapshotDate', outputColumns: [] } });
+  assertFails(await run('sync2'), /Invalid dateFilterColumn 'SnapshotDate' for dataset 'BasicDataSet_v0.OneDriveSyncHealth_v1'\. Valid columns: none/);
+});
+
+test('a Viva Insights report of the name form: registered and extracted under its own name', async () => {
+  const name = 'VivaInsightsDataset_Report_v1_WeeklyCollab';
+  await pipeline('viva', { source: { tableName: name, dateFilterColumn: undefined, startTime: undefined, endTime: undefined, outputColumns: [] } });
+  const res = await run('viva', { sandboxUsers: 4 });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  const { files, meta } = await readExport(`mail/${res.run.runId}`);
+  const rows = rowsOf(files);
+  assert.equal(meta.TableName, name);
+  assert.deepEqual(rows.map((r) => r.PersonId).sort(), directory(sb.config.tenantId, 4, sb.config.tenantDomain).users.map((u) => u.id).sort());
+  for (const r of rows) {
+    assert.equal(typeof r['Collaboration hours'], 'number');
+    checkType(r.MetricDate, 'datetime', 'MetricDate');
+  }
 });
 
 test('large output goes through Put Block / Put Block List intact', async () => {

@@ -18,6 +18,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const net = require('node:net');
+const assert = require('node:assert/strict');
 const https = require('node:https');
 const { spawn } = require('node:child_process');
 const setup = require('../setup');
@@ -204,4 +205,22 @@ async function startSandbox({ azurite = false } = {}) {
   return sb;
 }
 
-module.exports = { startSandbox, request, freePort };
+/**
+ * checkType(v, type, where) - assert that `v` is a value of catalog.json
+ * type `type` ('string', 'datetime', 'boolean', 'int32', 'int64', 'double',
+ * 'object' or 'array'), as the copy engine writes it.
+ */
+function checkType(v, type, where) {
+  switch (type) {
+    case 'string': assert.equal(typeof v, 'string', where); break;
+    case 'datetime': assert.match(v, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, where); break;
+    case 'boolean': assert.equal(typeof v, 'boolean', where); break;
+    case 'int32': case 'int64': assert.ok(Number.isInteger(v), where); break;
+    case 'double': assert.equal(typeof v, 'number', where); break;
+    case 'object': assert.ok(v && typeof v === 'object' && !Array.isArray(v), where); break;
+    case 'array': assert.ok(Array.isArray(v), where); break;
+    default: assert.fail(`unknown type ${type}`);
+  }
+}
+
+module.exports = { checkType, startSandbox, request, freePort };

@@ -12,7 +12,9 @@
 //   so the same request gives byte-identical files (only the folder, which
 //   usually contains the runId, differs). Each cell has its own seed (row
 //   seed xor column hash), so a column's values do not depend on which other
-//   columns were requested.
+//   columns were requested. Which rows a request yields is rows.js's;
+//   their values values.js's; SharePoint's and OneDrive's tenant is
+//   sharepoint.js's, a function of the snapshot date only.
 // - Output is streamed: rows are appended to an 8 MiB buffer that is sent as
 //   one Put Block when full (Put Block List at the end; a single Put Blob for
 //   small files), so memory stays bounded whatever the size knobs ask for.
@@ -23,11 +25,12 @@ const crypto = require('node:crypto');
 const state = require('./state');
 const registration = require('./registration');
 const azblob = require('./azblob');
+const rows = require('./rows');
 const { resolve, ExprError } = require('./expr');
 const rbac = require('./rbac');
 const { adfTime } = require('./adf');
+const { DAY, sha, guidFrom, isoMs, dayOf } = require('./seeded');
 
-const DAY = 86400 * 1000;
 const BLOCK_SIZE = 8 * 1024 * 1024;
 const USERS_PER_JOB = 8;
 const MAX_JOBS = 8;
@@ -40,35 +43,9 @@ const GROUP_NAMES = ['Finance Team', 'Sales Team', 'Engineering', 'Project Conto
 const DEPARTMENTS = ['Finance', 'Sales', 'Engineering', 'Marketing', 'Legal'];
 const FIRST = ['Adele', 'Alex', 'Diego', 'Grady', 'Isaiah', 'Johanna', 'Joni', 'Lee', 'Lidia', 'Megan', 'Miriam', 'Nestor', 'Patti', 'Pradeep'];
 const LAST = ['Vance', 'Wilber', 'Siciliani', 'Archie', 'Langer', 'Lauer', 'Sherman', 'Gu', 'Holloway', 'Bowen', 'Graham', 'Wilke', 'Fernandez', 'Gupta'];
-const SUBJECTS = ['Quarterly review', 'Lunch on Friday?', 'Project Contoso status', 'Budget draft', 'Team offsite', 'Re: contract', 'Weekly sync', 'Customer feedback'];
 
 const active = new Map(); // runId -> job { cancelled, wake: Set<fn> }
 
-// ---- small deterministic helpers ------------------------------------------------
-
-const sha = (s) => crypto.createHash('sha256').update(s).digest();
-const guidFrom = (buf) => {
-  const h = buf.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[buf[8] & 3]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-};
-function fnv32(s) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
-  return h;
-}
-// mulberry32: tiny, fast and good enough for synthetic data.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const isoMs = (ms) => new Date(ms).toISOString();
 // Run and activity-run stamps are ADF's (seven digits, zeros trimmed).
 const stamp = () => adfTime();
 
@@ -354,9 +331,30 @@ function dateWindow(c, ds, target, fail) {
   if (!hasTimes) return null;
   const start = parseTime(c.source.startTime, 'startTime', target);
   const end = parseTime(c.source.endTime, 'endTime', target);
-  if (ds.scope === 'site' ? end < start : end <= start) throw fail(`Invalid date filter: endTime '${c.source.endTime}' must be after startTime '${c.source.startTime}'`);
+  if (ds.snapshot ? end < start : end <= start) throw fail(`Invalid date filter: endTime '${c.source.endTime}' must be after startTime '${c.source.startTime}'`);
   if (end - start > MAX_DAYS * DAY) throw fail(`Invalid date filter: the window is longer than ${MAX_DAYS} days`);
+  if (ds.delta && !ds.delta.supported && dayOf(start) !== dayOf(end)) {
+    throw fail(`Dataset '${ds.name}' does not support deltas (${ds.delta.reason}): set startTime and endTime to the same date`);
+  }
+  snapshotWindow(ds, [start, end], fail);
   return { start, end, column: match };
+}
+
+// SharePoint snapshot dates are available 48 hours late and kept 21 days
+// (the catalog's snapshot rules, from the SharePoint dataset pages),
+// measured on the emulator clock.
+function snapshotWindow(ds, times, fail) {
+  if (!ds.snapshot) return;
+  const now = state.now();
+  const first = dayOf(now) - ds.snapshot.retentionDays;
+  const last = dayOf(now - ds.snapshot.availableAfterHours * 3600 * 1000);
+  const date = (d) => new Date(d * DAY).toISOString().slice(0, 10);
+  for (const t of times) {
+    const d = dayOf(t);
+    if (d < first || d > last) {
+      throw fail(`Invalid date filter: SnapshotDate ${date(d)} of dataset '${ds.name}' is ${d > last ? 'not available yet' : 'no longer available'}. Data is available ${ds.snapshot.availableAfterHours} hours after its snapshot date and kept ${ds.snapshot.retentionDays} days: dates from ${date(first)} to ${date(last)} can be requested`);
+    }
+  }
 }
 
 /*
@@ -371,7 +369,7 @@ function checkRequest(c, target) {
   const snap = approvedSnapshot(c, fail);
   const approved = snap.datasets.find((d) => d.name === c.tableName);
   if (!approved) throw fail(`ConsentNotFound: dataset '${c.tableName}' is not part of the approved authorization of application '${c.appId}'`);
-  const ds = registration.catalog().byName.get(c.tableName);
+  const ds = registration.catalog().find(c.tableName);
   if (!ds) throw fail(`Dataset '${c.tableName}' is not a Microsoft Graph Data Connect dataset`);
 
   const oc = c.source.outputColumns;
@@ -411,121 +409,6 @@ function usersInScope(dir, req, target) {
   const p = m && props[m[1].toLowerCase()];
   if (!p) throw o365Error(target, `Invalid userScopeFilterUri: the sandbox supports "$filter=<department|mail|userPrincipalName|displayName|id> eq '<value>'"`);
   return dir.users.filter((u) => String(u[p]).toLowerCase() === m[2].toLowerCase());
-}
-
-// ---- synthetic rows --------------------------------------------------------------------
-
-const pascal = (obj) => {
-  if (Array.isArray(obj)) return obj.map(pascal);
-  if (!obj || typeof obj !== 'object') return obj;
-  const o = {};
-  for (const [k, v] of Object.entries(obj)) o[k[0].toUpperCase() + k.slice(1)] = pascal(v);
-  return o;
-};
-
-// A GUID-shaped id from the cell's PRNG (hashing per cell costs twice the
-// time of the whole row).
-function randomGuid(r) {
-  const h = (n) => Math.floor(r() * 2 ** (4 * n)).toString(16).padStart(n, '0');
-  return `${h(8)}-${h(4)}-4${h(3)}-${'89ab'[Math.floor(r() * 4)]}${h(3)}-${h(6)}${h(6)}`;
-}
-
-// Values of object and array columns, shaped like the Microsoft sample
-// rows (reference §4.5) for the columns people look into; {} / [] else.
-function objectValue(lower, e) {
-  if (/^(sender|from|organizer)$/.test(lower)) return e.addr(lower === 'organizer' ? e.other() : e.user);
-  if (/body$/.test(lower)) return { contentType: 'html', content: `<html><body>${e.pick(SUBJECTS)} #${e.rowNo}</body></html>` };
-  if (/^(start|end|originalstart)$/.test(lower)) {
-    const t = lower === 'end' ? Math.min(e.t + 1800 * 1000, e.endMs - 1000) : e.t;
-    return { dateTime: iso(t).replace('Z', '.0000000'), timeZone: 'UTC' };
-  }
-  if (lower === 'location') return { displayName: `Room ${1 + Math.floor(e.r() * 40)}` };
-  if (lower === 'responsestatus') return { response: e.pick(['none', 'organizer', 'accepted', 'tentativelyAccepted']), time: '0001-01-01T00:00:00Z' };
-  if (lower === 'flag') return { flagStatus: e.pick(['notFlagged', 'flagged', 'complete']) };
-  return {};
-}
-
-function arrayValue(lower, e) {
-  const some = (min, max, f) => Array.from({ length: min + Math.floor(e.r() * (max - min + 1)) }, f);
-  if (lower === 'torecipients') return some(1, 3, () => e.addr(e.other()));
-  if (/recipients$|^replyto$/.test(lower)) return some(0, 1, () => e.addr(e.other()));
-  if (lower === 'attendees') return some(1, 3, () => ({ ...e.addr(e.other()), status: { response: 'none', time: '0001-01-01T00:00:00Z' }, type: 'required' }));
-  if (lower === 'categories') return e.r() < 0.3 ? ['Blue category'] : [];
-  if (/phones$/.test(lower)) return [`+1 425 555 ${String(1000 + Math.floor(e.r() * 9000))}`];
-  if (/addresses$/.test(lower)) return [`SMTP:${e.user.upn}`];
-  return [];
-}
-
-// Strings: the user's own attributes where the column names one, ids as
-// GUIDs, a few enumerations, else "<column>-<hex>".
-function stringValue(c, e) {
-  const { lower } = c;
-  if (lower === 'id' && e.ds.category === 'Entra ID') return e.user.id;
-  if (lower.endsWith('id') || lower === 'changekey' || lower === 'icaluid') return randomGuid(e.r);
-  if (/(userprincipalname|^mail$|primarysmtpaddress|email|^upn$)/.test(lower)) return e.user.upn;
-  if (lower === 'displayname' || lower === 'simpledisplayname') return e.user.displayName;
-  if (lower === 'givenname' || lower === 'firstname') return e.user.displayName.split(' ')[0];
-  if (lower === 'surname' || lower === 'lastname') return e.user.displayName.split(' ')[1];
-  if (lower === 'department') return e.user.department;
-  if (lower === 'subject') return `${e.pick(SUBJECTS)} #${e.rowNo}`;
-  if (lower === 'bodypreview') return `${e.pick(SUBJECTS)} - preview`;
-  if (lower === 'importance') return e.pick(['low', 'normal', 'high']);
-  if (lower === 'showas') return e.pick(['free', 'tentative', 'busy', 'oof']);
-  if (lower === 'sensitivity') return e.pick(['normal', 'personal', 'private']);
-  if (lower === 'type') return e.pick(['singleInstance', 'occurrence', 'seriesMaster']);
-  if (lower.endsWith('url') || lower === 'weblink') return `https://contoso.example/${e.entity}/${Math.floor(e.r() * 1e9).toString(16)}`;
-  return `${c.name}-${Math.floor(e.r() * 0xffffffff).toString(16).padStart(8, '0')}`;
-}
-
-/*
- * makeRowFactory - a function (user, t, rowSeed, dir, rowNo) -> one JSON
- * line for dataset `ds` with exactly `columns`; the date-filter column is
- * `t`, and every other datetime of a windowed dataset is inside the window.
- */
-function makeRowFactory(ds, columns, tenantId, window) {
-  const meta = new Map((ds.columns || []).map((c) => [c.name, c]));
-  const entity = ds.name.replace(/^.*\./, '').replace(/_v\d+$/, '');
-  const odata = `#microsoft.graph.${({ Message: 'message', SentItem: 'message', Event: 'event', CalendarView: 'event', TeamChat: 'message', User: 'user', Manager: 'user', DirectReport: 'user' })[entity] || entity.toLowerCase()}`;
-  const cols = columns.map((name) => ({ name, lower: name.toLowerCase(), type: (meta.get(name) || { type: 'string' }).type, hash: fnv32(name), upper: /^[A-Z]/.test(name) }));
-  const startMs = window ? window.start : Date.UTC(2026, 0, 1);
-  const endMs = window ? window.end : Date.UTC(2026, 10, 1);
-  const snapshotDate = iso(Math.floor(endMs / DAY) * DAY);
-  const fullSnapshot = !window || window.end === window.start;
-  // One environment per row; `r` is re-seeded for every cell.
-  const e = {
-    ds, entity: entity.toLowerCase(), endMs, user: null, t: 0, rowNo: 0, dir: null, r: null,
-    pick: (a) => a[Math.floor(e.r() * a.length)],
-    other: () => e.dir.users[Math.floor(e.r() * e.dir.users.length)],
-    addr: (u) => ({ emailAddress: { name: u.displayName, address: u.upn } }),
-  };
-  return (user, t, rowSeed, dir, rowNo) => {
-    Object.assign(e, { user, t, rowNo, dir });
-    const row = {};
-    for (const c of cols) {
-      const r = prng(rowSeed ^ c.hash);
-      e.r = r;
-      let v;
-      if (c.lower === 'puser') v = user.id;
-      else if (c.lower === 'ptenant') v = tenantId;
-      else if (c.lower === 'pobjectid') v = user.groups[0] || user.id;
-      else if (c.lower === 'odatatype') v = odata;
-      else if (c.lower === 'snapshotdate') v = snapshotDate;
-      else if (c.lower === 'operation' && ds.scope === 'site') v = fullSnapshot ? 'Full' : e.pick(['Created', 'Updated', 'Deleted']);
-      else if (window && window.column === c.name) v = iso(t);
-      else if (c.type === 'datetime') v = iso(window ? Math.max(startMs, t - Math.floor(r() * 3600 * 1000)) : startMs + Math.floor(r() * (endMs - startMs)));
-      else if (c.type === 'boolean') v = r() < 0.5;
-      else if (c.type === 'int32') v = Math.floor(r() * 1000);
-      else if (c.type === 'int64') v = Math.floor(r() * 1e9);
-      else if (c.type === 'double') v = Math.round(r() * 1e6) / 1000;
-      else if (c.type === 'object') v = objectValue(c.lower, e);
-      else if (c.type === 'array') v = arrayValue(c.lower, e);
-      else v = stringValue(c, e);
-      // PascalCase datasets (the _v0 ones) nest PascalCase keys too.
-      if (c.upper && v && typeof v === 'object') v = pascal(v);
-      row[c.name] = v;
-    }
-    return `${JSON.stringify(row)}\n`;
-  };
 }
 
 // ---- streaming upload --------------------------------------------------------------------
@@ -632,47 +515,27 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
   const dir = directory(tenantId, nUsers, state.config.tenantDomain);
   const users = usersInScope(dir, req, target);
   const { seed, hex } = seedOf(pipelineName, params, c.tableName, req.window);
-  const makeRow = makeRowFactory(req.ds, req.columns, tenantId, req.window);
-  const perUserSlots = [];
-  if (req.window) {
-    const days = Math.max(1, Math.ceil((req.window.end - req.window.start) / DAY));
-    for (let d = 0; d < days; d++) {
-      const from = req.window.start + d * DAY;
-      const to = Math.min(from + DAY, req.window.end);
-      perUserSlots.push([from, Math.max(1, to - from)]);
-    }
-  } else {
-    perUserSlots.push([Date.UTC(2026, 0, 1), DAY]);
-  }
-  // Directory datasets hold one row per user; the rest `items` per day.
-  const perSlot = req.ds.category === 'Entra ID' ? 1 : items;
-  if (users.length * perUserSlots.length * perSlot > MAX_ROWS) {
-    throw configError(target, 'UserErrorSandboxLimit', `The sandbox writes at most ${MAX_ROWS} rows per copy; this request asks for ${users.length * perUserSlots.length * perSlot} (lower sandboxUsers, sandboxItemsPerDay or the window)`);
+  const src = rows.source({ req, users, dir, items, seed, tenantId, domain: state.config.tenantDomain, today: dayOf(state.now()) });
+  if (src.count > MAX_ROWS) {
+    throw configError(target, 'UserErrorSandboxLimit', `The sandbox writes at most ${MAX_ROWS} rows per copy; this request asks for ${src.count} (lower sandboxUsers, sandboxItemsPerDay or the window)`);
   }
   const client = blob();
   const prefix = c.sink.folder ? `${c.sink.folder}/` : '';
-  const nJobs = Math.min(MAX_JOBS, Math.max(1, Math.ceil(users.length / USERS_PER_JOB)));
-  let rows = 0;
+  const nJobs = Math.min(MAX_JOBS, Math.max(1, Math.ceil(src.units.length / USERS_PER_JOB)));
+  let written = 0;
   let bytes = 0;
   let files = 0;
   try {
     await client.createContainer(c.sink.container);
-    for (let j = 0; j < nJobs && users.length; j++) {
-      const from = Math.floor((j * users.length) / nJobs);
-      const to = Math.floor(((j + 1) * users.length) / nJobs);
+    for (let j = 0; j < nJobs && src.units.length; j++) {
+      const from = Math.floor((j * src.units.length) / nJobs);
+      const to = Math.floor(((j + 1) * src.units.length) / nJobs);
       const name = `${prefix}${guidFrom(sha(`${hex}:file:${j}`))}.json`;
       const w = new BlockWriter(client, c.sink.container, name, job);
       for (let u = from; u < to; u++) {
-        const user = users[u];
-        const userIdx = dir.users.indexOf(user);
-        for (let s = 0; s < perUserSlots.length; s++) {
-          const [slotStart, slotLen] = perUserSlots[s];
-          for (let k = 0; k < perSlot; k++) {
-            const rowSeed = (seed ^ Math.imul(userIdx + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b) ^ Math.imul(k + 1, 0xc2b2ae35)) >>> 0;
-            const t = slotStart + Math.floor(prng(rowSeed)() * slotLen);
-            if (w.push(makeRow(user, t, rowSeed, dir, rows))) await w.flushBlock();
-            rows++;
-          }
+        for (const line of src.lines(src.units[u])) {
+          if (w.push(line)) await w.flushBlock();
+          written++;
         }
       }
       await w.close();
@@ -683,7 +546,7 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
     const meta = {
       CopyActivityId: activityRunId, JobSubmissionTime: submitted, JobCompletionTime: completed,
       RequestStartDate: req.window ? isoMs(req.window.start) : '', RequestEndDate: req.window ? isoMs(req.window.end) : '',
-      ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: rows, DataFactoryName: state.config.factory,
+      ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: written, DataFactoryName: state.config.factory,
       TenantId: tenantId, Errors: '', TableName: c.tableName, ApplicationId: c.appId, OfficeGeo: 'NAM',
       ExtractionResultId: guidFrom(sha(`${hex}:${activityRunId}`)),
     };
@@ -696,7 +559,7 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
   }
   const secs = Math.max(1, Math.round((Date.now() - t0) / 1000));
   return {
-    dataRead: bytes, dataWritten: bytes, filesRead: 0, filesWritten: files, rowsRead: rows, rowsCopied: rows,
+    dataRead: bytes, dataWritten: bytes, filesRead: 0, filesWritten: files, rowsRead: written, rowsCopied: written,
     copyDuration: secs, throughput: Math.round((bytes / 1024 / secs) * 1000) / 1000, errors: [],
     effectiveIntegrationRuntime: 'AutoResolveIntegrationRuntime (Sandbox)', usedDataIntegrationUnits: 4, usedParallelCopies: nJobs,
     executionDetails: [{

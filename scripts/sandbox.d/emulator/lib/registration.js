@@ -50,11 +50,16 @@ const ENUMS = {
   destinationType: ['AzureStorageAccount', 'AzureSqlDatabaseServer', 'FabricLakehouse'],
 };
 // Which scope kinds a dataset's scope (catalog "scope") admits.
+// SharePoint/OneDrive ("site") and Viva Insights ("tenant") datasets take no
+// user or group selection: the scope table of data-connect-users-and-groups.md
+// marks them NA.
 const SCOPE_KINDS = {
   user: ['AllUsers', 'AllUsersWithScopeFilter', 'Groups'],
   group: ['AllGroups', 'Groups'],
   site: ['AllSites'],
+  tenant: ['AllUsers'],
 };
+const QUERY_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 // ---- catalog ---------------------------------------------------------------
 
@@ -62,18 +67,29 @@ let catalogCache = null;
 /*
  * catalog - the parsed scripts/sandbox.d/catalog.json, loaded once:
  * { version, datasets: [...], byName: Map(name -> dataset with a
- * `columnMap` Map(name -> column)) }. Throws if the file is unreadable
- * (the emulator cannot serve without it).
+ * `columnMap` Map(name -> column)), find(name) }. find() also matches a
+ * name form (a Viva Insights report: the form's prefix plus a query name)
+ * and then returns the form's entry under the requested name, its listed
+ * columns plus an `openType` for the query's metric columns. Throws if the
+ * file is unreadable (the emulator cannot serve without it).
  */
 function catalog() {
   if (catalogCache) return catalogCache;
   const raw = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'catalog.json'), 'utf8'));
   const byName = new Map();
   for (const d of raw.datasets) {
-    d.columnMap = d.columns ? new Map(d.columns.map((c) => [c.name, c])) : null;
+    d.columnMap = new Map(d.columns.map((c) => [c.name, c]));
     byName.set(d.name, d);
   }
-  catalogCache = { version: raw.version, datasets: raw.datasets, byName };
+  const forms = raw.datasets.filter((d) => d.form);
+  const find = (name) => {
+    if (typeof name !== 'string') return undefined;
+    const exact = byName.get(name);
+    if (exact) return exact;
+    const f = forms.find((d) => name.startsWith(d.form.prefix) && QUERY_NAME_RE.test(name.slice(d.form.prefix.length)));
+    return f ? { ...f, name, openType: f.form.openColumns } : undefined;
+  };
+  catalogCache = { version: raw.version, datasets: raw.datasets, byName, find };
   return catalogCache;
 }
 
@@ -207,7 +223,7 @@ function validateDataset(d, i) {
   const field = `datasets[${i}]`;
   if (!isObj(d)) throw invalid(`Field '${field}' must be an object.`);
   const name = str(d, 'name', `${field}.name`, { required: true, max: 256 });
-  const ds = catalog().byName.get(name);
+  const ds = catalog().find(name);
   if (!ds) {
     throw invalid(`Field '${field}.name': '${name}' is not a Microsoft Graph Data Connect dataset.${hint(name, [...catalog().byName.keys()])}`);
   }
@@ -219,7 +235,7 @@ function validateDataset(d, i) {
     if (typeof c !== 'string' || c === '' || c.length > 256) throw invalid(`Field '${field}.columns[${j}]' must be a column name (string).`);
     if (seen.has(c)) throw invalid(`Field '${field}.columns[${j}]': column '${c}' is listed twice.`);
     seen.add(c);
-    if (ds.columnMap && !ds.columnMap.has(c)) {
+    if (!ds.openType && !ds.columnMap.has(c)) {
       throw invalid(`Field '${field}.columns[${j}]': '${c}' is not a column of ${name}.${hint(c, [...ds.columnMap.keys()])}`);
     }
   });
