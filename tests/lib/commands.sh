@@ -44,11 +44,3 @@ plan_held() {
 	done
 	echo $n
 }
-
-# wait_status RUNDIR: the run's final status (Succeeded, Failed or Cancelled),
-# read from RUNDIR/status through the mount; gives up after 60 s.
-wait_status() {
-	local d=$1 deadline=$((SECONDS + 60)) s
-	while s=$(cat "$d/status" 2>/dev/null); [ "$s" != Succeeded ] && [ "$s" != Failed ] && [ "$s" != Cancelled ] && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
-	echo "$s"
-}

@@ -1,6 +1,6 @@
 # tests/lib/faults.sh - helpers shared by the fault tests (tests/mount/50-faults-*.sh),
-# sourced after tests/lib/mount.sh: the sandbox's /_faults API, test configs
-# that point one endpoint elsewhere, tests/lib/proxy.py, figures and errno
+# sourced after tests/lib/mount.sh (which has the /_faults API and cfg): test
+# configs that point one endpoint elsewhere, tests/lib/proxy.py, figures and errno
 # of a read.
 
 # figure NAME VALUE: a measured figure, as a TAP comment a report can collect.
@@ -12,26 +12,12 @@ sha() { sha256sum <"$1" 2>/dev/null | cut -d' ' -f1 || echo unreadable; }
 # read_errno FILE: read it whole like a program; "0" or the errno name.
 read_errno() { /usr/bin/python3 "$T_ROOT/tests/lib/fsop.py" read "$1" | cut -d' ' -f1; }
 
-# The sandbox's fault API (loopback, no token).
-fault_add() {
-	curl -sS --fail --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL" \
-		-H 'content-type: application/json' -d "$1" >/dev/null || not_ok "fault rule refused: $1"
-}
-fault_post() { curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL$1" -H 'content-type: application/json' -d "${2:-{\}}" >/dev/null; }
-fault_reset() { fault_post /reset; }
-faults_get() { curl -sS --cacert "$MGDC_SANDBOX_CA" "$MGDC_FAULTS_URL"; }
 # rule_hits TEXT: hits of the rules whose route contains TEXT.
 rule_hits() { faults_get | jq --arg t "$1" '[.rules[] | select(.route | contains($t)) | .hits] | add // 0'; }
 
 DEADLINE_MS=$(jq -r '.profiles.developer.timeouts.deadline_ms // 30000' "$MGDC_CONFIG")
-MGDC_CONFIG_ORIG=$MGDC_CONFIG
+MGDC_CONFIG_ORIG=$MGDC_CONFIG # cfg (tests/lib/mount.sh) starts from this one
 
-# cfg NAME JQ-FILTER: a copy of the sandbox config, changed by the filter (applied
-# to .profiles.developer), mode 0600, made the one mount_fs uses.
-cfg() {
-	jq ".profiles.developer |= ($2)" "$MGDC_CONFIG_ORIG" >"$T_DIR/$1.json" && chmod 600 "$T_DIR/$1.json"
-	MGDC_CONFIG=$T_DIR/$1.json
-}
 # cfg_blob NAME BLOB-URL CHUNK-KB: the developer profile reading storage at BLOB-URL.
 cfg_blob() { cfg "$1" ".endpoints.blob = \"$2\" | .cache.chunk_kb = $3"; }
 

@@ -185,6 +185,70 @@ blob_put() {
 	node "$T_ROOT/tests/lib/blob.js" put "$1" "$2" "$3"
 }
 
+# ---- the sandbox's fault API (/_faults: loopback, no token) ----
+
+# fault_add RULE-JSON: add one fault rule (a refusal is a failed check).
+fault_add() {
+	curl -sS --fail --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL" \
+		-H 'content-type: application/json' -d "$1" >/dev/null || not_ok "fault rule refused: $1"
+}
+# fault_post PATH [JSON]: POST to /_faults/PATH ("" adds a rule; /reset, /expire-tokens, ...).
+fault_post() { curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL$1" -H 'content-type: application/json' -d "${2:-{\}}" >/dev/null; }
+fault_reset() { fault_post /reset; }
+faults_get() { curl -sS --cacert "$MGDC_SANDBOX_CA" "$MGDC_FAULTS_URL"; }
+
+# ---- test configs and the mount's own words ----
+
+# cfg NAME JQ-FILTER: a copy of the sandbox config with .profiles.developer
+# changed by the filter, mode 0600, made the one mount_fs uses (MGDC_CONFIG).
+cfg() {
+	MGDC_CONFIG_ORIG=${MGDC_CONFIG_ORIG:-$MGDC_CONFIG}
+	jq ".profiles.developer |= ($2)" "$MGDC_CONFIG_ORIG" >"$T_DIR/$1.json" && chmod 600 "$T_DIR/$1.json"
+	MGDC_CONFIG=$T_DIR/$1.json
+}
+
+# last_error MNT: the newest line of MNT/.mgdcfs/errors.
+last_error() { tail -1 "$1/.mgdcfs/errors"; }
+
+# wait_status RUNDIR: the run's final status (Succeeded, Failed or Cancelled),
+# read from RUNDIR/status through the mount; gives up after 60 s.
+wait_status() {
+	local d=$1 deadline=$((SECONDS + 60)) s
+	while s=$(cat "$d/status" 2>/dev/null); [ "$s" != Succeeded ] && [ "$s" != Failed ] && [ "$s" != Cancelled ] && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
+	echo "$s"
+}
+
+# refused DESC WANT-RC NEEDLE ARGS... MOUNTPOINT: `mgdcfs -f ARGS... MOUNTPOINT`
+# refuses to start: it exits WANT-RC within 60 s with NEEDLE (a fixed string)
+# on stderr, prints no secret of the sandbox, and leaves nothing mounted.
+refused() {
+	local desc=$1 want=$2 needle=$3 rc mp secret key
+	shift 3
+	mp=${!#}
+	secret=$(tr -d '\n' <"$MGDC_DEV_CLIENT_SECRET_FILE")
+	key=$(tr -d '\n' <"$MGDC_STORAGE_KEY_FILE")
+	timeout 60 "$MGDCFS" -f --cache-dir "$T_DIR/cache" "$@" >"$T_DIR/refused.out" 2>"$T_DIR/refused.err"
+	rc=$?
+	is "$rc" "$want" "$desc: exit status $want"
+	if grep -qF -- "$needle" "$T_DIR/refused.err"; then
+		ok "$desc: stderr says '$needle'"
+	else
+		not_ok "$desc: stderr says '$needle'"
+		diag "stderr: $(head -c 600 "$T_DIR/refused.err")"
+	fi
+	if grep -qF -e "$secret" -e "$key" "$T_DIR/refused.err" "$T_DIR/refused.out"; then
+		not_ok "$desc: no secret is printed"
+	else
+		ok "$desc: no secret is printed"
+	fi
+	if mountpoint -q "$mp"; then
+		not_ok "$desc: nothing is mounted"
+		fusermount3 -uz "$mp"
+	else
+		ok "$desc: nothing is mounted"
+	fi
+}
+
 # sbx_down / sbx_up: stop and restart the whole sandbox on the same ports.
 sbx_down() { "$T_ROOT/scripts/sandbox" down >/dev/null 2>&1; }
 sbx_up() {

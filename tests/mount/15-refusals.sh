@@ -17,9 +17,10 @@ SECRET_VALUE=$(cat "$MGDC_DEV_CLIENT_SECRET_FILE")
 MP=$T_DIR/mnt
 mkdir -p "$MP"
 
-# cfg NAME JQ-FILTER: a copy of the sandbox config with the developer profile
-# changed by the filter, as the only profile of the file; prints its path.
-cfg() {
+# profile_only NAME JQ-FILTER: a copy of the sandbox config with the developer
+# profile changed by the filter, as the only profile (NAME) of the file; prints
+# its path.
+profile_only() {
 	local out=$T_DIR/$1.json
 	jq --arg name "$1" '{default_profile: $name, profiles: {($name): (.profiles.developer | '"$2"')}}' \
 		"$MGDC_CONFIG" >"$out"
@@ -27,95 +28,68 @@ cfg() {
 	echo "$out"
 }
 
-# refused DESC WANT-RC NEEDLE [mgdcfs args...]: mgdcfs exits WANT-RC with NEEDLE
-# on stderr, prints no secret, and leaves nothing mounted at $MP.
-refused() {
-	local desc=$1 want=$2 needle=$3 rc err
-	shift 3
-	timeout 60 "$MGDCFS" -f --cache-dir "$T_DIR/cache" "$@" >"$T_DIR/out" 2>"$T_DIR/err"
-	rc=$?
-	err=$(cat "$T_DIR/err")
-	is "$rc" "$want" "$desc: exit status $want"
-	if grep -qF -- "$needle" "$T_DIR/err"; then
-		ok "$desc: stderr says '$needle'"
-	else
-		not_ok "$desc: stderr says '$needle'"
-		diag "stderr: $err"
-	fi
-	if grep -qF -- "$SECRET_VALUE" "$T_DIR/err" "$T_DIR/out"; then
-		not_ok "$desc: the secret is not printed"
-	else
-		ok "$desc: the secret is not printed"
-	fi
-	if mountpoint -q "$MP"; then
-		not_ok "$desc: nothing is mounted"
-		fusermount3 -uz "$MP"
-	else
-		ok "$desc: nothing is mounted"
-	fi
-}
 
 # ---- a CA that did not sign the server ----
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_DIR/wrong-ca.key" -out "$T_DIR/wrong-ca.pem" \
 	-days 1 -subj "/CN=mgdcfs test wrong CA" >/dev/null 2>&1
-c=$(cfg wrongca ".ca_file = \"$T_DIR/wrong-ca.pem\"")
+c=$(profile_only wrongca ".ca_file = \"$T_DIR/wrong-ca.pem\"")
 refused "wrong CA" 1 "certificate" --config "$c" "$MP"
-check "wrong CA: the message names the tenant it could not sign in to" grep -qF "$MGDC_TENANT_ID" "$T_DIR/err"
-check "wrong CA: the message points at ca_file" grep -qF '"ca_file"' "$T_DIR/err"
+check "wrong CA: the message names the tenant it could not sign in to" grep -qF "$MGDC_TENANT_ID" "$T_DIR/refused.err"
+check "wrong CA: the message points at ca_file" grep -qF '"ca_file"' "$T_DIR/refused.err"
 
 # A ca_file that is not a certificate bundle is named, also when the log goes to a file.
 printf 'not a certificate\n' >"$T_DIR/junk.pem"
-c=$(cfg junkca ".ca_file = \"$T_DIR/junk.pem\"")
+c=$(profile_only junkca ".ca_file = \"$T_DIR/junk.pem\"")
 refused "ca_file without a certificate" 1 "ca_file $T_DIR/junk.pem: not a readable PEM certificate bundle" \
 	--config "$c" --log "$T_DIR/junkca.log" "$MP"
-c=$(cfg missingca ".ca_file = \"$T_DIR/missing.pem\"")
+c=$(profile_only missingca ".ca_file = \"$T_DIR/missing.pem\"")
 refused "ca_file that does not exist" 1 "ca_file $T_DIR/missing.pem" --config "$c" "$MP"
 
 # Without ca_file the system store does not know the sandbox's CA either.
-c=$(cfg noca 'del(.ca_file)')
+c=$(profile_only noca 'del(.ca_file)')
 refused "no ca_file for a private CA" 1 "ca_file" --config "$c" "$MP"
 
 # ---- secret files others can read ----
 cp "$MGDC_DEV_CLIENT_SECRET_FILE" "$T_DIR/loose.secret"
 chmod 644 "$T_DIR/loose.secret"
-c=$(cfg loose ".client_secret_file = \"$T_DIR/loose.secret\"")
+c=$(profile_only loose ".client_secret_file = \"$T_DIR/loose.secret\"")
 refused "0644 secret file" 1 "run: chmod 600 $T_DIR/loose.secret" --config "$c" "$MP"
-check "0644 secret file: the message gives the mode" grep -qF "mode 0644" "$T_DIR/err"
+check "0644 secret file: the message gives the mode" grep -qF "mode 0644" "$T_DIR/refused.err"
 chmod 640 "$T_DIR/loose.secret"
 refused "0640 secret file" 1 "group and others must have no access" --config "$c" "$MP"
 cp "$MGDC_STORAGE_KEY_FILE" "$T_DIR/loose.key"
 chmod 604 "$T_DIR/loose.key"
-c=$(cfg loosekey ".storage.key_file = \"$T_DIR/loose.key\"")
+c=$(profile_only loosekey ".storage.key_file = \"$T_DIR/loose.key\"")
 refused "0604 storage key file" 1 "chmod 600 $T_DIR/loose.key" --config "$c" "$MP"
 
 # ---- the config file itself ----
-c=$(cfg writable '.')
+c=$(profile_only writable '.')
 chmod 666 "$c"
 refused "world-writable config file" 1 "chmod 600 $c" --config "$c" "$MP"
-c=$(cfg typo '. + {budget_mb: 64}')
+c=$(profile_only typo '. + {budget_mb: 64}')
 refused "unknown key" 1 "unknown key 'budget_mb'; valid keys: tenant_id" --config "$c" "$MP"
-c=$(cfg badalg '. + {assertion_alg: "HS256"}')
+c=$(profile_only badalg '. + {assertion_alg: "HS256"}')
 refused "bad assertion_alg" 1 'use "PS256" or "RS256"' --config "$c" "$MP"
 refused "missing --config file" 1 "$T_DIR/none.json" --config "$T_DIR/none.json" "$MP"
 
 # ---- http:// only to loopback ----
-c=$(cfg plainhttp '.endpoints.graph = "http://graph.example.com/v1"')
+c=$(profile_only plainhttp '.endpoints.graph = "http://graph.example.com/v1"')
 refused "http:// graph endpoint off loopback" 1 "endpoints.graph: 'http://graph.example.com/v1' is not allowed" --config "$c" "$MP"
-check "http:// refusal says what is allowed" grep -qF "use https://, or http:// only to" "$T_DIR/err"
-c=$(cfg plainblob '.endpoints.blob = "http://10.1.2.3:10000/acct"')
+check "http:// refusal says what is allowed" grep -qF "use https://, or http:// only to" "$T_DIR/refused.err"
+c=$(profile_only plainblob '.endpoints.blob = "http://10.1.2.3:10000/acct"')
 refused "http:// blob endpoint to a private address" 1 "endpoints.blob" --config "$c" "$MP"
 
 # ---- profiles ----
 refused "missing profile" 1 "no profile 'nope'; profiles in the file: developer, admin" \
 	--config "$MGDC_CONFIG" --profile nope "$MP"
-c=$(cfg nocred 'del(.client_secret_file)')
+c=$(profile_only nocred 'del(.client_secret_file)')
 refused "profile without a credential" 1 "no credential" --config "$c" "$MP"
 
 # ---- a wrong secret: the service refuses, the message is the service's ----
 printf 'not-the-secret\n' >"$T_DIR/wrong.secret"
-c=$(cfg wrongsecret ".client_secret_file = \"$T_DIR/wrong.secret\"")
+c=$(profile_only wrongsecret ".client_secret_file = \"$T_DIR/wrong.secret\"")
 refused "wrong client secret" 1 "cannot sign in to tenant $MGDC_TENANT_ID" --config "$c" "$MP"
-check "wrong client secret: Entra's error code is shown" grep -qE 'AADSTS[0-9]+' "$T_DIR/err"
+check "wrong client secret: Entra's error code is shown" grep -qE 'AADSTS[0-9]+' "$T_DIR/refused.err"
 
 # ---- secrets on the command line ----
 refused "-o client_secret=..." 2 "secrets are not accepted on the command line" \
@@ -133,7 +107,7 @@ fi
 # An unreachable token endpoint is not a refusal: the mount comes up (cached data stays
 # readable offline) and says so in the log.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-c=$(cfg offline ".endpoints.login = \"https://127.0.0.1:$port/login\" | .timeouts = {connect_ms: 500, io_s: 2, retries: 0, deadline_ms: 2000}")
+c=$(profile_only offline ".endpoints.login = \"https://127.0.0.1:$port/login\" | .timeouts = {connect_ms: 500, io_s: 2, retries: 0, deadline_ms: 2000}")
 MGDC_CONFIG_SAVED=$MGDC_CONFIG
 MGDC_CONFIG=$c
 if mount_fs offline offline; then

@@ -17,8 +17,7 @@
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
 . "$T_ROOT/tests/lib/commands.sh"
-fault() { curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL$1" -H 'content-type: application/json' -d "${2:-{\}}" >/dev/null; }
-fault /reset
+fault_post /reset
 
 SITES=BasicDataSet_v0.SharePointSites_v1
 PERMS=BasicDataSet_v0.SharePointPermissions_v1

@@ -7,12 +7,10 @@
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
 W="$T_ROOT/tests/lib/write.py"
-fault() { curl -sS --cacert "$MGDC_SANDBOX_CA" -X POST "$MGDC_FAULTS_URL$1" -H 'content-type: application/json' -d "${2:-{\}}" >/dev/null; }
-fault /reset
+fault_post /reset
 DEV=$MGDC_DEV_CLIENT_ID
 sbx_rest admin "$REG_SCOPE" DELETE "$(REG_BASE)/registrations/$DEV" >/dev/null
 reg() { sbx_rest dev "$REG_SCOPE" GET "$(REG_BASE)/registrations/$DEV"; }
-last_error() { tail -1 "$1/.mgdcfs/errors"; }
 
 mount_fs admin admin || t_done
 A=$MNT
@@ -49,11 +47,6 @@ is "$(reg | jq -r .authorization.status)" PendingAuthorization "service: still p
 PIPE='{"app": "mail", "dataset": "BasicDataSet_v0.Message_v1", "columns": ["id","subject","receivedDateTime","puser"],
   "dateFilter": {"column": "receivedDateTime", "start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"},
   "output": {"container": "exports", "folder": "mail/week45"}}'
-wait_status() { # DIR -> final status
-	local d=$1 deadline=$((SECONDS + 60)) s
-	while s=$(cat "$d/status" 2>/dev/null); [ "$s" != Succeeded ] && [ "$s" != Failed ] && [ "$s" != Cancelled ] && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
-	echo "$s"
-}
 is "$($W "$D/pipelines/pending45.json" "$PIPE")" 0 "pipeline spec for a pending app commits"
 run=$(readlink "$D/pipelines/pending45/runs/latest")
 is "$(wait_status "$D/pipelines/pending45/runs/$run")" Failed "a pending app's run fails"
@@ -136,12 +129,12 @@ run3=$(readlink "$D/pipelines/week45/runs/latest")
 is "$(wait_status "$D/pipelines/week45/runs/$run3")" Succeeded "still succeeds with the approved snapshot"
 
 # 9. An expired approval fails runs.
-fault /clock '{"advanceDays": 181}'
+fault_post /clock '{"advanceDays": 181}'
 is "$($W "$D/pipelines/week45/trigger" '{}')" 0 "a run 181 days later"
 run4=$(readlink "$D/pipelines/week45/runs/latest")
 is "$(wait_status "$D/pipelines/week45/runs/$run4")" Failed "an expired approval fails the run"
 check "the failure is explained in activities.json" jq -e '.[0].error.message | length > 0' "$D/pipelines/week45/runs/$run4/activities.json"
-fault /reset
+fault_post /reset
 
 # 10. Deleting.
 check "rmdir pipelines/week45" rmdir "$D/pipelines/week45"

@@ -26,12 +26,6 @@ SUB=/subscriptions/$MGDC_SUBSCRIPTION_ID/resourceGroups/$MGDC_RESOURCE_GROUP
 ACCTS="$MGDC_ARM_URL$SUB/providers/Microsoft.GraphServices/accounts"
 GV=api-version=2023-04-13
 SCOPE=$SUB/providers/Microsoft.Storage/storageAccounts/$MGDC_STORAGE_ACCOUNT
-last_error() { tail -1 "$1/.mgdcfs/errors"; }
-wait_status() { # DIR -> final status
-	local d=$1 deadline=$((SECONDS + 60)) s
-	while s=$(cat "$d/status" 2>/dev/null); [ "$s" != Succeeded ] && [ "$s" != Failed ] && [ "$s" != Cancelled ] && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
-	echo "$s"
-}
 
 # A config that also knows the reader app's secret (the profile's "apps" entry),
 # so the developer's mount can run pipelines as that app.
