@@ -4,6 +4,7 @@
 #include "base/text.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint32_t text_fnv1a(uint32_t h, const char *s, int fold)
@@ -28,4 +29,24 @@ int text_is_guid(const char *s)
 		if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+char *text_json(const cJSON *v, size_t *len)
+{
+	char *s = cJSON_Print(v), *t;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	t = realloc(s, n + 2);
+	if (!t) {
+		free(s);
+		return NULL;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	if (len)
+		*len = n + 1;
+	return t;
 }

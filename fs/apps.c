@@ -115,7 +115,7 @@ static int spec_save(struct mgdcfs *fs, const char *app_id, const cJSON *body)
 
 	if ((rc = spec_path(fs, app_id, 1, file, sizeof(file))) < 0)
 		return rc;
-	if (!(text = cJSON_Print(body)))
+	if (!(text = text_json(body, NULL)))
 		return -ENOMEM;
 	rc = statedir_write(file, text, strlen(text));
 	free(text);

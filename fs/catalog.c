@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "base/text.h"
 
 struct catalog {
 	cJSON *root;
@@ -750,7 +751,7 @@ char *catalog_render(const struct catalog_dataset *ds)
 	cJSON *o = cJSON_CreateObject(), *df, *kinds;
 	const char *const *k = catalog_scope_kinds(ds->scope);
 	size_t nk = 0;
-	char *text = NULL, *res = NULL;
+	char *res = NULL;
 
 	while (k[nk])
 		nk++;
@@ -770,14 +771,8 @@ char *catalog_render(const struct catalog_dataset *ds)
 		goto out;
 	if (render_rules(o, ds) < 0 || render_columns(o, ds) < 0)
 		goto out;
-	text = cJSON_Print(o);
-	if (!text)
-		goto out;
-	res = malloc(strlen(text) + 2);
-	if (res)
-		sprintf(res, "%s\n", text);
+	res = text_json(o, NULL);
 out:
-	free(text);
 	cJSON_Delete(o);
 	return res;
 }

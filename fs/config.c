@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
+#include "base/text.h"
 #include "net/http.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
@@ -882,7 +883,7 @@ char *config_to_json(const struct config *c)
 	cJSON_AddNumberToObject(x, "retries", c->retries);
 	cJSON_AddNumberToObject(x, "deadline_ms", (double)c->deadline_ms);
 	cJSON_AddNumberToObject(x, "dns_cache_s", (double)c->dns_cache_s);
-	out = cJSON_Print(o);
+	out = text_json(o, NULL);
 	cJSON_Delete(o);
 	return out;
 }

@@ -89,7 +89,8 @@ int config_read_secret(const char *file, char **out, char *err, size_t errlen);
 
 /*
  * config_to_json - the effective configuration without any secret (secrets
- * are shown as "(set)" / "(unset)"), pretty-printed, malloc'd.
+ * are shown as "(set)" / "(unset)"), pretty-printed with a final newline,
+ * malloc'd.
  */
 char *config_to_json(const struct config *c);
 

@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "fs/apps.h"
 #include "fs/catalog.h"
 #include "fs/ctl_i.h"
@@ -53,23 +54,10 @@ int ctl_set_text(struct content *c, const char *s, time_t mtime, mode_t perm)
 	return 0;
 }
 
-/* Pretty JSON with a final newline, so `cat` leaves the prompt on its own line. */
 int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
 {
-	char *s = cJSON_Print(doc);
-	size_t n;
-
-	if (!s)
+	if (!(c->data = text_json(doc, &c->len)))
 		return -ENOMEM;
-	n = strlen(s);
-	c->data = realloc(s, n + 2);
-	if (!c->data) {
-		free(s);
-		return -ENOMEM;
-	}
-	c->data[n] = '\n';
-	c->data[n + 1] = '\0';
-	c->len = n + 1;
 	c->mtime = mtime;
 	c->mode = S_IFREG | 0444;
 	return 0;
@@ -627,15 +615,7 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 		break;
 	case N_META_CONFIG:
 		c->data = config_to_json(&fs->cfg);
-		if (c->data) {
-			char *t = realloc(c->data, strlen(c->data) + 2);
-
-			if (!t)
-				break;
-			c->data = t;
-			strcat(c->data, "\n");
-			n = strlen(c->data);
-		}
+		n = c->data ? strlen(c->data) : 0;
 		break;
 	default:
 		return -ENOENT;

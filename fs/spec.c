@@ -512,15 +512,7 @@ cJSON *spec_add_string(cJSON *obj, const char *key, const char *val)
 
 char *spec_text(const cJSON *v)
 {
-	char *text = cJSON_Print(v), *res = NULL;
-
-	if (text) {
-		res = malloc(strlen(text) + 2);
-		if (res)
-			sprintf(res, "%s\n", text);
-	}
-	free(text);
-	return res;
+	return text_json(v, NULL);
 }
 
 /* ---- registration specs ---- */

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/text.h"
 #include "cache/cache.h"
 #include "fs/data_i.h"
 #include "fs/errlog.h"
@@ -29,7 +30,7 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	struct data_counters dc;
 	cJSON *o = cJSON_CreateObject(), *x;
 	double up = difftime(time(NULL), fs->started);
-	char *s, *t;
+	char *s;
 
 	if (!o)
 		return NULL;
@@ -80,17 +81,7 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	num(x, "commands", (double)FS_COUNTER(commands));
 	num(x, "command_failures", (double)FS_COUNTER(command_failures));
 	num(o, "errors", (double)errlog_count());
-	s = cJSON_Print(o);
+	s = text_json(o, len);
 	cJSON_Delete(o);
-	if (!s)
-		return NULL;
-	*len = strlen(s);
-	t = realloc(s, *len + 2);
-	if (!t) {
-		free(s);
-		return NULL;
-	}
-	t[(*len)++] = '\n';
-	t[*len] = '\0';
-	return t;
+	return s;
 }

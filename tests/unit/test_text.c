@@ -1,9 +1,11 @@
 /*
  * test_text.c - base/text: FNV-1a against the published test vectors of the
  * algorithm's authors (Fowler, Noll, Vo: "FNV hash" test suite, 32-bit
- * FNV-1a column), and the GUID shape.
+ * FNV-1a column), the GUID shape, and JSON as the tree shows it.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/text.h"
 #include "tap.h"
@@ -33,5 +35,21 @@ int main(void)
 	TAP_OK(!text_is_guid("00000000_0000-0000-0000-000000000000"), "guid: a wrong separator");
 	TAP_OK(!text_is_guid("../../../../etc/passwd-0000-00000000"), "guid: a path is not");
 	TAP_OK(!text_is_guid("{00000000-0000-0000-0000-000000000000}"), "guid: braces are not");
+	{
+		cJSON *o = cJSON_CreateObject();
+		size_t n = 0;
+		char *t;
+
+		cJSON_AddStringToObject(o, "a", "b");
+		t = text_json(o, &n);
+		TAP_EQ_STR(t, "{\n\t\"a\":\t\"b\"\n}\n",
+		           "text_json: cJSON's pretty form and a newline");
+		TAP_EQ_INT((long)n, t ? (long)strlen(t) : -1L, "  its length");
+		free(t);
+		t = text_json(o, NULL);
+		TAP_OK(t != NULL, "  len may be NULL");
+		free(t);
+		cJSON_Delete(o);
+	}
 	return tap_done();
 }
