@@ -89,6 +89,15 @@ unmount_fs() {
 	fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null
 	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
 	if kill -0 "$pid" 2>/dev/null; then
+		# Say where it is stuck before it is killed: each thread's state and
+		# kernel wait channel, the user stacks when gdb is there, the log's end.
+		diag "daemon $name (pid $pid) still runs 20 s after unmount; its threads:"
+		for t in /proc/"$pid"/task/*; do
+			diag "  $(cat "$t/comm" 2>/dev/null) $(awk '{print $3}' "$t/stat" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"
+		done
+		command -v gdb >/dev/null &&
+			timeout 30 gdb -p "$pid" -batch -ex 'thread apply all bt 12' 2>/dev/null | grep -E '^(Thread|#)' | head -150 | sed 's/^/#     /'
+		tail -5 "${T_LOGS[$name]:-/dev/null}" 2>/dev/null | sed 's/^/#   log: /'
 		kill -TERM "$pid" 2>/dev/null
 		sleep 1
 		kill -KILL "$pid" 2>/dev/null
