@@ -114,12 +114,41 @@ static long http_now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void http_sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+static int (*http_cancel_fn)(void); /* atomic: set while threads run */
 
-	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+void http_set_cancel(int (*fn)(void))
+{
+	__atomic_store_n(&http_cancel_fn, fn, __ATOMIC_RELEASE);
+}
+
+static int http_cancelled(void)
+{
+	int (*fn)(void) = __atomic_load_n(&http_cancel_fn, __ATOMIC_ACQUIRE);
+
+	return fn && fn();
+}
+
+int http_pause_ms(long ms)
+{
+	while (ms > 0) {
+		long step = ms < 100 ? ms : 100;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = step * 1000000L};
+
+		if (http_cancelled())
+			return -ECANCELED;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		ms -= step;
+	}
+	return http_cancelled() ? -ECANCELED : 0;
+}
+
+/* libcurl's progress callback: non-zero aborts the transfer. */
+static int http_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow)
+{
+	(void)ud, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return http_cancelled();
 }
 
 /* A per-thread xorshift generator seeded from the kernel: jitter needs no crypto. */
@@ -845,6 +874,8 @@ static CURLcode http_setup(struct http *h, CURL *c, const struct http_req *req,
 	SET(CURLOPT_HEADERDATA, x);
 	SET(CURLOPT_WRITEFUNCTION, http_write_cb);
 	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_XFERINFOFUNCTION, http_xferinfo_cb);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	if (h->ca_blob) {
 		struct curl_blob blob = {h->ca_blob, h->ca_blob_len, CURL_BLOB_NOCOPY};
 
@@ -1007,6 +1038,9 @@ static int http_attempt(struct http *h, const struct http_req *req, struct curl_
 	} else if (x.abort_err) {
 		res = -x.abort_err;
 		http_set_error(resp, cc, ebuf, x.abort_err);
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		res = -ECANCELED;
+		snprintf(resp->error, sizeof(resp->error), "cancelled: the mount is going away");
 	} else {
 		res = cc == CURLE_COULDNT_CONNECT ? -http_connect_errno(c) : -http_curl_errno(cc);
 		http_set_error(resp, cc, ebuf, 0);
@@ -1055,6 +1089,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 			         h->o.deadline_ms);
 			break;
 		}
+		if (http_cancelled()) {
+			res = -ECANCELED;
+			snprintf(resp->error, sizeof(resp->error),
+			         "cancelled: the mount is going away");
+			break;
+		}
 		resp->attempts++;
 		if (resp->attempts > 1)
 			atomic_fetch_add(&h->retries, 1);
@@ -1083,7 +1123,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		         req->method ? req->method : "GET",
 		         http_url_for_log(req->url, where, sizeof(where)), why, resp->attempts,
 		         max_retries, wait);
-		http_sleep_ms(wait);
+		if (http_pause_ms(wait) < 0) {
+			res = -ECANCELED;
+			snprintf(resp->error, sizeof(resp->error),
+			         "cancelled: the mount is going away");
+			break;
+		}
 		resp->waited_ms += wait;
 	}
 out:

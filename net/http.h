@@ -101,10 +101,28 @@ void http_free(struct http *h);
  * its link), -EPROTO (TLS/protocol/oversized body), -EFBIG (body over its
  * cap), -ECONNRESET, -EINVAL (URL refused: http:// to a non-loopback host,
  * bad scheme), -EIO (another libcurl failure, e.g. an option it refused:
- * resp->error names it), -ENOMEM. `resp` is always initialised; release it
+ * resp->error names it), -ECANCELED (the cancel hook said stop: see
+ * http_set_cancel), -ENOMEM. `resp` is always initialised; release it
  * with http_resp_release() in every case. Thread-safe.
  */
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp);
+
+/*
+ * http_set_cancel - install `fn` (NULL: none), asked before every attempt,
+ * about once a second during a transfer, and every 100 ms of a retry's wait:
+ * when it returns non-zero, the request ends at once with -ECANCELED and is
+ * not retried. fs/ installs "the mount is going away", so an unmount or a
+ * SIGTERM never waits for a slow transfer to finish. `fn` must be cheap and
+ * callable from any thread. Process-wide; any thread.
+ */
+void http_set_cancel(int (*fn)(void));
+
+/*
+ * http_pause_ms - sleep `ms` milliseconds in slices, 0, or -ECANCELED as soon
+ * as the cancel hook says stop. For the waits of callers (an operation's poll
+ * interval) that must end with the mount. Any thread.
+ */
+int http_pause_ms(long ms);
 
 /* http_resp_release - free what http_do() allocated in `resp` (not req->buf). */
 void http_resp_release(struct http_resp *resp);

@@ -631,7 +631,10 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 			                  deadline_ms);
 		if (ms > left)
 			ms = left;
-		nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+		if (http_pause_ms(ms) < 0)
+			return rest_error(e, ECANCELED, "Cancelled",
+			                  "the mount is going away; the operation goes on at the "
+			                  "service");
 		res = rest_do(ep, &c, &s, e);
 		if (res < 0)
 			return res;

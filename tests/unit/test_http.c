@@ -572,6 +572,60 @@ static void test_live_timeouts(void)
 	http_free(h);
 }
 
+/* The cancel hook: a flag another thread raises after 300 ms. */
+static int cancel_flag;
+
+static int cancel_now(void)
+{
+	return __atomic_load_n(&cancel_flag, __ATOMIC_ACQUIRE);
+}
+
+static void *raise_cancel(void *arg)
+{
+	(void)arg;
+	usleep(300 * 1000);
+	__atomic_store_n(&cancel_flag, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* One request under a hook that says stop 300 ms in: -ECANCELED, long before
+ * the server or the deadline would have ended it. */
+static void cancel_case(struct http *h, const char *path, const char *what)
+{
+	struct http_resp r;
+	pthread_t t;
+	long t0, el;
+	int rc;
+
+	__atomic_store_n(&cancel_flag, 0, __ATOMIC_RELEASE);
+	pthread_create(&t, NULL, raise_cancel, NULL);
+	t0 = now_ms();
+	rc = get(h, NULL, path, 1, &r);
+	el = now_ms() - t0;
+	pthread_join(t, NULL);
+	TAP_EQ_INT(rc, -ECANCELED, "cancel hook during %s -> -ECANCELED", what);
+	TAP_OK(el < 5000, "  within seconds, not the 30 s the server or deadline takes (%ld ms)",
+	       el);
+	TAP_OK(strstr(r.error, "going away") != NULL, "  the error says why ('%s')", r.error);
+	http_resp_release(&r);
+}
+
+static void test_live_cancel(void)
+{
+	struct http *h = client(3, 50, 60, 60000);
+	struct http_resp r;
+
+	http_set_cancel(cancel_now);
+	cancel_case(h, "/slow", "a stalled body");
+	cancel_case(h, "/status/503?ra=30", "a Retry-After wait");
+	__atomic_store_n(&cancel_flag, 0, __ATOMIC_RELEASE);
+	TAP_EQ_INT(get(h, NULL, "/status/200", 1, &r), 0, "a hook that says go changes nothing");
+	http_resp_release(&r);
+	http_set_cancel(NULL);
+	TAP_EQ_INT(http_pause_ms(50), 0, "http_pause_ms without a hook sleeps and returns 0");
+	http_free(h);
+}
+
 struct par {
 	struct http *h;
 	int ok;
@@ -725,6 +779,7 @@ int main(int argc, char **argv)
 	test_live_echo();
 	test_setopt_refused();
 	test_live_timeouts();
+	test_live_cancel();
 	test_live_threads();
 	test_tls();
 	testsrv_stop(&srv);
