@@ -16,7 +16,7 @@ SANITIZE   ?=
 OPT        ?= -O2 -g
 
 VERSION    := 0.1.0
-PKGS       := fuse3 libcurl openssl libcjson lmdb expat
+PKGS       := fuse3 libcurl openssl libcjson lmdb expat libsystemd
 
 CFLAGS_PKG := $(shell pkg-config --cflags $(PKGS))
 LIBS_PKG   := $(shell pkg-config --libs $(PKGS))

@@ -108,6 +108,8 @@ void cmd_recover(struct mgdcfs *fs);
 
 /* stats.c - the text of .mgdcfs/stats.json (malloc'd). */
 char *stats_render(struct mgdcfs *fs, size_t *len);
+/* stats_render_metrics - the same counters in the Prometheus text format (malloc'd). */
+char *stats_render_metrics(struct mgdcfs *fs, size_t *len);
 
 /* Request counters kept by fs/ itself (FUSE ops), for stats.json. */
 struct fs_counters {

@@ -280,6 +280,8 @@ enum node_kind tree_route(const char *path, struct route *r)
 			return set(r, N_META);
 		if (nc == 2 && eq(&c[1], "stats.json"))
 			return set(r, N_META_STATS);
+		if (nc == 2 && eq(&c[1], "metrics"))
+			return set(r, N_META_METRICS);
 		if (nc == 2 && eq(&c[1], "errors"))
 			return set(r, N_META_ERRORS);
 		if (nc == 2 && eq(&c[1], "config.json"))
