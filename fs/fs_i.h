@@ -31,6 +31,7 @@ struct mgdcfs {
 	struct config cfg;
 	struct http *http;
 	struct auth *auth;
+	struct auth *storage_auth; /* storage's own credential (storage.auth "msi", ...), or NULL */
 	struct blob_client *blob;
 	struct cache *cache; /* NULL until init; NULL if the cache could not open */
 	struct memo *memo;

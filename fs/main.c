@@ -26,6 +26,7 @@
 #include "cache/cache.h"
 #include "fs/catalog.h"
 #include "fs/cmdline.h"
+#include "fs/cred.h"
 #include "fs/daemon.h"
 #include "fs/data_i.h"
 #include "fs/fs_i.h"
@@ -204,20 +205,22 @@ void fs_destroy(void *private_data)
 	log_info("unmounted");
 }
 
-/* Probe the credential and the TLS set-up before mounting. */
-static int probe(struct mgdcfs *fs)
+/* Probe a credential and the TLS set-up before mounting. */
+static int probe(struct mgdcfs *fs, struct auth *a, const char *scope)
 {
 	struct net_error e = {0};
 	char tok[8192];
 	int rc;
 
-	rc = auth_token(fs->auth, "https://management.azure.com/.default", tok, sizeof(tok), &e);
+	rc = auth_token(a, scope, tok, sizeof(tok), &e);
 	memset(tok, 0, sizeof(tok));
 	if (rc == 0)
 		return 0;
-	if (rc == -EACCES || rc == -EINVAL || rc == -EPROTO) {
-		fprintf(stderr, "mgdcfs: cannot sign in to tenant %s as %s: %s\n",
-		        fs->cfg.tenant_id, fs->cfg.client_id, e.msg[0] ? e.msg : strerror(-rc));
+	if (rc == -EACCES || rc == -EINVAL || rc == -EPROTO || rc == -ENXIO) {
+		fprintf(stderr, "mgdcfs: cannot sign in to tenant %s with the %s%s%s%s: %s\n",
+		        fs->cfg.tenant_id, auth_label(a), fs->cfg.client_id ? " (client " : "",
+		        fs->cfg.client_id ? fs->cfg.client_id : "", fs->cfg.client_id ? ")" : "",
+		        e.msg[0] ? e.msg : strerror(-rc));
 		if (rc == -EPROTO)
 			fprintf(stderr, "mgdcfs: if the server uses a private CA, name its "
 			                "certificate in the profile's \"ca_file\"\n");
@@ -232,7 +235,6 @@ static int probe(struct mgdcfs *fs)
 static int setup(struct mgdcfs *fs)
 {
 	struct http_opts ho = {0};
-	struct auth_opts ao = {0};
 	struct blob_opts bo = {0};
 	int rc;
 
@@ -252,14 +254,9 @@ static int setup(struct mgdcfs *fs)
 		fprintf(stderr, "mgdcfs: HTTP client: %s\n", strerror(-rc));
 		return rc;
 	}
-	ao.login_url = fs->cfg.login_url;
-	ao.tenant = fs->cfg.tenant_id;
-	ao.client_id = fs->cfg.client_id;
-	ao.secret = fs->cfg.client_secret;
-	ao.cert_file = fs->cfg.cert_file;
-	ao.key_file = fs->cfg.key_file;
-	ao.alg = fs->cfg.assertion_rs256 ? AUTH_ALG_RS256 : AUTH_ALG_PS256;
-	rc = auth_new(&fs->auth, fs->http, &ao);
+	rc = cred_new(&fs->auth, fs->http, &fs->cfg, fs->cfg.credential);
+	if (rc == 0 && fs->cfg.storage_credential != CRED_NONE)
+		rc = cred_new(&fs->storage_auth, fs->http, &fs->cfg, fs->cfg.storage_credential);
 	if (rc) {
 		fprintf(stderr, "mgdcfs: credential of profile '%s': %s\n", fs->cfg.profile,
 		        strerror(-rc));
@@ -297,7 +294,7 @@ static int setup(struct mgdcfs *fs)
 		                                                     : BLOB_AUTH_BEARER;
 		bo.key = fs->cfg.storage_key;
 		bo.sas = fs->cfg.storage_sas;
-		bo.auth_id = fs->auth;
+		bo.auth_id = fs->storage_auth ? fs->storage_auth : fs->auth;
 		/* A folder is held in memory while listed (about 200 bytes an entry): 200,000
 		 * entries bound one listing to ~40 MB and 40 pages, where the library default
 		 * (1,000,000) let an endless listing from a hostile server take 200 MB. */
@@ -318,7 +315,10 @@ static int setup(struct mgdcfs *fs)
 		fprintf(stderr, "mgdcfs: the embedded dataset catalog is unreadable\n");
 		return rc;
 	}
-	return probe(fs);
+	rc = probe(fs, fs->auth, "https://management.azure.com/.default");
+	if (rc == 0 && fs->storage_auth)
+		rc = probe(fs, fs->storage_auth, "https://storage.azure.com/.default");
+	return rc;
 }
 
 static void teardown(struct mgdcfs *fs)
@@ -332,6 +332,7 @@ static void teardown(struct mgdcfs *fs)
 		graph_free(fs->graph);
 	if (fs->blob)
 		blob_client_free(fs->blob);
+	auth_free(fs->storage_auth);
 	auth_free(fs->auth);
 	http_free(fs->http);
 	config_release(&fs->cfg);
@@ -510,6 +511,12 @@ int main(int argc, char *argv[])
 	set_up = 1;
 	if (cl.cache_dir && set_cache_dir(&fs.cfg, cl.cache_dir))
 		goto out;
+	if (!fs.cfg.cache_dir) {
+		fprintf(stderr, "mgdcfs: no cache directory: there is no HOME and no "
+		                "XDG_CACHE_HOME; set \"cache\": {\"dir\": ...} in the profile, "
+		                "or give --cache-dir DIR\n");
+		goto out;
+	}
 	if (daemon_log_open(cl.log, !cl.foreground, fs.cfg.profile, err, sizeof(err), note,
 	                    sizeof(note))) {
 		fprintf(stderr, "mgdcfs: %s\n", err);
