@@ -180,6 +180,7 @@ function seed(dir) {
   }
   ensureTls(dir);
   ensureKeys(dir, s);
+  require('./identities').ensure(dir, s);
   writeJson(sandboxJson(dir), s);
   return s;
 }
@@ -276,6 +277,7 @@ function env(dir) {
     MGDC_ADMIN_CLIENT_SECRET_FILE: abs(dir, s.identities.admin.secretFile),
     MGDC_CONFIG: path.join(dir, 'mgdcfs.json'),
     MGDC_FAULTS_URL: u.faults,
+    ...require('./identities').env(dir, s, s.ports.identity || s.ports.emulator + 2),
   };
 }
 
@@ -347,8 +349,9 @@ async function cli(argv) {
   switch (cmd) {
     case 'seed': seed(dir); break;
     case 'ports': {
-      const [emulator, blob, blobProxy] = rest.map((v) => (v === '' ? NaN : Number(v)));
-      setPorts(dir, { emulator, blob, ...(Number.isInteger(blobProxy) ? { blobProxy } : {}) });
+      const [emulator, blob, blobProxy, identity] = rest.map((v) => (v === '' ? NaN : Number(v)));
+      setPorts(dir, { emulator, blob, ...(Number.isInteger(blobProxy) ? { blobProxy } : {}),
+        ...(Number.isInteger(identity) ? { identity } : {}) });
       break;
     }
     case 'config': mgdcfsConfig(dir); break;
@@ -370,6 +373,13 @@ async function cli(argv) {
       break;
     }
     case 'container': await createContainer(dir, rest[0]); break;
+    case 'federated-token': { // [SUBJECT [AUDIENCE [LIFETIME_S]]]
+      const [subject, audience, life] = rest;
+      process.stdout.write(`${require('./identities').federatedToken(dir, {
+        subject: subject || undefined, audience: audience || undefined,
+        lifetimeS: life === undefined ? undefined : Number(life) })}\n`);
+      break;
+    }
     default: throw new Error(`unknown setup command ${cmd}`);
   }
 }
