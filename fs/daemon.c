@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@
 
 #include <fuse_lowlevel.h>
 
-enum daemon_log_kind { DAEMON_STDERR, DAEMON_FILE, DAEMON_SYSLOG };
+enum daemon_log_kind { DAEMON_STDERR, DAEMON_FILE, DAEMON_SYSLOG, DAEMON_JOURNAL };
 
 static enum daemon_log_kind log_kind = DAEMON_STDERR;
 static int log_fd = -1;         /* the file, or the connected syslog socket */
@@ -92,6 +93,21 @@ static int daemon_file_open(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Standard error is systemd's journal stream when JOURNAL_STREAM names its device and
+ * inode (a unit's stderr): then each line starts with its syslog priority, "<3>", which
+ * journald reads as the line's level (sd-daemon(3)).
+ */
+static int daemon_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%lu:%lu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long)st.st_dev == dev && (unsigned long)st.st_ino == ino;
+}
+
 int daemon_log_open(const char *spec, int background, const char *profile, char *err, size_t errlen,
                     char *note, size_t notelen)
 {
@@ -102,7 +118,7 @@ int daemon_log_open(const char *spec, int background, const char *profile, char 
 	if (!spec)
 		spec = background ? "syslog" : "stderr";
 	if (strcmp(spec, "stderr") == 0) {
-		log_kind = DAEMON_STDERR;
+		log_kind = daemon_stderr_is_journal() ? DAEMON_JOURNAL : DAEMON_STDERR;
 		return 0;
 	}
 	if (strcmp(spec, "syslog") == 0 || strncmp(spec, "syslog:", 7) == 0) {
@@ -203,6 +219,14 @@ void daemon_log_sink(int level, const char *line)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		n = snprintf(buf, sizeof(buf), "%s %s: %s\n", when, level_names[level], line);
 		break;
+	case DAEMON_JOURNAL:
+		n = snprintf(buf, sizeof(buf), "<%d>[%s] %s: %s\n",
+		             level == LOG_ERR    ? 3
+		             : level == LOG_WARN ? 4
+		             : level == LOG_INFO ? 6
+		                                 : 7,
+		             log_profile[0] ? log_profile : "-", level_names[level], line);
+		break;
 	default:
 		n = snprintf(buf, sizeof(buf), "mgdcfs: %s: %s\n", level_names[level], line);
 		break;
@@ -220,7 +244,7 @@ int daemon_log_reopen(void)
 {
 	int fd;
 
-	if (log_kind == DAEMON_STDERR)
+	if (log_kind == DAEMON_STDERR || log_kind == DAEMON_JOURNAL)
 		return 0;
 	if (log_kind == DAEMON_SYSLOG) {
 		fd = daemon_syslog_reconnect();

@@ -21,7 +21,8 @@ struct fuse_session;
 /*
  * daemon_log_open - choose the log: `spec` is a file path, "stderr",
  * "syslog" (/dev/log) or "syslog:SOCKET"; NULL means syslog when
- * `background`, else stderr. A relative file path is made absolute (the
+ * `background`, else stderr (which, under a systemd unit whose stderr is the
+ * journal, gets journald's "<N>" priority prefixes). A relative file path is made absolute (the
  * daemon changes to / in the background, and SIGHUP reopens the path).
  * `profile` is put in every syslog line. Returns 0, or -errno with the
  * reason in err (a file that cannot be opened). A syslog socket that does
