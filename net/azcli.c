@@ -252,9 +252,8 @@ int azcli_token(const struct azcli_opts *o, const char *scope, char **token, lon
 	bufs[1][lens[1]] = '\0';
 	if (res == -ETIMEDOUT) {
 		snprintf(msg, sizeof(msg),
-		         "'%s account get-access-token' did not finish within %ld "
-		         "s and was stopped",
-		         az, timeout / 1000);
+		         "'%s account get-access-token' did not finish within %g s and was stopped",
+		         az, (double)timeout / 1000);
 		res = azcli_fail(e, ENXIO, msg);
 		goto out;
 	}

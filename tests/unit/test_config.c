@@ -714,6 +714,131 @@ static void test_to_json(void)
 	clear_env();
 }
 
+/* Issue 14: duplicates with their lines, a lone profile, numbers as numbers, key files. */
+static void test_system_tool(void)
+{
+	struct config c;
+	int rc;
+
+	write_file("client.secret", 0600, SECRET);
+	write_config(0600, "{\"profiles\": {\"p\": {\n"
+	                   "  \"tenant_id\": \"" TENANT "\",\n"
+	                   "  \"cache\": {\"budget_mb\": 64,\n"
+	                   "            \"budget_mb\": 128},\n"
+	                   "  \"client_id\": \"" CLIENT "\"}}}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, -EINVAL, "a key given twice is refused");
+	TAP_OK(strstr(err, "profiles.p.cache.budget_mb: on lines 3 and 4") != NULL,
+	       "with its path and both line numbers: %s", err);
+	write_config(0600, "{\"profiles\": {\"p\": {}},\n\"profiles\": {}}");
+	TAP_EQ_INT(load(&c, NULL), -EINVAL, "a top-level key given twice is refused");
+	TAP_OK(strstr(err, "profiles: on lines 1 and 2") != NULL, "%s", err);
+
+	write_config(0600, "{\"profiles\": {\"only\": {\"tenant_id\": \"" TENANT
+	                   "\", \"client_id\": \"" CLIENT "\"}}}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, 0, "one profile and no default_profile: it is used");
+	TAP_EQ_STR(rc ? NULL : c.profile, "only", "the lone profile");
+	if (rc == 0)
+		config_release(&c);
+
+	expect(", \"cache\": {\"budget_mb\": 1}", -EINVAL, "from 16 to 16777216",
+	       "ranges are printed as whole numbers");
+
+	/* The file holding a private key is a secret file. */
+	write_file("cert.pem", 0644, "cert and key");
+	write_profile(", \"client_certificate_file\": \"cert.pem\", \"credential\": "
+	              "\"client_certificate\"");
+	TAP_EQ_INT(load(&c, NULL), -EACCES, "a certificate file holding the key at 0644");
+	TAP_OK(strstr(err, "chmod 600") != NULL, "names the chmod: %s", err);
+	write_file("key.pem", 0640, "key");
+	write_profile(", \"client_certificate_file\": \"cert.pem\", \"client_key_file\": "
+	              "\"key.pem\", \"credential\": \"client_certificate\"");
+	TAP_EQ_INT(load(&c, NULL), -EACCES, "a key file at 0640");
+	TAP_OK(strstr(err, "key.pem has mode 0640") != NULL, "names the key file: %s", err);
+}
+
+static void test_credentials(void)
+{
+	static const struct {
+		const char *name;
+		enum config_cred want;
+	} names[] = {{"default", CRED_DEFAULT},
+	             {"environment", CRED_ENV},
+	             {"workload_identity", CRED_WORKLOAD},
+	             {"managed_identity", CRED_MSI},
+	             {"azure_cli", CRED_AZCLI},
+	             {"client_secret", CRED_SECRET}};
+	struct config c;
+	char extra[256];
+	int rc;
+
+	write_file("client.secret", 0600, SECRET);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(extra, sizeof(extra), ", \"credential\": \"%s\"%s", names[i].name,
+		         names[i].want == CRED_WORKLOAD ? ", \"federated_token_file\": \"t.jwt\""
+		                                        : "");
+		if (names[i].want == CRED_ENV)
+			setenv("AZURE_CLIENT_SECRET", ENV_SEC, 1);
+		write_profile(extra);
+		rc = load(&c, NULL);
+		TAP_EQ_INT(rc, 0, "credential \"%s\" is accepted", names[i].name);
+		TAP_EQ_INT(rc ? -1 : (int)c.credential, names[i].want, "  and chosen");
+		if (rc == 0)
+			config_release(&c);
+		unsetenv("AZURE_CLIENT_SECRET");
+	}
+	expect(", \"credential\": \"msi\"", -EINVAL,
+	       "use \"default\", \"environment\", \"workload_identity\"",
+	       "credential \"msi\" (storage's word) is not a profile credential");
+	expect(", \"credential\": \"workload_identity\"", -EINVAL,
+	       "needs \"federated_token_file\" or AZURE_FEDERATED_TOKEN_FILE",
+	       "workload identity without a token file");
+	expect(", \"managed_identity\": {\"client_id\": \"a\", \"object_id\": \"b\"}", -EINVAL,
+	       "give one of client_id, object_id and resource_id",
+	       "a managed identity named twice");
+	expect(", \"azure_cli\": {\"timeout_s\": 0}", -EINVAL, "from 1 to 600",
+	       "azure_cli.timeout_s out of range");
+	expect(", \"send_certificate_chain\": \"yes\"", -EINVAL, "expected true or false",
+	       "send_certificate_chain must be a boolean");
+
+	write_profile(", \"managed_identity\": {\"resource_id\": \"/subscriptions/x\"}, "
+	              "\"azure_cli\": {\"timeout_s\": 3}, \"storage\": {\"account\": \"acct\", "
+	              "\"auth\": \"msi\"}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, 0, "storage.auth \"msi\" with a managed identity by resource id");
+	if (rc == 0) {
+		TAP_EQ_INT(c.storage_auth, STORAGE_ENTRA, "storage uses bearer tokens");
+		TAP_EQ_INT(c.storage_credential, CRED_MSI, "from its own managed identity");
+		TAP_EQ_INT(c.credential, CRED_SECRET, "while the profile keeps its secret");
+		TAP_EQ_STR(c.mi_resource_id, "/subscriptions/x", "managed_identity.resource_id");
+		TAP_EQ_INT(c.azcli_timeout_s, 3, "azure_cli.timeout_s");
+		config_release(&c);
+	}
+	write_profile(", \"storage\": {\"account\": \"acct\", \"auth\": \"azcli\"}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc ? -1 : (int)c.storage_credential, CRED_AZCLI, "storage.auth \"azcli\"");
+	TAP_EQ_INT(rc ? -1 : c.azcli_timeout_s, 10, "the CLI's default timeout is 10 s");
+	if (rc == 0)
+		config_release(&c);
+
+	/* AZURE_AUTHORITY_HOST gives the login endpoint; the profile's wins. */
+	setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us", 1);
+	write_profile("");
+	rc = load(&c, NULL);
+	TAP_EQ_STR(rc ? NULL : c.login_url, "https://login.microsoftonline.us",
+	           "AZURE_AUTHORITY_HOST replaces the public cloud's login");
+	if (rc == 0)
+		config_release(&c);
+	write_profile(", \"endpoints\": {\"login\": \"https://login.example\"}");
+	rc = load(&c, NULL);
+	TAP_EQ_STR(rc ? NULL : c.login_url, "https://login.example",
+	           "the profile's endpoints.login wins over AZURE_AUTHORITY_HOST");
+	if (rc == 0)
+		config_release(&c);
+	unsetenv("AZURE_AUTHORITY_HOST");
+}
+
 int main(void)
 {
 	char cmd[PATH_MAX + 16];
@@ -739,6 +864,8 @@ int main(void)
 	test_urls();
 	test_env();
 	test_to_json();
+	test_system_tool();
+	test_credentials();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
