@@ -108,6 +108,49 @@ if start eq --config="$CFG" --profile=developer --cache-dir="$T_DIR/cache-eq" \
 	--log="$T_DIR/eq.log" "$T_DIR/eq"; then
 	check "--opt=VALUE spellings: the mount serves the tenant" serves eq
 	check "--log=FILE: the log file is written" grep -q "info: mounted: profile developer" "$T_DIR/eq.log"
+	# .mgdcfs/metrics: the Prometheus text format (every sample of a metric that has
+	# its # HELP and # TYPE) with the values of stats.json. Reading files of .mgdcfs/
+	# moves only the fuse group's counters, so the others must agree exactly.
+	cp "$T_DIR/eq/.mgdcfs/stats.json" "$T_DIR/stats.json"
+	cp "$T_DIR/eq/.mgdcfs/metrics" "$T_DIR/metrics.txt"
+	bad=$(python3 - "$T_DIR/stats.json" "$T_DIR/metrics.txt" <<'PY'
+import json, re, sys
+stats = json.load(open(sys.argv[1]))
+lines = open(sys.argv[2]).read().splitlines()
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{profile="([^"\\]|\\.)*"\} (-?[0-9.e+]+)$')
+seen, helped, typed, bad = {}, set(), {}, []
+for l in lines:
+    if l.startswith("# HELP "):
+        helped.add(l.split()[2])
+    elif l.startswith("# TYPE "):
+        _, _, name, kind = l.split()
+        typed[name] = kind
+    else:
+        m = sample.match(l)
+        if not m:
+            bad.append("not a sample: " + l)
+            continue
+        name = m.group(1)
+        if name not in helped or name not in typed:
+            bad.append("no HELP/TYPE before " + name)
+        if (typed.get(name) == "counter") != name.endswith("_total"):
+            bad.append("counter naming: " + name)
+        seen[name] = float(m.group(3))
+for group in ("cache", "network", "datasets"):
+    for k, v in stats[group].items():
+        if k in ("enabled", "throughput_in_Bps", "in_flight"):
+            continue
+        names = ["mgdcfs_%s_%s_total" % (group, k), "mgdcfs_%s_%s" % (group, k)]
+        got = [seen[n] for n in names if n in seen]
+        if not got or got[0] != float(v):
+            bad.append("%s.%s: json %s, metrics %s" % (group, k, v, got))
+for k in stats["fuse"]:
+    if "mgdcfs_fuse_%s_total" % k not in seen:
+        bad.append("fuse.%s missing" % k)
+print("; ".join(bad))
+PY
+	)
+	is "$bad" "" ".mgdcfs/metrics: Prometheus text format with the counters of stats.json"
 	stop eq TERM
 fi
 
@@ -264,6 +307,26 @@ if NOTIFY_SOCKET=$T_DIR/notify.sock start ntf --config "$CFG" --profile develope
 fi
 kill "$NOTIFYD" 2>/dev/null
 wait "$NOTIFYD" 2>/dev/null
+
+# ---- a real transient unit, where systemd runs this machine ----
+if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+	unit=mgdcfs-test-$$
+	mkdir -p "$T_DIR/sd"
+	if systemd-run --quiet --unit="$unit" -p Type=notify -p TimeoutStartSec=60 "$MGDCFS" -f \
+		--config "$CFG" --profile developer --cache-dir "$T_DIR/cache-sd" "$T_DIR/sd"; then
+		is "$(systemctl is-active "$unit")" active "systemd-run -p Type=notify: active once READY=1 came"
+		check "and the mount serves when systemd says it is started" serves sd
+		systemctl stop "$unit"
+		is "$(systemctl show -p ExecMainStatus --value "$unit" 2>/dev/null || echo 0)" 0 \
+			"systemctl stop: mgdcfs exits 0"
+		check "and leaves nothing mounted" bash -c "! mountpoint -q '$T_DIR/sd'"
+	else
+		not_ok "systemd-run -p Type=notify starts mgdcfs"
+	fi
+	systemctl reset-failed "$unit" 2>/dev/null
+else
+	skip "a transient Type=notify unit with systemd-run" "systemd is not running here (the notify socket cases above cover the protocol)"
+fi
 
 # ---- the sample units, checked by systemd's own parser where it is installed ----
 for u in "$T_ROOT"/systemd/*; do
