@@ -207,11 +207,10 @@ static int cmdline_olist(struct cmdline *cl, const char *list, char **keep, size
 }
 
 /* SOURCE of the mount(8) form: "mgdcfs", "mgdcfs:PROFILE", "PROFILE" or "PROFILE@CONFIG". */
-static int cmdline_source(struct cmdline *cl, const char *src, char **profile, char **config)
+static int cmdline_source(const char *src, char **profile, char **config)
 {
 	const char *at;
 
-	(void)cl;
 	if (strcmp(src, "mgdcfs") == 0 || src[0] == '\0')
 		return 0;
 	if (strncmp(src, "mgdcfs:", 7) == 0)
@@ -297,7 +296,7 @@ int cmdline_parse(int argc, char *argv[], struct cmdline *cl, struct fuse_args *
 		                  pos[2]);
 		goto out;
 	}
-	if (npos == 2 && (rc = cmdline_source(cl, pos[0], &sprof, &scfg)))
+	if (npos == 2 && (rc = cmdline_source(pos[0], &sprof, &scfg)))
 		goto out;
 	/* Options given by name win over the SOURCE of the mount(8) form. */
 	if (!cl->profile && sprof) {
