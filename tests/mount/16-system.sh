@@ -403,7 +403,13 @@ r "its log went to the journal stream with priorities and the profile" 'grep -q 
 r "with no error or warning" '! grep -qE "^<[34]>" "$T/unit.err"'
 umount /srv/mgdc /var/cache/mgdcfs /etc/mgdcfs /usr/local/bin /usr/sbin 2>/dev/null
 EOS
-unshare -m --propagation private env T="$T_DIR" TENANT="$TENANT" bash "$T_DIR/ns.sh" >"$T_DIR/ns.out" 2>"$T_DIR/ns.err"
+# A private namespace; inside a chroot whose / is not a mount point (scripts/fresh-debian)
+# the propagation cannot be changed, but there every mount is private already.
+prop=private
+if ! unshare -m --propagation private true 2>/dev/null && ! grep -q ' shared:' /proc/self/mountinfo; then
+	prop=unchanged
+fi
+unshare -m --propagation "$prop" env T="$T_DIR" TENANT="$TENANT" bash "$T_DIR/ns.sh" >"$T_DIR/ns.out" 2>"$T_DIR/ns.err"
 while IFS='|' read -r res desc; do
 	case $res in
 	ok) ok "$desc" ;;
