@@ -197,6 +197,7 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 void fs_destroy(void *private_data)
 {
 	(void)private_data;
+	ops_release_all();
 	ops_stop();
 	data_stop(g_fs);
 	if (g_fs->cache)
