@@ -4,6 +4,10 @@
 # Installation prefix and staging root (make install PREFIX=/usr DESTDIR=pkg).
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+# Where mount(8) looks for mount.TYPE helpers (always /sbin, whatever PREFIX is).
+SBINDIR    ?= /sbin
+# systemd's unit directory for the sample units (systemd also reads /usr/local/lib).
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # C compiler; fuzz targets always use clang.
 CC         ?= cc
 # Build directory; sanitizer builds go to their own (build-asan, ...).
@@ -16,7 +20,7 @@ SANITIZE   ?=
 OPT        ?= -O2 -g
 
 VERSION    := 0.1.0
-PKGS       := fuse3 libcurl openssl libcjson lmdb expat
+PKGS       := fuse3 libcurl openssl libcjson lmdb expat libsystemd
 
 CFLAGS_PKG := $(shell pkg-config --cflags $(PKGS))
 LIBS_PKG   := $(shell pkg-config --libs $(PKGS))
@@ -43,8 +47,8 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CATALOG    := scripts/sandbox.d/catalog.json
 
-.PHONY: all clean install uninstall check test unit format format-check demo bench fuzz fuzz-build \
-        fuzz-bins
+.PHONY: all clean install uninstall check test unit unit-build format format-check demo bench fuzz \
+        fuzz-build fuzz-bins
 
 all: $(BUILD)/mgdcfs
 
@@ -72,11 +76,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfs.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
 
-unit: $(UNIT_BIN)
+unit-build: $(UNIT_BIN)
+
+# The C unit tests alone (no sandbox needed; the sandbox cases skip without one).
+unit: all unit-build
+	BUILD=$(BUILD) MGDC_TEST_BUILDS=$(BUILD) tests/run unit
 
 # The README's test command: installs what is missing, starts the sandbox, runs everything.
-check test:
+test:
 	scripts/test
+
+# The same suites without installing anything: names what is missing and stops.
+check:
+	MGDC_DEPS=check scripts/test
 
 demo:
 	scripts/demo
@@ -96,7 +108,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # Only the modules under test (no FUSE adapter, no cache): an unrelated change
 # elsewhere cannot stop the fuzzers from building.
 FUZZ_LIB   := $(patsubst %.c,$(BUILD)/%.o,base/log.c base/text.c $(wildcard net/*.c) fs/catalog.c \
-              fs/config.c fs/plan.c fs/spec.c fs/spec_pipeline.c fs/spec_fuzz.c fs/tree.c) \
+              fs/config.c fs/jsonkeys.c fs/plan.c fs/spec.c fs/spec_pipeline.c fs/spec_fuzz.c fs/tree.c) \
               $(BUILD)/catalog_blob.o
 # fuzz_rest answers the REST clients' requests itself: auth_do is replaced.
 FUZZ_LDFLAGS_fuzz_rest := -Wl,--wrap=auth_do
@@ -118,14 +130,27 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
+MAN7       := $(notdir $(wildcard man/*.7))
+UNITS      := $(notdir $(wildcard systemd/*.service systemd/*.mount))
+
 install: $(BUILD)/mgdcfs
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/mgdcfs $(DESTDIR)$(PREFIX)/bin/mgdcfs
 	install -m 0644 man/mgdcfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/mgdcfs.1
-	for m in man/*.7; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
+	for m in $(MAN7); do install -m 0644 man/$$m $(DESTDIR)$(PREFIX)/share/man/man7/$$m; done
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' scripts/mount.mgdcfs > $(DESTDIR)$(SBINDIR)/mount.mgdcfs
+	chmod 0755 $(DESTDIR)$(SBINDIR)/mount.mgdcfs
+	ln -sf mount.mgdcfs $(DESTDIR)$(SBINDIR)/mount.fuse.mgdcfs
+	for u in $(UNITS); do sed 's|@BINDIR@|$(PREFIX)/bin|g' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 
+# Removes exactly what install put.
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mgdcfs $(DESTDIR)$(PREFIX)/share/man/man1/mgdcfs.1
+	for m in $(MAN7); do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/$$m; done
+	rm -f $(DESTDIR)$(SBINDIR)/mount.mgdcfs $(DESTDIR)$(SBINDIR)/mount.fuse.mgdcfs
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 
 clean:
 	rm -rf build build-*

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "base/text.h"
+#include "fs/jsonkeys.h"
 #include "net/http.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
@@ -51,6 +53,45 @@ static void wipe_free(char *s)
 	}
 }
 
+/* Open a secret file and check it: returns the fd (st filled) or -errno with err set. */
+static int secret_open(const char *file, struct stat *st, char *err, size_t errlen)
+{
+	int fd, res;
+
+	/* Look before opening: opening a FIFO would block the start for good, and
+	 * opening a device may act on it. The fstat below still decides. */
+	if (lstat(file, st) == 0 && !S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
+		return fail(err, errlen, -EINVAL, "secret file %s: not a regular file", file);
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "secret file %s: %s", file, strerror(errno));
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode))
+		res = fail(err, errlen, -EINVAL, "secret file %s: not a regular file", file);
+	else if (st->st_mode & 077)
+		res = fail(err, errlen, -EACCES,
+		           "secret file %s has mode %04o: group and others must have no access; "
+		           "run: chmod 600 %s",
+		           file, (unsigned)(st->st_mode & 07777), file);
+	else if (st->st_uid != geteuid())
+		res = fail(err, errlen, -EACCES, "secret file %s is not owned by uid %u", file,
+		           (unsigned)geteuid());
+	else
+		return fd;
+	close(fd);
+	return res;
+}
+
+int config_check_secret_file(const char *file, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = secret_open(file, &st, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int config_read_secret(const char *file, char **out, char *err, size_t errlen)
 {
 	struct stat st;
@@ -59,29 +100,9 @@ int config_read_secret(const char *file, char **out, char *err, size_t errlen)
 	int fd, res = -EIO;
 
 	*out = NULL;
-	/* Look before opening: opening a FIFO would block the start for good, and
-	 * opening a device may act on it. The fstat below still decides. */
-	if (lstat(file, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-		return fail(err, errlen, -EINVAL, "secret file %s: not a regular file", file);
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	fd = secret_open(file, &st, err, errlen);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "secret file %s: %s", file, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		res = fail(err, errlen, -EINVAL, "secret file %s: not a regular file", file);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		res = fail(err, errlen, -EACCES,
-		           "secret file %s has mode %04o: group and others must have no access; "
-		           "run: chmod 600 %s",
-		           file, (unsigned)(st.st_mode & 07777), file);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		res = fail(err, errlen, -EACCES, "secret file %s is not owned by uid %u", file,
-		           (unsigned)geteuid());
-		goto out;
-	}
+		return fd;
 	if (st.st_size > SECRET_MAX_BYTES) {
 		res = fail(err, errlen, -EFBIG, "secret file %s is over %d bytes", file,
 		           SECRET_MAX_BYTES);
@@ -134,7 +155,15 @@ static const char *const profile_keys[] = {"tenant_id",
                                            "timeouts",
                                            "description",
                                            "apps",
+                                           "credential",
+                                           "client_certificate_password_file",
+                                           "send_certificate_chain",
+                                           "federated_token_file",
+                                           "managed_identity",
+                                           "azure_cli",
                                            NULL};
+static const char *const mi_keys[] = {"client_id", "object_id", "resource_id", NULL};
+static const char *const azcli_keys[] = {"timeout_s", NULL};
 static const char *const storage_keys[] = {"account",  "auth",       "key_file",
                                            "sas_file", "containers", NULL};
 static const char *const endpoint_keys[] = {"login", "graph", "arm", "registration", "blob", NULL};
@@ -220,8 +249,8 @@ static int get_num(const cJSON *obj, const char *key, const char *where, double 
 	/* Every number here is a count or a size: a fraction would be cut silently. */
 	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
 	    v->valuedouble != (double)(long long)v->valuedouble)
-		return fail(err, errlen, -EINVAL, "%s.%s: expected a whole number from %g to %g",
-		            where, key, lo, hi);
+		return fail(err, errlen, -EINVAL,
+		            "%s.%s: expected a whole number from %.0f to %.0f", where, key, lo, hi);
 	*out = v->valuedouble;
 	return 0;
 }
@@ -254,34 +283,55 @@ static int check_url(const char *name, const char *url, char *err, size_t errlen
 	return 0;
 }
 
-static char *default_config_path(void)
+#define SYSTEM_CONFIG "/etc/mgdcfs/config.json"
+#define SYSTEM_CACHE  "/var/cache/mgdcfs"
+
+/* $HOME, else the user's home directory from the password database (services have no
+ * HOME). NULL when neither is known. */
+static const char *home_dir(void)
 {
-	const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home && home[0] == '/')
+		return home;
+	pw = getpwuid(geteuid());
+	return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+/* The user's config file (XDG), or NULL when there is no home to look in. */
+static char *user_config_path(void)
+{
+	const char *x = getenv("XDG_CONFIG_HOME"), *home = home_dir();
 	char *p = NULL;
 
-	if (x && x[0]) {
+	if (x && x[0] == '/') {
 		if (asprintf(&p, "%s/mgdcfs/config.json", x) < 0)
 			p = NULL;
-	} else if (home && home[0]) {
-		if (asprintf(&p, "%s/.config/mgdcfs/config.json", home) < 0)
-			p = NULL;
+	} else if (home && asprintf(&p, "%s/.config/mgdcfs/config.json", home) < 0) {
+		p = NULL;
 	}
 	return p;
 }
 
+/*
+ * The cache of a profile: $XDG_CACHE_HOME/mgdcfs/PROFILE; for root (a system mount,
+ * from fstab or a unit) /var/cache/mgdcfs/PROFILE; else ~/.cache/mgdcfs/PROFILE. NULL
+ * when none applies: never a folder under /tmp, which others share and boots clear.
+ */
 static char *default_cache_dir(const char *profile)
 {
-	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *x = getenv("XDG_CACHE_HOME"), *home = home_dir();
 	char *p = NULL;
+	int w = -1;
 
-	if (x && x[0]) {
-		if (asprintf(&p, "%s/mgdcfs/%s", x, profile) < 0)
-			p = NULL;
-	} else if (asprintf(&p, "%s/.cache/mgdcfs/%s", home && home[0] ? home : "/tmp", profile) <
-	           0) {
-		p = NULL;
-	}
-	return p;
+	if (x && x[0] == '/')
+		w = asprintf(&p, "%s/mgdcfs/%s", x, profile);
+	else if (geteuid() == 0)
+		w = asprintf(&p, SYSTEM_CACHE "/%s", profile);
+	else if (home)
+		w = asprintf(&p, "%s/.cache/mgdcfs/%s", home, profile);
+	return w < 0 ? NULL : p;
 }
 
 static int read_file_capped(const char *path, char **out, char *err, size_t errlen)
@@ -327,6 +377,184 @@ static int check_config_mode(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+static int dup_default(char **dst, const char *val);
+
+/* Names of the credentials in "credential" and storage.auth (which also takes blobfuse2's). */
+static const struct {
+	const char *name;
+	enum config_cred cred;
+	int storage_only;
+} cred_names[] = {
+    {"default", CRED_DEFAULT, 0},
+    {"environment", CRED_ENV, 0},
+    {"workload_identity", CRED_WORKLOAD, 0},
+    {"managed_identity", CRED_MSI, 0},
+    {"azure_cli", CRED_AZCLI, 0},
+    {"client_secret", CRED_SECRET, 0},
+    {"client_certificate", CRED_CERT, 0},
+    {"msi", CRED_MSI, 1},
+    {"azcli", CRED_AZCLI, 1},
+};
+
+const char *config_cred_name(enum config_cred c)
+{
+	static const char *const names[] = {"the profile's credential",
+	                                    "client secret",
+	                                    "client certificate",
+	                                    "environment",
+	                                    "workload identity",
+	                                    "managed identity",
+	                                    "Azure CLI",
+	                                    "DefaultAzureCredential chain"};
+
+	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
+}
+
+/* The credential called `name` (storage: also "msi", "azcli"), or CRED_NONE. */
+static enum config_cred cred_by_name(const char *name, int storage)
+{
+	for (size_t i = 0; i < sizeof(cred_names) / sizeof(cred_names[0]); i++)
+		if ((storage || !cred_names[i].storage_only) &&
+		    strcmp(name, cred_names[i].name) == 0)
+			return cred_names[i].cred;
+	return CRED_NONE;
+}
+
+static int parse_credential(struct config *c, const cJSON *prof, const char *where, const char *dir,
+                            char *err, size_t errlen)
+{
+	const cJSON *o, *v;
+	char *name = NULL, *pwfile = NULL, sub[128];
+	double t;
+	int rc;
+
+	if ((rc = get_str(prof, "credential", where, &name, err, errlen)) ||
+	    (rc = get_path(prof, "client_certificate_password_file", where, dir, &pwfile, err,
+	                   errlen)) ||
+	    (rc = get_path(prof, "federated_token_file", where, dir, &c->federated_token_file, err,
+	                   errlen)))
+		goto out;
+	if (name && (c->credential = cred_by_name(name, 0)) == CRED_NONE) {
+		rc = fail(err, errlen, -EINVAL,
+		          "%s.credential: '%s' is not valid; use \"default\", \"environment\", "
+		          "\"workload_identity\", \"managed_identity\", \"azure_cli\", "
+		          "\"client_secret\" or \"client_certificate\"",
+		          where, name);
+		goto out;
+	}
+	if (pwfile && (rc = config_read_secret(pwfile, &c->cert_password, err, errlen)))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(prof, "send_certificate_chain");
+	if (v && !cJSON_IsBool(v)) {
+		rc = fail(err, errlen, -EINVAL, "%s.send_certificate_chain: expected true or false",
+		          where);
+		goto out;
+	}
+	c->send_cert_chain = cJSON_IsTrue(v);
+	if ((rc = get_obj(prof, "managed_identity", where, mi_keys, &o, err, errlen)))
+		goto out;
+	snprintf(sub, sizeof(sub), "%s.managed_identity", where);
+	if (o && ((rc = get_str(o, "client_id", sub, &c->mi_client_id, err, errlen)) ||
+	          (rc = get_str(o, "object_id", sub, &c->mi_object_id, err, errlen)) ||
+	          (rc = get_str(o, "resource_id", sub, &c->mi_resource_id, err, errlen))))
+		goto out;
+	if (!!c->mi_client_id + !!c->mi_object_id + !!c->mi_resource_id > 1) {
+		rc =
+		    fail(err, errlen, -EINVAL,
+		         "%s: give one of client_id, object_id and resource_id (they name the same "
+		         "identity)",
+		         sub);
+		goto out;
+	}
+	if ((rc = get_obj(prof, "azure_cli", where, azcli_keys, &o, err, errlen)))
+		goto out;
+	snprintf(sub, sizeof(sub), "%s.azure_cli", where);
+	t = c->azcli_timeout_s;
+	if (o && (rc = get_num(o, "timeout_s", sub, 1, 600, &t, err, errlen)))
+		goto out;
+	c->azcli_timeout_s = (int)t;
+out:
+	free(name);
+	free(pwfile);
+	return rc;
+}
+
+/*
+ * Settle the credential once the profile and the environment are known: which one
+ * (DefaultAzureCredential's first, the environment, when the profile names none),
+ * what it needs, and the 0600 rule for every file that holds a key.
+ */
+static int settle_credential(struct config *c, char *err, size_t errlen)
+{
+	const char *certp = getenv("AZURE_CLIENT_CERTIFICATE_PATH");
+	const char *envsec = getenv("AZURE_CLIENT_SECRET");
+	const char *pw = getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD");
+	const char *fed = getenv("AZURE_FEDERATED_TOKEN_FILE");
+	const char *chain = getenv("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN");
+	int rc = 0, env = (envsec && envsec[0]) || (certp && certp[0]);
+
+	if (c->credential == CRED_NONE)
+		c->credential = c->client_secret ? CRED_SECRET
+		                : c->cert_file   ? CRED_CERT
+		                : env            ? CRED_ENV
+		                                 : CRED_DEFAULT;
+	if (c->credential == CRED_ENV) {
+		if (!env)
+			return fail(err, errlen, -EINVAL,
+			            "profile '%s': credential \"environment\" needs "
+			            "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH",
+			            c->profile);
+		free(c->cert_file);
+		c->cert_file = NULL;
+		if ((rc = dup_default(&c->client_secret, envsec && envsec[0] ? envsec : NULL)) ||
+		    (rc = dup_default(&c->cert_file,
+		                      !c->client_secret && certp && certp[0] ? certp : NULL)))
+			return rc;
+		if (chain && (strcmp(chain, "1") == 0 || strcasecmp(chain, "true") == 0))
+			c->send_cert_chain = 1;
+	}
+	if (c->credential == CRED_SECRET && !c->client_secret)
+		return fail(err, errlen, -EINVAL,
+		            "profile '%s': credential \"client_secret\" needs "
+		            "\"client_secret_file\"",
+		            c->profile);
+	if (c->credential == CRED_CERT && !c->cert_file)
+		return fail(err, errlen, -EINVAL,
+		            "profile '%s': credential \"client_certificate\" needs "
+		            "\"client_certificate_file\"",
+		            c->profile);
+	if ((c->credential == CRED_WORKLOAD || c->credential == CRED_DEFAULT ||
+	     c->storage_credential == CRED_WORKLOAD || c->storage_credential == CRED_DEFAULT) &&
+	    (rc = dup_default(&c->federated_token_file, fed && fed[0] ? fed : NULL)))
+		return rc;
+	if (c->credential == CRED_WORKLOAD && !c->federated_token_file)
+		return fail(err, errlen, -EINVAL,
+		            "profile '%s': credential \"workload_identity\" needs "
+		            "\"federated_token_file\" or AZURE_FEDERATED_TOKEN_FILE",
+		            c->profile);
+	/* DefaultAzureCredential gives its managed identity AZURE_CLIENT_ID as well. */
+	if ((c->credential == CRED_DEFAULT || c->storage_credential == CRED_DEFAULT) &&
+	    !c->mi_object_id && !c->mi_resource_id &&
+	    (rc = dup_default(&c->mi_client_id, getenv("AZURE_CLIENT_ID"))))
+		return rc;
+	if (c->cert_file && !c->cert_password &&
+	    (rc = dup_default(&c->cert_password, pw && pw[0] ? pw : NULL)))
+		return rc;
+	if (!c->azcli_timeout_s)
+		c->azcli_timeout_s = 10;
+	/* A private key is a secret: the file holding it (the key file, else the certificate
+	 * file, or a PKCS#12 file) gets the 0600 rule too. */
+	if (c->cert_file && (c->credential == CRED_CERT || c->credential == CRED_ENV) &&
+	    (rc = config_check_secret_file(c->key_file ? c->key_file : c->cert_file, err, errlen)))
+		return rc;
+	if (!c->client_id && (c->credential == CRED_SECRET || c->credential == CRED_CERT ||
+	                      c->credential == CRED_ENV || c->credential == CRED_WORKLOAD))
+		return fail(err, errlen, -EINVAL,
+		            "profile '%s': no client: set \"client_id\" or AZURE_CLIENT_ID",
+		            c->profile);
+	return 0;
+}
+
 static int parse_storage(struct config *c, const cJSON *prof, const char *where, const char *dir,
                          char *err, size_t errlen)
 {
@@ -350,9 +578,14 @@ static int parse_storage(struct config *c, const cJSON *prof, const char *where,
 		c->storage_auth = STORAGE_SAS;
 	} else if (strcmp(auth, "entra") == 0) {
 		c->storage_auth = STORAGE_ENTRA;
+	} else if ((c->storage_credential = cred_by_name(auth, 1)) != CRED_NONE) {
+		/* Storage signs in on its own (blobfuse2's "msi", "azcli", ...). */
+		c->storage_auth = STORAGE_ENTRA;
 	} else {
 		rc = fail(err, errlen, -EINVAL,
-		          "%s.auth: '%s' is not valid; use \"shared_key\", \"sas\" or \"entra\"",
+		          "%s.auth: '%s' is not valid; use \"shared_key\", \"sas\", \"entra\" "
+		          "(the profile's credential), \"msi\", \"azcli\", \"workload_identity\", "
+		          "\"environment\" or \"default\"",
 		          sub, auth);
 		goto out;
 	}
@@ -510,7 +743,8 @@ static int parse_profile(struct config *c, const cJSON *prof, const char *dir, c
 	if (secret_file && (rc = config_read_secret(secret_file, &c->client_secret, err, errlen)))
 		goto out;
 	if ((rc = parse_storage(c, prof, where, dir, err, errlen)) ||
-	    (rc = parse_apps(c, prof, where, dir, err, errlen)))
+	    (rc = parse_apps(c, prof, where, dir, err, errlen)) ||
+	    (rc = parse_credential(c, prof, where, dir, err, errlen)))
 		goto out;
 
 	if ((rc = get_obj(prof, "endpoints", where, endpoint_keys, &o, err, errlen)))
@@ -625,18 +859,18 @@ static int dup_default(char **dst, const char *val)
 /* Fill what is still missing from the environment and the public-cloud defaults. */
 static int fill_from_env(struct config *c, char *err, size_t errlen)
 {
-	const char *certp = getenv("AZURE_CLIENT_CERTIFICATE_PATH");
+	const char *authority = getenv("AZURE_AUTHORITY_HOST");
 	char *blob = NULL;
 	int rc = 0;
 
 	if ((rc = dup_default(&c->tenant_id, getenv("AZURE_TENANT_ID"))) ||
 	    (rc = dup_default(&c->client_id, getenv("AZURE_CLIENT_ID"))))
 		return rc;
-	if (!c->client_secret && !c->cert_file) {
-		if ((rc = dup_default(&c->client_secret, getenv("AZURE_CLIENT_SECRET"))) ||
-		    (rc = dup_default(&c->cert_file, certp && certp[0] ? certp : NULL)))
-			return rc;
-	}
+	if ((rc = settle_credential(c, err, errlen)))
+		return rc;
+	/* A sovereign cloud's login host (azure-identity's variable); the profile's wins. */
+	if (authority && authority[0] && (rc = dup_default(&c->login_url, authority)))
+		return rc;
 	if ((rc = dup_default(&c->login_url, "https://login.microsoftonline.com")) ||
 	    (rc = dup_default(&c->graph_url, "https://graph.microsoft.com")) ||
 	    (rc = dup_default(&c->arm_url, "https://management.azure.com")) ||
@@ -647,21 +881,12 @@ static int fill_from_env(struct config *c, char *err, size_t errlen)
 			return -ENOMEM;
 		c->blob_url = blob;
 	}
-	if (!c->cache_dir && !(c->cache_dir = default_cache_dir(c->profile)))
-		return -ENOMEM;
+	/* NULL when no default applies (no HOME, not root): main.c asks for --cache-dir. */
+	if (!c->cache_dir)
+		c->cache_dir = default_cache_dir(c->profile);
 	if (!c->tenant_id)
 		return fail(err, errlen, -EINVAL,
 		            "profile '%s': no tenant: set \"tenant_id\" or AZURE_TENANT_ID",
-		            c->profile);
-	if (!c->client_id)
-		return fail(err, errlen, -EINVAL,
-		            "profile '%s': no client: set \"client_id\" or AZURE_CLIENT_ID",
-		            c->profile);
-	if (!c->client_secret && !c->cert_file)
-		return fail(err, errlen, -EINVAL,
-		            "profile '%s': no credential: set \"client_secret_file\" or "
-		            "\"client_certificate_file\", or AZURE_CLIENT_SECRET / "
-		            "AZURE_CLIENT_CERTIFICATE_PATH",
 		            c->profile);
 	if ((rc = check_url("login", c->login_url, err, errlen)) ||
 	    (rc = check_url("graph", c->graph_url, err, errlen)) ||
@@ -683,9 +908,12 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 	set_defaults(c);
 	err[0] = '\0';
 	if (!path) {
-		dpath = default_config_path();
+		/* The user's file, else the system's (a mount from fstab or a unit has no HOME). */
+		dpath = user_config_path();
 		if (dpath && access(dpath, F_OK) == 0)
 			path = dpath;
+		else if (access(SYSTEM_CONFIG, F_OK) == 0)
+			path = SYSTEM_CONFIG;
 	}
 	if (path) {
 		if ((rc = check_config_mode(path, err, errlen)) ||
@@ -700,6 +928,18 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		}
 		if ((rc = check_keys(root, top_keys, "config", err, errlen)))
 			goto out;
+		{
+			char dup[400];
+
+			rc = jsonkeys_duplicate(text, dup, sizeof(dup));
+			if (rc > 0)
+				rc =
+				    fail(err, errlen, -EINVAL,
+				         "config %s: a key given twice in one object, %s; keep one",
+				         path, dup);
+			if (rc)
+				goto out;
+		}
 		def = cJSON_GetObjectItemCaseSensitive(root, "default_profile");
 		if (def && (!cJSON_IsString(def) || !def->valuestring[0])) {
 			rc = fail(err, errlen, -EINVAL,
@@ -716,6 +956,9 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 			          path);
 			goto out;
 		}
+		/* No name anywhere: a file with one profile means that one. */
+		if (!profile && cJSON_GetArraySize(profs) == 1 && profs->child->string)
+			profile = profs->child->string;
 		if (!profile)
 			profile = "default";
 		prof = cJSON_GetObjectItemCaseSensitive(profs, profile);
@@ -759,9 +1002,9 @@ int config_load(struct config *c, const char *path, const char *profile, char *e
 		goto out;
 	if (!prof && !getenv("AZURE_TENANT_ID")) {
 		rc = fail(err, errlen, -ENOENT,
-		          "no config file (looked for %s; use --config FILE) and no "
-		          "AZURE_TENANT_ID in the environment",
-		          dpath ? dpath : "$XDG_CONFIG_HOME/mgdcfs/config.json");
+		          "no config file (looked for %s%s" SYSTEM_CONFIG
+		          "; use --config FILE) and no AZURE_TENANT_ID in the environment",
+		          dpath ? dpath : "", dpath ? " and " : "");
 		goto out;
 	}
 	rc = fill_from_env(c, err, errlen);
@@ -788,6 +1031,11 @@ void config_release(struct config *c)
 		free(c->apps[i].keyvault_secret);
 	}
 	free(c->apps);
+	wipe_free(c->cert_password);
+	free(c->federated_token_file);
+	free(c->mi_client_id);
+	free(c->mi_object_id);
+	free(c->mi_resource_id);
 	free(c->path);
 	free(c->profile);
 	free(c->tenant_id);
@@ -834,10 +1082,17 @@ char *config_to_json(const struct config *c)
 	add_str(o, "profile", c->profile);
 	add_str(o, "tenant_id", c->tenant_id);
 	add_str(o, "client_id", c->client_id);
-	cJSON_AddStringToObject(
-	    o, "credential",
-	    c->cert_file ? (c->assertion_rs256 ? "certificate (RS256)" : "certificate (PS256)")
-	                 : "client secret (set)");
+	cJSON_AddStringToObject(o, "credential", config_cred_name(c->credential));
+	if (c->credential == CRED_SECRET || c->credential == CRED_ENV)
+		cJSON_AddStringToObject(o, "client_secret", c->client_secret ? "(set)" : "(unset)");
+	if (c->cert_file)
+		cJSON_AddStringToObject(o, "assertion_alg", c->assertion_rs256 ? "RS256" : "PS256");
+	if (c->mi_client_id || c->mi_object_id || c->mi_resource_id)
+		add_str(o, "managed_identity",
+		        c->mi_client_id   ? c->mi_client_id
+		        : c->mi_object_id ? c->mi_object_id
+		                          : c->mi_resource_id);
+	add_str(o, "federated_token_file", c->federated_token_file);
 	add_str(o, "client_certificate_file", c->cert_file);
 	add_str(o, "subscription_id", c->subscription_id);
 	add_str(o, "resource_group", c->resource_group);
@@ -855,6 +1110,8 @@ char *config_to_json(const struct config *c)
 	s = cJSON_AddObjectToObject(o, "storage");
 	add_str(s, "account", c->storage_account);
 	cJSON_AddStringToObject(s, "auth", auth_names[c->storage_auth]);
+	if (c->storage_credential != CRED_NONE)
+		cJSON_AddStringToObject(s, "credential", config_cred_name(c->storage_credential));
 	cJSON_AddStringToObject(s, "secret",
 	                        (c->storage_key || c->storage_sas) ? "(set)" : "(unset)");
 	x = cJSON_AddArrayToObject(s, "containers");

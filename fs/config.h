@@ -27,6 +27,22 @@ struct config_app {
 	char *keyvault_secret; /* secret name in the profile's Key Vault, or NULL */
 };
 
+/*
+ * Which credential signs in (mgdcfs(1), Credentials). CRED_DEFAULT tries, in
+ * DefaultAzureCredential's order, the environment, workload identity,
+ * managed identity and the Azure CLI; the first that gives a token is kept.
+ */
+enum config_cred {
+	CRED_NONE = 0, /* storage only: the profile's own credential */
+	CRED_SECRET,
+	CRED_CERT,
+	CRED_ENV, /* AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH */
+	CRED_WORKLOAD,
+	CRED_MSI,
+	CRED_AZCLI,
+	CRED_DEFAULT,
+};
+
 struct config {
 	char *path;    /* config file used, or NULL when built from the environment */
 	char *profile; /* profile name */
@@ -58,6 +74,14 @@ struct config {
 	long connect_ms, io_s, deadline_ms;
 	long dns_cache_s; /* how long a looked-up address is reused */
 	int retries;
+	/* Credentials beyond the secret and certificate files above. */
+	enum config_cred credential;
+	enum config_cred storage_credential; /* storage.auth "msi", "azcli", ...; else CRED_NONE */
+	char *cert_password;                 /* secret: PKCS#12 or encrypted-key password */
+	int send_cert_chain;                 /* x5c: send the certificate chain */
+	char *federated_token_file;          /* workload identity's client assertion */
+	char *mi_client_id, *mi_object_id, *mi_resource_id; /* user-assigned managed identity */
+	int azcli_timeout_s;
 };
 
 /*
@@ -86,6 +110,17 @@ void config_release(struct config *c);
  * newline, caps the size at 16 KiB. *out is malloc'd; wipe and free it.
  */
 int config_read_secret(const char *file, char **out, char *err, size_t errlen);
+
+/*
+ * config_check_secret_file - the checks of config_read_secret (a regular
+ * file, owned by us, no access for group or others) without reading it, for
+ * files the credential code reads itself (private keys, PKCS#12). Returns 0,
+ * -EACCES/-EINVAL/-errno with the reason and the chmod to run in err.
+ */
+int config_check_secret_file(const char *file, char *err, size_t errlen);
+
+/* config_cred_name - "client secret", "managed identity", ... for messages. */
+const char *config_cred_name(enum config_cred c);
 
 /*
  * config_to_json - the effective configuration without any secret (secrets

@@ -240,8 +240,8 @@ static const char readme_text[] =
     "  pipelines/<name>/trigger  write {} (or a JSON object of parameters) to run again\n"
     "  .../runs/<runId>/         status, run.json, activities.json, cancel, output ->\n"
     "  datasets/<container>/     exported files, streamed from Blob storage and cached\n"
-    "  .mgdcfs/                  stats.json, errors (why the last commands failed),\n"
-    "                            config.json\n"
+    "  .mgdcfs/                  stats.json (and metrics, for Prometheus), errors (why\n"
+    "                            the last commands failed), config.json\n"
     "\n"
     "A spec commits when the file is closed; close(2) returns the outcome and\n"
     ".mgdcfs/errors says why a spec was refused. See mgdcfs(1).\n";
@@ -609,6 +609,9 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 		return render_run(fs, path, r, c);
 	case N_META_STATS:
 		c->data = stats_render(fs, &n);
+		break;
+	case N_META_METRICS:
+		c->data = stats_render_metrics(fs, &n);
 		break;
 	case N_META_ERRORS:
 		c->data = errlog_render(&n);

@@ -33,6 +33,7 @@ struct mgdcfs {
 	struct config cfg;
 	struct http *http;
 	struct auth *auth;
+	struct auth *storage_auth; /* storage's own credential (storage.auth "msi", ...), or NULL */
 	struct blob_client *blob;
 	struct cache *cache; /* NULL until init; NULL if the cache could not open */
 	struct memo *memo;
@@ -123,6 +124,8 @@ void cmd_recover(struct mgdcfs *fs);
 
 /* stats.c - the text of .mgdcfs/stats.json (malloc'd). */
 char *stats_render(struct mgdcfs *fs, size_t *len);
+/* stats_render_metrics - the same counters in the Prometheus text format (malloc'd). */
+char *stats_render_metrics(struct mgdcfs *fs, size_t *len);
 
 /* Request counters kept by fs/ itself (FUSE ops), for stats.json. */
 struct fs_counters {

@@ -25,10 +25,14 @@
 #include "base/log.h"
 #include "cache/cache.h"
 #include "fs/catalog.h"
+#include "fs/cmdline.h"
+#include "fs/cred.h"
+#include "fs/daemon.h"
 #include "fs/data_i.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/ops.h"
+#include <cjson/cJSON.h>
 #include <fuse_lowlevel.h>
 #include "net/auth.h"
 #include "net/adf.h"
@@ -41,93 +45,94 @@
 
 struct mgdcfs *g_fs;
 
-static struct options {
-	const char *config;
-	const char *profile;
-	const char *log_file;
-	const char *cache_dir;
-	int show_help;
-	int show_version;
-	int debug;
-} opts;
-
-#define OPT(t, p)                                                                                  \
-	{                                                                                          \
-		t, offsetof(struct options, p), 1                                                  \
-	}
-static const struct fuse_opt option_spec[] = {OPT("--config=%s", config),
-                                              OPT("--config %s", config),
-                                              OPT("--profile=%s", profile),
-                                              OPT("--profile %s", profile),
-                                              OPT("--log=%s", log_file),
-                                              OPT("--log %s", log_file),
-                                              OPT("--cache-dir=%s", cache_dir),
-                                              OPT("--cache-dir %s", cache_dir),
-                                              OPT("-h", show_help),
-                                              OPT("--help", show_help),
-                                              OPT("-V", show_version),
-                                              OPT("--version", show_version),
-                                              FUSE_OPT_END};
+/* The command line, kept for fs_init (kernel timeouts, the mount point in messages). */
+static struct cmdline cl;
+static char mnt_abs[PATH_MAX];
 
 static void usage(const char *prog)
 {
 	printf(
 	    "usage: %s [options] MOUNTPOINT\n"
+	    "       %s [options] SOURCE MOUNTPOINT      (SOURCE: PROFILE[@CONFIG], as mount(8) "
+	    "gives it)\n"
 	    "\n"
 	    "Mount a Microsoft Graph Data Connect tenant as a directory.\n"
 	    "\n"
-	    "options:\n"
-	    "    --config FILE          config file (default $XDG_CONFIG_HOME/mgdcfs/config.json)\n"
-	    "    --profile NAME         profile in the config file (default: its default_profile)\n"
-	    "    --log FILE             append the log to FILE (created 0600)\n"
+	    "options (each also as --opt=VALUE, and as -o opt=VALUE with _ for -):\n"
+	    "    --config FILE          config file (default $XDG_CONFIG_HOME/mgdcfs/config.json,\n"
+	    "                           else /etc/mgdcfs/config.json)\n"
+	    "    --profile NAME         profile in the config file (default: its default_profile,\n"
+	    "                           or its only profile)\n"
+	    "    --log FILE|syslog|stderr\n"
+	    "                           where the log goes (default: syslog in the background,\n"
+	    "                           stderr with -f); a FILE is created 0600, reopened on "
+	    "SIGHUP\n"
+	    "    --log-level LEVEL      error, warn, info or debug (default: warn on a terminal,\n"
+	    "                           else info; debug with -d)\n"
 	    "    --cache-dir DIR        cache directory (default from the profile, else\n"
-	    "                           $XDG_CACHE_HOME/mgdcfs/PROFILE)\n"
+	    "                           $XDG_CACHE_HOME/mgdcfs/PROFILE, /var/cache/mgdcfs/PROFILE\n"
+	    "                           for root)\n"
 	    "    -f                     stay in the foreground\n"
-	    "    -d                     debug: foreground, FUSE and mgdcfs debug output\n"
+	    "    -d                     debug: foreground, FUSE request tracing, debug log\n"
 	    "    -s                     single-threaded\n"
-	    "    -o OPT[,OPT...]        FUSE mount options (allow_other, ro, ...)\n"
+	    "    -o OPT[,OPT...]        mount options: nonempty, fsname=, subtype=, "
+	    "attr_timeout=,\n"
+	    "                           entry_timeout=, allow_other, ro, ...; fstab's _netdev,\n"
+	    "                           nofail, noauto, x-* are accepted and ignored\n"
 	    "    -h, --help             this text\n"
 	    "    -V, --version          version\n"
 	    "\n"
 	    "Secrets are read from files named in the config (mode 0600) or from\n"
-	    "AZURE_CLIENT_SECRET; never from the command line. See mgdcfs(1).\n",
-	    prog);
+	    "AZURE_* variables; never from the command line. Without a credential in the\n"
+	    "profile, DefaultAzureCredential's sources are tried. See mgdcfs(1).\n",
+	    prog, prog);
 }
 
-static FILE *log_fp;
-
-static void log_to_file(int level, const char *line)
+/* libfuse's own messages go where ours go (syslog or a file in the background). */
+static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	static const char *const names[] = {"error", "warning", "info", "debug"};
-	char when[32];
-	struct tm tm;
-	time_t now = time(NULL);
+	char line[1024];
+	size_t n;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (log_fp) {
-		fprintf(log_fp, "%s %s: %s\n", when, names[level < 0 || level > 3 ? 3 : level],
-		        line);
-		fflush(log_fp);
-	} else {
-		fuse_log(level == LOG_ERR    ? FUSE_LOG_ERR
-		         : level == LOG_WARN ? FUSE_LOG_WARNING
-		         : level == LOG_INFO ? FUSE_LOG_INFO
-		                             : FUSE_LOG_DEBUG,
-		         "mgdcfs: %s: %s\n", names[level < 0 || level > 3 ? 3 : level], line);
-	}
+	if (level > FUSE_LOG_INFO && log_level_cur < LOG_DEBUG)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	daemon_log_sink(level <= FUSE_LOG_ERR       ? LOG_ERR
+	                : level == FUSE_LOG_WARNING ? LOG_WARN
+	                : level <= FUSE_LOG_INFO    ? LOG_INFO
+	                                            : LOG_DEBUG,
+	                line);
 }
 
-static int open_log(const char *path)
+/* SIGHUP, like a write to .mgdcfs/refresh: the chunk cache stays (it is keyed by ETag). */
+static void on_reload(void)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (g_fs && g_fs->memo)
+		memo_drop_prefix(g_fs->memo, "");
+	data_drop_listings();
+}
 
-	if (fd < 0) {
-		fprintf(stderr, "mgdcfs: cannot open log file %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	log_fp = fdopen(fd, "a");
-	return log_fp ? 0 : -1;
+/* SIGUSR1: the counters of stats.json, on one log line. */
+static void on_dump(void)
+{
+	char *s, *flat = NULL;
+	cJSON *doc;
+	size_t n;
+
+	if (!g_fs)
+		return;
+	s = stats_render(g_fs, &n);
+	doc = s ? cJSON_Parse(s) : NULL;
+	if (doc)
+		flat = cJSON_PrintUnformatted(doc);
+	if (flat)
+		log_info("SIGUSR1: counters: %s", flat);
+	cJSON_Delete(doc);
+	free(flat);
+	free(s);
 }
 
 void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -138,6 +143,13 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = g_fs->cfg.ttl_metadata_s > 0 ? 1.0 : 0;
 	cfg->attr_timeout = cfg->entry_timeout;
 	cfg->negative_timeout = 1.0;
+	/* The user's -o attr_timeout= / entry_timeout= / negative_timeout= win. */
+	if (cl.attr_timeout >= 0)
+		cfg->attr_timeout = cl.attr_timeout;
+	if (cl.entry_timeout >= 0)
+		cfg->entry_timeout = cl.entry_timeout;
+	if (cl.negative_timeout >= 0)
+		cfg->negative_timeout = cl.negative_timeout;
 	cfg->use_ino = 0;
 	cfg->kernel_cache = 0;
 	cfg->hard_remove = 1;
@@ -178,13 +190,16 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	}
 	data_start(g_fs);
 	ops_start(fuse_get_context()->fuse);
-	log_info("mounted: profile %s, tenant %s", g_fs->cfg.profile, g_fs->cfg.tenant_id);
+	log_info("mounted: profile %s, tenant %s, at %s", g_fs->cfg.profile,
+	         g_fs->cfg.tenant_id ? g_fs->cfg.tenant_id : "(from the token)", mnt_abs);
+	daemon_notify("READY=1\nSTATUS=Serving profile %s at %s", g_fs->cfg.profile, mnt_abs);
 	return g_fs;
 }
 
 void fs_destroy(void *private_data)
 {
 	(void)private_data;
+	ops_release_all();
 	ops_stop();
 	data_stop(g_fs);
 	if (g_fs->cache)
@@ -193,20 +208,22 @@ void fs_destroy(void *private_data)
 	log_info("unmounted");
 }
 
-/* Probe the credential and the TLS set-up before mounting. */
-static int probe(struct mgdcfs *fs)
+/* Probe a credential and the TLS set-up before mounting. */
+static int probe(struct mgdcfs *fs, struct auth *a, const char *scope)
 {
 	struct net_error e = {0};
 	char tok[8192];
 	int rc;
 
-	rc = auth_token(fs->auth, "https://management.azure.com/.default", tok, sizeof(tok), &e);
+	rc = auth_token(a, scope, tok, sizeof(tok), &e);
 	memset(tok, 0, sizeof(tok));
 	if (rc == 0)
 		return 0;
-	if (rc == -EACCES || rc == -EINVAL || rc == -EPROTO) {
-		fprintf(stderr, "mgdcfs: cannot sign in to tenant %s as %s: %s\n",
-		        fs->cfg.tenant_id, fs->cfg.client_id, e.msg[0] ? e.msg : strerror(-rc));
+	if (rc == -EACCES || rc == -EINVAL || rc == -EPROTO || rc == -ENXIO) {
+		fprintf(stderr, "mgdcfs: cannot sign in to tenant %s with the %s%s%s%s: %s\n",
+		        fs->cfg.tenant_id, auth_label(a), fs->cfg.client_id ? " (client " : "",
+		        fs->cfg.client_id ? fs->cfg.client_id : "", fs->cfg.client_id ? ")" : "",
+		        e.msg[0] ? e.msg : strerror(-rc));
 		if (rc == -EPROTO)
 			fprintf(stderr, "mgdcfs: if the server uses a private CA, name its "
 			                "certificate in the profile's \"ca_file\"\n");
@@ -221,7 +238,6 @@ static int probe(struct mgdcfs *fs)
 static int setup(struct mgdcfs *fs)
 {
 	struct http_opts ho = {0};
-	struct auth_opts ao = {0};
 	struct blob_opts bo = {0};
 	int rc;
 
@@ -242,14 +258,9 @@ static int setup(struct mgdcfs *fs)
 		fprintf(stderr, "mgdcfs: HTTP client: %s\n", strerror(-rc));
 		return rc;
 	}
-	ao.login_url = fs->cfg.login_url;
-	ao.tenant = fs->cfg.tenant_id;
-	ao.client_id = fs->cfg.client_id;
-	ao.secret = fs->cfg.client_secret;
-	ao.cert_file = fs->cfg.cert_file;
-	ao.key_file = fs->cfg.key_file;
-	ao.alg = fs->cfg.assertion_rs256 ? AUTH_ALG_RS256 : AUTH_ALG_PS256;
-	rc = auth_new(&fs->auth, fs->http, &ao);
+	rc = cred_new(&fs->auth, fs->http, &fs->cfg, fs->cfg.credential);
+	if (rc == 0 && fs->cfg.storage_credential != CRED_NONE)
+		rc = cred_new(&fs->storage_auth, fs->http, &fs->cfg, fs->cfg.storage_credential);
 	if (rc) {
 		fprintf(stderr, "mgdcfs: credential of profile '%s': %s\n", fs->cfg.profile,
 		        strerror(-rc));
@@ -299,7 +310,7 @@ static int setup(struct mgdcfs *fs)
 		                                                     : BLOB_AUTH_BEARER;
 		bo.key = fs->cfg.storage_key;
 		bo.sas = fs->cfg.storage_sas;
-		bo.auth_id = fs->auth;
+		bo.auth_id = fs->storage_auth ? fs->storage_auth : fs->auth;
 		/* A folder is held in memory while listed (about 200 bytes an entry): 200,000
 		 * entries bound one listing to ~40 MB and 40 pages, where the library default
 		 * (1,000,000) let an endless listing from a hostile server take 200 MB. */
@@ -320,7 +331,10 @@ static int setup(struct mgdcfs *fs)
 		fprintf(stderr, "mgdcfs: the embedded dataset catalog is unreadable\n");
 		return rc;
 	}
-	return probe(fs);
+	rc = probe(fs, fs->auth, "https://management.azure.com/.default");
+	if (rc == 0 && fs->storage_auth)
+		rc = probe(fs, fs->storage_auth, "https://storage.azure.com/.default");
+	return rc;
 }
 
 static void teardown(struct mgdcfs *fs)
@@ -336,6 +350,7 @@ static void teardown(struct mgdcfs *fs)
 		graph_free(fs->graph);
 	if (fs->blob)
 		blob_client_free(fs->blob);
+	auth_free(fs->storage_auth);
 	auth_free(fs->auth);
 	http_free(fs->http);
 	config_release(&fs->cfg);
@@ -390,12 +405,75 @@ static int secret_on_cmdline(int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * Check the libfuse options (-o ..., -d, clone_fd ...) by building a session that is
+ * never mounted, so a typo is refused before the config is read or a token asked for.
+ */
+static int fuse_options_ok(const struct fuse_args *args)
+{
+	static const struct fuse_operations none;
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *f = NULL;
+	int ok = 1;
+
+	for (int i = 0; i < args->argc && ok; i++)
+		ok = fuse_opt_add_arg(&copy, args->argv[i]) == 0;
+	if (ok) {
+		f = fuse_new(&copy, &none, sizeof(none), NULL);
+		ok = f != NULL;
+	}
+	if (f)
+		fuse_destroy(f);
+	fuse_opt_free_args(&copy);
+	return ok;
+}
+
+/* --cache-dir: the cache opens after libfuse has changed to /, so the path is made absolute. */
+static int set_cache_dir(struct config *c, const char *dir)
+{
+	char cwd[PATH_MAX];
+
+	free(c->cache_dir);
+	c->cache_dir = NULL;
+	if (dir[0] == '/')
+		c->cache_dir = strdup(dir);
+	else if (getcwd(cwd, sizeof(cwd)) && asprintf(&c->cache_dir, "%s/%s", cwd, dir) < 0)
+		c->cache_dir = NULL;
+	if (c->cache_dir)
+		return 0;
+	fprintf(stderr, "mgdcfs: --cache-dir %s: %s\n", dir, strerror(errno ? errno : ENOMEM));
+	return -1;
+}
+
+/* The FUSE loop, as fuse_main runs it, with the options of the command line. */
+static int run_loop(struct fuse *f)
+{
+	struct fuse_loop_config *lc;
+	int rc;
+
+	if (cl.singlethread)
+		return fuse_loop(f);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, cl.clone_fd);
+	/* libfuse's own "not given" values are left to its defaults. */
+	if (cl.max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(lc, cl.max_idle_threads);
+	if (cl.max_threads > 0 && cl.max_threads <= 100000)
+		fuse_loop_cfg_set_max_threads(lc, cl.max_threads);
+	rc = fuse_loop_mt(f, lc);
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	static struct mgdcfs fs;
-	char err[1024];
-	int rc, i;
+	struct fuse *fuse = NULL;
+	char err[1024], note[512], opt[300];
+	int rc, level, ret = EXIT_CONFIG, set_up = 0, mounted = 0;
 
 	/*
 	 * Chunk buffers (MiBs each) are malloc'd and freed by many threads. glibc raises
@@ -408,73 +486,119 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "mgdcfs: secrets are not accepted on the command line; name a "
 		                "0600 file in the config (client_secret_file) or set "
 		                "AZURE_CLIENT_SECRET\n");
-		return 2;
+		return EXIT_USAGE;
 	}
-	if (fuse_opt_parse(&args, &opts, option_spec, NULL) == -1)
-		return 2;
-	if (opts.show_version) {
+	rc = cmdline_parse(argc, argv, &cl, &args, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mgdcfs: %s\n", rc < 0 ? strerror(-rc) : err);
+		ret = rc < 0 ? EXIT_CONFIG : EXIT_USAGE;
+		goto out;
+	}
+	if (cl.show_version) {
 		printf("mgdcfs %s\n", MGDCFS_VERSION);
 		/* libfuse runs fusermount3, which writes straight to fd 1: ours first. */
 		fflush(stdout);
 		fuse_lowlevel_version();
-		fuse_opt_free_args(&args);
-		return 0;
+		ret = EXIT_OK;
+		goto out;
 	}
-	if (opts.show_help) {
+	if (cl.show_help) {
 		usage(argv[0]);
-		fuse_opt_free_args(&args);
-		return 0;
+		ret = EXIT_OK;
+		goto out;
 	}
-	for (i = 1; i < args.argc; i++)
-		if (strcmp(args.argv[i], "-d") == 0 || strcmp(args.argv[i], "--debug") == 0)
-			opts.debug = 1;
-	log_set_level(opts.debug ? LOG_DEBUG : LOG_INFO);
-	if (opts.log_file && open_log(opts.log_file) < 0)
-		return 1;
-	log_set_sink(log_to_file);
+	/* Everything on the command line is checked before any file or network is read. */
+	ret = EXIT_USAGE;
+	if (!fuse_options_ok(&args)) {
+		fprintf(stderr, "mgdcfs: unknown or malformed option (above); see mgdcfs --help\n");
+		goto out;
+	}
+	if (cmdline_check_mountpoint(cl.mountpoint, cl.nonempty, err, sizeof(err))) {
+		fprintf(stderr, "mgdcfs: %s\n", err);
+		goto out;
+	}
+	if (!realpath(cl.mountpoint, mnt_abs))
+		snprintf(mnt_abs, sizeof(mnt_abs), "%s", cl.mountpoint);
 
-	rc = config_load(&fs.cfg, opts.config, opts.profile, err, sizeof(err));
+	ret = EXIT_CONFIG;
+	rc = config_load(&fs.cfg, cl.config, cl.profile, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mgdcfs: %s\n", err);
-		fuse_opt_free_args(&args);
-		return 1;
+		goto out;
 	}
-	if (opts.cache_dir) {
-		char cwd[PATH_MAX];
+	set_up = 1;
+	if (cl.cache_dir && set_cache_dir(&fs.cfg, cl.cache_dir))
+		goto out;
+	if (!fs.cfg.cache_dir) {
+		fprintf(stderr, "mgdcfs: no cache directory: there is no HOME and no "
+		                "XDG_CACHE_HOME; set \"cache\": {\"dir\": ...} in the profile, "
+		                "or give --cache-dir DIR\n");
+		goto out;
+	}
+	if (daemon_log_open(cl.log, !cl.foreground, fs.cfg.profile, err, sizeof(err), note,
+	                    sizeof(note))) {
+		fprintf(stderr, "mgdcfs: %s\n", err);
+		goto out;
+	}
+	if (note[0])
+		fprintf(stderr, "mgdcfs: %s\n", note);
+	/* Quiet on success: a terminal gets warnings and errors only, unless asked. */
+	level = cl.log_level >= 0          ? cl.log_level
+	        : cl.debug                 ? LOG_DEBUG
+	        : daemon_log_is_terminal() ? LOG_WARN
+	                                   : LOG_INFO;
+	log_set_level(level);
+	log_set_sink(daemon_log_sink);
+	fuse_set_log_func(fuse_log_to_ours);
 
-		/* The cache opens after libfuse has changed to /: make the path absolute. */
-		free(fs.cfg.cache_dir);
-		fs.cfg.cache_dir = NULL;
-		if (opts.cache_dir[0] == '/')
-			fs.cfg.cache_dir = strdup(opts.cache_dir);
-		else if (getcwd(cwd, sizeof(cwd)) &&
-		         asprintf(&fs.cfg.cache_dir, "%s/%s", cwd, opts.cache_dir) < 0)
-			fs.cfg.cache_dir = NULL;
-		if (!fs.cfg.cache_dir) {
-			fprintf(stderr, "mgdcfs: --cache-dir %s: %s\n", opts.cache_dir,
-			        strerror(errno ? errno : ENOMEM));
-			config_release(&fs.cfg);
-			fuse_opt_free_args(&args);
-			return 1;
-		}
-	}
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = time(NULL);
-	fs.debug = opts.debug;
+	fs.debug = cl.debug;
 	g_fs = &fs;
-	if (setup(&fs)) {
-		teardown(&fs);
-		fuse_opt_free_args(&args);
-		return 1;
-	}
 	fuse_opt_add_arg(&args, "-odefault_permissions");
-	fuse_opt_add_arg(&args, "-ofsname=mgdcfs");
-	fuse_opt_add_arg(&args, "-osubtype=mgdcfs");
-	rc = fuse_main(args.argc, args.argv, fs_operations(), NULL);
-	teardown(&fs);
+	/* fsname tells mounts of two profiles apart in mount(8) and df; the user's wins. */
+	if (!cl.has_fsname) {
+		snprintf(opt, sizeof(opt), "-ofsname=mgdcfs:%s", fs.cfg.profile);
+		fuse_opt_add_arg(&args, opt);
+	}
+	if (!cl.has_subtype)
+		fuse_opt_add_arg(&args, "-osubtype=mgdcfs");
+	daemon_notify("STATUS=Signing in (profile %s)", fs.cfg.profile);
+	if (setup(&fs))
+		goto out;
+	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), NULL);
+	if (!fuse) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	ret = EXIT_MOUNT;
+	/* Absolute: libfuse changes to / (also in the foreground), and unmounts by this path. */
+	if (fuse_mount(fuse, mnt_abs) != 0)
+		goto out;
+	mounted = 1;
+	if (fuse_daemonize(cl.foreground) != 0)
+		goto out;
+	if ((rc = daemon_signals_start(fuse_get_session(fuse), on_reload, on_dump))) {
+		log_err("signal handlers: %s", strerror(-rc));
+		goto out;
+	}
+	rc = run_loop(fuse);
+	daemon_notify("STOPPING=1\nSTATUS=Unmounting");
+	daemon_signals_stop();
+	/* A stop asked for by SIGTERM or SIGINT is a clean stop, as an unmount is. */
+	ret = daemon_stop_signal() || rc == 0 ? EXIT_OK : EXIT_SESSION;
+	if (ret)
+		log_err("the FUSE session ended with an error (%d)", rc);
+out:
+	if (mounted)
+		fuse_unmount(fuse);
+	if (fuse)
+		fuse_destroy(fuse);
+	if (set_up)
+		teardown(&fs);
 	fuse_opt_free_args(&args);
-	if (log_fp)
-		fclose(log_fp);
-	return rc;
+	cmdline_release(&cl);
+	daemon_log_close();
+	return ret;
 }

@@ -227,6 +227,7 @@ void ops_stop(void)
 enum fh_kind { FH_CONTENT, FH_DRAFT, FH_SMALL, FH_DATA };
 
 struct fh {
+	struct fh *prev, *next; /* the open handles; protected by fh_lock */
 	enum fh_kind kind;
 	struct content c;          /* FH_CONTENT and FH_SMALL: what reads return */
 	struct draft *draft;       /* FH_DRAFT */
@@ -237,6 +238,13 @@ struct fh {
 	char path[];
 };
 
+/*
+ * Every open handle is on a list, so the ones the kernel never released (the
+ * session ended by SIGTERM before their RELEASE was read) are freed at destroy.
+ */
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh *fh_open; /* protected by fh_lock */
+
 static struct fh *fh_new(enum fh_kind kind, const char *path)
 {
 	size_t n = strlen(path) + 1;
@@ -245,8 +253,29 @@ static struct fh *fh_new(enum fh_kind kind, const char *path)
 	if (h) {
 		h->kind = kind;
 		memcpy(h->path, path, n);
+		pthread_mutex_lock(&fh_lock);
+		h->next = fh_open;
+		if (fh_open)
+			fh_open->prev = h;
+		fh_open = h;
+		pthread_mutex_unlock(&fh_lock);
 	}
 	return h;
+}
+
+/* Take h off the open list and free what it holds (not its draft: see fs_release). */
+static void fh_free(struct fh *h)
+{
+	pthread_mutex_lock(&fh_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fh_open = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fh_lock);
+	content_release(&h->c);
+	free(h);
 }
 
 static struct fh *fh_of(struct fuse_file_info *fi)
@@ -476,7 +505,7 @@ unlock:
 	pthread_mutex_unlock(&drafts_lock);
 	content_release(&c);
 	if (rc) {
-		free(h);
+		fh_free(h);
 		return rc;
 	}
 	*out = h;
@@ -552,7 +581,7 @@ content:
 	if (acc != O_WRONLY) {
 		rc = ctl_render(g_fs, path, &r, &h->c);
 		if (rc) {
-			free(h);
+			fh_free(h);
 			return rc;
 		}
 	}
@@ -795,9 +824,30 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 		}
 		pthread_mutex_unlock(&drafts_lock);
 	}
-	content_release(&h->c);
-	free(h);
+	fh_free(h);
 	return 0;
+}
+
+void ops_release_all(void)
+{
+	struct fh *h;
+
+	for (;;) {
+		pthread_mutex_lock(&fh_lock);
+		h = fh_open;
+		pthread_mutex_unlock(&fh_lock);
+		if (!h)
+			break;
+		/* No command at shutdown: a draft only loses this reference. */
+		if (h->kind == FH_DATA)
+			data_release(g_fs, h->data);
+		if (h->kind == FH_DRAFT) {
+			pthread_mutex_lock(&drafts_lock);
+			h->draft->refs--;
+			pthread_mutex_unlock(&drafts_lock);
+		}
+		fh_free(h);
+	}
 }
 
 static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)

@@ -12,6 +12,13 @@
 /* fs_operations - the operations table; static storage. */
 const struct fuse_operations *fs_operations(void);
 
+/*
+ * ops_release_all - release the file handles the kernel never released (the session
+ * ended by a signal first). From fs_destroy, after the loop's threads are gone and
+ * before the dataset threads stop.
+ */
+void ops_release_all(void);
+
 /* ops_start / ops_stop - the kernel-cache invalidation thread (from fs_init / fs_destroy). */
 void ops_start(struct fuse *f);
 void ops_stop(void);

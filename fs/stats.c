@@ -1,8 +1,14 @@
 /*
- * stats.c - .mgdcfs/stats.json: what the mount has done, from the counters
- * each layer keeps (cache, HTTP, blob client, dataset reads, FUSE ops).
- * Rendered on every open, so it is always current.
+ * stats.c - .mgdcfs/stats.json and .mgdcfs/metrics: what the mount has done,
+ * from the counters each layer keeps (cache, HTTP, blob client, dataset
+ * reads, FUSE ops). Rendered on every open, so it is always current.
+ *
+ * Key decision: one table of samples (group, name, value, kind) is filled
+ * once per render and printed twice: as JSON, and in the Prometheus text
+ * exposition format (mgdcfs_<group>_<name>, one # TYPE per metric), so the
+ * two files can never disagree about which counters exist.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,71 +23,160 @@
 #include "net/blob.h"
 #include "net/http.h"
 
-static void num(cJSON *o, const char *k, double v)
+enum stats_kind { STATS_COUNTER, STATS_GAUGE };
+
+struct stats_sample {
+	const char *group; /* NULL: top level */
+	const char *name;
+	double value;
+	enum stats_kind kind;
+	const char *help;
+};
+
+#define STATS_MAX 48
+
+struct stats_table {
+	struct stats_sample s[STATS_MAX];
+	int n;
+	int cache_enabled;
+};
+
+static void stats_add(struct stats_table *t, const char *group, const char *name, double v,
+                      enum stats_kind kind, const char *help)
 {
-	cJSON_AddNumberToObject(o, k, v);
+	if (t->n < STATS_MAX)
+		t->s[t->n++] = (struct stats_sample){group, name, v, kind, help};
 }
 
-char *stats_render(struct mgdcfs *fs, size_t *len)
+#define C(g, n, v, h) stats_add(t, g, n, (double)(v), STATS_COUNTER, h)
+#define G(g, n, v, h) stats_add(t, g, n, (double)(v), STATS_GAUGE, h)
+
+static void stats_fill(struct mgdcfs *fs, struct stats_table *t)
 {
 	struct cache_stats cs = {0};
 	struct http_stats hs = {0};
 	struct blob_stats bs = {0};
 	struct data_counters dc;
-	cJSON *o = cJSON_CreateObject(), *x;
 	double up = difftime(time(NULL), fs->started);
-	char *s;
 
-	if (!o)
-		return NULL;
 	if (fs->cache)
 		cache_get_stats(fs->cache, &cs);
 	http_get_stats(fs->http, &hs);
 	if (fs->blob)
 		blob_get_stats(fs->blob, &bs);
 	data_get_counters(&dc);
-	num(o, "uptime_s", up);
-	x = cJSON_AddObjectToObject(o, "cache");
-	cJSON_AddBoolToObject(x, "enabled", fs->cache != NULL);
-	num(x, "hits", (double)cs.hits);
-	num(x, "misses", (double)cs.misses);
-	num(x, "evictions", (double)cs.evictions);
-	num(x, "checksum_failures", (double)cs.checksum_failures);
-	num(x, "bytes_from_cache", (double)cs.bytes_read);
-	num(x, "bytes_stored", (double)cs.bytes_written);
-	num(x, "bytes_used", (double)cs.bytes_used);
-	num(x, "chunks", (double)cs.chunks);
-	num(x, "budget_bytes", (double)cs.budget);
-	num(x, "chunk_size", fs->cfg.chunk_size);
-	x = cJSON_AddObjectToObject(o, "network");
-	num(x, "requests", (double)hs.requests);
-	num(x, "retries", (double)hs.retries);
-	num(x, "failures", (double)hs.failures);
-	num(x, "bytes_in", (double)hs.bytes_in);
-	num(x, "in_flight", (double)hs.in_flight);
-	num(x, "bytes_from_network", (double)dc.fetch_bytes);
-	num(x, "throughput_in_Bps", up > 0 ? (double)hs.bytes_in / up : 0);
-	x = cJSON_AddObjectToObject(o, "datasets");
-	num(x, "listings", (double)dc.listings);
-	num(x, "listings_served_offline", (double)dc.listing_fallbacks);
-	num(x, "revalidations", (double)dc.heads);
-	num(x, "chunk_fetches", (double)dc.chunk_fetches);
-	num(x, "chunks_in_flight", (double)dc.inflight);
-	num(x, "readahead_scheduled", (double)dc.readahead_jobs);
-	num(x, "readahead_dropped", (double)dc.readahead_dropped);
-	num(x, "fresh_chunk_hits", (double)dc.fresh_hits);
-	num(x, "direct_reads", (double)dc.direct_reads);
-	num(x, "md5_verified", (double)bs.md5_verified);
-	num(x, "md5_mismatches", (double)bs.md5_mismatch);
-	x = cJSON_AddObjectToObject(o, "fuse");
-	num(x, "lookups", (double)FS_COUNTER(lookups));
-	num(x, "readdirs", (double)FS_COUNTER(readdirs));
-	num(x, "reads", (double)FS_COUNTER(reads));
-	num(x, "read_bytes", (double)FS_COUNTER(read_bytes));
-	num(x, "commands", (double)FS_COUNTER(commands));
-	num(x, "command_failures", (double)FS_COUNTER(command_failures));
-	num(o, "errors", (double)errlog_count());
+	t->n = 0;
+	t->cache_enabled = fs->cache != NULL;
+	G(NULL, "uptime_s", up, "Seconds since the mount started.");
+	C("cache", "hits", cs.hits, "Chunk reads served from the cache.");
+	C("cache", "misses", cs.misses, "Chunk reads the cache did not have.");
+	C("cache", "evictions", cs.evictions, "Chunks evicted to keep the budget.");
+	C("cache", "checksum_failures", cs.checksum_failures, "Cached chunks that failed CRC-32C.");
+	C("cache", "bytes_from_cache", cs.bytes_read, "Bytes read from the cache.");
+	C("cache", "bytes_stored", cs.bytes_written, "Bytes written into the cache.");
+	G("cache", "bytes_used", cs.bytes_used, "Bytes the cache holds now.");
+	G("cache", "chunks", cs.chunks, "Chunks the cache holds now.");
+	G("cache", "budget_bytes", cs.budget, "The cache's byte budget.");
+	G("cache", "chunk_size", fs->cfg.chunk_size, "Chunk size in bytes.");
+	C("network", "requests", hs.requests, "HTTP attempts sent.");
+	C("network", "retries", hs.retries, "HTTP attempts after a first one.");
+	C("network", "failures", hs.failures, "HTTP requests that failed without a response.");
+	C("network", "bytes_in", hs.bytes_in, "Response body bytes received.");
+	G("network", "in_flight", hs.in_flight, "HTTP attempts running now.");
+	C("network", "bytes_from_network", dc.fetch_bytes, "Dataset bytes fetched from storage.");
+	G("network", "throughput_in_Bps", up > 0 ? (double)hs.bytes_in / up : 0,
+	  "Mean response bytes per second since the mount started.");
+	C("datasets", "listings", dc.listings, "Folder listings fetched.");
+	C("datasets", "listings_served_offline", dc.listing_fallbacks,
+	  "Listings served from the cache because storage was unreachable.");
+	C("datasets", "revalidations", dc.heads, "ETag checks at open.");
+	C("datasets", "chunk_fetches", dc.chunk_fetches, "Chunk downloads.");
+	G("datasets", "chunks_in_flight", dc.inflight, "Chunk downloads running now.");
+	C("datasets", "readahead_scheduled", dc.readahead_jobs, "Read-ahead chunks queued.");
+	C("datasets", "readahead_dropped", dc.readahead_dropped, "Read-ahead chunks dropped.");
+	C("datasets", "fresh_chunk_hits", dc.fresh_hits, "Reads served by a chunk just fetched.");
+	C("datasets", "direct_reads", dc.direct_reads, "Reads served without the cache.");
+	C("datasets", "md5_verified", bs.md5_verified, "Downloads whose Content-MD5 matched.");
+	C("datasets", "md5_mismatches", bs.md5_mismatch, "Downloads whose Content-MD5 differed.");
+	C("fuse", "lookups", FS_COUNTER(lookups), "FUSE lookups.");
+	C("fuse", "readdirs", FS_COUNTER(readdirs), "FUSE readdir calls.");
+	C("fuse", "reads", FS_COUNTER(reads), "FUSE reads.");
+	C("fuse", "read_bytes", FS_COUNTER(read_bytes), "Bytes returned by FUSE reads.");
+	C("fuse", "commands", FS_COUNTER(commands), "Commands (spec and value-file writes).");
+	C("fuse", "command_failures", FS_COUNTER(command_failures), "Commands that failed.");
+	C(NULL, "errors", errlog_count(), "Errors recorded in .mgdcfs/errors.");
+}
+
+#undef C
+#undef G
+
+char *stats_render(struct mgdcfs *fs, size_t *len)
+{
+	struct stats_table t;
+	cJSON *o = cJSON_CreateObject(), *x = NULL;
+	const char *group = NULL;
+	char *s;
+
+	if (!o)
+		return NULL;
+	stats_fill(fs, &t);
+	for (int i = 0; i < t.n; i++) {
+		const struct stats_sample *p = &t.s[i];
+
+		if (!p->group) {
+			cJSON_AddNumberToObject(o, p->name, p->value);
+			continue;
+		}
+		if (!group || strcmp(group, p->group) != 0) {
+			group = p->group;
+			x = cJSON_AddObjectToObject(o, group);
+			if (strcmp(group, "cache") == 0)
+				cJSON_AddBoolToObject(x, "enabled", t.cache_enabled);
+		}
+		cJSON_AddNumberToObject(x, p->name, p->value);
+	}
 	s = text_json(o, len);
 	cJSON_Delete(o);
 	return s;
+}
+
+char *stats_render_metrics(struct mgdcfs *fs, size_t *len)
+{
+	struct stats_table t;
+	size_t cap = 16384, o = 0, l = 0;
+	char *buf = malloc(cap), name[128], label[256];
+	const char *pr = fs->cfg.profile ? fs->cfg.profile : "";
+
+	if (!buf)
+		return NULL;
+	/* A label value escapes backslash, double quote and newline (exposition format). */
+	for (; *pr && l + 3 < sizeof(label); pr++) {
+		if (*pr == '\\' || *pr == '"' || *pr == '\n')
+			label[l++] = '\\';
+		label[l++] = *pr == '\n' ? 'n' : *pr;
+	}
+	label[l] = '\0';
+	stats_fill(fs, &t);
+	o += (size_t)snprintf(
+	    buf + o, cap - o,
+	    "# HELP mgdcfs_cache_enabled 1 when the chunk cache is open.\n"
+	    "# TYPE mgdcfs_cache_enabled gauge\nmgdcfs_cache_enabled{profile=\"%s\"} %d\n",
+	    label, t.cache_enabled);
+	for (int i = 0; i < t.n && o < cap; i++) {
+		const struct stats_sample *p = &t.s[i];
+		int counter = p->kind == STATS_COUNTER;
+
+		/* Prometheus names counters with _total; label the mount by its profile. */
+		snprintf(name, sizeof(name), "mgdcfs_%s%s%s%s", p->group ? p->group : "",
+		         p->group ? "_" : "", p->name, counter ? "_total" : "");
+		o += (size_t)snprintf(
+		    buf + o, cap - o, "# HELP %s %s\n# TYPE %s %s\n%s{profile=\"%s\"} %.17g\n",
+		    name, p->help, name, counter ? "counter" : "gauge", name, label, p->value);
+	}
+	if (o >= cap) {
+		free(buf);
+		return NULL;
+	}
+	*len = o;
+	return buf;
 }

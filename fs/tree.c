@@ -50,6 +50,7 @@ static const struct tree_node nodes[] = {
     {N_DS_CONTAINER, N_DATASETS, NULL, TF_DIR},
     {N_DS_PATH, N_DS_CONTAINER, NULL, 0},
     {N_META_STATS, N_META, "stats.json", 0},
+    {N_META_METRICS, N_META, "metrics", 0},
     {N_META_ERRORS, N_META, "errors", 0},
     {N_META_CONFIG, N_META, "config.json", 0},
     {N_META_REFRESH, N_META, "refresh", TF_SMALL | W},

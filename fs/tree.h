@@ -46,6 +46,7 @@ enum node_kind {
 	N_DS_PATH,          /* /datasets/<container>/<path>   container, path (no leading '/') */
 	N_META,             /* /.mgdcfs */
 	N_META_STATS,       /* /.mgdcfs/stats.json */
+	N_META_METRICS,     /* /.mgdcfs/metrics: stats.json in Prometheus text format */
 	N_META_ERRORS,      /* /.mgdcfs/errors */
 	N_META_CONFIG,      /* /.mgdcfs/config.json */
 	N_META_REFRESH,     /* /.mgdcfs/refresh: a write drops cached metadata and listings */

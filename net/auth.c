@@ -8,6 +8,12 @@
  * outcome (the new token, or the same error) instead of sending a request of
  * its own. So 16 FUSE workers that wake up together cost one token request.
  *
+ * The sources beyond the client credentials (workload identity, managed
+ * identity, the Azure CLI) differ only in how one token is fetched; the
+ * cache and the single flight are the same for all. A chain (the
+ * DefaultAzureCredential order) keeps the first member that gave a token, so
+ * later refreshes ask that member only.
+ *
  * Expiry is tracked on the monotonic clock from expires_in, so a wall-clock
  * jump neither keeps a dead token nor throws away a live one. Secrets (the
  * client secret, form bodies, tokens) are wiped with OPENSSL_cleanse before
@@ -31,6 +37,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -42,6 +49,8 @@
 #define AUTH_LIFE_MAX_S     (366L * 86400)
 #define AUTH_RETRY_MS       5000 /* pause between refreshes that fail while the token lives */
 #define AUTH_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define AUTH_CERT_MAX       (256u << 10) /* certificate or PKCS#12 file */
+#define AUTH_FEDERATED_MAX  (16u << 10)  /* federated token file */
 
 struct auth_tok {
 	struct auth_tok *next;
@@ -58,6 +67,9 @@ struct auth_tok {
 
 struct auth {
 	struct http *h;
+	enum auth_kind kind;
+	char *label;
+	char *unavailable; /* a chain member that is not tried: why */
 	char *token_url;
 	char *client_id;
 	char *secret; /* wiped on free; NULL with a certificate */
@@ -65,6 +77,15 @@ struct auth {
 	enum auth_alg alg;
 	char x5t[32];      /* base64url SHA-1 of the DER certificate */
 	char x5t_s256[48]; /* base64url SHA-256 of the DER certificate */
+	char **x5c;        /* with send_chain: base64 DER of the certificate, then its chain */
+	size_t nx5c;
+	char *token_file;      /* AUTH_WORKLOAD */
+	struct msi_opts msi;   /* AUTH_MANAGED; its strings point into own[] */
+	struct azcli_opts az;  /* AUTH_AZCLI; its strings point into own[] */
+	char *own[4];          /* copies of the strings of msi or az (own[2]: the header, wiped) */
+	struct auth **members; /* AUTH_CHAIN */
+	size_t nmembers;
+	int chosen; /* AUTH_CHAIN: index of the member in use, -1 before; atomic */
 	long margin_ms;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -139,32 +160,121 @@ static int auth_thumb(X509 *cert, const EVP_MD *md, char *out, size_t n)
 	return 0;
 }
 
+/* The whole of a small file in memory, as a BIO (NULL when unreadable or too big). */
+static BIO *auth_file_bio(const char *path)
+{
+	BIO *f = BIO_new_file(path, "rb"), *m = NULL;
+	char buf[4096];
+	size_t total = 0;
+	int n;
+
+	if (!f)
+		return NULL;
+	m = BIO_new(BIO_s_mem());
+	while (m && (n = BIO_read(f, buf, sizeof(buf))) > 0) {
+		total += (size_t)n;
+		if (total > AUTH_CERT_MAX || BIO_write(m, buf, n) != n) {
+			BIO_free(m);
+			m = NULL;
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	BIO_free(f);
+	return m;
+}
+
+/* base64 (not base64url: RFC 7515 §4.1.6) of a certificate's DER, for x5c. */
+static char *auth_cert_b64(X509 *c)
+{
+	unsigned char *der = NULL;
+	char *out = NULL;
+	int n = i2d_X509(c, &der);
+
+	if (n > 0 && (out = malloc(4 * (((size_t)n + 2) / 3) + 1)))
+		EVP_EncodeBlock((unsigned char *)out, der, n);
+	OPENSSL_free(der);
+	return out;
+}
+
+static int auth_keep_chain(struct auth *a, X509 *cert, STACK_OF(X509) * ca)
+{
+	int n = ca ? sk_X509_num(ca) : 0;
+
+	a->x5c = calloc((size_t)n + 1, sizeof(char *));
+	if (!a->x5c)
+		return -ENOMEM;
+	a->x5c[a->nx5c++] = auth_cert_b64(cert);
+	for (int i = 0; i < n; i++)
+		a->x5c[a->nx5c++] = auth_cert_b64(sk_X509_value(ca, i));
+	for (size_t i = 0; i < a->nx5c; i++)
+		if (!a->x5c[i])
+			return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Load the certificate, its key and its chain: PEM (certificate first, the key in the same
+ * file or in key_file, more certificates after the first form the chain; an encrypted key
+ * needs the password) or PKCS#12 (its password, "" when none is given).
+ */
 static int auth_load_cert(struct auth *a, const struct auth_opts *o)
 {
-	const char *kf = o->key_file ? o->key_file : o->cert_file;
+	const char *kf = o->key_file ? o->key_file : o->cert_file, *pw = o->cert_password;
 	char esc[256];
 	const char *why = NULL;
-	X509 *cert = NULL;
-	BIO *b;
+	STACK_OF(X509) *ca = NULL;
+	X509 *cert = NULL, *more;
+	BUF_MEM *mem = NULL;
+	BIO *b, *kb = NULL;
 	int res = -EINVAL;
 
-	b = BIO_new_file(o->cert_file, "r");
+	log_escape(esc, sizeof(esc), o->cert_file, (size_t)-1);
+	b = auth_file_bio(o->cert_file);
 	if (b)
-		cert = PEM_read_bio_X509(b, NULL, auth_no_passphrase, NULL);
-	BIO_free(b);
-	if (!cert) {
-		why = "no PEM certificate in the certificate file";
-		log_escape(esc, sizeof(esc), o->cert_file, (size_t)-1);
+		BIO_get_mem_ptr(b, &mem);
+	if (!b || !mem) {
+		why = "cannot read the certificate file (or it is over 256 KiB)";
 		goto out;
 	}
-	b = BIO_new_file(kf, "r");
-	if (b)
-		a->key = PEM_read_bio_PrivateKey(b, NULL, auth_no_passphrase, NULL);
-	BIO_free(b);
-	log_escape(esc, sizeof(esc), kf, (size_t)-1);
-	if (!a->key) {
-		why = "no unencrypted PEM private key in the key file";
-		goto out;
+	if (memmem(mem->data, mem->length, "-----BEGIN", 10)) {
+		cert = PEM_read_bio_X509(b, NULL, auth_no_passphrase, NULL);
+		ca = sk_X509_new_null();
+		while (ca && (more = PEM_read_bio_X509(b, NULL, auth_no_passphrase, NULL)))
+			if (!sk_X509_push(ca, more))
+				X509_free(more);
+		if (!cert) {
+			why = "no PEM certificate in the certificate file";
+			goto out;
+		}
+		kb = auth_file_bio(kf);
+		log_escape(esc, sizeof(esc), kf, (size_t)-1);
+		if (kb)
+			a->key = PEM_read_bio_PrivateKey(kb, NULL, pw ? NULL : auth_no_passphrase,
+			                                 (void *)(uintptr_t)pw);
+		if (!a->key) {
+			why =
+			    pw ? "no PEM private key in the key file that this password opens"
+			       : "no unencrypted PEM private key in the key file (an encrypted one "
+			         "needs AZURE_CLIENT_CERTIFICATE_PASSWORD or "
+			         "client_certificate_password_file)";
+			goto out;
+		}
+	} else {
+		PKCS12 *p12 = d2i_PKCS12_bio(b, NULL);
+
+		if (!p12 || !PKCS12_parse(p12, pw ? pw : "", &a->key, &cert, &ca)) {
+			why = p12 ? "the PKCS#12 password is wrong "
+			            "(AZURE_CLIENT_CERTIFICATE_PASSWORD "
+			            "or client_certificate_password_file)"
+			          : "neither a PEM certificate nor a PKCS#12 (.pfx) file";
+			PKCS12_free(p12);
+			goto out;
+		}
+		PKCS12_free(p12);
+		if (!cert || !a->key) {
+			why = "the PKCS#12 file lacks the certificate or its private key";
+			goto out;
+		}
 	}
 	if (EVP_PKEY_base_id(a->key) != EVP_PKEY_RSA) {
 		why = "the key is not an RSA key (RS256/PS256 need RSA)";
@@ -177,10 +287,15 @@ static int auth_load_cert(struct auth *a, const struct auth_opts *o)
 	res = auth_thumb(cert, EVP_sha1(), a->x5t, sizeof(a->x5t));
 	if (res == 0)
 		res = auth_thumb(cert, EVP_sha256(), a->x5t_s256, sizeof(a->x5t_s256));
+	if (res == 0 && o->send_chain)
+		res = auth_keep_chain(a, cert, ca);
 out:
 	if (why)
 		log_err("auth: client certificate %s: %s", esc, why);
 	ERR_clear_error();
+	BIO_free(b);
+	BIO_free(kb);
+	sk_X509_pop_free(ca, X509_free);
 	X509_free(cert);
 	return res;
 }
@@ -196,44 +311,117 @@ static int auth_tenant_ok(const char *t)
 	return 1;
 }
 
+static const char *auth_kind_label(enum auth_kind k)
+{
+	static const char *const names[] = {"client credentials", "workload identity",
+	                                    "managed identity", "Azure CLI", "credential chain"};
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+/* strdup of an optional string: 0, or -ENOMEM when `in` was set and could not be copied. */
+static int auth_dup(char **out, const char *in)
+{
+	*out = in ? strdup(in) : NULL;
+	return in && !*out ? -ENOMEM : 0;
+}
+
+/* The Entra part of an identity: token URL and client id (client credentials and workload). */
+static int auth_entra(struct auth *a, const struct auth_opts *o)
+{
+	size_t ul, n;
+
+	if (http_url_check(o->login_url) < 0 || !o->client_id || !*o->client_id ||
+	    !auth_tenant_ok(o->tenant) || (o->kind == AUTH_APP && !o->secret && !o->cert_file) ||
+	    (o->kind == AUTH_WORKLOAD && !o->token_file)) {
+		log_err("auth: incomplete identity (an https login URL, a tenant id or domain, a "
+		        "client id and a secret, a certificate or a federated token file are "
+		        "needed)");
+		return -EINVAL;
+	}
+	ul = strlen(o->login_url);
+	while (ul > 0 && o->login_url[ul - 1] == '/')
+		ul--;
+	n = ul + strlen(o->tenant) + 32;
+	a->token_url = malloc(n);
+	a->client_id = strdup(o->client_id);
+	if (!a->token_url || !a->client_id)
+		return -ENOMEM;
+	snprintf(a->token_url, n, "%.*s/%s/oauth2/v2.0/token", (int)ul, o->login_url, o->tenant);
+	if (o->kind == AUTH_WORKLOAD)
+		return auth_dup(&a->token_file, o->token_file);
+	if (o->secret)
+		return auth_dup(&a->secret, o->secret);
+	return auth_load_cert(a, o);
+}
+
 int auth_new(struct auth **out, struct http *h, const struct auth_opts *o)
 {
 	struct auth *a;
-	size_t ul, n;
 	int res = -EINVAL;
 
 	*out = NULL;
-	if (!o || http_url_check(o->login_url) < 0 || !o->client_id || !*o->client_id ||
-	    !auth_tenant_ok(o->tenant) || (!o->secret && !o->cert_file)) {
-		log_err("auth: incomplete identity (an https login URL, a tenant id or domain, a "
-		        "client id and a secret or a certificate are needed)");
+	if (!o || (unsigned)o->kind > AUTH_CHAIN) {
+		log_err("auth: no credential");
 		return -EINVAL;
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->h = h;
+	a->kind = o->kind;
 	a->alg = o->alg;
+	a->chosen = -1;
 	a->margin_ms = (o->refresh_margin_s > 0 ? o->refresh_margin_s : 300) * 1000;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
-	ul = strlen(o->login_url);
-	while (ul > 0 && o->login_url[ul - 1] == '/')
-		ul--;
-	res = -ENOMEM;
-	n = ul + strlen(o->tenant) + 32;
-	a->token_url = malloc(n);
-	a->client_id = strdup(o->client_id);
-	if (!a->token_url || !a->client_id)
+	if ((res = auth_dup(&a->label, o->label ? o->label : auth_kind_label(o->kind))))
 		goto out;
-	snprintf(a->token_url, n, "%.*s/%s/oauth2/v2.0/token", (int)ul, o->login_url, o->tenant);
-	if (o->secret) {
-		a->secret = strdup(o->secret);
-		if (!a->secret)
-			goto out;
+	if (o->unavailable) {
+		/* A chain member that is only named, with why it is not tried. */
+		res = auth_dup(&a->unavailable, o->unavailable);
+		goto out;
+	}
+	switch (o->kind) {
+	case AUTH_APP:
+	case AUTH_WORKLOAD:
+		res = auth_entra(a, o);
+		break;
+	case AUTH_MANAGED:
+		a->msi = o->msi;
+		if ((res = auth_dup(&a->own[0], o->msi.imds_host)) ||
+		    (res = auth_dup(&a->own[1], o->msi.appsvc_endpoint)) ||
+		    (res = auth_dup(&a->own[2], o->msi.appsvc_header)) ||
+		    (res = auth_dup(&a->own[3], o->msi.id)))
+			break;
+		a->msi.imds_host = a->own[0];
+		a->msi.appsvc_endpoint = a->own[1];
+		a->msi.appsvc_header = a->own[2];
+		a->msi.id = a->own[3];
+		break;
+	case AUTH_AZCLI:
+		a->az = o->azcli;
+		if ((res = auth_dup(&a->own[0], o->azcli.az)) ||
+		    (res = auth_dup(&a->own[1], o->azcli.tenant)))
+			break;
+		a->az.az = a->own[0];
+		a->az.tenant = a->own[1];
+		break;
+	case AUTH_CHAIN:
+		res = -EINVAL;
+		if (!o->members || o->nmembers == 0)
+			break;
+		res = -ENOMEM;
+		a->members = calloc(o->nmembers, sizeof(*a->members));
+		if (!a->members)
+			break;
 		res = 0;
-	} else {
-		res = auth_load_cert(a, o);
+		for (size_t i = 0; i < o->nmembers && res == 0; i++) {
+			res = auth_new(&a->members[i], h, &o->members[i]);
+			if (res == 0)
+				a->nmembers++;
+		}
+		break;
 	}
 out:
 	if (res < 0)
@@ -255,13 +443,31 @@ void auth_free(struct auth *a)
 		free(t->scope);
 		free(t);
 	}
+	for (size_t i = 0; i < a->nmembers; i++)
+		auth_free(a->members[i]);
+	free(a->members);
+	for (size_t i = 0; i < a->nx5c; i++)
+		free(a->x5c[i]);
+	free(a->x5c);
 	auth_wipe_free(a->secret);
+	for (size_t i = 0; i < 4; i++)
+		auth_wipe_free(a->own[i]);
 	EVP_PKEY_free(a->key);
 	free(a->token_url);
 	free(a->client_id);
+	free(a->token_file);
+	free(a->label);
+	free(a->unavailable);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
 	free(a);
+}
+
+const char *auth_label(struct auth *a)
+{
+	int c = __atomic_load_n(&a->chosen, __ATOMIC_ACQUIRE);
+
+	return a->kind == AUTH_CHAIN && c >= 0 ? a->members[c]->label : a->label;
 }
 
 /* -------------------------------------------------------------- assertion */
@@ -359,6 +565,12 @@ char *auth_build_assertion(struct auth *a, const char *aud, long lifetime_s, int
 		cJSON_AddStringToObject(hdr, "x5t#S256", a->x5t_s256);
 	else
 		cJSON_AddStringToObject(hdr, "x5t", a->x5t);
+	if (a->nx5c) {
+		cJSON *x5c = cJSON_AddArrayToObject(hdr, "x5c");
+
+		for (size_t i = 0; x5c && i < a->nx5c; i++)
+			cJSON_AddItemToArray(x5c, cJSON_CreateString(a->x5c[i]));
+	}
 	cJSON_AddStringToObject(cl, "aud", aud);
 	cJSON_AddStringToObject(cl, "iss", a->client_id);
 	cJSON_AddStringToObject(cl, "sub", a->client_id);
@@ -532,6 +744,51 @@ static int auth_form_add(char **form, size_t *len, const char *name, const char 
 	return 0;
 }
 
+/*
+ * The federated token (a JWT from the workload's identity provider, e.g. a Kubernetes
+ * service account token) is read at every request: the platform rotates the file.
+ * A missing file is -ENXIO (not in such a workload: the next source may go).
+ */
+static int auth_read_federated(struct auth *a, char **out, struct net_error *e)
+{
+	char esc[200], *buf = NULL;
+	FILE *f = fopen(a->token_file, "re");
+	size_t n = 0;
+	int res = -EIO;
+
+	*out = NULL;
+	log_escape(esc, sizeof(esc), a->token_file, (size_t)-1);
+	if (!f) {
+		res = errno == ENOENT ? -ENXIO : -errno;
+		e->err = -res;
+		snprintf(e->msg, sizeof(e->msg), "federated token file %s: %s", esc,
+		         strerror(errno));
+		return res;
+	}
+	buf = malloc(AUTH_FEDERATED_MAX + 1);
+	if (buf)
+		n = fread(buf, 1, AUTH_FEDERATED_MAX + 1, f);
+	fclose(f);
+	while (buf && n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	if (!buf) {
+		res = -ENOMEM;
+	} else if (n == 0 || n > AUTH_FEDERATED_MAX) {
+		e->err = EIO;
+		snprintf(e->msg, sizeof(e->msg), "federated token file %s is empty or over 16 KiB",
+		         esc);
+	} else {
+		buf[n] = '\0';
+		*out = buf;
+		return 0;
+	}
+	if (buf) {
+		OPENSSL_cleanse(buf, AUTH_FEDERATED_MAX + 1);
+		free(buf);
+	}
+	return res;
+}
+
 /* One POST to the token endpoint. Returns 0 (token, life set) or -errno with e filled. */
 static int auth_fetch_once(struct auth *a, const char *scope, char **token, long *life,
                            struct net_error *e)
@@ -553,7 +810,10 @@ static int auth_fetch_once(struct auth *a, const char *scope, char **token, long
 	if (res == 0 && a->secret) {
 		res = auth_form_add(&form, &len, "client_secret", a->secret);
 	} else if (res == 0) {
-		assertion = auth_build_assertion(a, a->token_url, 600, &res);
+		if (a->token_file)
+			res = auth_read_federated(a, &assertion, e);
+		else
+			assertion = auth_build_assertion(a, a->token_url, 600, &res);
 		if (res == 0)
 			res = auth_form_add(&form, &len, "client_assertion_type",
 			                    AUTH_ASSERTION_TYPE);
@@ -561,7 +821,8 @@ static int auth_fetch_once(struct auth *a, const char *scope, char **token, long
 			res = auth_form_add(&form, &len, "client_assertion", assertion);
 	}
 	if (res < 0) {
-		net_error_set(e, res, NULL);
+		if (!e->msg[0])
+			net_error_set(e, res, NULL);
 		goto out;
 	}
 	req.body = form;
@@ -571,7 +832,7 @@ static int auth_fetch_once(struct auth *a, const char *scope, char **token, long
 	 * connection may be retried with the same form (secret) ... but an
 	 * assertion's jti is single-use, so that case is left to auth_fetch.
 	 */
-	req.idempotent = a->secret != NULL;
+	req.idempotent = a->secret != NULL || a->token_file != NULL;
 	res = http_do(a->h, &req, &resp);
 	if (res < 0) {
 		net_error_set(e, res, &resp);
@@ -591,13 +852,91 @@ out:
 	return res;
 }
 
+/* A member that cannot be used on this machine: DefaultAzureCredential tries the next. */
+static int auth_unavailable(int rc)
+{
+	return rc == -ENXIO;
+}
+
+static int auth_fetch(struct auth *a, const char *scope, char **token, long *life,
+                      struct net_error *e);
+
+/*
+ * The chain: the member that gave a token before, else each member in order. The error
+ * names every member tried and why it failed, as DefaultAzureCredential's does.
+ */
+static int auth_chain_fetch(struct auth *a, const char *scope, char **token, long *life,
+                            struct net_error *e)
+{
+	int c = __atomic_load_n(&a->chosen, __ATOMIC_ACQUIRE), res = -EACCES;
+	char list[sizeof(e->msg)];
+	size_t o = 0;
+
+	if (c >= 0)
+		return auth_fetch(a->members[c], scope, token, life, e);
+	list[0] = '\0';
+	for (size_t i = 0; i < a->nmembers; i++) {
+		struct auth *m = a->members[i];
+		struct net_error me = {0};
+		int w;
+
+		if (m->unavailable) {
+			w = snprintf(list + o, sizeof(list) - o, "%s%s: %.150s", o ? "; " : "",
+			             m->label, m->unavailable);
+			o = w > 0 && (size_t)w < sizeof(list) - o ? o + (size_t)w
+			                                          : sizeof(list) - 1;
+			continue;
+		}
+		res = auth_fetch(m, scope, token, life, &me);
+		if (res == 0) {
+			__atomic_store_n(&a->chosen, (int)i, __ATOMIC_RELEASE);
+			log_info("auth: %s gave a token; it is used from now on", m->label);
+			return 0;
+		}
+		w = snprintf(list + o, sizeof(list) - o, "%s%s: %.180s", o ? "; " : "", m->label,
+		             me.msg[0] ? me.msg : strerror(-res));
+		o = w > 0 && (size_t)w < sizeof(list) - o ? o + (size_t)w : sizeof(list) - 1;
+		if (!auth_unavailable(res)) {
+			/* It answered, and said no: a broken configuration, not a missing one. */
+			*e = me;
+			snprintf(e->msg, sizeof(e->msg),
+			         "stopped at the first source that refused: %.440s", list);
+			return res;
+		}
+	}
+	memset(e, 0, sizeof(*e));
+	e->err = EACCES;
+	snprintf(e->code, sizeof(e->code), "CredentialUnavailable");
+	snprintf(e->msg, sizeof(e->msg),
+	         "no credential worked, tried in DefaultAzureCredential's "
+	         "order: %.440s",
+	         list);
+	return -EACCES;
+}
+
 static int auth_fetch(struct auth *a, const char *scope, char **token, long *life,
                       struct net_error *e)
 {
-	int res = auth_fetch_once(a, scope, token, life, e);
+	int res;
 
+	if (a->unavailable) {
+		e->err = ENXIO;
+		snprintf(e->msg, sizeof(e->msg), "%s", a->unavailable);
+		return -ENXIO;
+	}
+	switch (a->kind) {
+	case AUTH_MANAGED:
+		return msi_token(a->h, &a->msi, scope, token, life, e);
+	case AUTH_AZCLI:
+		return azcli_token(&a->az, scope, token, life, e);
+	case AUTH_CHAIN:
+		return auth_chain_fetch(a, scope, token, life, e);
+	default:
+		break;
+	}
+	res = auth_fetch_once(a, scope, token, life, e);
 	/* A fresh assertion (new jti) may go out once more after a dropped connection. */
-	if (!a->secret && (res == -ECONNRESET || res == -ETIMEDOUT))
+	if (!a->secret && !a->token_file && (res == -ECONNRESET || res == -ETIMEDOUT))
 		res = auth_fetch_once(a, scope, token, life, e);
 	return res;
 }

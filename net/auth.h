@@ -1,9 +1,13 @@
 /*
- * auth.h - Microsoft Entra v2 client-credentials tokens.
+ * auth.h - access tokens: Microsoft Entra v2 client credentials, workload
+ * identity federation, managed identity and the Azure CLI.
  *
- * One struct auth per identity (tenant + client). Credentials: a client
- * secret, or a certificate whose key signs a client assertion (RS256 with
- * x5t, or PS256 with x5t#S256). Tokens are cached per scope and refreshed
+ * One struct auth per identity. Credentials: a client secret; a certificate
+ * (PEM or PKCS#12) whose key signs a client assertion (RS256 with x5t, or
+ * PS256 with x5t#S256, optionally with the x5c chain); a federated token
+ * file used as the client assertion (workload identity); a managed identity
+ * (net/msi.h); the Azure CLI (net/azcli.h); or a chain of these tried in
+ * order, as DefaultAzureCredential does. Tokens are cached per scope and refreshed
  * before they expire; concurrent callers for one scope wait for a single
  * refresh instead of each fetching one. Secrets live only in memory that is
  * wiped on free, and never reach a log line or an error text.
@@ -14,28 +18,52 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/azcli.h"
 #include "net/http.h"
+#include "net/msi.h"
 
 struct auth;
 
 enum auth_alg { AUTH_ALG_PS256 = 0, AUTH_ALG_RS256 = 1 };
 
+enum auth_kind {
+	AUTH_APP = 0,  /* a client secret, or a certificate's client assertion */
+	AUTH_WORKLOAD, /* the client assertion is the federated token in token_file */
+	AUTH_MANAGED,  /* managed identity: the msi options */
+	AUTH_AZCLI,    /* the Azure CLI: the azcli options */
+	AUTH_CHAIN,    /* members in order; the first that gives a token is kept */
+};
+
 struct auth_opts {
-	const char *login_url; /* e.g. https://login.microsoftonline.com (no trailing /) */
-	const char *tenant;    /* tenant id or domain */
+	enum auth_kind kind;
+	const char *label;       /* its name in messages; NULL: the kind's ("managed identity") */
+	const char *unavailable; /* a chain member that cannot be tried here: why (not tried) */
+	const char *login_url;   /* e.g. https://login.microsoftonline.com (no trailing /) */
+	const char *tenant;      /* tenant id or domain */
 	const char *client_id;
-	const char *secret;    /* client secret, or NULL when a certificate is used; copied */
-	const char *cert_file; /* PEM certificate (may also hold the key) */
-	const char *key_file;  /* PEM private key; NULL: taken from cert_file */
-	enum auth_alg alg;     /* assertion signature algorithm */
-	long refresh_margin_s; /* refresh this long before expiry; 0: 300 */
+	const char *secret;        /* client secret, or NULL when a certificate is used; copied */
+	const char *cert_file;     /* PEM certificate (may also hold the key) */
+	const char *key_file;      /* PEM private key; NULL: taken from cert_file */
+	enum auth_alg alg;         /* assertion signature algorithm */
+	const char *cert_password; /* PKCS#12 or encrypted PEM key password; copied, wiped */
+	int send_chain;            /* 1: put the certificate chain in the assertion (x5c) */
+	const char *token_file;    /* AUTH_WORKLOAD: read at every token request (it rotates) */
+	struct msi_opts msi;       /* AUTH_MANAGED (strings copied) */
+	struct azcli_opts azcli;   /* AUTH_AZCLI (strings copied) */
+	const struct auth_opts *members; /* AUTH_CHAIN: the sources in order ... */
+	size_t nmembers;                 /* ... and how many */
+	long refresh_margin_s;           /* refresh this long before expiry; 0: 300 */
 };
 
 /*
  * auth_new - set up an identity. Loads and checks the certificate and key
  * now (so a bad file fails the mount, not the first read). Returns 0,
- * -EINVAL (no credential, unreadable or mismatched cert/key; reason logged
- * without secret material), -ENOMEM. `h` must outlive the auth.
+ * -EINVAL (no credential, unreadable or mismatched cert/key, a wrong
+ * PKCS#12 password; reason logged without secret material), -ENOMEM. `h`
+ * must outlive the auth. For AUTH_CHAIN, the first token request tries the
+ * members in order: a member that cannot be used here (-ENXIO: nothing
+ * answers, not installed, not signed in) passes to the next; one that is
+ * refused stops the chain; the error then lists every member tried and why.
  */
 int auth_new(struct auth **out, struct http *h, const struct auth_opts *opts);
 
@@ -52,6 +80,10 @@ void auth_free(struct auth *a);
  * valid, that token is returned (the failure is logged at info level).
  */
 int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, struct net_error *e);
+
+/* auth_label - the credential's name for messages; for a chain, the member in use once one
+ * gave a token. Static storage of the auth. */
+const char *auth_label(struct auth *a);
 
 /* auth_invalidate - forget the cached token for `scope` (after a 401). */
 void auth_invalidate(struct auth *a, const char *scope);

@@ -393,6 +393,9 @@ int http_url_check(const char *url)
 	if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
 	    c < 256 && d < 256)
 		return 0;
+	/* The instance metadata service (managed identity): link-local, never routed. */
+	if (strcmp(host, "169.254.169.254") == 0)
+		return 0;
 	return -EINVAL;
 }
 

@@ -142,7 +142,7 @@ int http_curl_errno(int curlcode);
 
 /*
  * http_url_check - 0 if `url` may be used: https://, or http:// to 127.0.0.0/8,
- * ::1 or localhost. Else -EINVAL.
+ * ::1, localhost or the instance metadata address 169.254.169.254. Else -EINVAL.
  */
 int http_url_check(const char *url);
 

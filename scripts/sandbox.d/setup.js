@@ -221,6 +221,7 @@ function seed(dir) {
   }
   ensureTls(dir);
   ensureKeys(dir, s);
+  require('./identities').ensure(dir, s);
   writeJson(sandboxJson(dir), s);
   return s;
 }
@@ -326,6 +327,7 @@ function env(dir) {
     MGDC_PORTAL_ONLY: s.options && s.options.portalOnly ? '1' : '0',
     MGDC_CONFIG: path.join(dir, 'mgdcfs.json'),
     MGDC_FAULTS_URL: u.faults,
+    ...require('./identities').env(dir, s, s.ports.identity || s.ports.emulator + 2),
   };
 }
 
@@ -464,8 +466,9 @@ async function cli(argv) {
   switch (cmd) {
     case 'seed': seed(dir); break;
     case 'ports': {
-      const [emulator, blob, blobProxy] = rest.map((v) => (v === '' ? NaN : Number(v)));
-      setPorts(dir, { emulator, blob, ...(Number.isInteger(blobProxy) ? { blobProxy } : {}) });
+      const [emulator, blob, blobProxy, identity] = rest.map((v) => (v === '' ? NaN : Number(v)));
+      setPorts(dir, { emulator, blob, ...(Number.isInteger(blobProxy) ? { blobProxy } : {}),
+        ...(Number.isInteger(identity) ? { identity } : {}) });
       break;
     }
     case 'config': mgdcfsConfig(dir); break;
@@ -489,6 +492,13 @@ async function cli(argv) {
       break;
     }
     case 'container': await createContainer(dir, rest[0]); break;
+    case 'federated-token': { // [SUBJECT [AUDIENCE [LIFETIME_S]]]
+      const [subject, audience, life] = rest;
+      process.stdout.write(`${require('./identities').federatedToken(dir, {
+        subject: subject || undefined, audience: audience || undefined,
+        lifetimeS: life === undefined ? undefined : Number(life) })}\n`);
+      break;
+    }
     default: throw new Error(`unknown setup command ${cmd}`);
   }
 }

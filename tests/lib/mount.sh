@@ -22,6 +22,17 @@ T_MOUNTS=()
 declare -A T_PIDS=()
 declare -A T_LOGS=()
 
+# A profile without a credential tries DefaultAzureCredential's sources; in tests
+# the managed identity's IMDS is a closed loopback port (never 169.254.169.254:
+# no test sends anything off this machine), and nothing of the machine's own
+# Azure setup (az login, App Service variables) leaks in.
+export AZURE_POD_IDENTITY_AUTHORITY_HOST=${MGDC_TEST_IMDS:-http://127.0.0.1:1}
+export AZURE_CONFIG_DIR=$T_DIR/azure-cli
+unset IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_ENDPOINT MSI_ENDPOINT \
+	AZURE_FEDERATED_TOKEN_FILE AZURE_CLIENT_SECRET AZURE_CLIENT_CERTIFICATE_PATH \
+	AZURE_CLIENT_CERTIFICATE_PASSWORD AZURE_AUTHORITY_HOST AZURE_TENANT_ID AZURE_CLIENT_ID \
+	NOTIFY_SOCKET
+
 ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
 skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP ${2:-}"; }

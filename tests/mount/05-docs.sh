@@ -82,7 +82,18 @@ found=$(MANPATH=$dest/usr/share/man man -w mgdcfs 2>/dev/null)
 is "$found" "$dest/usr/share/man/man1/mgdcfs.1" "man finds the installed mgdcfs(1)"
 found=$(MANPATH=$dest/usr/share/man man -w 7 mgdc-sandbox 2>/dev/null)
 is "$found" "$dest/usr/share/man/man7/mgdc-sandbox.7" "man finds the installed mgdc-sandbox(7)"
-stray=$(cd "$dest" && find . -type f | grep -vE '^\./usr/(bin/mgdcfs|share/man/man[17]/[a-z-]+\.[17])$')
+check "the mount(8) helper is installed in /sbin" test -x "$dest/sbin/mount.mgdcfs"
+is "$(readlink "$dest/sbin/mount.fuse.mgdcfs")" mount.mgdcfs "mount.fuse.mgdcfs (for -t fuse.mgdcfs) points at it"
+check "the helper runs the installed binary" grep -q '^MGDCFS=${MGDCFS:-/usr/bin/mgdcfs}$' "$dest/sbin/mount.mgdcfs"
+for u in systemd/*; do
+	check "$u is installed to lib/systemd/system" test -f "$dest/usr/lib/systemd/system/$(basename "$u")"
+done
+check "the installed unit runs the installed binary" grep -q '^ExecStart=/usr/bin/mgdcfs ' "$dest/usr/lib/systemd/system/mgdcfs@.service"
+stray=$(cd "$dest" && find . \( -type f -o -type l \) | grep -vE '^\./usr/(bin/mgdcfs|share/man/man[17]/[a-z-]+\.[17]|lib/systemd/system/[a-z@.-]+\.(service|mount))$|^\./sbin/mount\.(fuse\.)?mgdcfs$')
 is "$stray" "" "make install writes nothing else"
+# make uninstall removes exactly what install put: no file or link is left.
+make -s uninstall DESTDIR="$dest" PREFIX=/usr BUILD=build SANITIZE= >>"$T_DIR/install.log" 2>&1
+left=$(cd "$dest" && find . \( -type f -o -type l \) | sort)
+is "$left" "" "make uninstall leaves no file that make install put (man7 pages and helper included)"
 
 t_done

@@ -183,11 +183,14 @@ static void test_full_profile(void)
 	config_release(&c);
 	TAP_OK(c.client_secret == NULL && c.tenant_id == NULL, "config_release clears the struct");
 
+	/* A profile that names no credential gets DefaultAzureCredential's chain. */
 	rc = load(&c, "other");
-	TAP_EQ_INT(rc, -EINVAL,
-	           "--profile wins over default_profile (and that profile is incomplete)");
-	TAP_OK(strstr(err, "profile 'other'") && strstr(err, "client"),
-	       "the incomplete profile is named with what it lacks: %s", err);
+	TAP_EQ_INT(rc, 0, "--profile wins over default_profile");
+	TAP_EQ_STR(rc ? NULL : c.profile, "other", "the profile named by --profile is loaded");
+	TAP_EQ_INT(rc ? -1 : (int)c.credential, CRED_DEFAULT,
+	           "a profile without a credential gets the DefaultAzureCredential chain");
+	if (rc == 0)
+		config_release(&c);
 }
 
 static void test_defaults(void)
@@ -234,12 +237,16 @@ static void test_defaults(void)
 	       "optional paths unset");
 	config_release(&c);
 
-	/* $XDG_CACHE_HOME unset: ~/.cache. */
+	/* $XDG_CACHE_HOME unset: ~/.cache, or for root (a system mount) /var/cache. */
 	unsetenv("XDG_CACHE_HOME");
 	rc = load(&c, NULL);
-	snprintf(want, sizeof(want), "%s/.cache/mgdcfs/default", dir);
+	if (geteuid() == 0)
+		snprintf(want, sizeof(want), "/var/cache/mgdcfs/default");
+	else
+		snprintf(want, sizeof(want), "%s/.cache/mgdcfs/default", dir);
 	TAP_EQ_STR(rc ? NULL : c.cache_dir, want,
-	           "without XDG_CACHE_HOME: ~/.cache/mgdcfs/PROFILE");
+	           "without XDG_CACHE_HOME: ~/.cache/mgdcfs/PROFILE, /var/cache/mgdcfs/PROFILE "
+	           "for root");
 	if (rc == 0)
 		config_release(&c);
 	clear_env();
@@ -402,7 +409,7 @@ static void test_enums(void)
 	expect(",\"assertion_alg\": \"HS256\"", -EINVAL, "use \"PS256\" or \"RS256\"",
 	       "assertion_alg HS256 is refused with the valid values");
 	expect(",\"storage\": {\"account\": \"a\", \"auth\": \"password\"}", -EINVAL,
-	       "use \"shared_key\", \"sas\" or \"entra\"",
+	       "use \"shared_key\", \"sas\", \"entra\" (the profile's credential), \"msi\"",
 	       "storage.auth 'password' is refused with the valid values");
 	expect(",\"storage\": {\"account\": \"a\", \"auth\": \"shared_key\"}", -EINVAL,
 	       "auth \"shared_key\" needs \"key_file\"", "shared_key without key_file");
@@ -452,10 +459,12 @@ static void test_missing(void)
 	TAP_OK(strstr(err, "no client: set \"client_id\" or AZURE_CLIENT_ID") != NULL, "%s", err);
 	write_config(0600, "{\"profiles\": {\"p\": {\"tenant_id\": \"" TENANT
 	                   "\", \"client_id\": \"" CLIENT "\"}}}");
-	TAP_EQ_INT(load(&c, "p"), -EINVAL, "no credential");
-	TAP_OK(strstr(err, "no credential") && strstr(err, "client_secret_file") &&
-	           strstr(err, "AZURE_CLIENT_CERTIFICATE_PATH"),
-	       "names every way to give one: %s", err);
+	rc = load(&c, "p");
+	TAP_EQ_INT(rc, 0, "no credential named: the profile loads");
+	TAP_EQ_INT(rc ? -1 : (int)c.credential, CRED_DEFAULT,
+	           "and signs in with DefaultAzureCredential's chain");
+	if (rc == 0)
+		config_release(&c);
 
 	write_profile("");
 	rc = load(&c, "nope");
@@ -681,6 +690,7 @@ static void test_env(void)
 	/* A certificate from the environment, when the profile names no credential. */
 	unsetenv("AZURE_CLIENT_SECRET");
 	snprintf(p, sizeof(p), "%s/env-cert.pem", dir);
+	write_file("env-cert.pem", 0600, "x");
 	setenv("AZURE_CLIENT_CERTIFICATE_PATH", p, 1);
 	write_config(0600, "{\"profiles\": {\"p\": {\"tenant_id\": \"t\"}}}");
 	rc = load(&c, "p");
@@ -755,6 +765,131 @@ static void test_to_json(void)
 	clear_env();
 }
 
+/* Issue 14: duplicates with their lines, a lone profile, numbers as numbers, key files. */
+static void test_system_tool(void)
+{
+	struct config c;
+	int rc;
+
+	write_file("client.secret", 0600, SECRET);
+	write_config(0600, "{\"profiles\": {\"p\": {\n"
+	                   "  \"tenant_id\": \"" TENANT "\",\n"
+	                   "  \"cache\": {\"budget_mb\": 64,\n"
+	                   "            \"budget_mb\": 128},\n"
+	                   "  \"client_id\": \"" CLIENT "\"}}}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, -EINVAL, "a key given twice is refused");
+	TAP_OK(strstr(err, "profiles.p.cache.budget_mb: on lines 3 and 4") != NULL,
+	       "with its path and both line numbers: %s", err);
+	write_config(0600, "{\"profiles\": {\"p\": {}},\n\"profiles\": {}}");
+	TAP_EQ_INT(load(&c, NULL), -EINVAL, "a top-level key given twice is refused");
+	TAP_OK(strstr(err, "profiles: on lines 1 and 2") != NULL, "%s", err);
+
+	write_config(0600, "{\"profiles\": {\"only\": {\"tenant_id\": \"" TENANT
+	                   "\", \"client_id\": \"" CLIENT "\"}}}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, 0, "one profile and no default_profile: it is used");
+	TAP_EQ_STR(rc ? NULL : c.profile, "only", "the lone profile");
+	if (rc == 0)
+		config_release(&c);
+
+	expect(", \"cache\": {\"budget_mb\": 1}", -EINVAL, "from 16 to 16777216",
+	       "ranges are printed as whole numbers");
+
+	/* The file holding a private key is a secret file. */
+	write_file("cert.pem", 0644, "cert and key");
+	write_profile(", \"client_certificate_file\": \"cert.pem\", \"credential\": "
+	              "\"client_certificate\"");
+	TAP_EQ_INT(load(&c, NULL), -EACCES, "a certificate file holding the key at 0644");
+	TAP_OK(strstr(err, "chmod 600") != NULL, "names the chmod: %s", err);
+	write_file("key.pem", 0640, "key");
+	write_profile(", \"client_certificate_file\": \"cert.pem\", \"client_key_file\": "
+	              "\"key.pem\", \"credential\": \"client_certificate\"");
+	TAP_EQ_INT(load(&c, NULL), -EACCES, "a key file at 0640");
+	TAP_OK(strstr(err, "key.pem has mode 0640") != NULL, "names the key file: %s", err);
+}
+
+static void test_credentials(void)
+{
+	static const struct {
+		const char *name;
+		enum config_cred want;
+	} names[] = {{"default", CRED_DEFAULT},
+	             {"environment", CRED_ENV},
+	             {"workload_identity", CRED_WORKLOAD},
+	             {"managed_identity", CRED_MSI},
+	             {"azure_cli", CRED_AZCLI},
+	             {"client_secret", CRED_SECRET}};
+	struct config c;
+	char extra[256];
+	int rc;
+
+	write_file("client.secret", 0600, SECRET);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(extra, sizeof(extra), ", \"credential\": \"%s\"%s", names[i].name,
+		         names[i].want == CRED_WORKLOAD ? ", \"federated_token_file\": \"t.jwt\""
+		                                        : "");
+		if (names[i].want == CRED_ENV)
+			setenv("AZURE_CLIENT_SECRET", ENV_SEC, 1);
+		write_profile(extra);
+		rc = load(&c, NULL);
+		TAP_EQ_INT(rc, 0, "credential \"%s\" is accepted", names[i].name);
+		TAP_EQ_INT(rc ? -1 : (int)c.credential, names[i].want, "  and chosen");
+		if (rc == 0)
+			config_release(&c);
+		unsetenv("AZURE_CLIENT_SECRET");
+	}
+	expect(", \"credential\": \"msi\"", -EINVAL,
+	       "use \"default\", \"environment\", \"workload_identity\"",
+	       "credential \"msi\" (storage's word) is not a profile credential");
+	expect(", \"credential\": \"workload_identity\"", -EINVAL,
+	       "needs \"federated_token_file\" or AZURE_FEDERATED_TOKEN_FILE",
+	       "workload identity without a token file");
+	expect(", \"managed_identity\": {\"client_id\": \"a\", \"object_id\": \"b\"}", -EINVAL,
+	       "give one of client_id, object_id and resource_id",
+	       "a managed identity named twice");
+	expect(", \"azure_cli\": {\"timeout_s\": 0}", -EINVAL, "from 1 to 600",
+	       "azure_cli.timeout_s out of range");
+	expect(", \"send_certificate_chain\": \"yes\"", -EINVAL, "expected true or false",
+	       "send_certificate_chain must be a boolean");
+
+	write_profile(", \"managed_identity\": {\"resource_id\": \"/subscriptions/x\"}, "
+	              "\"azure_cli\": {\"timeout_s\": 3}, \"storage\": {\"account\": \"acct\", "
+	              "\"auth\": \"msi\"}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc, 0, "storage.auth \"msi\" with a managed identity by resource id");
+	if (rc == 0) {
+		TAP_EQ_INT(c.storage_auth, STORAGE_ENTRA, "storage uses bearer tokens");
+		TAP_EQ_INT(c.storage_credential, CRED_MSI, "from its own managed identity");
+		TAP_EQ_INT(c.credential, CRED_SECRET, "while the profile keeps its secret");
+		TAP_EQ_STR(c.mi_resource_id, "/subscriptions/x", "managed_identity.resource_id");
+		TAP_EQ_INT(c.azcli_timeout_s, 3, "azure_cli.timeout_s");
+		config_release(&c);
+	}
+	write_profile(", \"storage\": {\"account\": \"acct\", \"auth\": \"azcli\"}");
+	rc = load(&c, NULL);
+	TAP_EQ_INT(rc ? -1 : (int)c.storage_credential, CRED_AZCLI, "storage.auth \"azcli\"");
+	TAP_EQ_INT(rc ? -1 : c.azcli_timeout_s, 10, "the CLI's default timeout is 10 s");
+	if (rc == 0)
+		config_release(&c);
+
+	/* AZURE_AUTHORITY_HOST gives the login endpoint; the profile's wins. */
+	setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us", 1);
+	write_profile("");
+	rc = load(&c, NULL);
+	TAP_EQ_STR(rc ? NULL : c.login_url, "https://login.microsoftonline.us",
+	           "AZURE_AUTHORITY_HOST replaces the public cloud's login");
+	if (rc == 0)
+		config_release(&c);
+	write_profile(", \"endpoints\": {\"login\": \"https://login.example\"}");
+	rc = load(&c, NULL);
+	TAP_EQ_STR(rc ? NULL : c.login_url, "https://login.example",
+	           "the profile's endpoints.login wins over AZURE_AUTHORITY_HOST");
+	if (rc == 0)
+		config_release(&c);
+	unsetenv("AZURE_AUTHORITY_HOST");
+}
+
 int main(void)
 {
 	char cmd[PATH_MAX + 16];
@@ -781,6 +916,8 @@ int main(void)
 	test_urls();
 	test_env();
 	test_to_json();
+	test_system_tool();
+	test_credentials();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -399,7 +399,7 @@ static void test_table(void)
 			total++;
 		}
 	}
-	TAP_EQ_INT(total, 27, "table: 27 fixed nodes under those parents");
+	TAP_EQ_INT(total, 28, "table: 28 fixed nodes under those parents");
 	TAP_OK(tree_child(N_ROOT, 0) && strcmp(tree_child(N_ROOT, 0)->name, "README") == 0 &&
 	           strcmp(tree_child(N_ROOT, 6)->name, ".mgdcfs") == 0 && !tree_child(N_ROOT, 7),
 	       "table: the root lists README ... .mgdcfs in order");

@@ -9,7 +9,7 @@
 // every request. Service modules of the other half of the sandbox are
 // optional, so each half can land and be tested on its own.
 //
-//   node emulator/main.js --state DIR [--port N] [--blob-proxy-port M]
+//   node emulator/main.js --state DIR [--port N] [--blob-proxy-port M] [--identity-port K]
 //   (0 picks a free port; without --port, the ports of sandbox.json)
 
 const fs = require('node:fs');
@@ -49,7 +49,7 @@ function loadServices() {
  * closes the servers and every connection and writes pending state. Only
  * one emulator may run in a process (the state is a module singleton).
  */
-async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env, blobProxyPort }) {
+async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env, blobProxyPort, identityPort }) {
   state.init({ stateDir, env });
   const services = loadServices();
   const faults = require('./lib/faults');
@@ -75,24 +75,37 @@ async function start({ stateDir, port = 0, host = '127.0.0.1', env = process.env
       throw e;
     }
   }
+  // IMDS and App Service's identity endpoint: plain HTTP, as the real ones.
+  let identity = null;
+  if (Number.isInteger(identityPort)) {
+    try {
+      identity = await require('./lib/identity').startServer({ port: identityPort, host });
+    } catch (e) {
+      server.close();
+      if (blobProxy) await blobProxy.stop();
+      throw e;
+    }
+  }
   const stop = async () => {
     const closed = new Promise((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     if (blobProxy) await blobProxy.stop();
+    if (identity) await identity.stop();
     state.flush();
     await closed;
   };
-  return { server, port: actual, url: `https://127.0.0.1:${actual}`, services, blobProxy, stop };
+  return { server, port: actual, url: `https://127.0.0.1:${actual}`, services, blobProxy, identity, stop };
 }
 
 module.exports = { start };
 
 function parseArgs(argv) {
-  const out = { port: undefined, stateDir: undefined, blobProxyPort: undefined };
+  const out = { port: undefined, stateDir: undefined, blobProxyPort: undefined, identityPort: undefined };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--state') out.stateDir = argv[++i];
     else if (argv[i] === '--port') out.port = Number(argv[++i]);
     else if (argv[i] === '--blob-proxy-port') out.blobProxyPort = Number(argv[++i]);
+    else if (argv[i] === '--identity-port') out.identityPort = Number(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!out.stateDir) throw new Error('usage: main.js --state DIR [--port N] [--blob-proxy-port M]');
@@ -105,9 +118,11 @@ if (require.main === module) {
     const seeded = JSON.parse(fs.readFileSync(path.join(args.stateDir, 'sandbox.json'), 'utf8')).ports || {};
     const port = Number.isInteger(args.port) ? args.port : seeded.emulator;
     const blobProxyPort = Number.isInteger(args.blobProxyPort) ? args.blobProxyPort : seeded.blobProxy;
-    const emu = await start({ stateDir: args.stateDir, port, blobProxyPort });
+    const identityPort = Number.isInteger(args.identityPort) ? args.identityPort : seeded.identity;
+    const emu = await start({ stateDir: args.stateDir, port, blobProxyPort, identityPort });
     console.log(`emulator: listening on ${emu.url} (services: ${emu.services.join(', ')})`);
     if (emu.blobProxy) console.log(`emulator: blob fault proxy on ${emu.blobProxy.url}`);
+    if (emu.identity) console.log(`emulator: IMDS and App Service identity endpoints on ${emu.identity.url}`);
     const shutdown = async (sig) => {
       console.log(`emulator: ${sig}, stopping`);
       await emu.stop();

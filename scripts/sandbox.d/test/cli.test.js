@@ -18,7 +18,10 @@ const ENV_NAMES = ['MGDC_SANDBOX_CA', 'MGDC_LOGIN_URL', 'MGDC_GRAPH_URL', 'MGDC_
   'MGDC_BLOB_URL', 'MGDC_TENANT_ID', 'MGDC_SUBSCRIPTION_ID', 'MGDC_RESOURCE_GROUP', 'MGDC_FACTORY',
   'MGDC_STORAGE_ACCOUNT', 'MGDC_STORAGE_KEY_FILE', 'MGDC_DEV_CLIENT_ID', 'MGDC_DEV_CLIENT_SECRET_FILE',
   'MGDC_ADMIN_CLIENT_ID', 'MGDC_ADMIN_CLIENT_SECRET_FILE', 'MGDC_CONFIG', 'MGDC_FAULTS_URL',
-  'MGDC_DEV_CERT_FILE', 'MGDC_DEV_KEY_FILE', 'MGDC_READER_CLIENT_ID', 'MGDC_READER_CLIENT_SECRET_FILE', 'MGDC_PORTAL_ONLY'];
+  'MGDC_DEV_CERT_FILE', 'MGDC_DEV_KEY_FILE', 'MGDC_READER_CLIENT_ID', 'MGDC_READER_CLIENT_SECRET_FILE', 'MGDC_PORTAL_ONLY',
+  // Credentials without a secret of their own (identities.js).
+  'MGDC_IMDS_URL', 'MGDC_APPSERVICE_ENDPOINT', 'MGDC_APPSERVICE_HEADER_FILE', 'MGDC_FEDERATED_SUBJECT',
+  'MGDC_AZ_STANDIN', 'MGDC_MI_SYSTEM_CLIENT_ID', 'MGDC_MI_CLIENT_ID', 'MGDC_MI_OBJECT_ID', 'MGDC_MI_RESOURCE_ID'];
 
 let dir;
 let env;
@@ -26,7 +29,8 @@ test.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgdc-sandbox-cli-'));
   env = { ...process.env, MGDC_SANDBOX_DIR: path.join(dir, 'state'),
     MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()),
-    MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()), MGDC_SANDBOX_RUN_SECONDS: '2' };
+    MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()), MGDC_SANDBOX_IDENTITY_PORT: String(await freePort()),
+    MGDC_SANDBOX_RUN_SECONDS: '2' };
 });
 test.after(() => {
   run('down');
@@ -106,6 +110,16 @@ test('env prints exactly the agreed names, and they work', async () => {
   const o = await request(`${e.MGDC_GRAPH_URL}/v1.0/organization`, { ca, token: t.json.access_token });
   assert.equal(o.json.value[0].id, e.MGDC_TENANT_ID);
   assert.equal((await request(e.MGDC_FAULTS_URL, { ca })).status, 200);
+  // The IMDS stand-in answers on the identity port, plain HTTP, for the seeded identity.
+  const imds = await new Promise((resolve, reject) => {
+    require('node:http').get(`${e.MGDC_IMDS_URL}/metadata/identity/oauth2/token?api-version=2018-02-01`
+      + `&resource=https://graph.microsoft.com&client_id=${e.MGDC_MI_CLIENT_ID}`, { headers: { Metadata: 'true' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on('error', reject);
+  });
+  assert.equal(imds, 200);
+  assert.ok(fs.statSync(path.join(e.MGDC_AZ_STANDIN, 'az')).mode & 0o111, 'the az stand-in is executable');
 });
 
 test('sas gives read+list on a container (the exports container exists) and no write', async () => {
@@ -255,9 +269,11 @@ test('a port held by another program is reported clearly and nothing is left run
   const srv = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => srv.once('listening', r));
   const other = path.join(dir, 'other');
-  for (const which of ['MGDC_SANDBOX_PORT', 'MGDC_SANDBOX_BLOB_PORT', 'MGDC_SANDBOX_BLOB_PROXY_PORT']) {
+  for (const which of ['MGDC_SANDBOX_PORT', 'MGDC_SANDBOX_BLOB_PORT', 'MGDC_SANDBOX_BLOB_PROXY_PORT',
+    'MGDC_SANDBOX_IDENTITY_PORT']) {
     const ports = { MGDC_SANDBOX_PORT: String(await freePort()), MGDC_SANDBOX_BLOB_PORT: String(await freePort()),
-      MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()), [which]: String(srv.address().port) };
+      MGDC_SANDBOX_BLOB_PROXY_PORT: String(await freePort()), MGDC_SANDBOX_IDENTITY_PORT: String(await freePort()),
+      [which]: String(srv.address().port) };
     const r = run('up', { MGDC_SANDBOX_DIR: other, ...ports });
     assert.notEqual(r.code, 0, which);
     assert.match(r.err, new RegExp(`port ${srv.address().port} \\(for [a-z ]+\\) is in use by another program.*${which}=N`));
@@ -275,6 +291,7 @@ test('down stops exactly ours: no process, no port left; a stale PID file is not
   assert.equal(await listening(Number(env.MGDC_SANDBOX_PORT)), false);
   assert.equal(await listening(Number(env.MGDC_SANDBOX_BLOB_PORT)), false);
   assert.equal(await listening(Number(env.MGDC_SANDBOX_BLOB_PROXY_PORT)), false);
+  assert.equal(await listening(Number(env.MGDC_SANDBOX_IDENTITY_PORT)), false);
   assert.equal(run('status').code, 3);
   // A PID file naming a process that is not ours (this test runner).
   fs.writeFileSync(path.join(env.MGDC_SANDBOX_DIR, 'run', 'emulator.pid'), String(process.pid));

@@ -25,7 +25,9 @@ const setup = require('../setup');
 
 const ROOT = path.resolve(__dirname, '..');
 const AZURITE = path.join(ROOT, 'node_modules', '.bin', 'azurite-blob');
-const READY_MS = 20000;
+// Azurite loads many modules before it listens: on a loaded 2-core machine (two test
+// suites at once) that took over 20 s; a deadline, not a measure.
+const READY_MS = 60000;
 
 // Azurite children must not outlive a test process that crashes or is
 // killed by the test runner's timeout.

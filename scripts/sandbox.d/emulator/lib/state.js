@@ -14,6 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { GLOBAL_ADMIN_ROLE } = require('../../setup');
+const platformIdentities = require('../../identities');
 
 const SAVE_DELAY_MS = 50;
 
@@ -77,6 +78,8 @@ function buildConfig(dir, env) {
     serverKeyFile: path.resolve(dir, s.files.serverKey),
     signingKeyPem: fs.readFileSync(path.resolve(dir, s.files.signingKey), 'utf8'),
     identities,
+    // Managed identities, federated credentials and their keys (identities.js).
+    ...platformIdentities.config(dir, s),
     // Every application Graph lists: the two identities first, then the extras.
     applications: [
       ...Object.values(s.identities).map((a) => ({ appId: a.appId, id: a.id, spId: a.spId,
@@ -161,6 +164,16 @@ state.identityByAppId = function identityByAppId(appId) {
     if (id.appId === appId) return { who, ...id };
   }
   return null;
+};
+
+/**
+ * managedIdentity(clientId) - a managed identity of the sandbox as a caller
+ * (its token's appid), shaped like identityByAppId's answer, or null.
+ */
+state.managedIdentity = function managedIdentity(clientId) {
+  const mi = Object.values(state.config.managedIdentities || {}).find((m) => m.clientId === clientId);
+  if (!mi) return null;
+  return { who: mi.name, appId: mi.clientId, oid: mi.principalId, displayName: mi.name, roles: [], managed: true };
 };
 
 module.exports = state;

@@ -16,6 +16,7 @@ const crypto = require('node:crypto');
 const state = require('./state');
 const { GLOBAL_ADMIN_ROLE } = require('../../setup');
 const { HttpError, armError, graphError, route, send } = require('./http');
+const fed = require('./identity');
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const SKEW_S = 300; // clock skew allowed on client assertions
@@ -194,6 +195,7 @@ function checkAssertion(jwt, identity, clientId, req, tenantSeg) {
     ok = false;
   }
   if (!ok) throw bad(700027, 'Client assertion failed signature validation.');
+  fed.checkX5c(header, identity.certPem, bad);
   if (payload.iss !== clientId || payload.sub !== clientId) {
     throw bad(700021, `Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
   }
@@ -266,7 +268,9 @@ async function tokenEndpoint(ctx) {
     if (type !== ASSERTION_TYPE) {
       throw aadError(400, 'invalid_request', 90014, `The request body must contain the following parameter: 'client_assertion_type' with the value '${ASSERTION_TYPE}'.`);
     }
-    checkAssertion(assertion, identity, clientId, req, tenantSeg);
+    // Workload identity federation: the assertion is another issuer's token.
+    if (fed.isFederated(assertion)) fed.checkFederated(assertion, identity, clientId);
+    else checkAssertion(assertion, identity, clientId, req, tenantSeg);
   } else if (secret) {
     const a = Buffer.from(secret);
     const b = Buffer.from(identity.secret);
@@ -373,7 +377,7 @@ function requireToken(ctx, audience) {
   const res = verify(m ? m[1] : null, audience);
   const kind = audience === AUDIENCES.graph ? 'graph' : 'arm';
   if (res.error) throw authError(kind, res, audience);
-  const id = state.identityByAppId(res.claims.appid);
+  const id = state.identityByAppId(res.claims.appid) || state.managedIdentity(res.claims.appid);
   if (!id) throw authError(kind, { error: 'signature', claims: res.claims }, audience);
   return {
     appId: id.appId,
