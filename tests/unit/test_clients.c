@@ -767,6 +767,8 @@ static void live_rbac(struct live *L)
 	rbac_storage_scope(scope, sizeof(scope), L->sub, L->rg, getenv("MGDC_STORAGE_ACCOUNT"));
 	TAP_EQ_INT(sp ? rbac_list(r, scope, sp, &items, &e) : -1, 0, "live: rbac_list (%s)", e.msg);
 	TAP_OK(rbac_grants_blob_write(items, scope), "live: Storage Blob Data Contributor granted");
+	cJSON_Delete(items);
+	items = NULL;
 	TAP_EQ_INT(rbac_list(r, "/subscriptions/x/../../y", sp ? sp : "x", &items, &e), -EINVAL,
 	           "live: a scope with '..' is refused before any request");
 	cJSON_Delete(sps);
