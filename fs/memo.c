@@ -8,6 +8,8 @@
  */
 #include "fs/memo.h"
 
+#include "base/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -85,14 +87,6 @@ static struct entry *find(struct memo *m, const char *key)
 	return NULL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds, not seconds: "never older than its TTL" must hold to the TTL. */
 static int fresh(const struct entry *e, int ttl_s, long long now)
 {
@@ -125,17 +119,17 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 			e->next = m->head;
 			m->head = e;
 		}
-		if (fresh(e, ttl_s, now_ms()) || !e->busy)
+		if (fresh(e, ttl_s, clock_ms()) || !e->busy)
 			break;
 		pthread_cond_wait(&m->cond, &m->lock);
 	}
-	if (!fresh(e, ttl_s, now_ms())) {
+	if (!fresh(e, ttl_s, clock_ms())) {
 		e->busy = 1;
 		e->dropped = 0;
 		e->refs++; /* keep it alive while unlocked even if dropped */
 		pthread_mutex_unlock(&m->lock);
 		/* The document is as old as the request that fetched it. */
-		fetched_at = now_ms();
+		fetched_at = clock_ms();
 		rc = fn(ud, key, &doc, msg, sizeof(msg));
 		pthread_mutex_lock(&m->lock);
 		e->busy = 0;
@@ -177,7 +171,7 @@ int memo_get(struct memo *m, const char *key, int ttl_s, memo_fetch_fn fn, void 
 			e->err = rc;
 			snprintf(e->errmsg, sizeof(e->errmsg), "%s", msg);
 			e->fetched = time(NULL);
-			e->fetched_ms = now_ms(); /* a failure is remembered from when it ended */
+			e->fetched_ms = clock_ms(); /* a failure is remembered from when it ended */
 			cJSON_Delete(e->doc);
 			e->doc = NULL;
 			entry_unref(e);

@@ -42,6 +42,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 #define AUTH_REPLY_MAX      (64u << 10) /* token reply body */
@@ -91,14 +92,6 @@ struct auth {
 	pthread_cond_t cond;
 	struct auth_tok *toks; /* protected by lock */
 };
-
-static long auth_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void auth_wipe_free(char *s)
 {
@@ -993,11 +986,11 @@ static void auth_tok_settle(struct auth *a, struct auth_tok *t, int rc, char *to
 	t->last_err = rc;
 	t->last_e = *e;
 	if (rc < 0)
-		t->next_try_ms = auth_now_ms() + AUTH_RETRY_MS;
+		t->next_try_ms = clock_ms() + AUTH_RETRY_MS;
 	if (rc == 0) {
 		auth_wipe_free(t->token);
 		t->token = token;
-		t->got_ms = auth_now_ms();
+		t->got_ms = clock_ms();
 		t->life_ms = life_s * 1000;
 		t->next_try_ms = 0;
 		log_info("auth: token for %s, valid %ld s",
@@ -1021,7 +1014,7 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
 		goto out;
 	}
 	for (;;) {
-		long now = auth_now_ms();
+		long now = clock_ms();
 		int live = t->token && now < t->got_ms + t->life_ms;
 		char *tok = NULL;
 		long life = 0;
@@ -1042,8 +1035,7 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
 			gen = t->gen;
 			while (t->refreshing && t->gen == gen)
 				pthread_cond_wait(&a->cond, &a->lock);
-			if (t->last_err < 0 &&
-			    !(t->token && auth_now_ms() < t->got_ms + t->life_ms)) {
+			if (t->last_err < 0 && !(t->token && clock_ms() < t->got_ms + t->life_ms)) {
 				res = t->last_err;
 				if (e)
 					*e = t->last_e;
@@ -1060,7 +1052,7 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
 		if (res < 0) {
 			char esc[128];
 
-			if (t->token && auth_now_ms() < t->got_ms + t->life_ms) {
+			if (t->token && clock_ms() < t->got_ms + t->life_ms) {
 				log_info(
 				    "auth: refresh for %s failed (%s); the current token is still "
 				    "valid",

@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 extern char **environ;
@@ -91,14 +92,6 @@ int azcli_parse_output(const char *out, size_t len, long now, char **token, long
 	return res;
 }
 
-static long azcli_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read both pipes until both close or the deadline passes. Returns 0 or -ETIMEDOUT. */
 static int azcli_collect(int fds[2], char *bufs[2], size_t lens[2], const size_t caps[2],
                          long deadline)
@@ -108,7 +101,7 @@ static int azcli_collect(int fds[2], char *bufs[2], size_t lens[2], const size_t
 	while (open_n > 0) {
 		struct pollfd p[2];
 		int np = 0, idx[2];
-		long left = deadline - azcli_now_ms();
+		long left = deadline - clock_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -240,7 +233,7 @@ int azcli_token(const struct azcli_opts *o, const char *scope, char **token, lon
 	fds[0] = out[0];
 	fds[1] = err[0];
 	out[0] = err[0] = -1;
-	res = azcli_collect(fds, bufs, lens, caps, azcli_now_ms() + timeout);
+	res = azcli_collect(fds, bufs, lens, caps, clock_ms() + timeout);
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 #define BLOB_KEY_MAX         256
@@ -783,14 +784,6 @@ struct blob_call {
 	int idempotent;
 };
 
-static long blob_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Failures that say the storage endpoint cannot be reached at all (no HTTP reply). */
 static int blob_unreachable(int rc)
 {
@@ -819,7 +812,7 @@ static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struc
 	struct http_req req;
 	char *path = blob_path(c->container, c->name), *sts = NULL;
 	size_t nh = 0, i;
-	long left = __atomic_load_n(&bc->down_until_ms, __ATOMIC_RELAXED) - blob_now_ms();
+	long left = __atomic_load_n(&bc->down_until_ms, __ATOMIC_RELAXED) - clock_ms();
 	int res = -ENOMEM;
 
 	memset(resp, 0, sizeof(*resp));
@@ -897,7 +890,7 @@ static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struc
 		res = http_do(bc->h, &req, resp);
 	if (blob_unreachable(res) && resp->n_headers == 0) {
 		__atomic_store_n(&bc->down_err, res, __ATOMIC_RELAXED);
-		__atomic_store_n(&bc->down_until_ms, blob_now_ms() + BLOB_DOWN_HOLD_MS,
+		__atomic_store_n(&bc->down_until_ms, clock_ms() + BLOB_DOWN_HOLD_MS,
 		                 __ATOMIC_RELAXED);
 	} else if (res == 0) {
 		__atomic_store_n(&bc->down_until_ms, 0, __ATOMIC_RELAXED);

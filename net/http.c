@@ -47,6 +47,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 #ifndef MGDCFS_VERSION
@@ -106,14 +107,6 @@ static void http_global_init(void)
 	http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static long http_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int (*http_cancel_fn)(void); /* atomic: set while threads run */
 
 void http_set_cancel(int (*fn)(void))
@@ -158,7 +151,7 @@ static uint64_t http_rand(void)
 
 	if (s == 0) {
 		if (getrandom(&s, sizeof(s), 0) != sizeof(s))
-			s = (uint64_t)http_now_ms() ^ (uint64_t)(uintptr_t)&s;
+			s = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)&s;
 		s |= 1;
 	}
 	s ^= s << 13;
@@ -1061,7 +1054,7 @@ out:
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 {
 	struct curl_slist *hdrs = NULL;
-	long start = http_now_ms(), deadline = start + h->o.deadline_ms;
+	long start = clock_ms(), deadline = start + h->o.deadline_ms;
 	int res, max_retries = req->no_retry ? 0 : h->o.max_retries;
 	char where[256];
 
@@ -1077,7 +1070,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		goto out;
 	}
 	for (;;) {
-		long left = deadline - http_now_ms(), wait;
+		long left = deadline - clock_ms(), wait;
 		long tmo = h->o.attempt_timeout_ms > 0 && h->o.attempt_timeout_ms < left
 		               ? h->o.attempt_timeout_ms
 		               : left;
@@ -1120,7 +1113,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 			ra_ms = http_resp_header(resp, "retry-after-ms");
 		wait = http_retry_delay_ms(resp->attempts, ra, ra_ms, h->o.backoff_base_ms,
 		                           h->o.backoff_max_ms);
-		if (http_now_ms() + wait >= deadline)
+		if (clock_ms() + wait >= deadline)
 			break;
 		log_info("http: %s %s: %s; retry %d/%d in %ld ms",
 		         req->method ? req->method : "GET",
@@ -1142,7 +1135,7 @@ out:
 		log_debug("http: %s %s -> %ld (%d attempt(s), %zu bytes, %ld ms)%s%s",
 		          req->method ? req->method : "GET",
 		          http_url_for_log(req->url, where, sizeof(where)), resp->status,
-		          resp->attempts, resp->body_len, http_now_ms() - start,
+		          resp->attempts, resp->body_len, (long)(clock_ms() - start),
 		          res < 0 ? ": " : "", res < 0 ? resp->error : "");
 	return res;
 }

@@ -26,6 +26,7 @@
 
 #include <curl/curl.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 #define REST_MAX_HEADERS 16  /* extra headers a caller may pass */
@@ -591,20 +592,12 @@ out:
 	return res;
 }
 
-static long rest_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struct rest_result *r,
                   long deadline_ms, struct net_error *e)
 {
 	struct rest_call c = {.url = r->async_url};
 	struct rest_result s;
-	long end = rest_now_ms() + deadline_ms, wait_s = r->retry_after;
+	long end = clock_ms() + deadline_ms, wait_s = r->retry_after;
 	const char *status;
 	int res;
 
@@ -621,7 +614,7 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 		return rest_error(e, EPROTO, "ForeignOperationUrl",
 		                  "refused to poll an operation on another origin");
 	for (;;) {
-		long left = end - rest_now_ms(), ms = (wait_s > 0 ? wait_s : 1) * 1000;
+		long left = end - clock_ms(), ms = (wait_s > 0 ? wait_s : 1) * 1000;
 
 		if (ms > 10000)
 			ms = 10000;
