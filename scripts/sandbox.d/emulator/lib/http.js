@@ -132,4 +132,25 @@ function listen(server, port, host) {
   });
 }
 
-module.exports = { listen, HttpError, armError, graphError, route, routes, send, readBody, parseJson, dispatch, MAX_BODY };
+// Entra's timestamp form in error descriptions: '2024-01-01 12:00:00Z'.
+const isoSecond = (d) => d.toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+
+// The error body of Entra's token endpoint (mgdc-control-plane.md §8.3), with
+// its trace ids; used by the token endpoint and the identity endpoints.
+function aadError(status, error, code, text, extra = {}) {
+  const trace = crypto.randomUUID();
+  const corr = crypto.randomUUID();
+  const ts = isoSecond(new Date());
+  return new HttpError(status, {
+    error,
+    error_description: `AADSTS${code}: ${text} Trace ID: ${trace} Correlation ID: ${corr} Timestamp: ${ts}`,
+    error_codes: [code],
+    timestamp: ts,
+    trace_id: trace,
+    correlation_id: corr,
+    error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+    ...extra,
+  }, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
+}
+
+module.exports = { listen, HttpError, aadError, armError, graphError, route, routes, send, readBody, parseJson, dispatch, isoSecond, MAX_BODY };

@@ -18,26 +18,9 @@
 const crypto = require('node:crypto');
 const http = require('node:http');
 const state = require('./state');
-const { HttpError } = require('./http');
+const { aadError, isoSecond } = require('./http');
 
 const SKEW_S = 300;
-
-// ------------------------------------------------------------ errors
-
-const isoSecond = (d) => d.toISOString().replace('T', ' ').slice(0, 19) + 'Z';
-
-// Entra's token-endpoint error body (same shape as tokens.js's).
-function aadError(status, error, code, text) {
-  const trace = crypto.randomUUID();
-  const corr = crypto.randomUUID();
-  const ts = isoSecond(new Date());
-  return new HttpError(status, {
-    error,
-    error_description: `AADSTS${code}: ${text} Trace ID: ${trace} Correlation ID: ${corr} Timestamp: ${ts}`,
-    error_codes: [code], timestamp: ts, trace_id: trace, correlation_id: corr,
-    error_uri: `https://login.microsoftonline.com/error?code=${code}`,
-  }, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
-}
 
 function decode(jwt) {
   const parts = String(jwt).split('.');

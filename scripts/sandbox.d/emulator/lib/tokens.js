@@ -15,7 +15,7 @@
 const crypto = require('node:crypto');
 const state = require('./state');
 const { GLOBAL_ADMIN_ROLE } = require('../../setup');
-const { HttpError, armError, graphError, route, send } = require('./http');
+const { aadError, armError, graphError, isoSecond, route, send } = require('./http');
 const fed = require('./identity');
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -110,25 +110,6 @@ function decodeJwt(jwt) {
 }
 
 // ---------------------------------------------------------------- errors
-
-const isoSecond = (d) => d.toISOString().replace('T', ' ').slice(0, 19) + 'Z';
-
-// The error body of the token endpoint (§8.3), with its trace ids.
-function aadError(status, error, code, text, extra = {}) {
-  const trace = crypto.randomUUID();
-  const corr = crypto.randomUUID();
-  const ts = isoSecond(new Date());
-  return new HttpError(status, {
-    error,
-    error_description: `AADSTS${code}: ${text} Trace ID: ${trace} Correlation ID: ${corr} Timestamp: ${ts}`,
-    error_codes: [code],
-    timestamp: ts,
-    trace_id: trace,
-    correlation_id: corr,
-    error_uri: `https://login.microsoftonline.com/error?code=${code}`,
-    ...extra,
-  }, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
-}
 
 const missing = (name) => aadError(400, 'invalid_request', 900144,
   `The request body must contain the following parameter: '${name}'.`);
