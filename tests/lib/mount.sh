@@ -227,6 +227,20 @@ cfg() {
 	MGDC_CONFIG=$T_DIR/$1.json
 }
 
+# profile_only NAME JQ-FILTER: a copy of the sandbox config with the developer
+# profile changed by the filter, as the only profile (NAME) of the file; prints
+# its path.
+profile_only() {
+	local out=$T_DIR/$1.json
+	jq --arg name "$1" '{default_profile: $name, profiles: {($name): (.profiles.developer | '"$2"')}}' \
+		"$MGDC_CONFIG" >"$out"
+	chmod 600 "$out"
+	echo "$out"
+}
+
+# quiet CMD...: CMD with its output thrown away (for check, which shows only the status).
+quiet() { "$@" >/dev/null 2>&1; }
+
 # last_error MNT: the newest line of MNT/.mgdcfs/errors.
 last_error() { tail -1 "$1/.mgdcfs/errors"; }
 

@@ -17,16 +17,6 @@ SECRET_VALUE=$(cat "$MGDC_DEV_CLIENT_SECRET_FILE")
 MP=$T_DIR/mnt
 mkdir -p "$MP"
 
-# profile_only NAME JQ-FILTER: a copy of the sandbox config with the developer
-# profile changed by the filter, as the only profile (NAME) of the file; prints
-# its path.
-profile_only() {
-	local out=$T_DIR/$1.json
-	jq --arg name "$1" '{default_profile: $name, profiles: {($name): (.profiles.developer | '"$2"')}}' \
-		"$MGDC_CONFIG" >"$out"
-	chmod 600 "$out"
-	echo "$out"
-}
 
 
 # ---- a CA that did not sign the server ----

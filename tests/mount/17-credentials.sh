@@ -21,15 +21,9 @@ TENANT=$MGDC_TENANT_ID
 AZ=$MGDC_AZ_STANDIN
 export MGDC_SANDBOX_DIR
 
-# cfg NAME JQ: a config with one profile NAME: the developer's without any
-# credential, changed by JQ. Prints its path.
-cfg() {
-	local out=$T_DIR/$1.json
-	jq --arg n "$1" '{profiles: {($n): (.profiles.developer | del(.client_secret_file) | '"$2"')}}' \
-		"$MGDC_CONFIG" >"$out"
-	chmod 600 "$out"
-	echo "$out"
-}
+# nocred NAME JQ: a config whose only profile NAME is the developer's without
+# any credential, changed by JQ (profile_only). Prints its path.
+nocred() { profile_only "$1" "del(.client_secret_file) | $2"; }
 
 # mounts DESC NAME CONFIG [VAR=value ...]: mount with that environment; the tenant
 # must be the sandbox's; unmount with status 0; no error or warning in the log.
@@ -91,13 +85,13 @@ cat "$MGDC_DEV_CERT_FILE" "$MGDC_DEV_KEY_FILE" >"$T_DIR/dev.pem"
 chmod 600 "$T_DIR/dev.pem"
 
 # ---- the environment (EnvironmentCredential) ----
-c=$(cfg envsec 'del(.tenant_id, .client_id)')
+c=$(nocred envsec 'del(.tenant_id, .client_id)')
 mounts "AZURE_CLIENT_SECRET with AZURE_TENANT_ID and AZURE_CLIENT_ID" envsec "$c" \
 	AZURE_TENANT_ID="$TENANT" AZURE_CLIENT_ID="$MGDC_DEV_CLIENT_ID" AZURE_CLIENT_SECRET="$SECRET_VALUE"
 is "$(jq -r .credential <<<"$LAST_CONFIG_JSON")" "environment" ".mgdcfs/config.json names the environment credential"
 if grep -qF "$SECRET_VALUE" <<<"$LAST_CONFIG_JSON"; then not_ok "and shows no secret"; else ok "and shows no secret"; fi
 
-c=$(cfg envpem '.')
+c=$(nocred envpem '.')
 mounts "AZURE_CLIENT_CERTIFICATE_PATH (PEM, certificate and key)" envpem "$c" \
 	AZURE_CLIENT_CERTIFICATE_PATH="$T_DIR/dev.pem"
 cp "$T_DIR/dev.pem" "$T_DIR/loose.pem"
@@ -109,7 +103,7 @@ printf 'pfx-pass-%s\n' "$RANDOM" >"$T_DIR/pfx.pass"
 openssl pkcs12 -export -in "$MGDC_DEV_CERT_FILE" -inkey "$MGDC_DEV_KEY_FILE" -out "$T_DIR/dev.pfx" \
 	-passout "file:$T_DIR/pfx.pass" 2>/dev/null || not_ok "openssl pkcs12 -export"
 chmod 600 "$T_DIR/dev.pfx"
-c=$(cfg envpfx '.')
+c=$(nocred envpfx '.')
 mounts "PKCS#12 with AZURE_CLIENT_CERTIFICATE_PASSWORD" envpfx "$c" \
 	AZURE_CLIENT_CERTIFICATE_PATH="$T_DIR/dev.pfx" AZURE_CLIENT_CERTIFICATE_PASSWORD="$(cat "$T_DIR/pfx.pass")"
 refused "PKCS#12 with a wrong password" "the PKCS#12 password is wrong" "$c" \
@@ -119,68 +113,68 @@ if grep -qF "$(cat "$T_DIR/pfx.pass")" "$T_DIR/err" "$T_DIR/out"; then not_ok "t
 # An encrypted PEM key, its password in a 0600 file named by the profile.
 openssl pkey -in "$MGDC_DEV_KEY_FILE" -aes256 -out "$T_DIR/enc.key" -passout "file:$T_DIR/pfx.pass" 2>/dev/null
 chmod 600 "$T_DIR/enc.key"
-c=$(cfg enckey ".client_certificate_file = \"$MGDC_DEV_CERT_FILE\" | .client_key_file = \"$T_DIR/enc.key\"
+c=$(nocred enckey ".client_certificate_file = \"$MGDC_DEV_CERT_FILE\" | .client_key_file = \"$T_DIR/enc.key\"
 	| .client_certificate_password_file = \"$T_DIR/pfx.pass\"")
 mounts "an encrypted PEM key with client_certificate_password_file" enckey "$c"
 
 # The x5c chain: the certificate file holds the chain after the certificate.
 cat "$MGDC_DEV_CERT_FILE" "$MGDC_SANDBOX_CA" "$MGDC_DEV_KEY_FILE" >"$T_DIR/chain.pem"
 chmod 600 "$T_DIR/chain.pem"
-c=$(cfg x5c ".client_certificate_file = \"$T_DIR/chain.pem\" | .send_certificate_chain = true")
+c=$(nocred x5c ".client_certificate_file = \"$T_DIR/chain.pem\" | .send_certificate_chain = true")
 mounts "send_certificate_chain: the assertion carries x5c (checked by the sandbox)" x5c "$c"
-c=$(cfg x5cenv '.')
+c=$(nocred x5cenv '.')
 mounts "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN=true" x5cenv "$c" \
 	AZURE_CLIENT_CERTIFICATE_PATH="$T_DIR/chain.pem" AZURE_CLIENT_SEND_CERTIFICATE_CHAIN=true
 
 # A sovereign cloud's login host comes from AZURE_AUTHORITY_HOST.
-c=$(cfg authority "del(.endpoints.login) | .client_secret_file = \"$MGDC_DEV_CLIENT_SECRET_FILE\"")
+c=$(nocred authority "del(.endpoints.login) | .client_secret_file = \"$MGDC_DEV_CLIENT_SECRET_FILE\"")
 mounts "AZURE_AUTHORITY_HOST gives the login endpoint" authority "$c" AZURE_AUTHORITY_HOST="$MGDC_LOGIN_URL"
 is "$(jq -r .endpoints.login <<<"$LAST_CONFIG_JSON")" "$MGDC_LOGIN_URL" "the login endpoint in use is AZURE_AUTHORITY_HOST's"
 
 # ---- workload identity ----
 "$T_ROOT/scripts/sandbox" federated-token >"$T_DIR/fed.token"
-c=$(cfg wi '.')
+c=$(nocred wi '.')
 mounts "workload identity: AZURE_FEDERATED_TOKEN_FILE" wi "$c" AZURE_FEDERATED_TOKEN_FILE="$T_DIR/fed.token"
 check "the chain says the workload identity gave the token" grep -q "auth: workload identity gave a token" "$T_DIR/wi.log"
-c=$(cfg wix ".credential = \"workload_identity\" | .federated_token_file = \"$T_DIR/fed.token\"")
+c=$(nocred wix ".credential = \"workload_identity\" | .federated_token_file = \"$T_DIR/fed.token\"")
 mounts "credential \"workload_identity\" with federated_token_file" wix "$c"
 "$T_ROOT/scripts/sandbox" federated-token system:serviceaccount:other:intruder >"$T_DIR/fed-other.token"
-c=$(cfg wibad '.credential = "workload_identity"')
+c=$(nocred wibad '.credential = "workload_identity"')
 refused "a federated token of another subject" "AADSTS700213" "$c" AZURE_FEDERATED_TOKEN_FILE="$T_DIR/fed-other.token"
 "$T_ROOT/scripts/sandbox" federated-token "" "" -3600 >"$T_DIR/fed-old.token"
 refused "an expired federated token" "AADSTS700024" "$c" AZURE_FEDERATED_TOKEN_FILE="$T_DIR/fed-old.token"
 refused "credential workload_identity without a token file" "needs \"federated_token_file\" or AZURE_FEDERATED_TOKEN_FILE" "$c"
 
 # ---- managed identity ----
-c=$(cfg msi '.credential = "managed_identity"')
+c=$(nocred msi '.credential = "managed_identity"')
 mounts "managed identity (IMDS, system-assigned)" msi "$c" AZURE_POD_IDENTITY_AUTHORITY_HOST="$MGDC_IMDS_URL"
 for k in client_id:MGDC_MI_CLIENT_ID object_id:MGDC_MI_OBJECT_ID resource_id:MGDC_MI_RESOURCE_ID; do
 	f=${k%%:*} v=${k#*:}
-	c=$(cfg "uami-$f" ".credential = \"managed_identity\" | .managed_identity = {$f: \"${!v}\"}")
+	c=$(nocred "uami-$f" ".credential = \"managed_identity\" | .managed_identity = {$f: \"${!v}\"}")
 	mounts "managed identity (IMDS, user-assigned by $f)" "uami-$f" "$c" AZURE_POD_IDENTITY_AUTHORITY_HOST="$MGDC_IMDS_URL"
 done
-c=$(cfg uamibad '.credential = "managed_identity" | .managed_identity = {client_id: "00000000-0000-0000-0000-00000000dead"}')
+c=$(nocred uamibad '.credential = "managed_identity" | .managed_identity = {client_id: "00000000-0000-0000-0000-00000000dead"}')
 refused "a user-assigned identity the machine does not have" "Identity not found" "$c" \
 	AZURE_POD_IDENTITY_AUTHORITY_HOST="$MGDC_IMDS_URL"
 HDR=$(tr -d '\n' <"$MGDC_APPSERVICE_HEADER_FILE")
-c=$(cfg appsvc '.credential = "managed_identity"')
+c=$(nocred appsvc '.credential = "managed_identity"')
 mounts "managed identity (App Service: IDENTITY_ENDPOINT, IDENTITY_HEADER)" appsvc "$c" \
 	IDENTITY_ENDPOINT="$MGDC_APPSERVICE_ENDPOINT" IDENTITY_HEADER="$HDR"
 refused "App Service with a wrong IDENTITY_HEADER" "answered 401" "$c" \
 	IDENTITY_ENDPOINT="$MGDC_APPSERVICE_ENDPOINT" IDENTITY_HEADER=wrong
-c=$(cfg msichain '.')
+c=$(nocred msichain '.')
 mounts "no credential named: DefaultAzureCredential finds the managed identity" msichain "$c" \
 	AZURE_POD_IDENTITY_AUTHORITY_HOST="$MGDC_IMDS_URL"
 check "the chain says the managed identity gave the token" grep -q "auth: managed identity gave a token" "$T_DIR/msichain.log"
 
 # ---- the Azure CLI (the sandbox's stand-in on PATH) ----
-c=$(cfg azcli '.credential = "azure_cli"')
+c=$(nocred azcli '.credential = "azure_cli"')
 refused "the Azure CLI before az login" "run 'az login'" "$c" PATH="$AZ:$PATH"
 PATH="$AZ:$PATH" az login --service-principal --username "$MGDC_DEV_CLIENT_ID" --tenant "$TENANT" \
 	--certificate "$T_DIR/dev.pem" >"$T_DIR/login.json" 2>"$T_DIR/login.err"
 is "$(jq -r '.[0].tenantId' "$T_DIR/login.json" 2>/dev/null)" "$TENANT" "az login (stand-in) signs in"
 mounts "the Azure CLI: az account get-access-token" azcli "$c" PATH="$AZ:$PATH"
-c=$(cfg azchain '.')
+c=$(nocred azchain '.')
 mounts "no credential named, no managed identity: DefaultAzureCredential finds the Azure CLI" azchain "$c" \
 	PATH="$AZ:$PATH"
 check "the chain says the Azure CLI gave the token" grep -q "auth: Azure CLI gave a token" "$T_DIR/azchain.log"
@@ -188,7 +182,7 @@ check "the chain says the Azure CLI gave the token" grep -q "auth: Azure CLI gav
 mkdir -p "$T_DIR/slowbin"
 printf '#!/bin/sh\nsleep 300 &\necho $! >"%s/slow.child"\nsleep 300\n' "$T_DIR" >"$T_DIR/slowbin/az"
 chmod 755 "$T_DIR/slowbin/az"
-c=$(cfg azslow '.credential = "azure_cli" | .azure_cli = {timeout_s: 1}')
+c=$(nocred azslow '.credential = "azure_cli" | .azure_cli = {timeout_s: 1}')
 refused "an Azure CLI that hangs (timeout_s 1)" "did not finish within 1 s and was stopped" "$c" \
 	PATH="$T_DIR/slowbin:$PATH"
 child=$(cat "$T_DIR/slow.child" 2>/dev/null)
@@ -200,7 +194,7 @@ if [ -n "$child" ] && ! kill -0 "$child" 2>/dev/null; then ok "the hanging CLI's
 fi
 
 # ---- nothing works: the error lists every source, in order, with why ----
-c=$(cfg none '.')
+c=$(nocred none '.')
 refused "no credential anywhere" "no credential worked, tried in DefaultAzureCredential's order" "$c"
 order=$(grep -o 'environment: \|workload identity: \|managed identity: \|Azure CLI: ' "$T_DIR/err" | tr -d '\n')
 is "$order" "environment: workload identity: managed identity: Azure CLI: " \
@@ -215,7 +209,7 @@ blob_put "$C" "d/data.bin" "$T_DIR/data.bin" || not_ok "upload d/data.bin"
 blob_get "$C" "d/data.bin" "$T_DIR/direct.bin" || not_ok "direct download"
 want=$(sha256sum <"$T_DIR/direct.bin" | cut -d' ' -f1)
 for a in msi azcli; do
-	c=$(cfg "st-$a" ".client_secret_file = \"$MGDC_DEV_CLIENT_SECRET_FILE\" | .storage = {account: .storage.account, auth: \"$a\", containers: [\"$C\"]}")
+	c=$(nocred "st-$a" ".client_secret_file = \"$MGDC_DEV_CLIENT_SECRET_FILE\" | .storage = {account: .storage.account, auth: \"$a\", containers: [\"$C\"]}")
 	MGDC_CONFIG_SAVED=$MGDC_CONFIG
 	MGDC_CONFIG=$c
 	if with_env AZURE_POD_IDENTITY_AUTHORITY_HOST="$MGDC_IMDS_URL" PATH="$AZ:$PATH" -- mount_fs "st-$a" "st-$a"; then

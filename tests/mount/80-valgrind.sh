@@ -34,7 +34,6 @@ MGDCFS=$T_DIR/vg-mgdcfs mount_fs m admin || {
 }
 echo "# figure: valgrind_mount_s=$((SECONDS - t0))"
 PID=${T_PIDS[m]}
-quiet() { "$@" >/dev/null 2>&1; }
 check "tenant.json parses" quiet jq -e .id "$MNT/tenant/tenant.json"
 check "ls -lR of the control plane" quiet ls -lR "$MNT/tenant" "$MNT/catalog" "$MNT/apps" "$MNT/pipelines" "$MNT/.mgdcfs"
 check "stats.json parses" quiet jq -e . "$MNT/.mgdcfs/stats.json"

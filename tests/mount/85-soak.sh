@@ -122,7 +122,6 @@ check "spec writes and triggers ($cmds) all succeeded" test "$cmds" -gt 1 -a "$c
 [ -s "$T_DIR/w/fail" ] && head -5 "$T_DIR/w/fail"
 runs=$(ls "$D/pipelines/soak$C/runs" 2>/dev/null | grep -vc latest)
 check "the service holds the runs the commands started ($runs)" test "$runs" -ge 1
-quiet() { "$@" >/dev/null 2>&1; }
 stats=$(cat "$D/.mgdcfs/stats.json")
 echo "# figure: soak_chunk_fetches=$(jq -r '.datasets.chunk_fetches // empty' <<<"$stats")"
 check "the cache stayed within its budget + one chunk" quiet jq -e '.cache.bytes_used <= (16 * 1048576 + 8388608)' <<<"$stats"
