@@ -287,8 +287,9 @@ static void daemon_on_signal(int sig)
 	unsigned char c = (unsigned char)sig;
 
 	if (sig == SIGTERM || sig == SIGINT) {
-		if (!sig_stop)
-			sig_stop = sig;
+		/* Atomic: http's cancel hook reads it from every thread. */
+		if (!__atomic_load_n(&sig_stop, __ATOMIC_RELAXED))
+			__atomic_store_n(&sig_stop, sig, __ATOMIC_RELEASE);
 		/* What libfuse's own handler does: the loop ends at its next wake-up. */
 		if (sig_se)
 			fuse_session_exit(sig_se);
@@ -404,7 +405,7 @@ void daemon_signals_stop(void)
 
 int daemon_stop_signal(void)
 {
-	return sig_stop;
+	return __atomic_load_n(&sig_stop, __ATOMIC_ACQUIRE);
 }
 
 void daemon_notify(const char *fmt, ...)

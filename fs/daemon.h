@@ -67,7 +67,7 @@ int daemon_signals_start(struct fuse_session *se, void (*reload)(void), void (*d
 /* daemon_signals_stop - stop the thread; later SIGHUP/SIGUSR1/SIGUSR2 are ignored. */
 void daemon_signals_stop(void);
 
-/* daemon_stop_signal - SIGTERM or SIGINT if one ended the session, else 0. */
+/* daemon_stop_signal - SIGTERM or SIGINT if one ended the session, else 0. Any thread. */
 int daemon_stop_signal(void);
 
 /*

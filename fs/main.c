@@ -39,6 +39,7 @@
 #include "net/billing.h"
 #include "net/blob.h"
 #include "net/graph.h"
+#include "net/http.h"
 #include "net/rbac.h"
 #include "net/reg.h"
 #include "net/http.h"
@@ -445,6 +446,21 @@ static int set_cache_dir(struct config *c, const char *dir)
 	return -1;
 }
 
+/* The session whose end http's cancel hook watches (set before the loop runs). */
+static struct fuse_session *stop_session;
+
+/*
+ * http's cancel hook: the mount is going away, by SIGTERM/SIGINT or because the
+ * kernel ended the session at unmount. A transfer in flight then ends at once
+ * instead of holding the loop (and the unmount) until its deadline. Any thread.
+ */
+static int mount_going_away(void)
+{
+	struct fuse_session *se = __atomic_load_n(&stop_session, __ATOMIC_ACQUIRE);
+
+	return daemon_stop_signal() || (se && fuse_session_exited(se));
+}
+
 /* The FUSE loop, as fuse_main runs it, with the options of the command line. */
 static int run_loop(struct fuse *f)
 {
@@ -583,6 +599,8 @@ int main(int argc, char *argv[])
 		log_err("signal handlers: %s", strerror(-rc));
 		goto out;
 	}
+	__atomic_store_n(&stop_session, fuse_get_session(fuse), __ATOMIC_RELEASE);
+	http_set_cancel(mount_going_away);
 	rc = run_loop(fuse);
 	daemon_notify("STOPPING=1\nSTATUS=Unmounting");
 	daemon_signals_stop();

@@ -68,9 +68,9 @@ stop() {
 counter() { jq -r "$2" "$T_DIR/$1/.mgdcfs/stats.json"; }
 serves() { [ "$(jq -r .id "$T_DIR/$1/tenant/tenant.json" 2>/dev/null)" = "$TENANT" ]; }
 
-# refused DESC WANT NEEDLE ARGS...: exit status WANT, NEEDLE on stderr, and no
+# refused_early DESC WANT NEEDLE ARGS...: exit status WANT, NEEDLE on stderr, and no
 # network: the offline profile's closed login port would have said so.
-refused() {
+refused_early() {
 	local desc=$1 want=$2 needle=$3 rc
 	shift 3
 	timeout 60 "$MGDCFS" -f "$@" >"$T_DIR/out" 2>"$T_DIR/err"
@@ -91,17 +91,17 @@ refused() {
 
 # ---- options: both spellings, -o names, and errors before the network ----
 mkdir -p "$T_DIR/mp"
-refused "--config without its value" 2 "--config needs a value" --config
-refused "a log level that is not one" 2 "use error, warn, info or debug" \
+refused_early "--config without its value" 2 "--config needs a value" --config
+refused_early "a log level that is not one" 2 "use error, warn, info or debug" \
 	--config "$CFG" --profile offline --log-level loud "$T_DIR/mp"
-refused "-o log_level=loud" 2 "use error, warn, info or debug" \
+refused_early "-o log_level=loud" 2 "use error, warn, info or debug" \
 	--config "$CFG" --profile offline -o log_level=loud "$T_DIR/mp"
-refused "an unknown -o option" 2 "unknown or malformed option" \
+refused_early "an unknown -o option" 2 "unknown or malformed option" \
 	--config "$CFG" --profile offline -o no_such_option "$T_DIR/mp"
 check "an unknown -o option: libfuse names it" grep -qF no_such_option "$T_DIR/err"
-refused "attr_timeout that is not a number" 2 "attr_timeout=soon: expected seconds" \
+refused_early "attr_timeout that is not a number" 2 "attr_timeout=soon: expected seconds" \
 	--config "$CFG" --profile offline -o attr_timeout=soon "$T_DIR/mp"
-refused "three positional arguments" 2 "too many arguments" \
+refused_early "three positional arguments" 2 "too many arguments" \
 	--config "$CFG" --profile offline a b "$T_DIR/mp"
 
 if start eq --config="$CFG" --profile=developer --cache-dir="$T_DIR/cache-eq" \
@@ -195,13 +195,13 @@ done
 
 # ---- mount point checks: before signing in, exit 2 ----
 printf 'x\n' >"$T_DIR/file"
-refused "a regular file as mount point" 2 "is not a directory" --config "$CFG" --profile offline "$T_DIR/file"
+refused_early "a regular file as mount point" 2 "is not a directory" --config "$CFG" --profile offline "$T_DIR/file"
 mkdir -p "$T_DIR/full"
 printf 'keep me\n' >"$T_DIR/full/notes.txt"
-refused "a non-empty directory" 2 "is not empty (it holds 'notes.txt'" --config "$CFG" --profile offline "$T_DIR/full"
+refused_early "a non-empty directory" 2 "is not empty (it holds 'notes.txt'" --config "$CFG" --profile offline "$T_DIR/full"
 check "a non-empty directory: the refusal names -o nonempty" grep -qF -- "-o nonempty" "$T_DIR/err"
-refused "a missing directory" 2 "does not exist; create it: mkdir -p" --config "$CFG" --profile offline "$T_DIR/nope"
-refused "no mount point" 2 "no MOUNTPOINT given" --config "$CFG" --profile offline
+refused_early "a missing directory" 2 "does not exist; create it: mkdir -p" --config "$CFG" --profile offline "$T_DIR/nope"
+refused_early "no mount point" 2 "no MOUNTPOINT given" --config "$CFG" --profile offline
 if start full --config "$CFG" --profile developer --cache-dir "$T_DIR/cache-full" --log "$T_DIR/full.log" \
 	-o nonempty "$T_DIR/full"; then
 	check "-o nonempty mounts over a non-empty directory" serves full
@@ -210,7 +210,7 @@ if start full --config "$CFG" --profile developer --cache-dir "$T_DIR/cache-full
 fi
 if start twice --config "$CFG" --profile developer --cache-dir "$T_DIR/cache-twice" --log "$T_DIR/twice.log" \
 	"$T_DIR/twice"; then
-	refused "a directory that is already a mount point" 2 "is already a mount point (mgdcfs:developer" \
+	refused_early "a directory that is already a mount point" 2 "is already a mount point (mgdcfs:developer" \
 		--config "$CFG" --profile offline "$T_DIR/twice"
 	check "the first mount still serves" serves twice
 	stop twice TERM
@@ -253,6 +253,36 @@ if start sig --config "$CFG" --profile developer --cache-dir "$T_DIR/cache-sig" 
 		ok "no error or warning in the log"
 	fi
 fi
+
+# ---- a stop never waits for a transfer: SIGTERM while a read waits on a stalled blob ----
+# The blob's GET stalls for 60 s in the sandbox's blob proxy (the profile's
+# deadline is 30 s): the daemon must still exit 0 within a few seconds (http's
+# cancel hook ends the transfer), the reader gets an error, not bytes.
+SC=sys$RANDOM
+node "$T_ROOT/tests/lib/blob.js" mkcontainer "$SC" >/dev/null || not_ok "create container $SC"
+head -c $((1 << 20)) /dev/urandom >"$T_DIR/slow.src"
+blob_put "$SC" slow.bin "$T_DIR/slow.src" || not_ok "upload slow.bin"
+fault_reset
+jq --arg u "$(faults_get | jq -r .blobProxy)" '.profiles.developer.endpoints.blob = $u' "$CFG" >"$T_DIR/slow.json"
+chmod 600 "$T_DIR/slow.json"
+if start slow --config "$T_DIR/slow.json" --profile developer --cache-dir "$T_DIR/cache-slow" "$T_DIR/slow"; then
+	ls "$T_DIR/slow/datasets/$SC" >/dev/null
+	fault_add '{"route":"^GET /mgdcsandbox/'"$SC"'/slow\\.bin","latencyMs":60000}'
+	(cat "$T_DIR/slow/datasets/$SC/slow.bin" >"$T_DIR/slow.out" 2>/dev/null; echo $? >"$T_DIR/slow.rc") &
+	reader=$!
+	deadline=$((SECONDS + 15))
+	until [ "$(faults_get | jq '[.rules[].hits] | add // 0')" -ge 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+	check "the read reached the stalled blob" test "$(faults_get | jq '[.rules[].hits] | add // 0')" -ge 1
+	t0=$(date +%s%3N)
+	stop slow TERM
+	took=$(($(date +%s%3N) - t0))
+	echo "# figure: sigterm_during_stalled_read_ms=$took"
+	check "SIGTERM during a 60 s stall: the daemon is gone within 8 s (took $took ms)" test "$took" -le 8000
+	wait "$reader"
+	check "the reader got an error, not bytes (status $(cat "$T_DIR/slow.rc"))" \
+		bash -c "[ \"\$(cat '$T_DIR/slow.rc')\" != 0 ] && [ ! -s '$T_DIR/slow.out' ]"
+fi
+fault_reset
 
 # ---- logs: quiet on a terminal, syslog with ident and profile ----
 if start quiet --config "$CFG" --profile developer --cache-dir "$T_DIR/cache-quiet" "$T_DIR/quiet"; then
