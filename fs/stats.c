@@ -13,6 +13,7 @@
 #include "fs/data_i.h"
 #include "fs/errlog.h"
 #include "fs/fs_i.h"
+#include "fs/listing.h"
 #include "net/blob.h"
 #include "net/http.h"
 
@@ -27,6 +28,7 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	struct http_stats hs = {0};
 	struct blob_stats bs = {0};
 	struct data_counters dc;
+	struct listings_stats ls;
 	cJSON *o = cJSON_CreateObject(), *x;
 	double up = difftime(time(NULL), fs->started);
 	char *s, *t;
@@ -39,6 +41,7 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	if (fs->blob)
 		blob_get_stats(fs->blob, &bs);
 	data_get_counters(&dc);
+	data_get_listing_stats(&ls);
 	num(o, "uptime_s", up);
 	x = cJSON_AddObjectToObject(o, "cache");
 	cJSON_AddBoolToObject(x, "enabled", fs->cache != NULL);
@@ -61,8 +64,8 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	num(x, "bytes_from_network", (double)dc.fetch_bytes);
 	num(x, "throughput_in_Bps", up > 0 ? (double)hs.bytes_in / up : 0);
 	x = cJSON_AddObjectToObject(o, "datasets");
-	num(x, "listings", (double)dc.listings);
-	num(x, "listings_served_offline", (double)dc.listing_fallbacks);
+	num(x, "listings", (double)(ls.fills + ls.revalidations));
+	num(x, "listings_served_offline", (double)ls.offline);
 	num(x, "revalidations", (double)dc.heads);
 	num(x, "chunk_fetches", (double)dc.chunk_fetches);
 	num(x, "chunks_in_flight", (double)dc.inflight);
@@ -72,6 +75,32 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	num(x, "direct_reads", (double)dc.direct_reads);
 	num(x, "md5_verified", (double)bs.md5_verified);
 	num(x, "md5_mismatches", (double)bs.md5_mismatch);
+	/* Folder listings (fs/listing.h): their freshness, their memory, and the counts
+	 * that show readdir and lookups cost what they return. */
+	x = cJSON_AddObjectToObject(o, "listings");
+	num(x, "ttl_s", fs->cfg.ttl_listing_s);
+	num(x, "staleness_bound_s",
+	    2.0 * fs->cfg.ttl_listing_s + (double)((ls.longest_relist_ms + 999) / 1000));
+	num(x, "oldest_answer_age_s", (double)ls.max_age_s);
+	num(x, "longest_relist_ms", (double)ls.longest_relist_ms);
+	num(x, "held", (double)ls.listings);
+	num(x, "entries", (double)ls.entries);
+	num(x, "bytes", (double)ls.bytes);
+	num(x, "bytes_per_entry", ls.entries ? (double)(ls.bytes / ls.entries) : 0);
+	num(x, "cold_fills", (double)ls.fills);
+	num(x, "revalidations", (double)ls.revalidations);
+	num(x, "revalidating", (double)ls.revalidating);
+	num(x, "pages", (double)ls.pages);
+	num(x, "answers", (double)ls.answers);
+	num(x, "stale_answers", (double)ls.stale_answers);
+	num(x, "probes", (double)ls.probes);
+	num(x, "probe_requests", (double)ls.probe_requests);
+	num(x, "probe_found", (double)ls.probe_found);
+	num(x, "readdir_calls", (double)ls.readdir_calls);
+	num(x, "readdir_entries_visited", (double)ls.readdir_visited);
+	num(x, "readdir_entries_returned", (double)ls.readdir_returned);
+	num(x, "persisted", (double)ls.persisted);
+	num(x, "served_offline", (double)ls.offline);
 	x = cJSON_AddObjectToObject(o, "fuse");
 	num(x, "lookups", (double)FS_COUNTER(lookups));
 	num(x, "readdirs", (double)FS_COUNTER(readdirs));
