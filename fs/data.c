@@ -195,6 +195,7 @@ int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct
 /* An open directory of datasets/: the listing it reads, by index. */
 struct data_dir {
 	struct listing *l;
+	int read;        /* a readdir came already: offset 0 now is a rewind */
 	char *container; /* NULL: datasets/ itself */
 	char *prefix;
 	char path[];
@@ -271,17 +272,18 @@ int data_readdir(struct mgdcfs *fs, struct data_dir *dd, off_t off, dir_fill_at_
 	int rc;
 
 	/* Offsets: "." is 0, ".." is 1, entry i is i + 2; the filler is given the offset
-	 * of the entry after each. A rewind (offset 0) takes the current listing, as
-	 * rewinddir(3) must. */
-	if (off == 0) {
+	 * of the entry after each. A rewind (offset 0 after the first call) takes the
+	 * current listing, as rewinddir(3) must. */
+	if (off == 0 && dd->read) {
 		rc = listings_open(lst, dd->path, dd->container, dd->prefix, &l);
 		if (rc)
 			return rc;
 		listing_unref(dd->l);
 		dd->l = l;
-		if (fill(ud, ".", NULL, 1))
-			return 0;
 	}
+	dd->read = 1;
+	if (off == 0 && fill(ud, ".", NULL, 1))
+		return 0;
 	if (off <= 1 && fill(ud, "..", NULL, 2))
 		return 0;
 	got = listing_read(lst, dd->l, off <= 2 ? 0 : (size_t)off - 2, read_one, &c);

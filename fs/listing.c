@@ -1175,14 +1175,33 @@ void listings_free(struct listings *t)
 }
 
 /*
- * The listing for key (container, prefix): the table's (revalidation queued
- * if it expired), or a new one being filled. Returns a reference or NULL
- * (-ENOMEM); *stale_out says an expired listing was served.
+ * Queue the re-list of l unless it left the table, one runs already, or an
+ * offline failure asked to wait. The caller saw it expired.
+ */
+static void revalidate(struct listings *t, struct listing *l)
+{
+	struct listing *nl = NULL;
+	time_t now = now_s(t);
+
+	pthread_mutex_lock(&t->lock);
+	if (l->in_table && !l->revalidating && now >= l->retry_at && !t->stop &&
+	    (nl = listing_new(l->path, l->container, l->prefix, now)) &&
+	    job_push_locked(t, nl, l) == 0)
+		l->revalidating = 1;
+	pthread_mutex_unlock(&t->lock);
+	listing_unref(nl); /* the job holds its own reference */
+}
+
+/*
+ * The listing for key (container, prefix): the table's, or a new one being
+ * filled. Returns a reference or NULL (-ENOMEM); *stale_out says the
+ * listing expired: the caller answers from it, then calls revalidate() (a
+ * lookup asks first, so its request never queues behind a re-list's page).
  */
 static struct listing *get(struct listings *t, const char *dir_path, const char *container,
                            const char *prefix, int *stale_out)
 {
-	struct listing *l, *nl = NULL, *evicted = NULL, *gone = NULL;
+	struct listing *l, *evicted = NULL, *gone = NULL;
 	char *key = key_of(container, prefix);
 	time_t now = now_s(t), age = 0;
 	int state = DONE, offline = 0;
@@ -1198,7 +1217,8 @@ static struct listing *get(struct listings *t, const char *dir_path, const char 
 		age = now - l->fetched;
 		offline = l->offline;
 		pthread_mutex_unlock(&l->lock);
-		if (state == DONE && !offline && !l->revalidating && age >= 2 * (time_t)t->o.ttl_s) {
+		if (state == DONE && !offline && !l->revalidating &&
+		    age >= (time_t)t->o.ttl_s + (t->o.ttl_s ? LISTING_STALE_MAX_S : 0)) {
 			/* Past the stale window with no re-list under way: listed afresh. */
 			gone = tab_remove_locked(t, l);
 			l = NULL;
@@ -1206,14 +1226,8 @@ static struct listing *get(struct listings *t, const char *dir_path, const char 
 	}
 	if (l) {
 		lru_front_locked(t, l);
-		if (state == DONE && age >= (offline ? OFFLINE_RETRY_S : t->o.ttl_s)) {
+		if (state == DONE && age >= (offline ? OFFLINE_RETRY_S : t->o.ttl_s))
 			*stale_out = 1;
-			if (!l->revalidating && now >= l->retry_at && !t->stop &&
-			    (nl = listing_new(dir_path, container, prefix, now)) &&
-			    job_push_locked(t, nl, l) == 0)
-				l->revalidating = 1;
-			listing_unref(nl); /* the job holds its own reference */
-		}
 		listing_ref(l);
 		pthread_mutex_unlock(&t->lock);
 		free(key);
@@ -1274,6 +1288,8 @@ int listings_open(struct listings *t, const char *dir_path, const char *containe
 	if (l->state == DONE)
 		note_answer_locked(t, l, stale);
 	pthread_mutex_unlock(&l->lock);
+	if (stale)
+		revalidate(t, l);
 	*out = l;
 	return 0;
 }
@@ -1428,6 +1444,8 @@ int listings_lookup(struct listings *t, const char *dir_path, const char *contai
 			pthread_cond_wait(&l->cond, &l->lock);
 	}
 	pthread_mutex_unlock(&l->lock);
+	if (stale)
+		revalidate(t, l);
 	listing_unref(l);
 	return rc;
 }

@@ -12,10 +12,11 @@
  * - Nobody waits for a whole folder. A cold listing is filled by a lister
  *   thread page by page (pages of 5,000) while readers consume what has
  *   arrived. A listing is fresh for ttl_s after its last page arrived; for
- *   another ttl_s it is still served while one background re-list per folder
- *   replaces it (stale-while-revalidate); past that, unless its re-list is
- *   still running, it is listed afresh (cold). So an answer is at most
- *   2 x ttl_s + the duration of one re-list old, unless storage is
+ *   LISTING_STALE_MAX_S more it is still served while one background
+ *   re-list per folder replaces it (stale-while-revalidate); past that,
+ *   unless its re-list is still running, it is listed afresh (cold). So an
+ *   answer is at most ttl_s + LISTING_STALE_MAX_S + the duration of one
+ *   re-list old (ttl_s 0: every access lists afresh), unless storage is
  *   unreachable (then the old listing stays, marked offline, and the re-list
  *   is retried every 2 s). A name missing from a listing is asked for by
  *   itself (Get Blob Properties, then a one-entry List Blobs for a folder of
@@ -47,6 +48,8 @@ struct listing;
 
 /* A name's listing answer is trusted for this long; so is a probe's "no such name". */
 #define LISTING_NEG_TTL_S 2
+/* How long past its TTL a listing is still served while it is re-listed (TTL 0: not at all). */
+#define LISTING_STALE_MAX_S 600
 
 /*
  * Where listings come from: net/blob in the daemon, an in-memory table in
@@ -175,7 +178,8 @@ struct listings_stats {
 	uint64_t probe_found;
 	uint64_t readdir_calls, readdir_visited, readdir_returned;
 	uint64_t longest_relist_ms; /* the longest re-list, from queued to swapped in: an
-	                               answer is at most 2 x ttl_s + this old (online) */
+	                               answer is at most ttl_s + LISTING_STALE_MAX_S +
+	                               this old (online) */
 	uint64_t persisted;   /* listings written to the cache */
 	uint64_t listings;    /* held in memory now */
 	uint64_t entries;     /* entries held now */

@@ -79,8 +79,10 @@ char *stats_render(struct mgdcfs *fs, size_t *len)
 	 * that show readdir and lookups cost what they return. */
 	x = cJSON_AddObjectToObject(o, "listings");
 	num(x, "ttl_s", fs->cfg.ttl_listing_s);
+	num(x, "stale_window_s", fs->cfg.ttl_listing_s ? LISTING_STALE_MAX_S : 0);
 	num(x, "staleness_bound_s",
-	    2.0 * fs->cfg.ttl_listing_s + (double)((ls.longest_relist_ms + 999) / 1000));
+	    fs->cfg.ttl_listing_s + (fs->cfg.ttl_listing_s ? LISTING_STALE_MAX_S : 0) +
+	        (double)((ls.longest_relist_ms + 999) / 1000));
 	num(x, "oldest_answer_age_s", (double)ls.max_age_s);
 	num(x, "longest_relist_ms", (double)ls.longest_relist_ms);
 	num(x, "held", (double)ls.listings);
