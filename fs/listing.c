@@ -24,16 +24,16 @@
 #include "fs/errlog.h"
 #include "fs/tree.h"
 
-#define TAB_BUCKETS      1024     /* key index of the table */
-#define LISTINGS_MAX     512      /* listings kept in memory */
-#define MEM_MAX_DEFAULT  (128u << 20)
-#define WORKERS_DEFAULT  4
-#define WORKERS_MAX      16
-#define OFFLINE_RETRY_S  2        /* an offline listing's re-list is retried this often */
-#define BATCH_MAX        512      /* entries a lister appends under one lock */
-#define NEG_MAX          16       /* names a listing remembers as missing */
-#define POOL_MAX         UINT32_MAX /* pool offsets are 32-bit */
-#define PERSIST_MAGIC    "mgdcfs-listing 2"
+#define TAB_BUCKETS     1024 /* key index of the table */
+#define LISTINGS_MAX    512  /* listings kept in memory */
+#define MEM_MAX_DEFAULT (128u << 20)
+#define WORKERS_DEFAULT 4
+#define WORKERS_MAX     16
+#define OFFLINE_RETRY_S 2          /* an offline listing's re-list is retried this often */
+#define BATCH_MAX       512        /* entries a lister appends under one lock */
+#define NEG_MAX         16         /* names a listing remembers as missing */
+#define POOL_MAX        UINT32_MAX /* pool offsets are 32-bit */
+#define PERSIST_MAGIC   "mgdcfs-listing 2"
 
 enum { LK_FILE = 0, LK_DIR = 1, LK_GONE = 2 };
 enum { FILLING = 0, DONE = 1, FAILED = 2 };
@@ -76,17 +76,17 @@ struct listing {
 	unsigned neg_next;
 
 	/* protected by the table's lock */
-	struct listing *hnext;              /* key index chain */
+	struct listing *hnext;               /* key index chain */
 	struct listing *lru_prev, *lru_next; /* most recently used first */
 	int in_table, revalidating;
-	time_t retry_at;       /* no re-list before then (after an offline failure) */
-	size_t bytes;          /* as last accounted in t->bytes */
-	uint64_t persist_sum;  /* checksum of the copy last persisted */
+	time_t retry_at;      /* no re-list before then (after an offline failure) */
+	size_t bytes;         /* as last accounted in t->bytes */
+	uint64_t persist_sum; /* checksum of the copy last persisted */
 };
 
 struct job {
 	struct job *next;
-	long queued_ms; /* for the staleness bound */
+	long queued_ms;      /* for the staleness bound */
 	struct listing *l;   /* the listing to fill (a reference) */
 	struct listing *old; /* revalidation: the listing it replaces (a reference), else NULL */
 };
@@ -776,10 +776,10 @@ struct fill {
 	struct listing *old; /* revalidating this one */
 	size_t plen;
 	unsigned skipped;
-	size_t n;                          /* batched entries */
-	struct blob_entry b[BATCH_MAX];    /* names point into names[] */
-	char *names;                       /* BATCH_MAX * BLOB_NAME_MAX would be too much: */
-	size_t names_len, names_cap;       /* the batch's names, grown as needed */
+	size_t n;                       /* batched entries */
+	struct blob_entry b[BATCH_MAX]; /* names point into names[] */
+	char *names;                    /* BATCH_MAX * BLOB_NAME_MAX would be too much: */
+	size_t names_len, names_cap;    /* the batch's names, grown as needed */
 	size_t name_at[BATCH_MAX];
 };
 
@@ -921,8 +921,8 @@ static void fill_failed_log(struct listing *l, int rc, const struct net_error *e
 /* A cold fill: l is in the table (or was), readers may be waiting on it. */
 static void run_cold(struct listings *t, struct listing *l, struct fill *f)
 {
-	struct blob_list_req rq = {.prefix = l->prefix, .delimiter = l->container ? "/" : NULL,
-	                           .page_done = fill_page};
+	struct blob_list_req rq = {
+	    .prefix = l->prefix, .delimiter = l->container ? "/" : NULL, .page_done = fill_page};
 	struct net_error e = {0};
 	struct listing *gone = NULL;
 	int64_t age;
@@ -938,7 +938,8 @@ static void run_cold(struct listings *t, struct listing *l, struct fill *f)
 		rc = fill_flush(f);
 	if (rc && listing_offline_errno(rc) && l->n == 0 && load_persisted(t, l, &age) == 0) {
 		COUNT(t, offline, 1);
-		errlog_add(l->path, -rc, "storage unreachable (%s); showing the listing cached %lld s ago",
+		errlog_add(l->path, -rc,
+		           "storage unreachable (%s); showing the listing cached %lld s ago",
 		           e.msg[0] ? e.msg : strerror(-rc), (long long)age);
 		fill_end(l, 0, 1, now_s(t));
 		pthread_mutex_lock(&t->lock);
@@ -974,8 +975,8 @@ static void run_cold(struct listings *t, struct listing *l, struct fill *f)
 /* A revalidation: fill nl beside old (which readers keep using), then swap. */
 static void run_reval(struct listings *t, struct listing *nl, struct listing *old, struct fill *f)
 {
-	struct blob_list_req rq = {.prefix = nl->prefix, .delimiter = nl->container ? "/" : NULL,
-	                           .page_done = fill_page};
+	struct blob_list_req rq = {
+	    .prefix = nl->prefix, .delimiter = nl->container ? "/" : NULL, .page_done = fill_page};
 	struct net_error e = {0};
 	struct listing *gone = NULL, *evicted = NULL;
 	uint64_t sum;
@@ -1005,11 +1006,12 @@ static void run_reval(struct listings *t, struct listing *nl, struct listing *ol
 		if (listing_offline_errno(rc)) {
 			if (!was_offline) {
 				COUNT(t, offline, 1);
-				errlog_add(old->path, -rc,
-				           "storage unreachable (%s); showing the listing fetched %lld s "
-				           "ago",
-				           e.msg[0] ? e.msg : strerror(-rc),
-				           (long long)(now_s(t) - old->fetched));
+				errlog_add(
+				    old->path, -rc,
+				    "storage unreachable (%s); showing the listing fetched %lld s "
+				    "ago",
+				    e.msg[0] ? e.msg : strerror(-rc),
+				    (long long)(now_s(t) - old->fetched));
 			}
 		} else {
 			fill_failed_log(old, rc, &e);
@@ -1079,16 +1081,18 @@ static void *lister(void *arg)
 			if (j->old) {
 				COUNT(t, revalidations, 1);
 				run_reval(t, j->l, j->old, f);
-				count_max(&t->st.longest_relist_ms, (uint64_t)(now_ms() - j->queued_ms));
+				count_max(&t->st.longest_relist_ms,
+				          (uint64_t)(now_ms() - j->queued_ms));
 			} else {
 				COUNT(t, fills, 1);
 				run_cold(t, j->l, f);
 			}
 			if (f->skipped)
-				errlog_add(j->l->path, EILSEQ,
-				           "%u name(s) not shown: they contain '/', control characters "
-				           "or invalid UTF-8, or are '.' or '..'",
-				           f->skipped);
+				errlog_add(
+				    j->l->path, EILSEQ,
+				    "%u name(s) not shown: they contain '/', control characters "
+				    "or invalid UTF-8, or are '.' or '..'",
+				    f->skipped);
 		}
 		listing_unref(j->l);
 		listing_unref(j->old);
@@ -1427,7 +1431,8 @@ int listings_lookup(struct listings *t, const char *dir_path, const char *contai
 		pthread_mutex_lock(&l->lock);
 		if (rc == 0) {
 			COUNT(t, probe_found, 1);
-			add_locked(l, name, name_len, out->is_dir, out->size, out->mtime, out->etag);
+			add_locked(l, name, name_len, out->is_dir, out->size, out->mtime,
+			           out->etag);
 			pthread_cond_broadcast(&l->cond);
 			break;
 		}
@@ -1466,7 +1471,8 @@ ssize_t listing_read(struct listings *t, struct listing *l, size_t idx, listing_
 				pthread_cond_wait(&l->cond, &l->lock);
 				continue;
 			}
-			res = l->state == FAILED && idx >= l->n && taken == 0 ? l->err : (ssize_t)idx;
+			res =
+			    l->state == FAILED && idx >= l->n && taken == 0 ? l->err : (ssize_t)idx;
 			break;
 		}
 		e = &l->v[idx];

@@ -60,8 +60,8 @@ struct listing;
  */
 struct listing_src {
 	void *ud;
-	int (*list)(void *ud, const char *container, const struct blob_list_req *rq, blob_list_cb cb,
-	            void *cb_ud, struct net_error *e);
+	int (*list)(void *ud, const char *container, const struct blob_list_req *rq,
+	            blob_list_cb cb, void *cb_ud, struct net_error *e);
 	int (*head)(void *ud, const char *container, const char *blob, struct blob_props *p,
 	            struct net_error *e);
 };
@@ -133,8 +133,8 @@ int listing_offline_errno(int rc);
 void listing_unref(struct listing *l);
 
 /* Called per entry by listing_read(); a non-zero return stops before this entry. */
-typedef int (*listing_fill_fn)(void *ud, size_t idx, const char *name, int is_dir,
-                               uint64_t size, time_t mtime);
+typedef int (*listing_fill_fn)(void *ud, size_t idx, const char *name, int is_dir, uint64_t size,
+                               time_t mtime);
 
 /*
  * listing_read - hand entries idx, idx + 1, ... of `l` to fn until fn
@@ -180,11 +180,11 @@ struct listings_stats {
 	uint64_t longest_relist_ms; /* the longest re-list, from queued to swapped in: an
 	                               answer is at most ttl_s + LISTING_STALE_MAX_S +
 	                               this old (online) */
-	uint64_t persisted;   /* listings written to the cache */
-	uint64_t listings;    /* held in memory now */
-	uint64_t entries;     /* entries held now */
-	uint64_t bytes;       /* bytes of memory they take now */
-	uint64_t revalidating; /* re-lists running or queued now */
+	uint64_t persisted;         /* listings written to the cache */
+	uint64_t listings;          /* held in memory now */
+	uint64_t entries;           /* entries held now */
+	uint64_t bytes;             /* bytes of memory they take now */
+	uint64_t revalidating;      /* re-lists running or queued now */
 };
 
 /* listings_get_stats - a snapshot of the counters. Any thread. */

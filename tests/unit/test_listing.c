@@ -45,11 +45,11 @@ static struct storage {
 	struct blob *v; /* sorted by name */
 	size_t n, cap;
 	const char *containers[8];
-	int page_size;  /* entries a page */
-	int gate_page;  /* a listing waits before this page (0-based) until the gate opens; -1 */
+	int page_size; /* entries a page */
+	int gate_page; /* a listing waits before this page (0-based) until the gate opens; -1 */
 	int gate_open;
-	int waiting;    /* listings waiting at the gate */
-	int fail;       /* -errno every request returns, or 0 */
+	int waiting; /* listings waiting at the gate */
+	int fail;    /* -errno every request returns, or 0 */
 	unsigned lists, list_probes, heads, pages;
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .gate_page = -1};
 
@@ -124,8 +124,8 @@ static int src_list(void *ud, const char *container, const struct blob_list_req 
 	}
 	if (!container) {
 		for (i = 0; S.containers[i] && rc == 0; i++) {
-			struct blob_entry ent = {.name = buf, .name_len = strlen(S.containers[i]),
-			                         .is_prefix = 1};
+			struct blob_entry ent = {
+			    .name = buf, .name_len = strlen(S.containers[i]), .is_prefix = 1};
 
 			snprintf(buf, sizeof(buf), "%s", S.containers[i]);
 			if (strncmp(S.containers[i], prefix, plen) == 0)
@@ -460,7 +460,8 @@ int main(void)
 	{
 		struct taker k = {.limit = 190};
 
-		TAP_EQ_INT(listing_read(t, l, N_BIG - 10, take, &k), N_BIG, "a read at offset 99,990");
+		TAP_EQ_INT(listing_read(t, l, N_BIG - 10, take, &k), N_BIG,
+		           "a read at offset 99,990");
 		s1 = stats(t);
 		TAP_EQ_INT(s1.readdir_visited - s0.readdir_visited, 10,
 		           "visits 10 entries, not 99,990 (offset to index in O(1))");
@@ -481,10 +482,11 @@ int main(void)
 	TAP_OK(ok, "100,000 lookups find each entry with its size");
 	TAP_EQ_INT(requests() - r0, 0, "without a request");
 	s1 = stats(t);
-	TAP_OK(s1.bytes / s1.entries < 100, "memory: %llu bytes an entry (32 + name + ETag + index)",
+	TAP_OK(s1.bytes / s1.entries < 100,
+	       "memory: %llu bytes an entry (32 + name + ETag + index)",
 	       (unsigned long long)(s1.bytes / s1.entries));
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "x\001y", 3, &e), -ENOENT,
-	           "a name that could never be shown is not asked for");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "x\001y", 3, &e),
+	           -ENOENT, "a name that could never be shown is not asked for");
 	TAP_EQ_INT(requests() - r0, 0, "(no request)");
 
 	/* 3. A folder of dirs and odd names: a folder beats a blob of its name, hidden names. */
@@ -511,8 +513,8 @@ int main(void)
 	put("big/zz-dir/inner.json", 7);
 	gate_close(0);
 	r0 = requests();
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000123.json", 12, &e), 0,
-	           "a lookup past the TTL answers");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000123.json", 12, &e),
+	           0, "a lookup past the TTL answers");
 	TAP_OK(gate_reached(), "from the cached listing, while its re-list is held");
 	hm.t = t;
 	for (i = 0; i < 3; i++)
@@ -529,8 +531,8 @@ int main(void)
 	       (unsigned long long)s1.stale_answers);
 	TAP_EQ_INT(S.lists - lists0, 1, "one List of the folder since it expired");
 	r0 = requests();
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "zz-new.json", 11, &e), 0,
-	           "a name the cached listing lacks is found");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "zz-new.json", 11, &e),
+	           0, "a name the cached listing lacks is found");
 	TAP_OK(e.size == 42 && !e.is_dir && e.etag[0], "with its properties");
 	TAP_EQ_INT(requests() - r0, 1, "by one Get Blob Properties");
 	r0 = requests();
@@ -561,7 +563,8 @@ int main(void)
 	/* 5. Past the stale window with no re-list running: listed afresh. */
 	advance(10 + LISTING_STALE_MAX_S);
 	s0 = stats(t);
-	TAP_EQ_INT(listings_open(t, "/datasets/cont/big", "cont", "big/", &l), 0, "open past TTL + the stale window");
+	TAP_EQ_INT(listings_open(t, "/datasets/cont/big", "cont", "big/", &l), 0,
+	           "open past TTL + the stale window");
 	n = read_all(t, l, 190, NULL);
 	TAP_EQ_INT(n, N_BIG + 2, "all entries");
 	TAP_EQ_INT(stats(t).fills - s0.fills, 1, "from a cold listing, not the old one");
@@ -573,15 +576,16 @@ int main(void)
 		struct blob_props p = {.size = 99, .etag = "\"0xNEW\""};
 
 		listings_update(t, "cont", "big/", "f000005.json", 12, &p);
-		TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000005.json", 12,
-		                           &e),
+		TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000005.json",
+		                           12, &e),
 		           0, "lookup after an update");
-		TAP_OK(e.size == 99 && strcmp(e.etag, "\"0xNEW\"") == 0, "has the new size and ETag");
+		TAP_OK(e.size == 99 && strcmp(e.etag, "\"0xNEW\"") == 0,
+		       "has the new size and ETag");
 		del("big/f000006.json");
 		listings_forget(t, "cont", "big/", "f000006.json", 12);
 		advance(3); /* past the negative TTL: a miss may be asked for */
-		TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000006.json", 12,
-		                           &e),
+		TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000006.json",
+		                           12, &e),
 		           -ENOENT, "a forgotten blob is gone");
 		TAP_EQ_INT(listings_open(t, "/datasets/cont/big", "cont", "big/", &l), 0, "open");
 		TAP_EQ_INT(read_all(t, l, 190, NULL), N_BIG + 1, "and readdir skips it");
@@ -589,7 +593,8 @@ int main(void)
 	}
 
 	/* 7. Containers: listed, and a new one probed by name. */
-	TAP_EQ_INT(listings_lookup(t, "/datasets", NULL, NULL, "cont", 4, &e), 0, "container found");
+	TAP_EQ_INT(listings_lookup(t, "/datasets", NULL, NULL, "cont", 4, &e), 0,
+	           "container found");
 	TAP_OK(e.is_dir, "as a folder");
 	pthread_mutex_lock(&S.lock);
 	S.containers[1] = "cont2";
@@ -609,8 +614,8 @@ int main(void)
 	pthread_mutex_unlock(&S.lock);
 	advance(11);
 	s0 = stats(t);
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000009.json", 12, &e), 0,
-	           "offline: a lookup past the TTL still answers");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000009.json", 12, &e),
+	           0, "offline: a lookup past the TTL still answers");
 	TAP_OK(settle(t, 0), "the re-list fails");
 	TAP_EQ_INT(stats(t).offline - s0.offline, 1, "and is counted as served offline");
 	r0 = requests();
@@ -625,8 +630,8 @@ int main(void)
 	n = read_all(t, l, 190, names);
 	TAP_EQ_INT(n, N_BIG + 2, "the persisted copy (in parts of 1 MiB) is shown whole");
 	TAP_OK(names[N_BIG] && strcmp(names[N_BIG], "zz-dir") == 0, "with the re-list's entries");
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000042.json", 12, &e), 0,
-	           "a lookup in it");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000042.json", 12, &e),
+	           0, "a lookup in it");
 	TAP_OK(e.seen == 0 && e.size == 42 % 977, "is marked as not vouched for (seen 0)");
 	listing_unref(l);
 	TAP_EQ_INT(stats(t).offline, 1, "served offline");
@@ -638,7 +643,8 @@ int main(void)
 	/* 10. Fixed containers: no List Containers, no probe. */
 	t = table(NULL, 10, fixed);
 	r0 = requests();
-	TAP_EQ_INT(listings_lookup(t, "/datasets", NULL, NULL, "beta", 4, &e), 0, "a fixed container");
+	TAP_EQ_INT(listings_lookup(t, "/datasets", NULL, NULL, "beta", 4, &e), 0,
+	           "a fixed container");
 	TAP_EQ_INT(listings_lookup(t, "/datasets", NULL, NULL, "cont", 4, &e), -ENOENT,
 	           "another is not there");
 	TAP_EQ_INT(requests() - r0, 0, "no request");
@@ -648,11 +654,11 @@ int main(void)
 	t = table(NULL, 10, NULL);
 	gate_close(1);
 	r0 = requests();
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000010.json", 12, &e), 0,
-	           "cold: a name in the first page");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f000010.json", 12, &e),
+	           0, "cold: a name in the first page");
 	TAP_OK(gate_reached(), "answered while the rest is held");
-	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f090000.json", 12, &e), 0,
-	           "cold: a name of a later page");
+	TAP_EQ_INT(listings_lookup(t, "/datasets/cont/big", "cont", "big/", "f090000.json", 12, &e),
+	           0, "cold: a name of a later page");
 	TAP_EQ_INT(requests() - r0, 2, "the listing and one Get Blob Properties");
 	gate_open();
 	TAP_EQ_INT(listings_open(t, "/datasets/cont/big", "cont", "big/", &l), 0, "open");
