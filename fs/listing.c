@@ -29,7 +29,11 @@
 #define MEM_MAX_DEFAULT (128u << 20)
 #define WORKERS_DEFAULT 4
 #define WORKERS_MAX     16
-#define OFFLINE_RETRY_S 2          /* an offline listing's re-list is retried this often */
+#define OFFLINE_RETRY_S 2 /* an offline listing's re-list is retried this often */
+/* A re-list starts this long after it was asked for: the requests of the
+ * operation that asked (a probe, the lookup of the next path component) go
+ * first, instead of queueing behind its first page at the server. */
+#define RELIST_DELAY_MS 100
 #define BATCH_MAX       512        /* entries a lister appends under one lock */
 #define NEG_MAX         16         /* names a listing remembers as missing */
 #define POOL_MAX        UINT32_MAX /* pool offsets are 32-bit */
@@ -1052,19 +1056,32 @@ static void *lister(void *arg)
 		struct job *j = NULL;
 
 		while (!t->stop) {
+			long due = 0;
+
 			if ((j = t->cold)) {
 				if (!(t->cold = j->next))
 					t->cold_tail = &t->cold;
 				break;
 			}
-			if ((j = t->reval) && t->revals_running < t->revals_max) {
+			if ((j = t->reval) && t->revals_running < t->revals_max &&
+			    (due = j->queued_ms + RELIST_DELAY_MS - now_ms()) <= 0) {
 				if (!(t->reval = j->next))
 					t->reval_tail = &t->reval;
 				t->revals_running++;
 				break;
 			}
 			j = NULL;
-			pthread_cond_wait(&t->jobs_cond, &t->lock);
+			if (due > 0) {
+				struct timespec until;
+
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_nsec += (due % 1000) * 1000000L;
+				until.tv_sec += due / 1000 + until.tv_nsec / 1000000000L;
+				until.tv_nsec %= 1000000000L;
+				pthread_cond_timedwait(&t->jobs_cond, &t->lock, &until);
+			} else {
+				pthread_cond_wait(&t->jobs_cond, &t->lock);
+			}
 		}
 		if (!j)
 			break;
