@@ -3,13 +3,14 @@
  * streamed through the chunk cache.
  *
  * Two decisions shape this file. First, every stat answer comes from the
- * folder's listing (List Blobs with delimiter "/"), kept sorted in memory
- * with a TTL and persisted in the cache's listing database, so `ls -l` of
- * 10,000 files costs the listing pages and a remount can still show (and
- * read cached bytes of) a folder while the storage is unreachable. Second,
- * a blob is read in fixed chunks addressed by (blob, ETag, index): a chunk
- * is served from the open file's buffer, else from LMDB, else fetched with a
- * ranged, If-Match-conditional GET. The ETag is revalidated at open, so a
+ * folder's listing (fs/listing.c: List Blobs with delimiter "/", held in
+ * memory with a TTL and persisted in the cache), so `ls -l` of 10,000 files
+ * costs the listing pages and a remount can still show (and read cached
+ * bytes of) a folder while the storage is unreachable; this file maps routes
+ * to (container, folder, name) and readdir offsets to listing indexes.
+ * Second, a blob is read in fixed chunks addressed by (blob, ETag, index):
+ * a chunk is served from the open file's buffer, else from LMDB, else
+ * fetched with a ranged, If-Match-conditional GET. The ETag is revalidated at open, so a
  * replaced blob is never served from old chunks. Sequential readers get a
  * bounded read-ahead window filled by a small worker pool; memory is the
  * workers' buffers plus one chunk per open file, whatever the file sizes.
