@@ -3,13 +3,14 @@
  * streamed through the chunk cache.
  *
  * Two decisions shape this file. First, every stat answer comes from the
- * folder's listing (List Blobs with delimiter "/"), kept sorted in memory
- * with a TTL and persisted in the cache's listing database, so `ls -l` of
- * 10,000 files costs the listing pages and a remount can still show (and
- * read cached bytes of) a folder while the storage is unreachable. Second,
- * a blob is read in fixed chunks addressed by (blob, ETag, index): a chunk
- * is served from the open file's buffer, else from LMDB, else fetched with a
- * ranged, If-Match-conditional GET. The ETag is revalidated at open, so a
+ * folder's listing (fs/listing.c: List Blobs with delimiter "/", held in
+ * memory with a TTL and persisted in the cache), so `ls -l` of 10,000 files
+ * costs the listing pages and a remount can still show (and read cached
+ * bytes of) a folder while the storage is unreachable; this file maps routes
+ * to (container, folder, name) and readdir offsets to listing indexes.
+ * Second, a blob is read in fixed chunks addressed by (blob, ETag, index):
+ * a chunk is served from the open file's buffer, else from LMDB, else
+ * fetched with a ranged, If-Match-conditional GET. The ETag is revalidated at open, so a
  * replaced blob is never served from old chunks. Sequential readers get a
  * bounded read-ahead window filled by a small worker pool; memory is the
  * workers' buffers plus one chunk per open file, whatever the file sizes.
@@ -28,12 +29,11 @@
 #include "fs/data_i.h"
 #include "fs/errlog.h"
 #include "fs/fs_i.h"
+#include "fs/listing.h"
 #include "net/blob.h"
 
-#define LISTINGS_MAX 512       /* folders kept in memory */
 #define RA_WORKERS   4         /* read-ahead threads */
 #define RA_QUEUE     64        /* pending read-ahead chunks */
-#define NEG_TTL_S    2         /* a miss in an older listing refetches it */
 #define FRESH_OPEN_S 1         /* a listing this young needs no HEAD at open */
 #define DATA_BLKSIZE (1 << 20) /* st_blksize of dataset files */
 #define WQ_MAX       1         /* fetched chunks waiting for their put into LMDB */
@@ -56,405 +56,49 @@ void data_get_counters(struct data_counters *out)
 	out->inflight = atomic_load(&inflight_now);
 }
 
-/* ---- listings ---- */
+/* ---- listings (fs/listing.c) ---- */
 
-struct dent {
-	char *name; /* one path component */
-	int is_dir;
-	uint64_t size;
-	time_t mtime;
-	char etag[BLOB_ETAG_MAX];
-};
+/* Set by data_start before the first request, freed by data_stop after the last. */
+static struct listings *lst;
 
-struct listing {
-	struct listing *next;
-	char *key; /* container "\n" prefix */
-	int refs;  /* protected by lst_lock */
-	time_t fetched;
-	int stale; /* served from the persisted copy after a failure */
-	size_t n;
-	struct dent *v; /* sorted by name */
-};
-
-static pthread_mutex_t lst_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct listing *listings; /* protected by lst_lock; newest first */
-static size_t n_listings;        /* protected by lst_lock */
-
-static void listing_free(struct listing *l)
+static int src_list(void *ud, const char *container, const struct blob_list_req *rq,
+                    blob_list_cb cb, void *cb_ud, struct net_error *e)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
-	free(l->key);
-	free(l);
+	return blob_list_paged(ud, container, rq, cb, cb_ud, e);
 }
 
-static void listing_unref(struct listing *l)
+static int src_head(void *ud, const char *container, const char *blob, struct blob_props *p,
+                    struct net_error *e)
 {
-	int last;
-
-	pthread_mutex_lock(&lst_lock);
-	last = --l->refs == 0;
-	pthread_mutex_unlock(&lst_lock);
-	if (last)
-		listing_free(l);
+	return blob_get_props(ud, container, blob, p, e);
 }
 
-static int dent_cmp(const void *a, const void *b)
+static int listings_start(struct mgdcfs *fs)
 {
-	const struct dent *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
+	struct listings_opts o = {
+	    .src = {.ud = fs->blob, .list = fs->blob ? src_list : NULL, .head = src_head},
+	    .cache = fs->cache,
+	    .ttl_s = fs->cfg.ttl_listing_s,
+	    .containers = (const char *const *)fs->cfg.containers,
+	    .part_max = fs->cfg.chunk_size,
+	    /* One folder's copy may take an eighth of the cache: the rest is for data. */
+	    .persist_max = fs->cfg.cache_budget / 8,
+	};
 
-	/* Same name as folder and blob: the folder first, the blob is then dropped. */
-	return c ? c : y->is_dir - x->is_dir;
-}
-
-static struct dent *listing_find(struct listing *l, const char *name, size_t len)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strncmp(l->v[mid].name, name, len);
-
-		if (c == 0 && l->v[mid].name[len] != '\0')
-			c = 1;
-		if (c == 0)
-			return &l->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-struct collect {
-	const char *prefix;
-	size_t plen;
-	struct dent *v;
-	size_t n, cap;
-	unsigned skipped;
-	const char *where;
-};
-
-static int collect_one(void *ud, const struct blob_entry *ent)
-{
-	struct collect *c = ud;
-	const char *name = ent->name;
-	size_t len = ent->name_len;
-	struct dent *d;
-
-	if (len < c->plen || memcmp(name, c->prefix, c->plen) != 0)
-		return 0;
-	name += c->plen;
-	len -= c->plen;
-	if (ent->is_prefix && len > 0 && name[len - 1] == '/')
-		len--;
-	if (ent->name_unsafe || !tree_name_ok(name, len)) {
-		c->skipped++;
-		return 0;
-	}
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct dent *nv = realloc(c->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		c->v = nv;
-		c->cap = nc;
-	}
-	d = &c->v[c->n];
-	memset(d, 0, sizeof(*d));
-	d->name = strndup(name, len);
-	if (!d->name)
-		return -ENOMEM;
-	d->is_dir = ent->is_prefix;
-	d->size = ent->size;
-	d->mtime = ent->mtime;
-	snprintf(d->etag, sizeof(d->etag), "%s", ent->etag);
-	c->n++;
-	return 0;
-}
-
-/* Serialise a listing for the cache: per entry "d|f size mtime etag\tname\n". */
-static char *listing_pack(const struct listing *l, size_t *len)
-{
-	size_t cap = 64, o = 0, i;
-	char *buf;
-
-	for (i = 0; i < l->n; i++)
-		cap += strlen(l->v[i].name) + strlen(l->v[i].etag) + 64;
-	buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	for (i = 0; i < l->n; i++)
-		o += (size_t)snprintf(buf + o, cap - o, "%c %llu %lld %s\t%s\n",
-		                      l->v[i].is_dir ? 'd' : 'f', (unsigned long long)l->v[i].size,
-		                      (long long)l->v[i].mtime,
-		                      l->v[i].etag[0] ? l->v[i].etag : "-", l->v[i].name);
-	*len = o;
-	return buf;
-}
-
-static int listing_unpack(struct listing *l, char *buf)
-{
-	char *line, *save = NULL;
-	size_t cap = 0;
-
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char kind, etag[BLOB_ETAG_MAX], *tab = strchr(line, '\t');
-		unsigned long long size;
-		long long mtime;
-		struct dent *d;
-
-		if (!tab || sscanf(line, "%c %llu %lld %63s", &kind, &size, &mtime, etag) != 4)
-			return -EIO;
-		if (l->n == cap) {
-			struct dent *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(l->v, cap * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-			l->v = nv;
-		}
-		d = &l->v[l->n];
-		memset(d, 0, sizeof(*d));
-		d->name = strdup(tab + 1);
-		if (!d->name)
-			return -ENOMEM;
-		d->is_dir = kind == 'd';
-		d->size = size;
-		d->mtime = (time_t)mtime;
-		snprintf(d->etag, sizeof(d->etag), "%s", strcmp(etag, "-") ? etag : "");
-		l->n++;
-	}
-	return 0;
-}
-
-static int offline_errno(int rc)
-{
-	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EHOSTUNREACH ||
-	       rc == -ECONNRESET || rc == -EAGAIN || rc == -ENETUNREACH || rc == -EIO;
-}
-
-/* Fetch the listing of (container, prefix); container NULL lists the containers. */
-static int listing_fetch(struct mgdcfs *fs, const char *path, const char *container,
-                         const char *prefix, const char *key, struct listing **out)
-{
-	struct collect col = {0};
-	struct net_error e = {0};
-	struct listing *l;
-	char *packed;
-	size_t i, j, plen;
-	int rc;
-
-	l = calloc(1, sizeof(*l));
-	if (!l || !(l->key = strdup(key))) {
-		free(l);
-		return -ENOMEM;
-	}
-	col.prefix = prefix ? prefix : "";
-	col.plen = strlen(col.prefix);
-	__atomic_add_fetch(&ctr.listings, 1, __ATOMIC_RELAXED);
-	if (!fs->blob) {
-		rc = -ENOENT;
-	} else if (!container && fs->cfg.containers) {
-		rc = 0;
-		for (i = 0; fs->cfg.containers[i] && rc == 0; i++) {
-			struct blob_entry ent = {0};
-
-			ent.name = fs->cfg.containers[i];
-			ent.name_len = strlen(ent.name);
-			ent.is_prefix = 1;
-			rc = collect_one(&col, &ent);
-		}
-	} else if (!container) {
-		rc = blob_list_containers(fs->blob, collect_one, &col, &e);
-	} else {
-		rc = blob_list(fs->blob, container, col.prefix, "/", collect_one, &col, &e);
-	}
-	l->v = col.v;
-	l->n = col.n;
-	if (rc) {
-		char *val = NULL;
-		size_t vlen;
-		int64_t at;
-
-		if (fs->cache && offline_errno(rc) &&
-		    cache_kv_get(fs->cache, CACHE_LIST, key, &val, &vlen, &at) == 0) {
-			for (i = 0; i < l->n; i++)
-				free(l->v[i].name);
-			l->n = 0;
-			if (listing_unpack(l, val) == 0) {
-				free(val);
-				__atomic_add_fetch(&ctr.listing_fallbacks, 1, __ATOMIC_RELAXED);
-				errlog_add(path, -rc,
-				           "storage unreachable (%s); showing the listing cached "
-				           "%lld s ago",
-				           e.msg[0] ? e.msg : strerror(-rc),
-				           (long long)(time(NULL) - at));
-				l->stale = 1;
-				l->fetched = time(NULL);
-				*out = l;
-				return 0;
-			}
-			free(val);
-		}
-		if (rc != -ENOENT)
-			errlog_add(path, -rc, "listing failed: %s%s%s", e.code,
-			           e.code[0] ? ": " : "", e.msg[0] ? e.msg : strerror(-rc));
-		listing_free(l);
-		return rc;
-	}
-	if (col.skipped)
-		errlog_add(path, EILSEQ,
-		           "%u name(s) not shown: they contain '/', control characters or invalid "
-		           "UTF-8, or are '.' or '..'",
-		           col.skipped);
-	if (l->n) /* an empty listing has l->v == NULL, which qsort must not see */
-		qsort(l->v, l->n, sizeof(*l->v), dent_cmp);
-	for (i = j = 0; i < l->n; i++) {
-		if (j > 0 && strcmp(l->v[j - 1].name, l->v[i].name) == 0) {
-			free(l->v[i].name);
-			continue;
-		}
-		l->v[j++] = l->v[i];
-	}
-	l->n = j;
-	l->fetched = time(NULL);
-	if (fs->cache && (packed = listing_pack(l, &plen))) {
-		cache_kv_put(fs->cache, CACHE_LIST, key, packed, plen);
-		free(packed);
-	}
-	*out = l;
-	return 0;
-}
-
-/* Take the listing stored under `key` out of the table. Needs lst_lock. */
-static void listing_remove_locked(const char *key)
-{
-	struct listing **pp, *l;
-
-	for (pp = &listings; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->key, key) == 0) {
-			l = *pp;
-			*pp = l->next;
-			n_listings--;
-			if (--l->refs == 0)
-				listing_free(l);
-			return;
-		}
-}
-
-/*
- * The listing of (container, prefix), fresh within the listing TTL. Returns
- * a reference (drop with listing_unref) or -errno.
- */
-static int listing_get(struct mgdcfs *fs, const char *path, const char *container,
-                       const char *prefix, struct listing **out)
-{
-	struct listing *l, **pp, *fresh;
-	char *key;
-	time_t now = time(NULL);
-	int ttl = fs->cfg.ttl_listing_s, rc;
-
-	if (asprintf(&key, "%s\n%s", container ? container : "", prefix ? prefix : "") < 0)
-		return -ENOMEM;
-	pthread_mutex_lock(&lst_lock);
-	for (l = listings; l; l = l->next)
-		if (strcmp(l->key, key) == 0)
-			break;
-	if (l && now - l->fetched < (l->stale ? 2 : ttl)) {
-		l->refs++;
-		pthread_mutex_unlock(&lst_lock);
-		free(key);
-		*out = l;
-		return 0;
-	}
-	pthread_mutex_unlock(&lst_lock);
-
-	rc = listing_fetch(fs, path, container, prefix, key, &fresh);
-	if (rc) {
-		free(key);
-		return rc;
-	}
-	pthread_mutex_lock(&lst_lock);
-	listing_remove_locked(key);
-	fresh->refs = 2; /* the table's and the caller's */
-	fresh->next = listings;
-	listings = fresh;
-	n_listings++;
-	if (n_listings > LISTINGS_MAX) {
-		/* Drop the oldest: the tail. */
-		for (pp = &listings; (*pp)->next; pp = &(*pp)->next)
-			;
-		l = *pp;
-		*pp = NULL;
-		n_listings--;
-		if (--l->refs == 0)
-			listing_free(l);
-	}
-	pthread_mutex_unlock(&lst_lock);
-	free(key);
-	*out = fresh;
-	return 0;
-}
-
-/* Forget the cached listing of (container, prefix) so the next lookup refetches. */
-static void listing_drop(const char *container, const char *prefix)
-{
-	char *key;
-
-	if (asprintf(&key, "%s\n%s", container, prefix) < 0)
-		return;
-	pthread_mutex_lock(&lst_lock);
-	listing_remove_locked(key);
-	pthread_mutex_unlock(&lst_lock);
-	free(key);
-}
-
-/* Record a blob's new size and ETag (seen by a HEAD) in its cached listing. */
-static void listing_update(const char *container, const char *prefix, const char *leaf,
-                           size_t leaf_len, const struct blob_props *p)
-{
-	struct listing *l;
-	char *key;
-
-	if (asprintf(&key, "%s\n%s", container, prefix) < 0)
-		return;
-	pthread_mutex_lock(&lst_lock);
-	for (l = listings; l; l = l->next)
-		if (strcmp(l->key, key) == 0) {
-			struct dent *d = listing_find(l, leaf, leaf_len);
-
-			if (d && !d->is_dir) {
-				d->size = p->size;
-				d->mtime = p->mtime ? p->mtime : d->mtime;
-				snprintf(d->etag, sizeof(d->etag), "%s", p->etag);
-			}
-			break;
-		}
-	pthread_mutex_unlock(&lst_lock);
-	free(key);
+	return listings_new(&lst, &o);
 }
 
 void data_drop_listings(void)
 {
-	struct listing *l, *next;
+	if (lst)
+		listings_drop_all(lst);
+}
 
-	pthread_mutex_lock(&lst_lock);
-	for (l = listings; l; l = next) {
-		next = l->next;
-		if (--l->refs == 0)
-			listing_free(l);
-	}
-	listings = NULL;
-	n_listings = 0;
-	pthread_mutex_unlock(&lst_lock);
+void data_get_listing_stats(struct listings_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (lst)
+		listings_get_stats(lst, out);
 }
 
 /* Split a route into container, the folder prefix ("a/b/" or "") and the last component. */
@@ -496,115 +140,164 @@ static void where_release(struct where *w)
 	free(w->blob);
 }
 
-static void dent_stat(const struct mgdcfs *fs, const struct dent *d, struct stat *st)
+static void dent_stat(const struct mgdcfs *fs, int is_dir, uint64_t size, time_t mtime,
+                      struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = d->is_dir ? (S_IFDIR | 0755) : (S_IFREG | 0444);
-	st->st_nlink = d->is_dir ? 2 : 1;
-	st->st_size = d->is_dir ? 0 : (off_t)d->size;
-	st->st_mtime = st->st_ctime = st->st_atime = d->mtime ? d->mtime : fs->started;
+	st->st_mode = is_dir ? (S_IFDIR | 0755) : (S_IFREG | 0444);
+	st->st_nlink = is_dir ? 2 : 1;
+	st->st_size = is_dir ? 0 : (off_t)size;
+	st->st_mtime = st->st_ctime = st->st_atime = mtime ? mtime : fs->started;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	/* The preferred I/O size: cat, cp and Python size their buffers by it, and one
 	 * 1 MiB read (the largest FUSE request) costs about what a 128 KiB one does. */
-	st->st_blksize = d->is_dir ? 4096 : DATA_BLKSIZE;
+	st->st_blksize = is_dir ? 4096 : DATA_BLKSIZE;
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
-/* Look up the entry a route names; copies it into *out. */
-static int lookup(struct mgdcfs *fs, const char *path, const struct route *r, struct dent *out,
-                  time_t *fetched)
+/* Look up the entry a route names (its folder's listing, or one probe) into *out. */
+static int lookup(struct mgdcfs *fs, const char *path, const struct route *r,
+                  struct listing_entry *out)
 {
-	struct listing *l;
+	const char *slash = strrchr(path, '/');
 	struct where w;
-	const struct dent *d;
+	char *dir;
 	int rc;
 
+	(void)fs;
+	if (!lst)
+		return -EIO;
 	rc = where_of(r, &w);
 	if (rc)
 		return rc;
-	for (int again = 1;; again = 0) {
-		const char *cont = r->kind == N_DS_CONTAINER ? NULL : w.container;
-
-		rc = listing_get(fs, path, cont, r->kind == N_DS_CONTAINER ? NULL : w.prefix, &l);
-		if (rc)
-			goto out;
-		d = r->kind == N_DS_CONTAINER ? listing_find(l, w.container, strlen(w.container))
-		                              : listing_find(l, w.leaf, w.leaf_len);
-		/* A name the listing lacks may have appeared since (a run's new output
-		 * folder): a miss in a listing older than NEG_TTL_S refetches it once. */
-		if (d || !again || l->stale || time(NULL) - l->fetched < NEG_TTL_S)
-			break;
-		listing_unref(l);
-		listing_drop(cont ? cont : "", r->kind == N_DS_CONTAINER ? "" : w.prefix);
-	}
-	if (d) {
-		*out = *d;
-		out->name = NULL;
-		if (fetched)
-			*fetched = l->stale ? 0 : l->fetched;
-	}
-	rc = d ? 0 : -ENOENT;
-	listing_unref(l);
-out:
+	dir = strndup(path, slash ? (size_t)(slash - path) : 0);
+	if (!dir)
+		rc = -ENOMEM;
+	else if (r->kind == N_DS_CONTAINER)
+		rc = listings_lookup(lst, dir, NULL, NULL, w.container, strlen(w.container), out);
+	else
+		rc = listings_lookup(lst, dir, w.container, w.prefix, w.leaf, w.leaf_len, out);
+	free(dir);
 	where_release(&w);
 	return rc;
 }
 
 int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct stat *st)
 {
-	struct dent d;
-	int rc = lookup(fs, path, r, &d, NULL);
+	struct listing_entry d;
+	int rc = lookup(fs, path, r, &d);
 
 	if (rc == 0)
-		dent_stat(fs, &d, st);
+		dent_stat(fs, d.is_dir, d.size, d.mtime, st);
 	return rc;
 }
 
-int data_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
-              void *ud)
-{
+/* An open directory of datasets/: the listing it reads, by index. */
+struct data_dir {
 	struct listing *l;
-	struct where w;
-	struct dent d;
-	char *prefix = NULL;
-	size_t i;
+	int read;        /* a readdir came already: offset 0 now is a rewind */
+	char *container; /* NULL: datasets/ itself */
+	char *prefix;
+	char path[];
+};
+
+int data_opendir(struct mgdcfs *fs, const char *path, const struct route *r, struct data_dir **out)
+{
+	struct listing_entry d;
+	struct data_dir *dd;
+	struct where w = {0};
+	size_t plen = strlen(path) + 1;
 	int rc;
 
-	if (r->kind == N_DATASETS) {
-		rc = listing_get(fs, path, NULL, NULL, &l);
-	} else {
-		if (r->kind == N_DS_PATH) {
-			rc = lookup(fs, path, r, &d, NULL);
-			if (rc)
-				return rc;
-			if (!d.is_dir)
-				return -ENOTDIR;
-		} else {
-			rc = lookup(fs, path, r, &d, NULL);
-			if (rc)
-				return rc;
-		}
+	if (!lst)
+		return -EIO;
+	if (r->kind != N_DATASETS) {
+		rc = lookup(fs, path, r, &d);
+		if (rc)
+			return rc;
+		if (!d.is_dir)
+			return -ENOTDIR;
 		rc = where_of(r, &w);
 		if (rc)
 			return rc;
-		if (r->kind == N_DS_PATH && asprintf(&prefix, "%s/", w.blob) < 0)
-			prefix = NULL;
-		rc = listing_get(fs, path, w.container, prefix ? prefix : "", &l);
-		free(prefix);
+	}
+	dd = calloc(1, sizeof(*dd) + plen);
+	if (!dd) {
 		where_release(&w);
+		return -ENOMEM;
 	}
-	if (rc)
+	memcpy(dd->path, path, plen);
+	rc = -ENOMEM;
+	if (r->kind == N_DATASETS)
+		rc = 0;
+	else if ((dd->container = strdup(w.container)) &&
+	         (r->kind == N_DS_CONTAINER ? (dd->prefix = strdup("")) != NULL
+	                                    : asprintf(&dd->prefix, "%s/", w.blob) >= 0))
+		rc = 0;
+	else
+		dd->prefix = NULL;
+	where_release(&w);
+	if (rc == 0)
+		rc = listings_open(lst, path, dd->container, dd->prefix, &dd->l);
+	if (rc) {
+		free(dd->container);
+		free(dd->prefix);
+		free(dd);
 		return rc;
-	for (i = 0; i < l->n; i++) {
-		struct stat st;
-
-		dent_stat(fs, &l->v[i], &st);
-		if (fill(ud, l->v[i].name, &st))
-			break;
 	}
-	listing_unref(l);
+	*out = dd;
 	return 0;
+}
+
+struct read_ctx {
+	struct mgdcfs *fs;
+	dir_fill_at_fn fill;
+	void *ud;
+};
+
+static int read_one(void *ud, size_t idx, const char *name, int is_dir, uint64_t size, time_t mtime)
+{
+	struct read_ctx *c = ud;
+	struct stat st;
+
+	dent_stat(c->fs, is_dir, size, mtime, &st);
+	return c->fill(c->ud, name, &st, (off_t)idx + 3);
+}
+
+int data_readdir(struct mgdcfs *fs, struct data_dir *dd, off_t off, dir_fill_at_fn fill, void *ud)
+{
+	struct read_ctx c = {fs, fill, ud};
+	struct listing *l;
+	ssize_t got;
+	int rc;
+
+	/* Offsets: "." is 0, ".." is 1, entry i is i + 2; the filler is given the offset
+	 * of the entry after each. A rewind (offset 0 after the first call) takes the
+	 * current listing, as rewinddir(3) must. */
+	if (off == 0 && dd->read) {
+		rc = listings_open(lst, dd->path, dd->container, dd->prefix, &l);
+		if (rc)
+			return rc;
+		listing_unref(dd->l);
+		dd->l = l;
+	}
+	dd->read = 1;
+	if (off == 0 && fill(ud, ".", NULL, 1))
+		return 0;
+	if (off <= 1 && fill(ud, "..", NULL, 2))
+		return 0;
+	got = listing_read(lst, dd->l, off <= 2 ? 0 : (size_t)off - 2, read_one, &c);
+	return got < 0 ? (int)got : 0;
+}
+
+void data_closedir(struct mgdcfs *fs, struct data_dir *dd)
+{
+	(void)fs;
+	listing_unref(dd->l);
+	free(dd->container);
+	free(dd->prefix);
+	free(dd);
 }
 
 /* ---- reads ---- */
@@ -1208,8 +901,12 @@ static void ra_schedule(struct mgdcfs *fs, struct data_file *f, uint64_t idx)
 
 void data_start(struct mgdcfs *fs)
 {
-	int i, n = (int)fs->cfg.readahead_chunks;
+	int i, n = (int)fs->cfg.readahead_chunks, rc;
 
+	rc = listings_start(fs);
+	if (rc)
+		log_err("datasets: the listers could not start (%s); datasets/ is empty",
+		        strerror(-rc));
 	if (!fs->cache || !fs->blob)
 		return;
 	pthread_mutex_lock(&wq_lock);
@@ -1249,6 +946,8 @@ void data_stop(struct mgdcfs *fs)
 	wq_started = 0;
 	pthread_mutex_unlock(&wq_lock);
 	fresh_clear(); /* no worker is left; FUSE has stopped reading */
+	listings_free(lst);
+	lst = NULL;
 	while (ra_count) {
 		free(ra_queue[ra_head].blob);
 		ra_head = (ra_head + 1) % RA_QUEUE;
@@ -1262,13 +961,12 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 	struct blob_props p;
 	struct net_error e = {0};
 	struct data_file *f;
-	struct dent d;
+	struct listing_entry d;
 	struct where w;
-	time_t fetched = 0;
 	size_t plen = strlen(path) + 1;
 	int rc, changed = 0;
 
-	rc = lookup(fs, path, r, &d, &fetched);
+	rc = lookup(fs, path, r, &d);
 	if (rc)
 		return rc;
 	if (d.is_dir)
@@ -1276,15 +974,16 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 	rc = where_of(r, &w);
 	if (rc)
 		return rc;
-	/* Revalidate the ETag unless the listing is brand new: a replaced blob must never be
-	 * served from the chunks of its previous version. */
-	if (fetched == 0 || time(NULL) - fetched >= FRESH_OPEN_S) {
+	/* Revalidate the ETag unless storage vouched for it just now (a new listing, a
+	 * probe): a replaced blob must never be served from the chunks of its previous
+	 * version. */
+	if (d.seen == 0 || time(NULL) - d.seen >= FRESH_OPEN_S) {
 		__atomic_add_fetch(&ctr.heads, 1, __ATOMIC_RELAXED);
 		rc = blob_get_props(fs->blob, w.container, w.blob, &p, &e);
 		if (rc == 0) {
 			if (strcmp(p.etag, d.etag) != 0 || p.size != d.size) {
 				changed = 1;
-				listing_update(w.container, w.prefix, w.leaf, w.leaf_len, &p);
+				listings_update(lst, w.container, w.prefix, w.leaf, w.leaf_len, &p);
 				if (fs->cache && d.etag[0])
 					cache_drop_blob(fs->cache, fs->cfg.storage_account,
 					                w.container, w.blob, p.etag);
@@ -1292,10 +991,10 @@ int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct
 			snprintf(d.etag, sizeof(d.etag), "%s", p.etag);
 			d.size = p.size;
 		} else if (rc == -ENOENT) {
-			listing_drop(w.container, w.prefix);
+			listings_forget(lst, w.container, w.prefix, w.leaf, w.leaf_len);
 			where_release(&w);
 			return -ENOENT;
-		} else if (!offline_errno(rc)) {
+		} else if (!listing_offline_errno(rc)) {
 			errlog_add(path, -rc, "%s%s%s", e.code, e.code[0] ? ": " : "",
 			           e.msg[0] ? e.msg : strerror(-rc));
 			where_release(&w);
@@ -1475,7 +1174,7 @@ static int xattr_reply(const char *val, char *value, size_t size)
 int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, const char *name,
                   char *value, size_t size)
 {
-	struct dent d;
+	struct listing_entry d;
 	struct where w;
 	char num[32], *s = NULL;
 	int rc;
@@ -1484,7 +1183,7 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 	 * exists); fs_getxattr already refused the other namespaces. */
 	if (strncmp(name, "user.mgdcfs.", 12) != 0)
 		return -ENODATA;
-	rc = lookup(fs, path, r, &d, NULL);
+	rc = lookup(fs, path, r, &d);
 	if (rc)
 		return rc;
 	if (d.is_dir)
@@ -1518,8 +1217,8 @@ int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, co
 int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, char *list,
                    size_t size)
 {
-	struct dent d;
-	int rc = lookup(fs, path, r, &d, NULL);
+	struct listing_entry d;
+	int rc = lookup(fs, path, r, &d);
 
 	if (rc)
 		return rc;

@@ -7,10 +7,10 @@
 
 #include "fs/fs_i.h"
 
-/* data_start - start the read-ahead workers (none when there is no cache). */
+/* data_start - start the listers, and the read-ahead workers (none when there is no cache). */
 void data_start(struct mgdcfs *fs);
 
-/* data_stop - stop them; pending read-ahead is dropped. */
+/* data_stop - stop them; pending read-ahead and listing fills are dropped. */
 void data_stop(struct mgdcfs *fs);
 
 /* data_drop_listings - forget every cached listing (.mgdcfs/refresh). */
@@ -18,10 +18,14 @@ void data_drop_listings(void);
 
 /* Counters for stats.json. */
 struct data_counters {
-	uint64_t listings, listing_fallbacks, heads, chunk_fetches, fetch_bytes, readahead_jobs,
-	    readahead_dropped, stale_reopen, cache_bytes_served, fresh_hits, direct_reads;
+	uint64_t heads, chunk_fetches, fetch_bytes, readahead_jobs, readahead_dropped, stale_reopen,
+	    cache_bytes_served, fresh_hits, direct_reads;
 	int64_t inflight;
 };
 void data_get_counters(struct data_counters *out);
+
+/* data_get_listing_stats - the listings' counters (fs/listing.h); zeros before data_start. */
+struct listings_stats;
+void data_get_listing_stats(struct listings_stats *out);
 
 #endif

@@ -87,12 +87,23 @@ void content_release(struct content *c);
 
 /*
  * data.c - datasets/. data_stat fills st for a container, folder or blob;
- * data_list lists one; data_open/read/release stream a blob through the cache.
+ * data_open/read/release stream a blob through the cache.
  */
 struct data_file;
 int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct stat *st);
-int data_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
-              void *ud);
+/*
+ * data_opendir/readdir/closedir - an open folder of datasets/ read by offset:
+ * opendir checks the folder and starts its listing (without waiting);
+ * readdir hands `fill` the entries from `off` on, each with the offset of
+ * the next, until fill returns non-zero, in time linear in what it hands
+ * over; the offsets stay valid for the open directory (offset 0 re-reads the
+ * folder's current listing).
+ */
+struct data_dir;
+typedef int (*dir_fill_at_fn)(void *ud, const char *name, const struct stat *st, off_t next);
+int data_opendir(struct mgdcfs *fs, const char *path, const struct route *r, struct data_dir **out);
+int data_readdir(struct mgdcfs *fs, struct data_dir *dd, off_t off, dir_fill_at_fn fill, void *ud);
+void data_closedir(struct mgdcfs *fs, struct data_dir *dd);
 int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct data_file **out);
 ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size, off_t off);
 void data_release(struct mgdcfs *fs, struct data_file *f);

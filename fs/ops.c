@@ -383,6 +383,57 @@ static int fill_one(void *ud, const char *name, const struct stat *st)
 	return fc->filler(fc->buf, name, NULL, 0, 0) ? -ENOBUFS : 0;
 }
 
+/*
+ * A dataset folder is read in libfuse's offset mode: each entry carries the
+ * offset of the next, and a readdir fills one kernel buffer from `off` on.
+ * (In the other mode, with offset 0, libfuse copies the whole folder into a
+ * list on the first call and walks that list from its head to `off` on every
+ * later call, which made `ls` of 100,000 files quadratic; and its
+ * READDIRPLUS entries then carry no attributes, so `ls -l` sent a LOOKUP per
+ * file.) libfuse 3.14 counts a lookup for an entry that did not fit in the
+ * buffer too, so the node of one name per call stays in its table until
+ * unmount: bounded by the folder's names.
+ */
+static int fill_at(void *ud, const char *name, const struct stat *st, off_t next)
+{
+	struct fill_ctx *fc = ud;
+
+	if (st && (fc->flags & FUSE_READDIR_PLUS))
+		return fc->filler(fc->buf, name, st, next, FUSE_FILL_DIR_PLUS) ? -ENOBUFS : 0;
+	return fc->filler(fc->buf, name, st, next, 0) ? -ENOBUFS : 0;
+}
+
+static int is_dataset_dir(enum node_kind k)
+{
+	return k == N_DATASETS || k == N_DS_CONTAINER || k == N_DS_PATH;
+}
+
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct data_dir *dd;
+	struct route r;
+	int rc;
+
+	fi->fh = 0;
+	tree_route(path, &r);
+	if (!is_dataset_dir(r.kind))
+		return 0;
+	rc = data_opendir(g_fs, path, &r, &dd);
+	if (rc)
+		return rc;
+	fi->fh = (uintptr_t)dd;
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	if (fi->fh)
+		data_closedir(g_fs, (struct data_dir *)(uintptr_t)fi->fh);
+	fi->fh = 0;
+	return 0;
+}
+
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -392,16 +443,25 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	size_t plen = strlen(path);
 	int rc;
 
-	(void)off;
-	(void)fi;
 	FS_COUNT(readdirs, 1);
+	if (fi && fi->fh)
+		return data_readdir(g_fs, (struct data_dir *)(uintptr_t)fi->fh, off, fill_at, &fc);
 	tree_route(path, &r);
 	if (!tree_is_dir(r.kind) && r.kind != N_DS_PATH)
 		return r.kind == N_NONE ? -ENOENT : -ENOTDIR;
+	if (is_dataset_dir(r.kind)) {
+		/* Not opened by fs_opendir (libfuse always opens first): read it anyway. */
+		struct data_dir *dd;
+
+		rc = data_opendir(g_fs, path, &r, &dd);
+		if (rc == 0) {
+			rc = data_readdir(g_fs, dd, off, fill_at, &fc);
+			data_closedir(g_fs, dd);
+		}
+		return rc;
+	}
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
-	if (r.kind == N_DATASETS || r.kind == N_DS_CONTAINER || r.kind == N_DS_PATH)
-		return data_list(g_fs, path, &r, fill_one, &fc);
 	rc = ctl_list(g_fs, path, &r, fill_one, &fc);
 	if (rc)
 		return rc;
@@ -1138,7 +1198,9 @@ const struct fuse_operations *fs_operations(void)
 	    .fsync = fs_fsync,
 	    .getxattr = fs_getxattr,
 	    .listxattr = fs_listxattr,
+	    .opendir = fs_opendir,
 	    .readdir = fs_readdir,
+	    .releasedir = fs_releasedir,
 	    .access = fs_access,
 	    .create = fs_create,
 	    .utimens = fs_utimens,

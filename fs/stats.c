@@ -20,6 +20,7 @@
 #include "fs/data_i.h"
 #include "fs/errlog.h"
 #include "fs/fs_i.h"
+#include "fs/listing.h"
 #include "net/blob.h"
 #include "net/http.h"
 
@@ -33,7 +34,9 @@ struct stats_sample {
 	const char *help;
 };
 
-#define STATS_MAX 48
+/* Room for every sample stats_fill adds (61 now); 16-system checks that the
+ * last one, "errors", is there. */
+#define STATS_MAX 96
 
 struct stats_table {
 	struct stats_sample s[STATS_MAX];
@@ -57,6 +60,7 @@ static void stats_fill(struct mgdcfs *fs, struct stats_table *t)
 	struct http_stats hs = {0};
 	struct blob_stats bs = {0};
 	struct data_counters dc;
+	struct listings_stats ls;
 	double up = difftime(time(NULL), fs->started);
 
 	if (fs->cache)
@@ -65,6 +69,7 @@ static void stats_fill(struct mgdcfs *fs, struct stats_table *t)
 	if (fs->blob)
 		blob_get_stats(fs->blob, &bs);
 	data_get_counters(&dc);
+	data_get_listing_stats(&ls);
 	t->n = 0;
 	t->cache_enabled = fs->cache != NULL;
 	G(NULL, "uptime_s", up, "Seconds since the mount started.");
@@ -86,8 +91,8 @@ static void stats_fill(struct mgdcfs *fs, struct stats_table *t)
 	C("network", "bytes_from_network", dc.fetch_bytes, "Dataset bytes fetched from storage.");
 	G("network", "throughput_in_Bps", up > 0 ? (double)hs.bytes_in / up : 0,
 	  "Mean response bytes per second since the mount started.");
-	C("datasets", "listings", dc.listings, "Folder listings fetched.");
-	C("datasets", "listings_served_offline", dc.listing_fallbacks,
+	C("datasets", "listings", ls.fills + ls.revalidations, "Folder listings fetched.");
+	C("datasets", "listings_served_offline", ls.offline,
 	  "Listings served from the cache because storage was unreachable.");
 	C("datasets", "revalidations", dc.heads, "ETag checks at open.");
 	C("datasets", "chunk_fetches", dc.chunk_fetches, "Chunk downloads.");
@@ -98,6 +103,38 @@ static void stats_fill(struct mgdcfs *fs, struct stats_table *t)
 	C("datasets", "direct_reads", dc.direct_reads, "Reads served without the cache.");
 	C("datasets", "md5_verified", bs.md5_verified, "Downloads whose Content-MD5 matched.");
 	C("datasets", "md5_mismatches", bs.md5_mismatch, "Downloads whose Content-MD5 differed.");
+	/* Folder listings (fs/listing.h): their freshness, their memory, and the counts
+	 * that show readdir and lookups cost what they return. */
+	G("listings", "ttl_s", fs->cfg.ttl_listing_s, "Listing TTL in seconds.");
+	G("listings", "stale_window_s", fs->cfg.ttl_listing_s ? LISTING_STALE_MAX_S : 0,
+	  "Seconds past its TTL a listing is still served while it is listed again.");
+	G("listings", "staleness_bound_s",
+	  fs->cfg.ttl_listing_s + (fs->cfg.ttl_listing_s ? LISTING_STALE_MAX_S : 0) +
+	      (double)((ls.longest_relist_ms + 999) / 1000),
+	  "The oldest a listing answer can be, in seconds.");
+	G("listings", "oldest_answer_age_s", ls.max_age_s, "Age of the oldest listing answered.");
+	G("listings", "longest_relist_ms", ls.longest_relist_ms, "The longest re-list so far.");
+	G("listings", "held", ls.listings, "Listings held in memory.");
+	G("listings", "entries", ls.entries, "Entries of the listings held.");
+	G("listings", "bytes", ls.bytes, "Memory of the listings held.");
+	G("listings", "bytes_per_entry", ls.entries ? (double)(ls.bytes / ls.entries) : 0,
+	  "Memory per listing entry.");
+	C("listings", "cold_fills", ls.fills, "Listings fetched with nothing cached.");
+	C("listings", "revalidations", ls.revalidations, "Listings fetched again past their TTL.");
+	G("listings", "revalidating", ls.revalidating, "Re-lists running now.");
+	C("listings", "pages", ls.pages, "List Blobs pages received.");
+	C("listings", "answers", ls.answers, "Readdir and lookup answers from listings.");
+	C("listings", "stale_answers", ls.stale_answers, "Answers from a listing past its TTL.");
+	C("listings", "probes", ls.probes, "Lookups of one name missing from a listing.");
+	C("listings", "probe_requests", ls.probe_requests, "Requests those lookups made.");
+	C("listings", "probe_found", ls.probe_found, "Probed names that exist.");
+	C("listings", "readdir_calls", ls.readdir_calls, "Readdir calls on listings.");
+	C("listings", "readdir_entries_visited", ls.readdir_visited,
+	  "Entries readdir looked at (stays near those returned).");
+	C("listings", "readdir_entries_returned", ls.readdir_returned, "Entries readdir returned.");
+	C("listings", "persisted", ls.persisted, "Listings saved to the cache.");
+	C("listings", "served_offline", ls.offline,
+	  "Listings served from the cache because storage was unreachable.");
 	C("fuse", "lookups", FS_COUNTER(lookups), "FUSE lookups.");
 	C("fuse", "readdirs", FS_COUNTER(readdirs), "FUSE readdir calls.");
 	C("fuse", "reads", FS_COUNTER(reads), "FUSE reads.");

@@ -1230,17 +1230,21 @@ out:
 
 /* ---- listings ---- */
 
-static int blob_list_run(struct blob_client *bc, const char *container, const char *prefix,
-                         const char *delimiter, blob_list_cb cb, void *ud, struct net_error *e)
+static int blob_list_run(struct blob_client *bc, const char *container,
+                         const struct blob_list_req *rq, blob_list_cb cb, void *ud,
+                         struct net_error *e)
 {
 	struct blob_page *pg = calloc(1, sizeof(*pg));
+	const char *prefix = rq->prefix, *delimiter = rq->delimiter;
 	char *marker = NULL, maxres[16], esc[128];
 	size_t total = 0;
 	int empty = 0, res = -ENOMEM;
 
 	if (!pg)
 		return blob_err(e, ENOMEM, "out of memory");
-	snprintf(maxres, sizeof(maxres), "%d", bc->max_results);
+	snprintf(maxres, sizeof(maxres), "%d",
+	         rq->max_results > 0 && rq->max_results < bc->max_results ? rq->max_results
+	                                                                  : bc->max_results);
 	log_escape(esc, sizeof(esc), container ? container : "(containers)", (size_t)-1);
 	for (;;) {
 		const char *q[16];
@@ -1288,7 +1292,9 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 			         esc, bc->max_entries);
 		if (res)
 			goto out;
-		if (!pg->next_marker[0])
+		if (rq->page_done && (res = rq->page_done(ud, pg->entries)) != 0)
+			goto out;
+		if (!pg->next_marker[0] || (rq->first_page && total > 0))
 			break;
 		if (marker && strcmp(marker, pg->next_marker) == 0) {
 			res =
@@ -1312,7 +1318,8 @@ static int blob_list_run(struct blob_client *bc, const char *container, const ch
 	}
 	res = 0;
 out:
-	if (res < 0 && res != -ENOENT && res != -EACCES)
+	/* -ECANCELED: the caller's callback stopped it (nobody wants the rest). */
+	if (res < 0 && res != -ENOENT && res != -EACCES && res != -ECANCELED)
 		log_warn("blob: listing of %s stopped after %zu entries: %s", esc, total,
 		         e ? e->msg : "failed");
 	free(marker);
@@ -1323,14 +1330,26 @@ out:
 int blob_list(struct blob_client *bc, const char *container, const char *prefix,
               const char *delimiter, blob_list_cb cb, void *ud, struct net_error *e)
 {
+	struct blob_list_req rq = {.prefix = prefix, .delimiter = delimiter};
+
 	if (!container || !*container)
 		return blob_err(e, EINVAL, "no container named");
-	return blob_list_run(bc, container, prefix, delimiter, cb, ud, e);
+	return blob_list_run(bc, container, &rq, cb, ud, e);
 }
 
 int blob_list_containers(struct blob_client *bc, blob_list_cb cb, void *ud, struct net_error *e)
 {
-	return blob_list_run(bc, NULL, NULL, NULL, cb, ud, e);
+	struct blob_list_req rq = {0};
+
+	return blob_list_run(bc, NULL, &rq, cb, ud, e);
+}
+
+int blob_list_paged(struct blob_client *bc, const char *container, const struct blob_list_req *rq,
+                    blob_list_cb cb, void *ud, struct net_error *e)
+{
+	if (container && !*container)
+		return blob_err(e, EINVAL, "no container named");
+	return blob_list_run(bc, container, rq, cb, ud, e);
 }
 
 static int collect_cb(void *ud, const struct blob_entry *ent)

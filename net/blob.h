@@ -133,6 +133,28 @@ int blob_list(struct blob_client *bc, const char *container, const char *prefix,
  */
 int blob_list_containers(struct blob_client *bc, blob_list_cb cb, void *ud, struct net_error *e);
 
+/* What blob_list_paged() asks for. */
+struct blob_list_req {
+	const char *prefix;    /* NULL or "" for all */
+	const char *delimiter; /* NULL for a flat listing, "/" for one directory level */
+	int max_results;       /* entries per page, 1 up to the client's page size; 0: that size */
+	int first_page;        /* 1: stop after the first page that holds an entry (a
+	                          probe: "is there anything under this prefix?") */
+	/* Called after each page with the number of its entries (0 for an empty
+	 * page), before the next page is asked for; may be NULL. A non-zero
+	 * return stops the listing and is returned. */
+	int (*page_done)(void *ud, size_t entries);
+};
+
+/*
+ * blob_list_paged - blob_list() (container NULL: blob_list_containers(),
+ * where `prefix` filters container names) with the page size, the
+ * first-page probe and the page callback of `rq`. Same caps, callbacks and
+ * return values as blob_list(); -EINVAL for an empty container name.
+ */
+int blob_list_paged(struct blob_client *bc, const char *container, const struct blob_list_req *rq,
+                    blob_list_cb cb, void *ud, struct net_error *e);
+
 /* A whole listing held in memory; each entry owns its name. */
 struct blob_listing {
 	struct blob_entry *v;

@@ -24,6 +24,15 @@ CASES = {
     "ttfb": ("4 open + first 4 KiB, fresh mount", "ms", False, "curl 4 KiB range", ("ttfb", None)),
     "ls_cold": ("5 ls -l folder, cold", "ms", False, "curl List Blobs pages", ("ratio<=", 1.3)),
     "ls_warm": ("5 ls -l folder, warm", "ms", False, "curl List Blobs pages", ("max", 50.0)),
+    "first_entry": ("5b big folder: first entry, cold", "ms", False, "curl first List page", ("ratio<=", 2.0)),
+    "ls_cold_big": ("5c big folder: ls -l, cold", "ms", False, "curl List Blobs pages", ("ratio<=", 1.3)),
+    "ls_warm_big": ("5d big folder: ls -l, warm", "ms", False, "mgdcfs ls -l of 10,000, warm", ("ratio<=", 10.0)),
+    "lsf_warm_big": ("5e big folder: ls -f, warm", "ms", False, "", ("max", 300.0)),
+    "stat_new": ("5f stat after TTL: a new blob", "ms", False, "curl HEAD", ("ratio<=", 2.0)),
+    "stat_missing": ("5f stat after TTL: missing name", "ms", False, "curl HEAD + 1-entry List", ("ratio<=", 2.0)),
+    "stat_listed": ("5f stat after TTL: listed name", "ms", False, "curl HEAD", ("ratio<=", 2.0)),
+    "mem_entry": ("5g big folder: daemon RSS / entry", "B", False, "", None),
+    "mem_listing": ("5g big folder: listing bytes / entry", "B", False, "", None),
     "par4": ("6 four readers, four files", "MiB/s", True, "4 parallel curls", None),
     "rand_cold": ("7 fio randread 4 KiB, cold", "IOPS", True, "curl 4 KiB ranges, 1 conn", None),
     "rand_warm": ("7 fio randread 4 KiB, warm", "IOPS", True, "local file", None),
@@ -106,7 +115,7 @@ def main():
                                       RCLONE_TARGET.get(case))):
             if peer != "baseline" and peer not in sides:
                 continue
-            if peer == "baseline" and peer not in sides and not (target and target[0] == "max"):
+            if peer == "baseline" and peer not in sides and bname and not (target and target[0] == "max"):
                 continue
             b = stats(sides.get(peer, []))
             ratio = None

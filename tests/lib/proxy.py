@@ -21,6 +21,11 @@ connection, one answer line):
   cut N AFTER       close both sides after AFTER body/stream bytes, N times
   stats             "conns=C corrupted=X cut=Y"
   reset             disarm everything
+In tls mode it also sees each request line ("GET /acct/c?comp=list... HTTP/1.1"):
+  hold REGEX        requests whose line matches wait (at most 5 minutes) ...
+  release           ... until this lets them all go on (and clears the pattern)
+  held              how many requests wait now
+  count REGEX       how many requests so far had a matching line
 
   proxy.py serve --mode tcp|tls --target PORT --port-file F
            [--cert F --key F --ca F] [--max-seconds S]
@@ -28,6 +33,7 @@ connection, one answer line):
 """
 import argparse
 import os
+import re
 import socket
 import ssl
 import sys
@@ -63,6 +69,38 @@ class Faults:
 
 F = Faults()
 SLOTS = threading.BoundedSemaphore(MAX_CONNS)
+HOLD_MAX_S = 300
+LINES_MAX = 200000
+
+
+class Requests:
+    """The request lines seen (tls mode), and the hold on some of them."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.lines = []
+        self.hold = None  # compiled pattern, or None
+        self.gen = 0  # bumped by release: a request held before it goes on
+        self.waiting = 0
+
+    def arrive(self, line):
+        with self.cond:
+            if len(self.lines) < LINES_MAX:
+                self.lines.append(line)
+            if self.hold is None or not self.hold.search(line):
+                return
+            gen = self.gen
+            self.waiting += 1
+            self.cond.wait_for(lambda: self.gen != gen, timeout=HOLD_MAX_S)
+            self.waiting -= 1
+
+    def count(self, pattern):
+        r = re.compile(pattern)
+        with self.cond:
+            return sum(1 for l in self.lines if r.search(l))
+
+
+R = Requests()
 
 
 def pump(src, dst):
@@ -207,9 +245,6 @@ def handle(cl, args, sctx, cctx):
         cl.settimeout(IO_TIMEOUT_S)
         if args.mode == "tls":
             cl = sctx.wrap_socket(cl, server_side=True)
-        up = socket.create_connection(("127.0.0.1", args.target), timeout=IO_TIMEOUT_S)
-        if args.mode == "tls":
-            up = cctx.wrap_socket(up, server_hostname="127.0.0.1")
             head = b""
             while b"\r\n\r\n" not in head:
                 b = cl.recv(BUF)
@@ -219,6 +254,11 @@ def handle(cl, args, sctx, cctx):
                 if len(head) > HEAD_MAX:
                     return
             i = head.index(b"\r\n\r\n") + 4
+            # Held requests connect upstream only once let go.
+            R.arrive(head.split(b"\r\n", 1)[0].decode("latin-1"))
+        up = socket.create_connection(("127.0.0.1", args.target), timeout=IO_TIMEOUT_S)
+        if args.mode == "tls":
+            up = cctx.wrap_socket(up, server_hostname="127.0.0.1")
             up.sendall(rewrite_head(head[:i]) + head[i:])
             t = threading.Thread(target=pump, args=(cl, up), daemon=True)
             t.start()
@@ -260,9 +300,22 @@ def control(srv):
                     F.reset()
                 elif w[:1] == ["stats"]:
                     ans = "conns=%d corrupted=%d cut=%d" % (F.conns, F.corrupted, F.cuts)
+                elif w[:1] == ["hold"]:
+                    with R.cond:
+                        R.hold = re.compile(w[1])
+                elif w[:1] == ["release"]:
+                    with R.cond:
+                        R.hold = None
+                        R.gen += 1
+                        R.cond.notify_all()
+                elif w[:1] == ["held"]:
+                    with R.cond:
+                        ans = str(R.waiting)
+                elif w[:1] == ["count"]:
+                    ans = str(R.count(w[1]))
                 else:
                     ans = "error: unknown command"
-            except (IndexError, ValueError):
+            except (IndexError, ValueError, re.error):
                 ans = "error: bad arguments"
             try:
                 c.sendall((ans + "\n").encode())
