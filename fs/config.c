@@ -81,7 +81,13 @@ static int secret_open(const char *file, struct stat *st, char *err, size_t errl
 	return res;
 }
 
-int config_check_secret_file(const char *file, char *err, size_t errlen)
+/*
+ * config_check_secret_file - the checks of config_read_secret (a regular
+ * file, owned by us, no access for group or others) without reading it, for
+ * files the credential code reads itself (private keys, PKCS#12). Returns 0,
+ * -EACCES/-EINVAL/-errno with the reason and the chmod to run in err.
+ */
+static int config_check_secret_file(const char *file, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = secret_open(file, &st, err, errlen);

@@ -111,14 +111,6 @@ void config_release(struct config *c);
  */
 int config_read_secret(const char *file, char **out, char *err, size_t errlen);
 
-/*
- * config_check_secret_file - the checks of config_read_secret (a regular
- * file, owned by us, no access for group or others) without reading it, for
- * files the credential code reads itself (private keys, PKCS#12). Returns 0,
- * -EACCES/-EINVAL/-errno with the reason and the chmod to run in err.
- */
-int config_check_secret_file(const char *file, char *err, size_t errlen);
-
 /* config_cred_name - "client secret", "managed identity", ... for messages. */
 const char *config_cred_name(enum config_cred c);
 

@@ -240,7 +240,13 @@ void daemon_log_sink(int level, const char *line)
 	(void)!write(log_kind == DAEMON_FILE ? log_fd : STDERR_FILENO, buf, (size_t)n);
 }
 
-int daemon_log_reopen(void)
+/*
+ * daemon_log_reopen - open the log file's path again and put it in place of
+ * the old descriptor atomically (dup2), so lines written meanwhile go to one
+ * file or the other, never nowhere. For syslog: reconnect. Returns 0 or
+ * -errno (the old file stays in use).
+ */
+static int daemon_log_reopen(void)
 {
 	int fd;
 

@@ -38,14 +38,6 @@ int daemon_log_is_terminal(void);
 /* daemon_log_sink - the sink for log_set_sink(): one line per call, from any thread. */
 void daemon_log_sink(int level, const char *line);
 
-/*
- * daemon_log_reopen - open the log file's path again and put it in place of
- * the old descriptor atomically (dup2), so lines written meanwhile go to one
- * file or the other, never nowhere. For syslog: reconnect. Returns 0 or
- * -errno (the old file stays in use).
- */
-int daemon_log_reopen(void);
-
 /* daemon_log_close - close the log; later lines go to standard error. */
 void daemon_log_close(void);
 

@@ -1565,19 +1565,6 @@ void listings_forget(struct listings *t, const char *container, const char *pref
 	touch_entry(t, container, prefix, name, name_len, NULL);
 }
 
-void listings_drop(struct listings *t, const char *container, const char *prefix)
-{
-	struct listing *l = peek(t, container, prefix), *gone = NULL;
-
-	if (!l)
-		return;
-	pthread_mutex_lock(&t->lock);
-	gone = tab_remove_locked(t, l);
-	pthread_mutex_unlock(&t->lock);
-	listing_unref(gone);
-	listing_unref(l);
-}
-
 void listings_drop_all(struct listings *t)
 {
 	struct listing *chain = NULL;

@@ -153,14 +153,12 @@ ssize_t listing_read(struct listings *t, struct listing *l, size_t idx, listing_
  * (container, prefix) with properties `p`: record them in the cached
  * listing, if any. listings_forget - the blob is gone (404): hide the entry
  * (lookups miss it, readdir skips it; indexes do not move).
- * listings_drop - forget the folder's listing (the next access lists it
- * cold). listings_drop_all - forget every listing (.mgdcfs/refresh).
+ * listings_drop_all - forget every listing (.mgdcfs/refresh).
  */
 void listings_update(struct listings *t, const char *container, const char *prefix,
                      const char *name, size_t name_len, const struct blob_props *p);
 void listings_forget(struct listings *t, const char *container, const char *prefix,
                      const char *name, size_t name_len);
-void listings_drop(struct listings *t, const char *container, const char *prefix);
 void listings_drop_all(struct listings *t);
 
 struct listings_stats {

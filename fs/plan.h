@@ -90,6 +90,7 @@ int plan_names(const char *pipeline, struct plan_names *n);
  * (linked services and datasets: a letter, then letters, digits and '_';
  * pipelines: a letter, then none of . + ? / < > * % & : \ #), at most 260
  * characters.
+ * plan_names only makes such names; the tests check that with it.
  */
 int plan_resource_name_ok(enum adf_kind kind, const char *name);
 

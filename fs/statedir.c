@@ -38,7 +38,8 @@ int statedir_candidates(const char *cache_dir, const char *sub,
 	return n;
 }
 
-int statedir_mkdirs(char *dir)
+/* mkdir -p `dir` (modified in place while it works), mode 0700. */
+static int statedir_mkdirs(char *dir)
 {
 	for (char *p = dir + 1; *p; p++) {
 		if (*p != '/')

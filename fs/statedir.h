@@ -30,9 +30,6 @@ int statedir_candidates(const char *cache_dir, const char *sub,
  */
 int statedir_make(const char *cache_dir, const char *sub, char *out);
 
-/* statedir_mkdirs - mkdir -p `dir` (modified in place while it works), mode 0700. */
-int statedir_mkdirs(char *dir);
-
 /*
  * statedir_write - replace `file` with `len` bytes of `text`: a temporary
  * file of its own beside it (mkostemp, 0600), fsync, rename. Returns 0 or

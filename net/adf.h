@@ -85,7 +85,10 @@ int adf_list(struct adf *f, enum adf_kind kind, cJSON **items, struct net_error 
 int adf_create_run(struct adf *f, const char *pipeline, const cJSON *params, char **run_id,
                    struct net_error *e);
 
-/* adf_get_run - GET .../pipelineruns/{runId}: the PipelineRun in *run (caller frees). */
+/*
+ * adf_get_run - GET .../pipelineruns/{runId}: the PipelineRun in *run (caller
+ * frees). The tree reads runs with adf_query_runs; the tests check one run.
+ */
 int adf_get_run(struct adf *f, const char *run_id, cJSON **run, struct net_error *e);
 
 /*

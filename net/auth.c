@@ -643,6 +643,33 @@ static int auth_token_chars_ok(const char *s)
 	return 1;
 }
 
+int auth_error_body(struct net_error *e, const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "error_description");
+	const char *desc = cJSON_IsString(d) ? d->valuestring : NULL;
+	const char *a = desc ? strstr(desc, "AADSTS") : NULL, *t;
+	int found = cJSON_IsString(err);
+
+	if (a) {
+		size_t n = 6;
+
+		while (isdigit((unsigned char)a[n]))
+			n++;
+		net_error_code(e, a, n);
+	} else if (found) {
+		net_error_code(e, err->valuestring, strlen(err->valuestring));
+	}
+	if (found && desc) {
+		/* The sandbox, like some Entra replies, puts the ids on the first line. */
+		t = strstr(desc, " Trace ID:");
+		net_error_msg(e, desc, t ? (size_t)(t - desc) : strlen(desc));
+	}
+	cJSON_Delete(root);
+	return found;
+}
+
 int auth_parse_token_reply(const char *body, size_t len, char **token, long *expires_in,
                            struct net_error *e)
 {
@@ -668,7 +695,7 @@ int auth_parse_token_reply(const char *body, size_t len, char **token, long *exp
 	}
 	err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	if (cJSON_IsString(err)) {
-		net_error_from_body(e, body, len);
+		auth_error_body(e, body, len);
 		e->err = auth_error_errno(err->valuestring);
 		if (!e->msg[0])
 			snprintf(e->msg, sizeof(e->msg), "token request refused");
@@ -815,7 +842,7 @@ static int auth_fetch_once(struct auth *a, const char *scope, char **token, long
 	}
 	if (res < 0) {
 		if (!e->msg[0])
-			net_error_set(e, res, NULL);
+			net_error_set(e, res, NULL, NULL);
 		goto out;
 	}
 	req.body = form;
@@ -828,14 +855,14 @@ static int auth_fetch_once(struct auth *a, const char *scope, char **token, long
 	req.idempotent = a->secret != NULL || a->token_file != NULL;
 	res = http_do(a->h, &req, &resp);
 	if (res < 0) {
-		net_error_set(e, res, &resp);
+		net_error_set(e, res, &resp, auth_error_body);
 		goto out;
 	}
 	res = auth_parse_token_reply(resp.body, resp.body_len, token, life, e);
 	if (res < 0) {
 		/* Not an Entra error body (a proxy's 503 page ...): the status tells more. */
 		if (resp.status != 200 && !e->code[0])
-			res = net_error_set(e, 0, &resp);
+			res = net_error_set(e, 0, &resp, auth_error_body);
 		e->status = resp.status;
 	}
 out:
@@ -1010,7 +1037,7 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
 	pthread_mutex_lock(&a->lock);
 	t = auth_tok_get(a, scope);
 	if (!t) {
-		res = net_error_set(e, -ENOMEM, NULL);
+		res = net_error_set(e, -ENOMEM, NULL, NULL);
 		goto out;
 	}
 	for (;;) {
@@ -1106,7 +1133,7 @@ int auth_do(struct auth *a, const char *scope, const struct http_req *req, struc
 	hdrs = calloc(n + 2, sizeof(*hdrs));
 	line = malloc(sizeof(prefix) + AUTH_TOKEN_MAX);
 	if (!hdrs || !line) {
-		net_error_set(e, res, NULL);
+		net_error_set(e, res, NULL, NULL);
 		goto out;
 	}
 	memcpy(line, prefix, sizeof(prefix));
@@ -1124,7 +1151,7 @@ int auth_do(struct auth *a, const char *scope, const struct http_req *req, struc
 		}
 		res = http_do(a->h, &q, resp);
 		if (res < 0) {
-			net_error_set(e, res, resp);
+			net_error_set(e, res, resp, auth_error_body);
 			break;
 		}
 		if (resp->status != 401 || attempt == 1)

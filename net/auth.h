@@ -85,7 +85,8 @@ int auth_token(struct auth *a, const char *scope, char *out, size_t outlen, stru
  * gave a token. Static storage of the auth. */
 const char *auth_label(struct auth *a);
 
-/* auth_invalidate - forget the cached token for `scope` (after a 401). */
+/* auth_invalidate - forget the cached token for `scope` (auth_do does it itself after a
+ * 401; the tests call it to force a new token). */
 void auth_invalidate(struct auth *a, const char *scope);
 
 /*
@@ -106,6 +107,16 @@ int auth_do(struct auth *a, const char *scope, const struct http_req *req, struc
  * or NULL (-errno in *err). Exposed for unit tests and the fuzzers.
  */
 char *auth_build_assertion(struct auth *a, const char *aud, long lifetime_s, int *err);
+
+/*
+ * auth_error_body - the error body of Entra's token endpoint (also IMDS's and
+ * App Service's identity endpoints), {"error":"invalid_client",
+ * "error_description":"AADSTS7000215: ...\r\nTrace ID: ..."}, into e->code
+ * (the AADSTS code when the description has one, else "error") and e->msg
+ * (the description without its trace ids). A net_error_body_fn (net/http.h);
+ * 1 if found, else 0. Any thread.
+ */
+int auth_error_body(struct net_error *e, const char *body, size_t len);
 
 /*
  * auth_parse_token_reply - parse an Entra token reply body. On success

@@ -50,11 +50,6 @@ void billing_free(struct billing *b)
 	rest_ep_free(&b->ep);
 }
 
-struct rest_ep *billing_rest(struct billing *b)
-{
-	return &b->ep;
-}
-
 int billing_list(struct billing *b, cJSON **items, struct net_error *e)
 {
 	char *url = rest_url(b->ep.base, BILLING_QUERY, "providers", "Microsoft.GraphServices",

@@ -52,7 +52,4 @@ int billing_list(struct billing *b, cJSON **items, struct net_error *e);
 int billing_put(struct billing *b, const char *id, const char *name, const char *app_id,
                 const cJSON *tags, long deadline_ms, cJSON **out, struct net_error *e);
 
-/* billing_rest - the endpoint of `b`, so tests can lower its caps. */
-struct rest_ep *billing_rest(struct billing *b);
-
 #endif

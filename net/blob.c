@@ -562,6 +562,81 @@ int blob_code_errno(const char *code, long status)
 	return status ? http_status_errno(status) : EIO;
 }
 
+/* What blob_error_body collects: the text of /Error/Code and /Error/Message. */
+struct blob_err_xml {
+	XML_Parser p;
+	int depth;
+	int in; /* 1 Code, 2 Message, 0 neither */
+	char text[2][512];
+	size_t n[2];
+};
+
+static void XMLCALL be_start(void *ud, const XML_Char *n, const XML_Char **attr)
+{
+	struct blob_err_xml *x = ud;
+
+	(void)attr;
+	x->depth++;
+	x->in = x->depth == 2 ? (strcmp(n, "Code") == 0      ? 1
+	                         : strcmp(n, "Message") == 0 ? 2
+	                                                     : 0)
+	                      : 0;
+}
+
+static void XMLCALL be_chars(void *ud, const XML_Char *s, int len)
+{
+	struct blob_err_xml *x = ud;
+	size_t i, room;
+
+	if (!x->in || len <= 0)
+		return;
+	i = (size_t)(x->in - 1);
+	room = sizeof(x->text[i]) - 1 - x->n[i];
+	if ((size_t)len < room)
+		room = (size_t)len;
+	memcpy(x->text[i] + x->n[i], s, room);
+	x->n[i] += room;
+}
+
+static void XMLCALL be_end(void *ud, const XML_Char *n)
+{
+	struct blob_err_xml *x = ud;
+
+	(void)n;
+	x->in = 0;
+	x->depth--;
+}
+
+/* No DTDs in an error body: entity expansion is how a hostile reply would grow. */
+static void XMLCALL be_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal_subset)
+{
+	struct blob_err_xml *x = ud;
+
+	(void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+	XML_StopParser(x->p, XML_FALSE);
+}
+
+int blob_error_body(struct net_error *e, const char *body, size_t len)
+{
+	struct blob_err_xml x = {0};
+
+	if (len > INT_MAX || !(x.p = XML_ParserCreate("UTF-8")))
+		return 0;
+	XML_SetUserData(x.p, &x);
+	XML_SetElementHandler(x.p, be_start, be_end);
+	XML_SetCharacterDataHandler(x.p, be_chars);
+	XML_SetStartDoctypeDeclHandler(x.p, be_doctype);
+	/* A truncated or malformed body still gives what came before the fault. */
+	(void)XML_Parse(x.p, body, (int)len, XML_TRUE);
+	XML_ParserFree(x.p);
+	if (x.n[0])
+		net_error_code(e, x.text[0], x.n[0]);
+	if (x.n[1])
+		net_error_msg(e, x.text[1], x.n[1]);
+	return x.n[0] || x.n[1];
+}
+
 /*
  * blob_fail - fill e from a failed exchange and return -errno. The
  * x-ms-error-code header wins over the body: HEAD errors have no body.
@@ -573,7 +648,7 @@ static int blob_fail(struct net_error *e, int rc, const struct http_resp *resp)
 
 	if (!e)
 		e = &tmp;
-	net_error_set(e, rc, resp);
+	net_error_set(e, rc, resp, blob_error_body);
 	code = http_resp_header(resp, "x-ms-error-code");
 	/*
 	 * In buffer mode an error body larger than the caller's buffer ends
@@ -1337,13 +1412,6 @@ int blob_list(struct blob_client *bc, const char *container, const char *prefix,
 	return blob_list_run(bc, container, &rq, cb, ud, e);
 }
 
-int blob_list_containers(struct blob_client *bc, blob_list_cb cb, void *ud, struct net_error *e)
-{
-	struct blob_list_req rq = {0};
-
-	return blob_list_run(bc, NULL, &rq, cb, ud, e);
-}
-
 int blob_list_paged(struct blob_client *bc, const char *container, const struct blob_list_req *rq,
                     blob_list_cb cb, void *ud, struct net_error *e)
 {
@@ -1377,11 +1445,12 @@ static int collect_cb(void *ud, const struct blob_entry *ent)
 int blob_list_collect(struct blob_client *bc, const char *container, const char *prefix,
                       const char *delimiter, struct blob_listing *out, struct net_error *e)
 {
+	struct blob_list_req every = {0};
 	int res;
 
 	memset(out, 0, sizeof(*out));
 	res = container ? blob_list(bc, container, prefix, delimiter, collect_cb, out, e)
-	                : blob_list_containers(bc, collect_cb, out, e);
+	                : blob_list_paged(bc, NULL, &every, collect_cb, out, e);
 	if (res == -ENOMEM)
 		blob_err(e, ENOMEM, "out of memory collecting a listing");
 	if (res)

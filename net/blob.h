@@ -108,7 +108,7 @@ struct blob_entry {
 
 /*
  * Listing callback: return 0 to go on; any other value stops the listing
- * and is returned by blob_list() / blob_list_containers().
+ * and is returned by blob_list() / blob_list_paged().
  */
 typedef int (*blob_list_cb)(void *ud, const struct blob_entry *ent);
 
@@ -126,13 +126,6 @@ typedef int (*blob_list_cb)(void *ud, const struct blob_entry *ent);
 int blob_list(struct blob_client *bc, const char *container, const char *prefix,
               const char *delimiter, blob_list_cb cb, void *ud, struct net_error *e);
 
-/*
- * blob_list_containers - list the account's containers (is_prefix = 1,
- * mtime and etag set), paging like blob_list() with the same caps and
- * return values.
- */
-int blob_list_containers(struct blob_client *bc, blob_list_cb cb, void *ud, struct net_error *e);
-
 /* What blob_list_paged() asks for. */
 struct blob_list_req {
 	const char *prefix;    /* NULL or "" for all */
@@ -147,10 +140,10 @@ struct blob_list_req {
 };
 
 /*
- * blob_list_paged - blob_list() (container NULL: blob_list_containers(),
- * where `prefix` filters container names) with the page size, the
- * first-page probe and the page callback of `rq`. Same caps, callbacks and
- * return values as blob_list(); -EINVAL for an empty container name.
+ * blob_list_paged - blob_list() (container NULL: the account's containers,
+ * is_prefix = 1 with mtime and etag set, where `prefix` filters their names) with the page size,
+ * the first-page probe and the page callback of `rq`. Same caps, callbacks and return values as
+ * blob_list(); -EINVAL for an empty container name.
  */
 int blob_list_paged(struct blob_client *bc, const char *container, const struct blob_list_req *rq,
                     blob_list_cb cb, void *ud, struct net_error *e);
@@ -164,6 +157,8 @@ struct blob_listing {
 /*
  * blob_list_collect - blob_list() into `out` (container NULL: the
  * containers). On failure `out` is empty. Free with blob_listing_release().
+ * fs/listing.c streams pages with blob_list_paged(); blob_list() and this
+ * are for callers that want the whole folder at once (the tests).
  */
 int blob_list_collect(struct blob_client *bc, const char *container, const char *prefix,
                       const char *delimiter, struct blob_listing *out, struct net_error *e);
@@ -283,6 +278,14 @@ int blob_parse_http_date(const char *s, time_t *out);
 
 /* blob_format_http_date - RFC 1123 GMT, locale-independent, into out (>= 30 bytes). */
 void blob_format_http_date(time_t t, char *out, size_t n);
+
+/*
+ * blob_error_body - a Blob error body, <Error><Code>..</Code><Message>..
+ * </Message></Error> (read with expat; a DOCTYPE stops it), into e->code and
+ * e->msg without the RequestId/Time lines. A net_error_body_fn (net/http.h);
+ * 1 if found, else 0. Any thread.
+ */
+int blob_error_body(struct net_error *e, const char *body, size_t len);
 
 /* blob_code_errno - the one mapping of a Blob error code (may be NULL) and status to a positive
  * errno. */

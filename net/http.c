@@ -44,7 +44,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "base/clock.h"
@@ -1179,119 +1178,26 @@ static void net_error_copy(char *dst, size_t n, const char *s, size_t len)
 	log_escape(dst, n, s, len);
 }
 
-/*
- * The human part of a service message: Entra appends "\r\nTrace ID: …"
- * (the sandbox: " Trace ID: …" on the same line), Blob "\nRequestId:…
- * \nTime:…". Those ids identify nothing for a user and differ on every
- * call, so the message stops at the first line break or " Trace ID:".
- */
-static size_t net_error_msg_len(const char *s, size_t len)
+void net_error_code(struct net_error *e, const char *s, size_t len)
 {
-	const char *cr = memchr(s, '\r', len), *lf = memchr(s, '\n', len), *t;
-	size_t n = len;
+	net_error_copy(e->code, sizeof(e->code), s, len);
+}
 
-	/* Bounded by len: an XML body's <Message> is not NUL-terminated where it ends
+void net_error_msg(struct net_error *e, const char *s, size_t len)
+{
+	/* Bounded by len: a body's field is not NUL-terminated where it ends
 	 * (found by tests/fuzz/fuzz_token). */
+	const char *cr = memchr(s, '\r', len), *lf = memchr(s, '\n', len);
+
 	if (cr)
-		n = (size_t)(cr - s);
-	if (lf && (size_t)(lf - s) < n)
-		n = (size_t)(lf - s);
-	/* Some servers put the ids on the same line. */
-	t = memmem(s, n, " Trace ID:", 10);
-	if (t)
-		n = (size_t)(t - s);
-	return n;
+		len = (size_t)(cr - s);
+	if (lf && (size_t)(lf - s) < len)
+		len = (size_t)(lf - s);
+	net_error_copy(e->msg, sizeof(e->msg), s, len);
 }
 
-/* Bounded scan for <tag>…</tag> in an XML error body; NULL if absent. */
-static const char *net_error_xml_tag(const char *body, size_t len, const char *tag, size_t *vlen)
-{
-	char open[32], close[32];
-	const char *p, *q, *end = body + len;
-	size_t ol, cl;
-
-	ol = (size_t)snprintf(open, sizeof(open), "<%s>", tag);
-	cl = (size_t)snprintf(close, sizeof(close), "</%s>", tag);
-	p = memmem(body, len, open, ol);
-	if (!p)
-		return NULL;
-	p += ol;
-	q = memmem(p, (size_t)(end - p), close, cl);
-	if (!q)
-		return NULL;
-	*vlen = (size_t)(q - p);
-	return p;
-}
-
-/* Entra: keep the "AADSTSnnnn" code of the description when there is one. */
-static void net_error_entra(struct net_error *e, const char *err, const char *desc)
-{
-	const char *a = desc ? strstr(desc, "AADSTS") : NULL;
-
-	if (a) {
-		size_t n = 6;
-
-		while (isdigit((unsigned char)a[n]))
-			n++;
-		net_error_copy(e->code, sizeof(e->code), a, n);
-	} else {
-		net_error_copy(e->code, sizeof(e->code), err, strlen(err));
-	}
-	if (desc)
-		net_error_copy(e->msg, sizeof(e->msg), desc, net_error_msg_len(desc, strlen(desc)));
-}
-
-int net_error_from_body(struct net_error *e, const char *body, size_t len)
-{
-	cJSON *root = NULL, *err;
-	const char *p;
-	size_t vlen;
-	int found = 0;
-
-	if (!body || len == 0)
-		return 0;
-	if (len > HTTP_ERR_BODY_MAX)
-		len = HTTP_ERR_BODY_MAX;
-	for (p = body; p < body + len && isspace((unsigned char)*p); p++)
-		;
-	if (p < body + len && *p == '{') {
-		root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
-		err = cJSON_GetObjectItemCaseSensitive(root, "error");
-		if (cJSON_IsObject(err)) {
-			const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
-			const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
-
-			if (cJSON_IsString(c))
-				net_error_copy(e->code, sizeof(e->code), c->valuestring,
-				               strlen(c->valuestring));
-			if (cJSON_IsString(m))
-				net_error_copy(
-				    e->msg, sizeof(e->msg), m->valuestring,
-				    net_error_msg_len(m->valuestring, strlen(m->valuestring)));
-			found = cJSON_IsString(c) || cJSON_IsString(m);
-		} else if (cJSON_IsString(err)) {
-			const cJSON *d =
-			    cJSON_GetObjectItemCaseSensitive(root, "error_description");
-
-			net_error_entra(e, err->valuestring,
-			                cJSON_IsString(d) ? d->valuestring : NULL);
-			found = 1;
-		}
-		cJSON_Delete(root);
-		return found;
-	}
-	if ((p = net_error_xml_tag(body, len, "Code", &vlen))) {
-		net_error_copy(e->code, sizeof(e->code), p, vlen);
-		found = 1;
-	}
-	if ((p = net_error_xml_tag(body, len, "Message", &vlen))) {
-		net_error_copy(e->msg, sizeof(e->msg), p, net_error_msg_len(p, vlen));
-		found = 1;
-	}
-	return found;
-}
-
-int net_error_set(struct net_error *e, int rc, const struct http_resp *resp)
+int net_error_set(struct net_error *e, int rc, const struct http_resp *resp,
+                  net_error_body_fn parse)
 {
 	struct net_error tmp;
 	const char *hc;
@@ -1312,11 +1218,13 @@ int net_error_set(struct net_error *e, int rc, const struct http_resp *resp)
 		return 0;
 	e->status = resp->status;
 	e->err = http_status_errno(resp->status);
-	net_error_from_body(e, resp->body, resp->body_len);
+	if (parse && resp->body && resp->body_len)
+		parse(e, resp->body,
+		      resp->body_len > HTTP_ERR_BODY_MAX ? HTTP_ERR_BODY_MAX : resp->body_len);
 	/* Blob HEAD replies have no body; their code travels in a header. */
 	hc = http_resp_header(resp, "x-ms-error-code");
 	if (!e->code[0] && hc)
-		net_error_copy(e->code, sizeof(e->code), hc, strlen(hc));
+		net_error_code(e, hc, strlen(hc));
 	if (!e->msg[0] && e->err)
 		snprintf(e->msg, sizeof(e->msg), "HTTP status %ld", resp->status);
 	return -e->err;

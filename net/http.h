@@ -180,20 +180,34 @@ struct net_error {
 };
 
 /*
- * net_error_set - fill `e` (may be NULL) from a response or a transport
- * failure: rc < 0 is a transport error; else resp's status and the service's
- * error body (ARM/Graph {"error":{code,message}}, Entra {error,
- * error_description}, Blob XML <Code>/<Message>) are parsed into code/msg.
- * Returns -e->err (a negative errno) for convenient `return net_error_set(...)`.
+ * A service's error-body parser, owned by that service's client: Entra's in
+ * net/auth.h (auth_error_body), ARM's and Graph's in net/rest.h
+ * (rest_error_body), Blob's in net/blob.h (blob_error_body). It fills e->code
+ * and e->msg (with net_error_code/net_error_msg) from `body`, which is not
+ * NUL-terminated and is cut to its first 64 KiB, and returns 1 if it found
+ * either, else 0. http.c knows only HTTP.
  */
-int net_error_set(struct net_error *e, int rc, const struct http_resp *resp);
+typedef int (*net_error_body_fn)(struct net_error *e, const char *body, size_t len);
 
 /*
- * net_error_from_body - parse a service error body (the shapes above; at most
- * its first 64 KiB) into e->code and e->msg, leaving e->err and e->status
- * alone. Messages keep their first line only (no trace or request ids) and
- * are escaped. Returns 1 if an error was recognised, else 0.
+ * net_error_set - fill `e` (may be NULL) from a response or a transport
+ * failure: rc < 0 is a transport error; else resp's status, the error body
+ * as `parse` reads it (NULL: the body is not read) and, for Blob's bodiless
+ * HEAD replies, the x-ms-error-code header. A message no parser found is
+ * "HTTP status N". Returns -e->err (a negative errno) for convenient
+ * `return net_error_set(...)`. Any thread.
  */
-int net_error_from_body(struct net_error *e, const char *body, size_t len);
+int net_error_set(struct net_error *e, int rc, const struct http_resp *resp,
+                  net_error_body_fn parse);
+
+/* net_error_code - set e->code to `len` bytes of `s`, escaped, trailing blanks dropped. */
+void net_error_code(struct net_error *e, const char *s, size_t len);
+
+/*
+ * net_error_msg - set e->msg to the first line of `len` bytes of `s`,
+ * escaped: services append request and trace ids on later lines, which
+ * identify nothing for a user and differ on every call.
+ */
+void net_error_msg(struct net_error *e, const char *s, size_t len);
 
 #endif

@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "base/log.h"
+#include "net/auth.h"
 
 #define MSI_IMDS_HOST  "http://169.254.169.254"
 #define MSI_IMDS_PATH  "/metadata/identity/oauth2/token"
@@ -175,7 +176,7 @@ int msi_token(struct http *h, const struct msi_opts *o, const char *scope, char 
 	if (resp.status != 200) {
 		char msg[sizeof(e->msg)];
 
-		net_error_set(e, 0, &resp);
+		net_error_set(e, 0, &resp, auth_error_body);
 		snprintf(msg, sizeof(msg), "the managed identity endpoint answered %ld: %.400s",
 		         resp.status, e && e->msg[0] ? e->msg : "(no message)");
 		/* 400 "Identity not found", 401/403: the platform refused; 404: no identity

@@ -55,6 +55,7 @@ int reg_list(struct reg *r, int top, cJSON **items, struct net_error *e);
 /*
  * reg_get - one registration in *out (caller frees) and its ETag in *etag
  * (may be NULL; malloc'd, caller frees). -ENOENT when it does not exist.
+ * The tree lists registrations (reg_list); the tests read one.
  */
 int reg_get(struct reg *r, const char *app_id, cJSON **out, char **etag, struct net_error *e);
 

@@ -248,6 +248,22 @@ static int rest_depth_exceeds(const char *buf, size_t len, int cap)
 	return 0;
 }
 
+int rest_error_body(struct net_error *e, const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+	int found = cJSON_IsString(c) || cJSON_IsString(m);
+
+	if (cJSON_IsString(c))
+		net_error_code(e, c->valuestring, strlen(c->valuestring));
+	if (cJSON_IsString(m))
+		net_error_msg(e, m->valuestring, strlen(m->valuestring));
+	cJSON_Delete(root);
+	return found;
+}
+
 int rest_parse(const char *buf, size_t len, cJSON **out, struct net_error *e)
 {
 	const char *end = NULL;
@@ -371,11 +387,11 @@ int rest_do(const struct rest_ep *ep, const struct rest_call *c, struct rest_res
 	if (res < 0) {
 		/* The token step fills ee itself; a transport failure does not. */
 		if (ee->err == 0)
-			res = net_error_set(ee, res, &resp);
+			res = net_error_set(ee, res, &resp, rest_error_body);
 		goto out;
 	}
 	if (resp.status < 200 || resp.status > 299) {
-		res = net_error_set(ee, 0, &resp);
+		res = net_error_set(ee, 0, &resp, rest_error_body);
 		if (res == 0) /* a 1xx/3xx we did not ask for is no success either */
 			res = rest_error(ee, EIO, "UnexpectedStatus", "unexpected HTTP status %ld",
 			                 resp.status);

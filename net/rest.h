@@ -93,6 +93,13 @@ int rest_same_origin(const char *a, const char *b);
  */
 int rest_parse(const char *buf, size_t len, cJSON **out, struct net_error *e);
 
+/*
+ * rest_error_body - the error body of ARM, Graph and the registration
+ * contract, {"error":{"code":...,"message":...}}, into e->code and e->msg
+ * (a net_error_body_fn: see net/http.h). 1 if found, else 0. Any thread.
+ */
+int rest_error_body(struct net_error *e, const char *body, size_t len);
+
 /* One request. Every pointer belongs to the caller. */
 struct rest_call {
 	const char *method;         /* NULL: GET */

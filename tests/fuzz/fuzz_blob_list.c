@@ -1,7 +1,8 @@
 /*
  * fuzz_blob_list.c - libFuzzer target: one List Blobs / List Containers XML
  * page through blob_parse_list_page(), the expat-based parser every Blob
- * listing goes through.
+ * listing goes through; the same bytes as a Blob error body through
+ * blob_error_body() (expat too).
  *
  * Design decision: the first byte is the knobs (which listing, how many
  * entries are allowed, which entry the callback stops at), the rest is the
@@ -80,6 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Error text goes into one line of .mgdcfs/errors. */
 	if (!memchr(e.msg, '\0', sizeof(e.msg)) || strchr(e.msg, '\n') ||
 	    !memchr(e.code, '\0', sizeof(e.code)))
+		abort();
+	/* The same bytes as an error body: one escaped line each, NUL-terminated. */
+	memset(&e, 0, sizeof(e));
+	blob_error_body(&e, (const char *)data + 1, size - 1);
+	if (!memchr(e.msg, '\0', sizeof(e.msg)) || strchr(e.msg, '\n') || strchr(e.msg, '\r') ||
+	    !memchr(e.code, '\0', sizeof(e.code)) || strchr(e.code, '\n'))
 		abort();
 	free(page);
 	return 0;

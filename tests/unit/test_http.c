@@ -17,7 +17,10 @@
 #include <curl/curl.h>
 
 #include "base/log.h"
+#include "net/auth.h"
+#include "net/blob.h"
 #include "net/http.h"
+#include "net/rest.h"
 #include "tap.h"
 #include "testsrv.h"
 
@@ -190,31 +193,50 @@ static void test_net_error(void)
 		const char *body;
 		int rc;
 		const char *code, *msg, *what;
+		net_error_body_fn parse; /* the service's own parser */
 	} t[] = {
 	    {403,
 	     "{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"The client 'x' has no "
 	     "access.\",\"details\":[]}}",
-	     -EACCES, "AuthorizationFailed", "The client 'x' has no access.", "ARM"},
+	     -EACCES, "AuthorizationFailed", "The client 'x' has no access.", "ARM",
+	     rest_error_body},
 	    {401,
 	     "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client "
 	     "secret provided.\\r\\nTrace ID: 255d1aef\\r\\nCorrelation ID: fb3d\\r\\nTimestamp: "
 	     "2016-01-09 02:02:12Z\",\"error_codes\":[7000215],\"trace_id\":\"255d1aef\","
 	     "\"correlation_id\":\"fb3d\"}",
 	     -EACCES, "AADSTS7000215", "AADSTS7000215: Invalid client secret provided.",
-	     "Entra (AADSTS code kept, trace ids dropped)"},
+	     "Entra (AADSTS code kept, trace ids dropped)", auth_error_body},
 	    {409, "{\"error\":{\"code\":\"DataConnectDisabled\",\"message\":\"Off.\"}}", -ESTALE,
-	     "DataConnectDisabled", "Off.", "registration contract"},
+	     "DataConnectDisabled", "Off.", "registration contract", rest_error_body},
 	    {404,
 	     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error>\n  <Code>BlobNotFound</Code>\n  "
 	     "<Message>The specified blob does not exist.\nRequestId:6a99d333\nTime:2026-11-27T05:"
 	     "45:16.240Z</Message>\n</Error>",
 	     -ENOENT, "BlobNotFound", "The specified blob does not exist.",
-	     "Blob XML (RequestId dropped)"},
+	     "Blob XML (RequestId dropped)", blob_error_body},
 	    {400, "{\"error\":{\"code\":\"X\",\"message\":\"bad\\u0001thing\"}}", -EINVAL, "X",
-	     "bad\\x01thing", "control characters escaped"},
-	    {500, "<html>oops</html>", -EIO, "", "HTTP status 500", "garbage body"},
-	    {503, "{\"error\":{\"code\":", -EAGAIN, "", "HTTP status 503", "truncated JSON"},
-	    {200, "{}", 0, "", "", "success"},
+	     "bad\\x01thing", "control characters escaped", rest_error_body},
+	    {500, "<html>oops</html>", -EIO, "", "HTTP status 500", "garbage body",
+	     blob_error_body},
+	    {503, "{\"error\":{\"code\":", -EAGAIN, "", "HTTP status 503", "truncated JSON",
+	     rest_error_body},
+	    {200, "{}", 0, "", "", "success", rest_error_body},
+	    {403, "{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"No.\"}}", -EACCES, "",
+	     "HTTP status 403", "an ARM body read as Blob's: nothing found", blob_error_body},
+	    {400, "{\"error\":\"invalid_client\"}", -EINVAL, "", "HTTP status 400",
+	     "an Entra body read as ARM's: nothing found", rest_error_body},
+	    {400, "{\"error\":\"invalid_client\"}", -EINVAL, "invalid_client", "HTTP status 400",
+	     "Entra without a description: the error is the code", auth_error_body},
+	    {404,
+	     "<?xml version=\"1.0\"?><!DOCTYPE Error [<!ENTITY a \"aaaa\">]><Error><Code>&a;</Code>"
+	     "</Error>",
+	     -ENOENT, "", "HTTP status 404", "Blob XML with a DOCTYPE: not read", blob_error_body},
+	    {404, "<Error><Code>BlobNotFound</Code><Message>Gone &amp; away</Message>", -ENOENT,
+	     "BlobNotFound", "Gone & away", "Blob XML cut short: what came first, entities decoded",
+	     blob_error_body},
+	    {500, "{\"error\":{\"code\":\"X\"}}", -EIO, "", "HTTP status 500",
+	     "no parser: the body is not read", NULL},
 	};
 	struct net_error e;
 	struct http_resp r;
@@ -226,7 +248,7 @@ static void test_net_error(void)
 		r.status = t[i].status;
 		r.body = (char *)(uintptr_t)t[i].body;
 		r.body_len = strlen(t[i].body);
-		TAP_EQ_INT(net_error_set(&e, 0, &r), t[i].rc, "%s: errno", t[i].what);
+		TAP_EQ_INT(net_error_set(&e, 0, &r, t[i].parse), t[i].rc, "%s: errno", t[i].what);
 		TAP_EQ_STR(e.code, t[i].code, "%s: code", t[i].what);
 		TAP_EQ_STR(e.msg, t[i].msg, "%s: message", t[i].what);
 		TAP_EQ_INT(e.status, t[i].status, "%s: status kept", t[i].what);
@@ -236,15 +258,16 @@ static void test_net_error(void)
 	r.status = 404;
 	r.headers = &hdr;
 	r.n_headers = 1;
-	net_error_set(&e, 0, &r);
+	net_error_set(&e, 0, &r, blob_error_body);
 	TAP_EQ_STR(e.code, "ContainerNotFound", "HEAD: code from x-ms-error-code");
 	TAP_EQ_STR(e.msg, "HTTP status 404", "HEAD: generic message");
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.error, sizeof(r.error), "Failed to connect");
-	TAP_EQ_INT(net_error_set(&e, -ECONNREFUSED, &r), -ECONNREFUSED, "transport error kept");
+	TAP_EQ_INT(net_error_set(&e, -ECONNREFUSED, &r, NULL), -ECONNREFUSED,
+	           "transport error kept");
 	TAP_EQ_STR(e.msg, "Failed to connect", "transport text");
-	TAP_EQ_INT(net_error_set(NULL, -EIO, NULL), -EIO, "NULL e allowed");
+	TAP_EQ_INT(net_error_set(NULL, -EIO, NULL, NULL), -EIO, "NULL e allowed");
 }
 
 /* ------------------------------------------------------------------ live */
@@ -726,7 +749,7 @@ static void test_tls(void)
 	rc = http_do(h, &q, &r);
 	TAP_EQ_INT(rc, -EPROTO, "unknown CA -> -EPROTO");
 	TAP_OK(strstr(r.error, "certificate verify failed") != NULL, "error text: '%s'", r.error);
-	net_error_set(&e, rc, &r);
+	net_error_set(&e, rc, &r, NULL);
 	TAP_OK(strstr(e.msg, "certificate verify failed") != NULL && e.err == EPROTO,
 	       "net_error carries the certificate failure");
 	http_resp_release(&r);
