@@ -62,32 +62,49 @@ static inline int fs_note_once(struct mgdcfs *fs, unsigned bit)
 	return !(__atomic_fetch_or(&fs->noted, bit, __ATOMIC_RELAXED) & bit);
 }
 
+/*
+ * Threads. Every function below runs on libfuse's worker threads, several at
+ * once and on the same path, unless its comment says otherwise; none keeps a
+ * pointer to its arguments after it returns. A call that needs the network
+ * blocks its thread for at most the profile's deadline per request it makes
+ * (and ends at once when the mount is going away: net/http.h,
+ * http_set_cancel). Errors are 0 or -errno; the reason of a remote failure
+ * goes to .mgdcfs/errors (errlog) by the callee, never by the caller.
+ */
+
 /* A rendered file of the control plane, or a symlink target. */
 struct content {
-	char *data; /* malloc'd, NUL-terminated */
+	char *data; /* malloc'd, NUL-terminated; the caller's after a successful render */
 	size_t len;
 	time_t mtime;
 	mode_t mode; /* S_IFREG | perms, or S_IFLNK */
 };
 
-/* Directory listing callback: name, and a stat when the handler knows it (else NULL). */
+/*
+ * Directory listing callback: `name` and `st` (NULL when the handler does not
+ * know it) are valid only during the call; non-zero stops the listing.
+ * Called on the lister's thread, never after ctl_list returned.
+ */
 typedef int (*dir_fill_fn)(void *ud, const char *name, const struct stat *st);
 
 /*
  * ctl.c - the control-plane tree (everything but datasets/ and drafts).
- * ctl_render fills `c` for a file or symlink node; ctl_dir_exists checks a
- * named directory (an app, a pipeline, a run); ctl_list lists a directory.
- * All return 0 or -errno, and record remote failures in errlog.
+ * ctl_render fills `c` for a file or symlink node of route `r` (on failure
+ * `c` is left empty); ctl_dir_exists checks a named directory (an app, a
+ * pipeline, a run) and gives its mtime; ctl_list lists a directory through
+ * `fill`. Documents come from fs->memo (one fetch per TTL however many
+ * threads ask), so concurrent calls are cheap.
  */
 int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c);
 int ctl_dir_exists(struct mgdcfs *fs, const char *path, const struct route *r, time_t *mtime);
 int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fill_fn fill,
              void *ud);
+/* content_release - free what a render put in `c` and zero it; safe on a zeroed `c`. */
 void content_release(struct content *c);
 
 /*
- * data.c - datasets/. data_stat fills st for a container, folder or blob;
- * data_open/read/release stream a blob through the cache.
+ * data.c - datasets/. data_stat fills st for a container, folder or blob
+ * (from the folder's listing when it has one; a single-name probe when not).
  */
 struct data_file;
 int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct stat *st);
@@ -97,19 +114,30 @@ int data_stat(struct mgdcfs *fs, const char *path, const struct route *r, struct
  * readdir hands `fill` the entries from `off` on, each with the offset of
  * the next, until fill returns non-zero, in time linear in what it hands
  * over; the offsets stay valid for the open directory (offset 0 re-reads the
- * folder's current listing).
+ * folder's current listing). *out belongs to the caller until closedir;
+ * the kernel serialises readdir calls on one open directory.
  */
 struct data_dir;
 typedef int (*dir_fill_at_fn)(void *ud, const char *name, const struct stat *st, off_t next);
 int data_opendir(struct mgdcfs *fs, const char *path, const struct route *r, struct data_dir **out);
 int data_readdir(struct mgdcfs *fs, struct data_dir *dd, off_t off, dir_fill_at_fn fill, void *ud);
 void data_closedir(struct mgdcfs *fs, struct data_dir *dd);
+/*
+ * data_open/read/release - stream a blob through the cache. data_open checks
+ * the blob's ETag (serving from the cache only bytes of that ETag) and gives
+ * *out, the caller's until data_release; data_read may run on several
+ * threads at once on one handle (the kernel's parallel reads) and returns the
+ * bytes read, 0 at the end, or -errno (never bytes of another version).
+ */
 int data_open(struct mgdcfs *fs, const char *path, const struct route *r, struct data_file **out);
 ssize_t data_read(struct mgdcfs *fs, struct data_file *f, char *buf, size_t size, off_t off);
 void data_release(struct mgdcfs *fs, struct data_file *f);
 /* data_changed - 1 if data_open found a new ETag or size: the kernel's cached pages and
  * size of this file are stale and must not be used for this open. */
 int data_changed(const struct data_file *f);
+/* data_getxattr/listxattr - a blob's user.mgdcfs.* attributes (etag, url, abfss, cached),
+ * as getxattr(2)/listxattr(2) answer: the size when `size` is 0, else the bytes copied or
+ * -ERANGE. */
 int data_getxattr(struct mgdcfs *fs, const char *path, const struct route *r, const char *name,
                   char *value, size_t size);
 int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, char *list,
@@ -118,8 +146,12 @@ int data_listxattr(struct mgdcfs *fs, const char *path, const struct route *r, c
 /*
  * cmd.c - commands. cmd_small acts on a write to a small value file
  * (data-connect, consent, trigger, cancel); cmd_commit commits a spec
- * (apps/<name>.json, pipelines/<name>.json); cmd_rmdir deletes an app or a
- * pipeline. Each returns 0 or -errno and leaves the reason in errlog.
+ * (apps/<name>.json, pipelines/<name>.json) whose whole text is `buf`;
+ * cmd_rmdir deletes an app or a pipeline. They may run at once on different
+ * threads: two commands on one resource are ordered by the service's ETags
+ * (the later one fails with -ESTALE, never overwrites). A pipeline command
+ * writes a journal before it creates anything and removes it when done or
+ * rolled back. The reason of a failure is in errlog.
  */
 int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
               size_t len);
@@ -129,13 +161,15 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r);
 /*
  * cmd_recover - undo pipeline commands whose daemon died mid-way (their
  * journal, in $XDG_STATE_HOME/mgdcfs/journal, names what they created).
- * Called once at mount, before the first request is served; blocking.
+ * Called once from fs_init (fs/main.c), before the first request is served;
+ * blocking; a rollback that cannot finish keeps its journal for the next mount.
  */
 void cmd_recover(struct mgdcfs *fs);
 
-/* stats.c - the text of .mgdcfs/stats.json (malloc'd). */
+/* stats_render - the text of .mgdcfs/stats.json, malloc'd (the caller frees), or NULL
+ * when out of memory. A snapshot of counters other threads keep changing. */
 char *stats_render(struct mgdcfs *fs, size_t *len);
-/* stats_render_metrics - the same counters in the Prometheus text format (malloc'd). */
+/* stats_render_metrics - the same counters in the Prometheus text format; as stats_render. */
 char *stats_render_metrics(struct mgdcfs *fs, size_t *len);
 
 /* Request counters kept by fs/ itself (FUSE ops), for stats.json. */

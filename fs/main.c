@@ -190,6 +190,9 @@ void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		g_fs->cache = NULL;
 	}
 	data_start(g_fs);
+	/* Before any request is served: undo a pipeline command a killed daemon left
+	 * half-done (its journal names what it created). */
+	cmd_recover(g_fs);
 	ops_start(fuse_get_context()->fuse);
 	log_info("mounted: profile %s, tenant %s, at %s", g_fs->cfg.profile,
 	         g_fs->cfg.tenant_id ? g_fs->cfg.tenant_id : "(from the token)", mnt_abs);

@@ -201,8 +201,6 @@ static void *inval_main(void *arg)
 
 void ops_start(struct fuse *f)
 {
-	/* Before any request: a pipeline command a killed daemon left half-done. */
-	cmd_recover(g_fs);
 	inval_fuse = f;
 	inval_stop = 0;
 	inval_running = pthread_create(&inval_thread, NULL, inval_main, NULL) == 0;

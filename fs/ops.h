@@ -19,7 +19,8 @@ const struct fuse_operations *fs_operations(void);
  */
 void ops_release_all(void);
 
-/* ops_start / ops_stop - the kernel-cache invalidation thread (from fs_init / fs_destroy). */
+/* ops_start / ops_stop - start and stop the kernel-cache invalidation thread (from fs_init,
+ * after cmd_recover, / fs_destroy). Nothing else. */
 void ops_start(struct fuse *f);
 void ops_stop(void);
 
