@@ -46,11 +46,16 @@
  * the pages from being reused until the copy is done. This gets the kernel's
  * file read-ahead instead of a page fault per 64 KiB, and leaves no payload
  * pages mapped in the daemon (they would count in its RSS); only B-tree pages
- * are read through the map. It was measured against LMDB's public API alone
- * (mdb_get, memcpy from the map, with MADV_WILLNEED before and MADV_DONTNEED
- * after to keep the RSS flat) with tests/bench/bench_cache_read.c: pread was
- * 1.3-2.9x as fast for cold and 2.4-3.9x for warm sequential reads of 4 and
- * 8 MiB chunks; random 4 KiB reads were within noise. What this and the budget
+ * are read through the map. tests/bench/bench_cache_read.c measures it
+ * against LMDB's public API alone: mdb_get and memcpy from the map, which then
+ * has to give the pages back with MADV_DONTNEED (without that the daemon's
+ * RSS grows to the size of the store), at best with MADV_POPULATE_READ before
+ * the copy. Against that best variant, medians of per-run ratios over 8
+ * invocations (7-9 runs each, 4 and 8 MiB values, 512 MiB store, 2 cores):
+ * sequential reads 1.05-3.5x as fast with data.mdb out of the page cache and
+ * 0.94-1.28x (the same) in it; random 4 KiB reads (16,000 a run) 1.3-1.5x
+ * as fast in the page cache and 0.73-0.85x out of it. The sequential cold read is what a
+ * warm read after a remount is, so pread stays. What this and the budget
  * accounting rely on from LMDB beyond lmdb.h (where the map is, how many
  * pages a value takes, unmapping fault-around pages after a put) is in
  * cache/lmdb_layout.{c,h}, and tests/unit/test_cache_layout.c fails if it
@@ -1129,15 +1134,6 @@ int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void 
 	if (cache_ref_kv(&r, db, key) < 0)
 		return -EINVAL;
 	return cache_put_ref(c, &r, val, len);
-}
-
-int cache_kv_del(struct cache *c, enum cache_db db, const char *key)
-{
-	struct cache_ref r;
-
-	if (cache_ref_kv(&r, db, key) < 0)
-		return -EINVAL;
-	return cache_errno(cache_write(c, cache_fn_remove, r.ekey), "kv del");
 }
 
 /* ---- per-blob ---- */

@@ -7,8 +7,11 @@
  * never looked up again and age out through LRU eviction. Every 64 KiB block
  * of a chunk carries a checksum, and a read verifies the blocks it returns.
  * Reads use pread(2) on the store's file, so cached bytes are not mapped into
- * the process. The store never grows past its byte budget by more than one
- * chunk. No FUSE, no curl in here.
+ * the process (measured against copying from LMDB's map; see cache.c).
+ * That, and the byte accounting, rely on two facts about LMDB beyond lmdb.h,
+ * kept in cache/lmdb_layout.h and checked by tests/unit/test_cache_layout.c.
+ * The store never grows past its byte budget by more than one chunk. No FUSE,
+ * no curl in here.
  */
 #ifndef MGDCFS_CACHE_CACHE_H
 #define MGDCFS_CACHE_CACHE_H
@@ -146,13 +149,6 @@ int cache_kv_get(struct cache *c, enum cache_db db, const char *key, char **val,
  * -ENOSPC (as cache_put_chunk), -EIO (logged). Any thread.
  */
 int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void *val, size_t len);
-
-/*
- * cache_kv_del - remove `key` if present, e.g. a listing that is known to be
- * out of date. Returns 0 (also if it was not there), -EINVAL (key over 4 KiB
- * or db unknown) or -EIO (logged). Any thread.
- */
-int cache_kv_del(struct cache *c, enum cache_db db, const char *key);
 
 /*
  * cache_get_stats - fill *out with a snapshot of the counters and the

@@ -32,17 +32,20 @@ static const unsigned char *lmdb_layout_find_map(const void *p)
 {
 	unsigned long long lo, hi, off;
 	uintptr_t a = (uintptr_t)p, base = 0;
-	char line[512], perms[8];
+	char *line = NULL, perms[8];
+	size_t cap = 0;
 	FILE *f = fopen("/proc/self/maps", "re");
 
 	if (!f)
 		return NULL;
-	while (!base && fgets(line, sizeof(line), f)) {
+	/* getline: a line with a long path must not be read as two. */
+	while (!base && getline(&line, &cap, f) > 0) {
 		if (sscanf(line, "%llx-%llx %7s %llx", &lo, &hi, perms, &off) != 4)
 			continue;
 		if (a >= lo && a < hi && perms[0] == 'r' && perms[3] == 's' && off <= lo)
 			base = (uintptr_t)(lo - off);
 	}
+	free(line);
 	fclose(f);
 	return (const unsigned char *)base;
 }

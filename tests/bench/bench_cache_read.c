@@ -16,8 +16,10 @@
  * a mount); "cold" passes first drop data.mdb from the page cache with
  * posix_fadvise(POSIX_FADV_DONTNEED). Variants are interleaved run by run and
  * the medians reported, with RssFile/RssAnon (/proc/self/status) after the
- * warm sequential pass. A benchmark, not a test: it asserts nothing but that
- * every variant copies the stored bytes.
+ * warm sequential pass, then pread's speed over each variant's in the same
+ * run (median and range of those ratios: the machine's load changes less
+ * within a run than between runs). A benchmark, not a test: it asserts
+ * nothing but that every variant copies the stored bytes.
  *
  *   bench_cache_read [-d DIR] [-m TOTAL_MIB] [-c VALUE_KIB] [-r RUNS] [-t THREADS]
  *                    [-n RANDOM_READS] [-R]
@@ -324,6 +326,24 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* pread's result over each other variant's, run by run: median [min-max]. */
+static void print_ratios(double r[NV][4][MAXRUNS], unsigned runs)
+{
+	printf("pread / variant, run by run, columns as above: median [min-max]\n");
+	for (int v = V_PREAD + 1; v < NV; v++) {
+		printf("%-8s", vname[v]);
+		for (int c = 0; c < 4; c++) {
+			double q[MAXRUNS];
+
+			for (unsigned i = 0; i < runs; i++)
+				q[i] = r[v][c][i] > 0 ? r[V_PREAD][c][i] / r[v][c][i] : 0;
+			qsort(q, runs, sizeof(q[0]), cmp_d);
+			printf("  %5.2f [%.2f-%.2f]", median(q, (int)runs), q[0], q[runs - 1]);
+		}
+		printf("\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[512], path[600];
@@ -419,6 +439,7 @@ int main(int argc, char **argv)
 		       median(r[v][2], (int)runs), median(r[v][3], (int)runs), median(f, (int)runs),
 		       median(a, (int)runs));
 	}
+	print_ratios(r, runs);
 	mdb_env_close(B.env);
 	if (dir == tmpl) {
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);
