@@ -54,12 +54,13 @@
  * invocations (7-9 runs each, 4 and 8 MiB values, 512 MiB store, 2 cores):
  * sequential reads 1.05-3.5x as fast with data.mdb out of the page cache and
  * 0.94-1.28x (the same) in it; random 4 KiB reads (16,000 a run) 1.3-1.5x
- * as fast in the page cache and 0.73-0.85x out of it. The sequential cold read is what a
- * warm read after a remount is, so pread stays. What this and the budget
- * accounting rely on from LMDB beyond lmdb.h (where the map is, how many
- * pages a value takes, unmapping fault-around pages after a put) is in
- * cache/lmdb_layout.{c,h}, and tests/unit/test_cache_layout.c fails if it
- * stops holding for the LMDB linked.
+ * as fast in the page cache and 0.73-0.85x out of it. A warm read after a
+ * remount is the sequential read out of the page cache, so pread stays.
+ * What this and the budget accounting rely on from LMDB beyond lmdb.h (where
+ * the map is, how many pages a value takes, unmapping fault-around pages
+ * after a put) is in cache/lmdb_layout.{c,h}, and
+ * tests/unit/test_cache_layout.c fails if it stops holding for the LMDB
+ * linked.
  *
  * LRU order survives restarts: the tick lives in ent and lru. A hit does not
  * write; it queues a touch only when the entry is no longer among the newest
