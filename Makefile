@@ -45,6 +45,9 @@ CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/%.o) $(BUILD)/catalog_blob.o
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Micro-benchmarks (tests/bench): built with the unit tests so they keep compiling, run by hand.
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/%)
 CATALOG    := scripts/sandbox.d/catalog.json
 
 .PHONY: all clean install uninstall check test unit unit-build format format-check demo bench fuzz \
@@ -76,7 +79,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfs.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
 
-unit-build: $(UNIT_BIN)
+$(BUILD)/tests/bench_%: tests/bench/bench_%.c $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-build: $(UNIT_BIN) $(BENCH_BIN)
 
 # The C unit tests alone (no sandbox needed; the sandbox cases skip without one).
 unit: all unit-build

@@ -7,8 +7,11 @@
  * never looked up again and age out through LRU eviction. Every 64 KiB block
  * of a chunk carries a checksum, and a read verifies the blocks it returns.
  * Reads use pread(2) on the store's file, so cached bytes are not mapped into
- * the process. The store never grows past its byte budget by more than one
- * chunk. No FUSE, no curl in here.
+ * the process (measured against copying from LMDB's map; see cache.c).
+ * That, and the byte accounting, rely on two facts about LMDB beyond lmdb.h,
+ * kept in cache/lmdb_layout.h and checked by tests/unit/test_cache_layout.c.
+ * The store never grows past its byte budget by more than one chunk. No FUSE,
+ * no curl in here.
  */
 #ifndef MGDCFS_CACHE_CACHE_H
 #define MGDCFS_CACHE_CACHE_H
@@ -50,12 +53,19 @@ struct cache_stats {
  * under four chunks (or 1 MiB) is raised to that. Returns 0, -EACCES (dir not
  * a directory, not ours, or open to group/other; logged), -EBUSY (this
  * process already has that store open), -EIO (LMDB failure, logged),
- * -ENOMEM. A store left by a larger budget, or written in an older format,
- * is discarded.
+ * -ENOMEM; *out is NULL then. On 0, *out is the caller's, to be released
+ * with cache_close. opts and its strings are copied. A store left by a
+ * larger budget, written in an older format, or open when the system last
+ * went down is discarded. Any one thread, before others use the handle.
  */
 int cache_open(struct cache **out, const struct cache_opts *opts);
 
-/* cache_close - apply queued LRU touches and close; all calls must have returned. */
+/*
+ * cache_close - apply queued LRU touches, sync the store to disk, mark it
+ * clean and free c (NULL is ignored). Failures are logged, not returned: the
+ * store is then found unclean at the next open and discarded. Call once,
+ * after every other call on c has returned and no thread will use it again.
+ */
 void cache_close(struct cache *c);
 
 /*
@@ -83,32 +93,15 @@ ssize_t cache_get_range(struct cache *c, const struct cache_key *k, uint64_t off
                         size_t len);
 
 /*
- * cache_has_chunk - 1 if the chunk for `k` is stored, else 0 (also when the
- * names are too long or the store fails). One lookup: nothing is read or
- * verified, so a later get may still miss. Not a hit or a miss for the LRU or
- * the counters. Any thread.
- */
-int cache_has_chunk(struct cache *c, const struct cache_key *k);
-
-/*
- * cache_prefetch_chunk - ask the kernel to read the chunk for `k` from disk
- * into the page cache in the background (posix_fadvise WILLNEED), e.g. for
- * the chunk the reader will want next, when that read comes after a pause (a
- * tight sequential read already gets the kernel's read-ahead). Returns 0 once
- * asked, -ENOENT if the chunk is not stored, -EINVAL (names over 4 KiB),
- * -EIO. Nothing is verified or counted and the LRU is not touched. Any
- * thread; does not wait for the I/O.
- */
-int cache_prefetch_chunk(struct cache *c, const struct cache_key *k);
-
-/*
  * cache_put_chunk - store `len` bytes for `k`, evicting least recently used
  * chunks first so the budget holds. Returns 0, -EFBIG if len exceeds the
  * chunk size, -EINVAL if the names are too long (over 4 KiB together),
  * -ENOSPC if no room could be made within 3 s (only when readers pin the
  * free pages that long, or the disk is full; the caller just serves without
- * caching), -EIO on LMDB failure. The block checksums are computed here.
- * Safe from any thread (writers serialise inside the cache).
+ * caching), -EIO on LMDB failure (logged). The bytes are copied; the caller
+ * keeps data. The block checksums are computed here. Safe from any thread
+ * (writers serialise inside the cache); it may wait for that lock and, when
+ * the store is full, up to 3 s for readers.
  */
 int cache_put_chunk(struct cache *c, const struct cache_key *k, const void *data, size_t len);
 
@@ -140,36 +133,49 @@ enum cache_db { CACHE_META = 0, CACHE_LIST = 1 };
 /*
  * cache_kv_get - copy the value for `key` into a malloc'd buffer (*val,
  * *len; NUL-terminated for convenience) and its store time (unix seconds)
- * into *stored_at. Returns 0, -ENOENT, -EIO, -ENOMEM. Caller frees *val.
+ * into *stored_at unless that is NULL. Returns 0, -ENOENT (also for a value
+ * failing its checksum, which is dropped and logged), -EINVAL (key over
+ * 4 KiB or db unknown), -EIO (logged), -ENOMEM; *val and *len are set only
+ * on 0, and the caller frees *val. A hit for the LRU and the counters, like
+ * cache_get_chunk. Any thread; nothing returned points into the store.
  */
 int cache_kv_get(struct cache *c, enum cache_db db, const char *key, char **val, size_t *len,
                  int64_t *stored_at);
 
 /*
- * cache_kv_put - store/replace. Returns 0, -EFBIG (over chunk size), -EINVAL
- * (key over 4 KiB), -ENOSPC (as cache_put_chunk), -EIO. Keys longer than
- * that are refused by cache_kv_get/cache_kv_del with -EINVAL too.
+ * cache_kv_put - store or replace the value for `key` (len bytes copied from
+ * val; the caller keeps val), evicting as cache_put_chunk does. Returns 0,
+ * -EFBIG (over the chunk size), -EINVAL (key over 4 KiB or db unknown),
+ * -ENOSPC (as cache_put_chunk), -EIO (logged). Any thread.
  */
 int cache_kv_put(struct cache *c, enum cache_db db, const char *key, const void *val, size_t len);
 
-/* cache_kv_del - remove `key` if present. Returns 0 or -EIO. */
+/*
+ * cache_kv_del - remove `key` if present (fs/listing.c drops the parts of a
+ * listing it no longer persists). Returns 0, -EINVAL (key over 4 KiB or db
+ * unknown) or -EIO (logged). Any thread.
+ */
 int cache_kv_del(struct cache *c, enum cache_db db, const char *key);
 
 /*
- * cache_clear - drop every chunk, metadata and listing entry at once (a
- * "drop caches" control). Returns 0 or -EIO. Any thread.
+ * cache_get_stats - fill *out with a snapshot of the counters and the
+ * accounting. Cannot fail: what cannot be read (the store failing) is left
+ * 0. Any thread; takes a read transaction.
  */
-int cache_clear(struct cache *c);
-
-/* cache_get_stats - a snapshot of the counters. Any thread; takes a read txn. */
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 
 /*
- * cache_check - verify the whole store: every chunk's checksum and the
- * accounting, repairing what it can. Returns the number of bad entries and
- * records found and dropped or repaired (>= 0), or -EIO (-ENOSPC if the disk
- * is full). Used after an unclean shutdown and by tests. Reads the whole store
- * in one write transaction: writers wait meanwhile, readers do not.
+ * cache_check - verify the whole store: every entry's checksums, that each
+ * record matches its key, the per-blob counts and the byte accounting,
+ * dropping or repairing what is wrong. Returns the number of bad entries and
+ * records found and dropped or repaired (>= 0), -ENOMEM, or -EIO (-ENOSPC if
+ * the disk is full). Reads the whole store in one write transaction: writers
+ * wait meanwhile, readers do not. Any thread.
+ *
+ * The daemon does not call it (a store that may be torn is discarded at open
+ * instead, see "state" in cache.c); it stays exported as the audit the tests
+ * run after each scenario (budget, eviction, corruption, kill -9): the one
+ * check that the incremental accounting equals a recount.
  */
 int cache_check(struct cache *c);
 

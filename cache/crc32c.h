@@ -18,12 +18,17 @@
  */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
-/* crc32c_sw - the portable path, always available (exported for tests). */
+/*
+ * crc32c_sw - the portable path, as crc32c. Exported so that
+ * tests/unit/test_cache_crc.c can compare it with the hardware paths on
+ * machines that have them. Pure function, any thread.
+ */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 /*
  * crc32c_hw_available - 0 if crc32c() uses the table walk, 1 if it uses the
- * crc32 instruction in one stream, 2 if in three streams joined with PCLMULQDQ.
+ * crc32 instruction in one stream, 2 if in three streams joined with
+ * PCLMULQDQ. Cannot fail; any thread (the CPU is probed once, under pthread_once).
  */
 int crc32c_hw_available(void);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "cache/cache.h"
 #include "fs/errlog.h"
@@ -123,14 +124,6 @@ int listing_offline_errno(int rc)
 static time_t now_s(const struct listings *t)
 {
 	return t->o.clock ? t->o.clock() : time(NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
 static void count_max(uint64_t *at, uint64_t v)
@@ -552,7 +545,7 @@ static int job_push_locked(struct listings *t, struct listing *l, struct listing
 		return -ENOMEM;
 	j->l = listing_ref(l);
 	j->old = old ? listing_ref(old) : NULL;
-	j->queued_ms = now_ms();
+	j->queued_ms = clock_ms();
 	if (old) {
 		*t->reval_tail = j;
 		t->reval_tail = &j->next;
@@ -1064,7 +1057,7 @@ static void *lister(void *arg)
 				break;
 			}
 			if ((j = t->reval) && t->revals_running < t->revals_max &&
-			    (due = j->queued_ms + RELIST_DELAY_MS - now_ms()) <= 0) {
+			    (due = j->queued_ms + RELIST_DELAY_MS - clock_ms()) <= 0) {
 				if (!(t->reval = j->next))
 					t->reval_tail = &t->reval;
 				t->revals_running++;
@@ -1099,7 +1092,7 @@ static void *lister(void *arg)
 				COUNT(t, revalidations, 1);
 				run_reval(t, j->l, j->old, f);
 				count_max(&t->st.longest_relist_ms,
-				          (uint64_t)(now_ms() - j->queued_ms));
+				          (uint64_t)(clock_ms() - j->queued_ms));
 			} else {
 				COUNT(t, fills, 1);
 				run_cold(t, j->l, f);
