@@ -87,7 +87,7 @@ struct chunks {
 	size_t ra_head, ra_count;         /* protected by ra_lock */
 	int ra_stop;                      /* protected by ra_lock */
 	pthread_t ra_threads[CHUNKS_RA_WORKERS_MAX];
-	int ra_started; /* written before the workers start and after they end */
+	int ra_started; /* workers running; set by chunks_new before it returns */
 
 	struct chunks_counters own, *ctr; /* ctr: o.counters or &own; __atomic */
 };

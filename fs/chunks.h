@@ -17,7 +17,8 @@
  * `wq_cond`) and `ra_lock` (the read-ahead queue, condition `ra_cond`).
  * Lock order: none. No code path holds two of them at once (a buffer's
  * reference count is atomic, so queueing a buffer takes only its queue's
- * lock); keep it so, or write the order here.
+ * lock), and none is held across a call into the cache or the network; keep
+ * it so, or write the order here.
  *
  * Errors: 0 or -errno as net/blob.h's blob_get_range gives them; -ESTALE
  * when the blob changed in storage (the version is gone), -ECANCELED when the
