@@ -114,12 +114,6 @@ struct listings {
 
 #define COUNT(t, f, v) __atomic_add_fetch(&(t)->st.f, (v), __ATOMIC_RELAXED)
 
-int listing_offline_errno(int rc)
-{
-	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EHOSTUNREACH ||
-	       rc == -ECONNRESET || rc == -EAGAIN || rc == -ENETUNREACH || rc == -EIO;
-}
-
 /* The table's clock (the unit tests move it), in seconds. */
 static time_t now_s(const struct listings *t)
 {
@@ -933,7 +927,7 @@ static void run_cold(struct listings *t, struct listing *l, struct fill *f)
 		rc = t->o.src.list(t->o.src.ud, l->container, &rq, fill_entry, f, &e);
 	if (rc == 0)
 		rc = fill_flush(f);
-	if (rc && listing_offline_errno(rc) && l->n == 0 && load_persisted(t, l, &age) == 0) {
+	if (rc && blob_unreachable(rc) && l->n == 0 && load_persisted(t, l, &age) == 0) {
 		COUNT(t, offline, 1);
 		errlog_add(l->path, -rc,
 		           "storage unreachable (%s); showing the listing cached %lld s ago",
@@ -989,18 +983,18 @@ static void run_reval(struct listings *t, struct listing *nl, struct listing *ol
 	if (rc) {
 		pthread_mutex_lock(&old->lock);
 		was_offline = old->offline;
-		if (listing_offline_errno(rc))
+		if (blob_unreachable(rc))
 			old->offline = 1;
 		pthread_mutex_unlock(&old->lock);
 		pthread_mutex_lock(&t->lock);
 		old->revalidating = 0;
-		if (listing_offline_errno(rc))
+		if (blob_unreachable(rc))
 			old->retry_at = now_s(t) + OFFLINE_RETRY_S;
 		else if (old->in_table)
 			gone = tab_remove_locked(t, old); /* the next access lists it afresh */
 		pthread_mutex_unlock(&t->lock);
 		listing_unref(gone);
-		if (listing_offline_errno(rc)) {
+		if (blob_unreachable(rc)) {
 			if (!was_offline) {
 				COUNT(t, offline, 1);
 				errlog_add(

@@ -126,9 +126,6 @@ int listings_lookup(struct listings *t, const char *dir_path, const char *contai
 int listings_open(struct listings *t, const char *dir_path, const char *container,
                   const char *prefix, struct listing **out);
 
-/* listing_offline_errno - 1 if rc (-errno) means storage could not be reached. */
-int listing_offline_errno(int rc);
-
 /* listing_unref - drop a reference; the last one frees the listing. Any thread. */
 void listing_unref(struct listing *l);
 

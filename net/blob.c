@@ -859,11 +859,10 @@ struct blob_call {
 	int idempotent;
 };
 
-/* Failures that say the storage endpoint cannot be reached at all (no HTTP reply). */
-static int blob_unreachable(int rc)
+int blob_unreachable(int rc)
 {
 	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EHOSTUNREACH ||
-	       rc == -ENETUNREACH || rc == -ECONNRESET;
+	       rc == -ENETUNREACH || rc == -ECONNRESET || rc == -EAGAIN || rc == -EIO;
 }
 
 /*
@@ -963,7 +962,9 @@ static int blob_call_do(struct blob_client *bc, const struct blob_call *c, struc
 		res = auth_do(bc->a, bc->scope, &req, resp, tok_e);
 	else
 		res = http_do(bc->h, &req, resp);
-	if (blob_unreachable(res) && resp->n_headers == 0) {
+	/* The hold is for storage gone: unreachable and no reply at all. -EIO without a
+	 * reply is libcurl failing locally, not the endpoint. */
+	if (blob_unreachable(res) && res != -EIO && resp->n_headers == 0) {
 		__atomic_store_n(&bc->down_err, res, __ATOMIC_RELAXED);
 		__atomic_store_n(&bc->down_until_ms, clock_ms() + BLOB_DOWN_HOLD_MS,
 		                 __ATOMIC_RELAXED);

@@ -164,6 +164,20 @@ int blob_list_collect(struct blob_client *bc, const char *container, const char 
                       const char *delimiter, struct blob_listing *out, struct net_error *e);
 void blob_listing_release(struct blob_listing *l);
 
+/*
+ * blob_unreachable - 1 if `rc` (a -errno from this client) means storage
+ * cannot serve now, so a caller may serve what it cached instead: no reply
+ * at all (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ENETUNREACH,
+ * -ECONNRESET), or a reply saying the service is unavailable (-EAGAIN: 429 or
+ * 503; -ETIMEDOUT: 408 or 504; -EIO: another 5xx or a reply that cannot be
+ * used). Everything else is an answer about the request, 0 here: -ENOENT,
+ * -EACCES, -ESTALE, -EINVAL, -ERANGE, -EPROTO (TLS or protocol: a wrong
+ * certificate is not an outage), -EFBIG, -ENOMEM, and -ECANCELED (the mount
+ * is going away: nothing to serve). The one definition, for the listings and
+ * the read path alike. Any thread.
+ */
+int blob_unreachable(int rc);
+
 /* Properties of one blob, from Get Blob Properties or a ranged GET. */
 struct blob_props {
 	uint64_t size;
