@@ -617,10 +617,8 @@ int plan_trigger_build(const char *pipeline, const cJSON *spec, const struct win
 	snprintf(desc, sizeof(desc), "mgdcfs: the schedule of pipelines/%s", pipeline);
 	window_time_text(s->start, t, sizeof(t));
 	timespan(s->lag, delay, sizeof(delay));
-	snprintf(every, sizeof(every), "every=");
-	window_dur_text(&s->every_d, every + 6, sizeof(every) - 6);
-	snprintf(lag, sizeof(lag), "lag=");
-	window_dur_text(&s->lag_d, lag + 4, sizeof(lag) - 4);
+	snprintf(every, sizeof(every), "every=%s", s->every_text);
+	snprintf(lag, sizeof(lag), "lag=%s", s->lag_text);
 	if (!(b = cJSON_CreateObject()) || !(props = cJSON_AddObjectToObject(b, "properties")) ||
 	    !add_str(props, "type", "TumblingWindowTrigger") ||
 	    !add_str(props, "description", desc) ||

@@ -352,9 +352,9 @@ static int dataset_rules(const char *path, const struct catalog_dataset *ds, lon
 	return 0;
 }
 
-/* Check a present key against `kind` and parse it as a duration. */
+/* Parse member `key` of `o` as a duration into *d, its text into text[32]. */
 static int dur_field(const char *path, const cJSON *o, const char *key, struct window_dur *d,
-                     char *err, size_t errlen)
+                     char *text, char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -368,6 +368,10 @@ static int dur_field(const char *path, const cJSON *o, const char *key, struct w
 		            "with whole numbers, up to 10 years); e.g. \"P1D\", \"PT6H\", \"P1M\", "
 		            "\"PT48H\"",
 		            path, key, v->valuestring);
+	if (strlen(v->valuestring) < 32)
+		strcpy(text, v->valuestring);
+	else
+		window_dur_text(d, text, 32);
 	return 0;
 }
 
@@ -415,14 +419,14 @@ int window_schedule_parse(const char *path, const char *buf, size_t len,
 		           path);
 		goto out;
 	}
-	if ((res = dur_field(path, o, "every", &s->every_d, err, errlen)) < 0)
+	if ((res = dur_field(path, o, "every", &s->every_d, s->every_text, err, errlen)) < 0)
 		goto out;
 	if (window_every_of(&s->every_d, &s->every, why, sizeof(why)) < 0) {
 		res = fail(err, errlen, "%s: every: %s", path, why);
 		goto out;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(o, "lag")) {
-		if ((res = dur_field(path, o, "lag", &s->lag_d, err, errlen)) < 0)
+		if ((res = dur_field(path, o, "lag", &s->lag_d, s->lag_text, err, errlen)) < 0)
 			goto out;
 		if (s->lag_d.months) {
 			res = fail(err, errlen,
@@ -433,6 +437,7 @@ int window_schedule_parse(const char *path, const char *buf, size_t len,
 		}
 	} else {
 		s->lag_d.secs = ds ? (long long)ds->available_after_hours * 3600 : 0;
+		snprintf(s->lag_text, sizeof(s->lag_text), "PT%lldH", s->lag_d.secs / 3600);
 	}
 	s->lag = s->lag_d.secs;
 	if (cJSON_GetObjectItemCaseSensitive(o, "start")) {

@@ -111,6 +111,8 @@ struct window_schedule {
 	long long lag;       /* seconds */
 	long long start;     /* the first window's start */
 	int max_concurrency; /* windows run at once (backfill) */
+	char every_text[32]; /* "every" and "lag" as written (shown when read back); */
+	char lag_text[32];   /* the shortest form when longer, "PT<n>H" for a default lag */
 	int end_is_start;    /* the dataset takes one snapshot date per run: the window's
 	                        start feeds the date filter's end too */
 };
