@@ -114,8 +114,8 @@ static cJSON *put_body(const cJSON *trig)
 
 static int started(const cJSON *trig)
 {
-	const char *st = ctl_str(cJSON_GetObjectItemCaseSensitive(trig, "properties"),
-	                         "runtimeState");
+	const char *st =
+	    ctl_str(cJSON_GetObjectItemCaseSensitive(trig, "properties"), "runtimeState");
 
 	return st && strcmp(st, "Started") == 0;
 }
@@ -183,14 +183,16 @@ int schedule_cmd(struct mgdcfs *fs, const char *path, const struct route *r, con
 		return rc;
 	spec = spec_of(fs, path, r->name, r->name_len, 0, &rc);
 	if (rc == -ENOENT) {
-		errlog_add(path, ENOENT, "no pipeline '%s'; write pipelines/%s.json first", pipe, pipe);
+		errlog_add(path, ENOENT, "no pipeline '%s'; write pipelines/%s.json first", pipe,
+		           pipe);
 		goto out;
 	}
 	if (rc == -EINVAL) {
-		errlog_add(path, EINVAL,
-		           "pipeline '%s' was not made from a spec, so mgdcfs knows no date filter to "
-		           "move; schedule pipelines made from pipelines/<name>.json",
-		           pipe);
+		errlog_add(
+		    path, EINVAL,
+		    "pipeline '%s' was not made from a spec, so mgdcfs knows no date filter to "
+		    "move; schedule pipelines made from pipelines/<name>.json",
+		    pipe);
 		goto out;
 	}
 	if (rc)
@@ -292,8 +294,7 @@ static void add_time(cJSON *o, const char *k, long long t)
 	cJSON_AddStringToObject(o, k, buf);
 }
 
-int schedule_render(struct mgdcfs *fs, const char *path, const struct route *r,
-                    struct content *c)
+int schedule_render(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c)
 {
 	struct memo_ref doc = {0};
 	struct plan_trigger t;

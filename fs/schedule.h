@@ -30,8 +30,7 @@ int schedule_cmd(struct mgdcfs *fs, const char *path, const struct route *r, con
  * has none, else JSON with the trigger's name, runtime state, window, lag,
  * start and next window, and the trigger resource itself.
  */
-int schedule_render(struct mgdcfs *fs, const char *path, const struct route *r,
-                    struct content *c);
+int schedule_render(struct mgdcfs *fs, const char *path, const struct route *r, struct content *c);
 
 /*
  * schedule_fetch - the memo's fetch of key "trig/<pipeline>": the trigger

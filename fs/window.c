@@ -91,7 +91,7 @@ void window_dur_text(const struct window_dur *d, char *buf, size_t n)
 
 #define PUT(...)                                                                                   \
 	do {                                                                                       \
-		int w_ = snprintf(buf + o, o < n ? n - o : 0, __VA_ARGS__);                       \
+		int w_ = snprintf(buf + o, o < n ? n - o : 0, __VA_ARGS__);                        \
 		o += w_ > 0 ? (size_t)w_ : 0;                                                      \
 	} while (0)
 	if (!n)
@@ -155,9 +155,10 @@ int window_every_of(const struct window_dur *d, struct window_every *e, char *er
 		            "a window is at least 15 minutes (a tumbling window's shortest "
 		            "interval); e.g. \"PT15M\", \"PT1H\", \"P1D\"");
 	if (d->secs % 60)
-		return fail(err, errlen,
-		            "a window is a whole number of minutes (tumbling windows count minutes, "
-		            "hours or months); e.g. \"PT15M\" or \"PT1H\"");
+		return fail(
+		    err, errlen,
+		    "a window is a whole number of minutes (tumbling windows count minutes, "
+		    "hours or months); e.g. \"PT15M\" or \"PT1H\"");
 	if (d->secs % 3600 == 0) {
 		e->unit = WINDOW_HOUR;
 		e->interval = (int)(d->secs / 3600);
@@ -360,14 +361,15 @@ static int dur_field(const char *path, const cJSON *o, const char *key, struct w
 
 	if (!cJSON_IsString(v))
 		return fail(err, errlen,
-		            "%s: %s: expected an ISO 8601 duration as a string, e.g. \"%s\"", path, key,
-		            strcmp(key, "every") ? "PT48H" : "P1D");
+		            "%s: %s: expected an ISO 8601 duration as a string, e.g. \"%s\"", path,
+		            key, strcmp(key, "every") ? "PT48H" : "P1D");
 	if (window_dur_parse(v->valuestring, d) < 0)
-		return fail(err, errlen,
-		            "%s: %s: '%.64s' is not an ISO 8601 duration mgdcfs takes (PnYnMnWnDTnHnMnS "
-		            "with whole numbers, up to 10 years); e.g. \"P1D\", \"PT6H\", \"P1M\", "
-		            "\"PT48H\"",
-		            path, key, v->valuestring);
+		return fail(
+		    err, errlen,
+		    "%s: %s: '%.64s' is not an ISO 8601 duration mgdcfs takes (PnYnMnWnDTnHnMnS "
+		    "with whole numbers, up to 10 years); e.g. \"P1D\", \"PT6H\", \"P1M\", "
+		    "\"PT48H\"",
+		    path, key, v->valuestring);
 	if (strlen(v->valuestring) < 32)
 		strcpy(text, v->valuestring);
 	else
@@ -394,10 +396,11 @@ int window_schedule_parse(const char *path, const char *buf, size_t len,
 	}
 	o = cJSON_ParseWithLength(buf, len);
 	if (!cJSON_IsObject(o)) {
-		res = fail(err, errlen,
-		           "%s: write {\"every\": \"P1D\", \"lag\": \"PT48H\"} (ISO 8601 durations; "
-		           "\"start\" and \"maxConcurrency\" optional), or \"off\" to stop the schedule",
-		           path);
+		res = fail(
+		    err, errlen,
+		    "%s: write {\"every\": \"P1D\", \"lag\": \"PT48H\"} (ISO 8601 durations; "
+		    "\"start\" and \"maxConcurrency\" optional), or \"off\" to stop the schedule",
+		    path);
 		goto out;
 	}
 	cJSON_ArrayForEach(it, o)
@@ -442,10 +445,11 @@ int window_schedule_parse(const char *path, const char *buf, size_t len,
 	s->lag = s->lag_d.secs;
 	if (cJSON_GetObjectItemCaseSensitive(o, "start")) {
 		if (!str_of(o, "start") || window_time_parse(str_of(o, "start"), &s->start) < 0) {
-			res = fail(err, errlen,
-			           "%s: start: expected an RFC 3339 UTC time in whole seconds, e.g. "
-			           "\"2026-11-01T00:00:00Z\"",
-			           path);
+			res =
+			    fail(err, errlen,
+			         "%s: start: expected an RFC 3339 UTC time in whole seconds, e.g. "
+			         "\"2026-11-01T00:00:00Z\"",
+			         path);
 			goto out;
 		}
 	} else {
@@ -456,10 +460,11 @@ int window_schedule_parse(const char *path, const char *buf, size_t len,
 		if (!cJSON_IsNumber(mc) || mc->valuedouble < 1 ||
 		    mc->valuedouble > WINDOW_MAX_CONCURRENCY ||
 		    mc->valuedouble != (double)(int)mc->valuedouble) {
-			res = fail(err, errlen,
-			           "%s: maxConcurrency: windows run at once during a backfill: a whole "
-			           "number from 1 to %d",
-			           path, WINDOW_MAX_CONCURRENCY);
+			res = fail(
+			    err, errlen,
+			    "%s: maxConcurrency: windows run at once during a backfill: a whole "
+			    "number from 1 to %d",
+			    path, WINDOW_MAX_CONCURRENCY);
 			goto out;
 		}
 		s->max_concurrency = (int)mc->valuedouble;
