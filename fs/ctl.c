@@ -241,6 +241,8 @@ static const char readme_text[] =
     "  pipelines/<name>/         spec.json, pipeline.json, trigger, runs/<runId>/\n"
     "  pipelines/<name>.json     write a pipeline spec here: creates it and starts a run\n"
     "  pipelines/<name>/trigger  write {} (or a JSON object of parameters) to run again\n"
+    "  pipelines/<name>/schedule write {\"every\": \"P1D\", \"lag\": \"PT48H\"} to run it per\n"
+    "                            window in the factory; \"off\" stops it\n"
     "  .../runs/<runId>/         status, run.json, activities.json, cancel, output ->\n"
     "  datasets/<container>/     exported files, streamed from Blob storage and cached\n"
     "  .mgdcfs/                  stats.json (and metrics, for Prometheus), errors (why\n"

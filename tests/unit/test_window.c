@@ -39,14 +39,31 @@ static void durations(void)
 		const char *s;
 		long long months, secs;
 	} ok[] = {
-	    {"P1D", 0, 86400},       {"PT48H", 0, 172800},    {"P1M", 1, 0},
-	    {"P1Y", 12, 0},          {"P1W", 0, 604800},      {"PT15M", 0, 900},
-	    {"P1DT12H", 0, 129600},  {"P1Y2M3DT4H5M6S", 14, 3 * 86400 + 4 * 3600 + 5 * 60 + 6},
-	    {"PT0S", 0, 0},          {"P10Y", 120, 0},
+	    {"P1D", 0, 86400},      {"PT48H", 0, 172800},
+	    {"P1M", 1, 0},          {"P1Y", 12, 0},
+	    {"P1W", 0, 604800},     {"PT15M", 0, 900},
+	    {"P1DT12H", 0, 129600}, {"P1Y2M3DT4H5M6S", 14, 3 * 86400 + 4 * 3600 + 5 * 60 + 6},
+	    {"PT0S", 0, 0},         {"P10Y", 120, 0},
 	};
 	static const char *const bad[] = {
-	    "",     "P",     "PT",    "1D",   "P1",     "P1.5D", "P-1D",  "PT1D",  "P1H",
-	    "P1DT", "P1D1Y", "PT5M1H", "P1DD", "p1d",   "P11Y",  "P3661D", "P1D ", " P1D",
+	    "",
+	    "P",
+	    "PT",
+	    "1D",
+	    "P1",
+	    "P1.5D",
+	    "P-1D",
+	    "PT1D",
+	    "P1H",
+	    "P1DT",
+	    "P1D1Y",
+	    "PT5M1H",
+	    "P1DD",
+	    "p1d",
+	    "P11Y",
+	    "P3661D",
+	    "P1D ",
+	    " P1D",
 	    "P99999999999D",
 	};
 	struct window_dur d;
@@ -59,7 +76,8 @@ static void durations(void)
 		       "duration %s = %lld months + %lld s", ok[i].s, ok[i].months, ok[i].secs);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		TAP_EQ_INT(window_dur_parse(bad[i], &d), -EINVAL, "duration '%s' is refused", bad[i]);
+		TAP_EQ_INT(window_dur_parse(bad[i], &d), -EINVAL, "duration '%s' is refused",
+		           bad[i]);
 	TAP_EQ_INT(window_dur_parse(NULL, &d), -EINVAL, "a NULL duration is refused");
 	d = (struct window_dur){0, 86400};
 	window_dur_text(&d, buf, sizeof(buf));
@@ -104,14 +122,15 @@ static void every(void)
 	window_dur_parse("PT15M30S", &d);
 	TAP_EQ_INT(window_every_of(&d, &e, err, sizeof(err)), -EINVAL, "PT15M30S: no whole minute");
 	window_dur_parse("P1M1D", &d);
-	TAP_EQ_INT(window_every_of(&d, &e, err, sizeof(err)), -EINVAL, "P1M1D mixes months and days");
+	TAP_EQ_INT(window_every_of(&d, &e, err, sizeof(err)), -EINVAL,
+	           "P1M1D mixes months and days");
 	TAP_OK(strstr(err, "\"P1M\"") != NULL, "  the error names what would do: %s", err);
 }
 
 static void windows(void)
 {
-	struct window_every day = {WINDOW_HOUR, 24}, q = {WINDOW_MINUTE, 15}, mon = {WINDOW_MONTH, 1},
-	                    quarter = {WINDOW_MONTH, 3};
+	struct window_every day = {WINDOW_HOUR, 24}, q = {WINDOW_MINUTE, 15},
+	                    mon = {WINDOW_MONTH, 1}, quarter = {WINDOW_MONTH, 3};
 	long long s = T("2026-11-01T00:00:00Z"), ws, we;
 
 	TAP_EQ_STR(text(window_add(s, &day, 7)), "2026-11-08T00:00:00Z", "7 daily windows on");
@@ -121,14 +140,14 @@ static void windows(void)
 	           "  Feb 29 in a leap year");
 	TAP_EQ_STR(text(window_add(T("2026-12-15T00:00:00Z"), &quarter, 1)), "2027-03-15T00:00:00Z",
 	           "a quarter over a year's end");
-	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &day)), "2026-11-02T00:00:00Z",
-	           "next daily boundary: midnight UTC");
+	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &day)),
+	           "2026-11-02T00:00:00Z", "next daily boundary: midnight UTC");
 	TAP_EQ_STR(text(window_next_boundary(s, &day)), "2026-11-01T00:00:00Z",
 	           "  a boundary is its own next");
-	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &q)), "2026-11-01T10:30:00Z",
-	           "next quarter hour");
-	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &mon)), "2026-12-01T00:00:00Z",
-	           "next month");
+	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &q)),
+	           "2026-11-01T10:30:00Z", "next quarter hour");
+	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &mon)),
+	           "2026-12-01T00:00:00Z", "next month");
 	TAP_EQ_STR(text(window_next_boundary(T("2026-11-01T10:20:00Z"), &quarter)),
 	           "2027-01-01T00:00:00Z", "next quarter (months since 1970 a multiple of 3)");
 	/* Daily windows from Nov 1, lag 48 h: window k [Nov 1+k, Nov 2+k) runs at Nov 4+k. */
@@ -177,7 +196,8 @@ static void schedules(void)
 {
 	const struct catalog *cat = catalog_builtin();
 	const struct catalog_dataset *mail = catalog_find(cat, "BasicDataSet_v0.Message_v1");
-	const struct catalog_dataset *sites = catalog_find(cat, "BasicDataSet_v0.SharePointSites_v1");
+	const struct catalog_dataset *sites =
+	    catalog_find(cat, "BasicDataSet_v0.SharePointSites_v1");
 	long long now = T("2026-11-10T10:00:00Z");
 	struct window_schedule s;
 	const char *err;
@@ -188,8 +208,8 @@ static void schedules(void)
 	if (!mail || !sites)
 		return;
 	err = parse("{\"every\": \"P1D\", \"lag\": \"PT48H\"}", mail, now, &s, &rc);
-	TAP_OK(rc == 0 && s.every.unit == WINDOW_HOUR && s.every.interval == 24 && s.lag == 172800 &&
-	           s.max_concurrency == WINDOW_DEFAULT_CONCURRENCY &&
+	TAP_OK(rc == 0 && s.every.unit == WINDOW_HOUR && s.every.interval == 24 &&
+	           s.lag == 172800 && s.max_concurrency == WINDOW_DEFAULT_CONCURRENCY &&
 	           strcmp(text(s.start), "2026-11-11T00:00:00Z") == 0 &&
 	           strcmp(s.lag_text, "PT48H") == 0,
 	       "daily, 48 h: start at the next boundary (%s) %s", text(s.start), err);
@@ -198,19 +218,24 @@ static void schedules(void)
 	err = parse("{\"every\": \"PT1H\"}", mail, now, &s, &rc);
 	TAP_OK(rc == 0 && s.lag == 0 && strcmp(s.lag_text, "PT0H") == 0,
 	       "no lag for a dataset without one %s", err);
-	err = parse("{\"every\": \"P1D\", \"start\": \"2026-11-01T00:00:00Z\", \"maxConcurrency\": 7}",
-	            sites, now, &s, &rc);
-	TAP_OK(rc == 0 && s.lag == 48 * 3600 && s.max_concurrency == 7 && !s.end_is_start == (sites->delta != CATALOG_DELTA_NO),
+	err = parse(
+	    "{\"every\": \"P1D\", \"start\": \"2026-11-01T00:00:00Z\", \"maxConcurrency\": 7}",
+	    sites, now, &s, &rc);
+	TAP_OK(rc == 0 && s.lag == 48 * 3600 && s.max_concurrency == 7 &&
+	           !s.end_is_start == (sites->delta != CATALOG_DELTA_NO),
 	       "SharePoint: the lag defaults to its 48 hours %s", err);
 	err = parse("{\"every\": \"PT6H\", \"lag\": \"PT48H\"}", sites, now, &s, &rc);
 	TAP_OK(rc == -EINVAL && strstr(err, "whole days"), "SharePoint: a 6-hour window: %s", err);
 	err = parse("{\"every\": \"P1D\", \"lag\": \"PT24H\"}", sites, now, &s, &rc);
-	TAP_OK(rc == -EINVAL && strstr(err, "at least \"PT48H\""), "SharePoint: a 24-hour lag: %s", err);
-	err = parse("{\"every\": \"P1D\", \"start\": \"2026-11-01T06:00:00Z\"}", sites, now, &s, &rc);
-	TAP_OK(rc == -EINVAL && strstr(err, "midnight"), "SharePoint: a 6 am start: %s", err);
-	err = parse("{\"every\": \"P1D\", \"start\": \"2026-09-01T00:00:00Z\"}", sites, now, &s, &rc);
-	TAP_OK(rc == -EINVAL && strstr(err, "no earlier than"), "SharePoint: a start past retention: %s",
+	TAP_OK(rc == -EINVAL && strstr(err, "at least \"PT48H\""), "SharePoint: a 24-hour lag: %s",
 	       err);
+	err =
+	    parse("{\"every\": \"P1D\", \"start\": \"2026-11-01T06:00:00Z\"}", sites, now, &s, &rc);
+	TAP_OK(rc == -EINVAL && strstr(err, "midnight"), "SharePoint: a 6 am start: %s", err);
+	err =
+	    parse("{\"every\": \"P1D\", \"start\": \"2026-09-01T00:00:00Z\"}", sites, now, &s, &rc);
+	TAP_OK(rc == -EINVAL && strstr(err, "no earlier than"),
+	       "SharePoint: a start past retention: %s", err);
 	err = parse("{\"lag\": \"PT1H\"}", mail, now, &s, &rc);
 	TAP_OK(rc == -EINVAL && strstr(err, "every: missing"), "every is required: %s", err);
 	err = parse("{\"every\": 1}", mail, now, &s, &rc);
@@ -249,7 +274,8 @@ static void trigger(void)
 	static const char sch[] =
 	    "{\"every\":\"P1D\",\"lag\":\"PT50H\",\"start\":\"2026-11-01T00:00:00Z\"}";
 
-	rc = window_schedule_parse("s", sch, strlen(sch), NULL, T("2026-11-10T00:00:00Z"), &s, err, sizeof(err));
+	rc = window_schedule_parse("s", sch, strlen(sch), NULL, T("2026-11-10T00:00:00Z"), &s, err,
+	                           sizeof(err));
 	TAP_EQ_INT(rc, 0, "a schedule for the trigger tests %s", err);
 	rc = plan_trigger_build("week", spec, &s, &body, err, sizeof(err));
 	TAP_EQ_INT(rc, 0, "plan_trigger_build %s", rc ? err : "");
@@ -276,9 +302,9 @@ static void trigger(void)
 		cJSON_AddStringToObject(got, "name", "mgdcfs_week_window");
 		TAP_OK(plan_trigger_read(got, &t) == 0 && t.window.unit == WINDOW_HOUR &&
 		           t.window.interval == 24 && t.lag == 50 * 3600 &&
-		           t.start == T("2026-11-01T00:00:00Z") && strcmp(t.state, "Started") == 0 &&
-		           strcmp(t.pipeline, "week") == 0 && strcmp(t.every, "P1D") == 0 &&
-		           strcmp(t.lag_text, "PT50H") == 0,
+		           t.start == T("2026-11-01T00:00:00Z") &&
+		           strcmp(t.state, "Started") == 0 && strcmp(t.pipeline, "week") == 0 &&
+		           strcmp(t.every, "P1D") == 0 && strcmp(t.lag_text, "PT50H") == 0,
 		       "  read back: the same window, lag, start, state and pipeline");
 		cJSON_Delete(got);
 	}
@@ -286,17 +312,18 @@ static void trigger(void)
 	body = NULL;
 	s.end_is_start = 1;
 	rc = plan_trigger_build("week", spec, &s, &body, err, sizeof(err));
-	TAP_EQ_STR(rc ? "" :
-	           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	               cJSON_GetObjectItemCaseSensitive(
-	                   cJSON_GetObjectItemCaseSensitive(
-	                       cJSON_GetObjectItemCaseSensitive(
-	                           cJSON_GetObjectItemCaseSensitive(body, "properties"), "pipeline"),
-	                       "parameters"),
-	                   "we"),
-	               "value")),
-	           "@trigger().outputs.windowStartTime",
-	           "one snapshot date per run: the window's start feeds the end too");
+	TAP_EQ_STR(
+	    rc ? ""
+	       : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	             cJSON_GetObjectItemCaseSensitive(
+	                 cJSON_GetObjectItemCaseSensitive(
+	                     cJSON_GetObjectItemCaseSensitive(
+	                         cJSON_GetObjectItemCaseSensitive(body, "properties"), "pipeline"),
+	                     "parameters"),
+	                 "we"),
+	             "value")),
+	    "@trigger().outputs.windowStartTime",
+	    "one snapshot date per run: the window's start feeds the end too");
 	cJSON_Delete(body);
 	rc = plan_trigger_build("week", fixed, &s, &body, err, sizeof(err));
 	TAP_OK(rc == -EINVAL && body == NULL && strstr(err, "has fixed times") &&
