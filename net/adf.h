@@ -113,8 +113,9 @@ int adf_query_activity_runs(struct adf *f, const char *run_id, const char *after
  * adf_trigger_start / adf_trigger_stop - POST .../triggers/{name}/start or
  * /stop, long-running operations (the OpenAPI marks them so): when ADF
  * answers 202 with an Azure-AsyncOperation URL, wait for it (at most
- * ADF_LRO_MS). 0 once the trigger's runtimeState is Started / Stopped;
- * -ENOENT for no such trigger. Both are safe to repeat.
+ * ADF_LRO_MS; an answer of 200 is final). 0 when the operation succeeded;
+ * -ENOENT for no such trigger; -ETIMEDOUT when it did not finish in time.
+ * Both are safe to repeat: they are sent as idempotent requests.
  */
 #define ADF_LRO_MS 60000
 int adf_trigger_start(struct adf *f, const char *trigger, struct net_error *e);

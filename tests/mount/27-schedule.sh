@@ -13,12 +13,15 @@ need_sandbox
 fault_post /reset
 TRIG=mgdcfs_daily_window
 trig() { adf GET "$(ADF_BASE)/triggers/$1?$API"; }
-# sched_runs: the runs of pipeline daily that trigger TRIG started (REST).
+# sched_runs: the runs of pipeline daily that trigger TRIG started in this test (REST;
+# the factory keeps the runs of earlier passes, and runs are stamped with the real clock).
+T0=$(date -u +%Y-%m-%dT%H:%M:%S)
 sched_runs() {
 	adf POST "$(ADF_BASE)/queryPipelineRuns?$API" -H 'content-type: application/json' \
 		-d '{"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2200-01-01T00:00:00Z",
 		     "filters": [{"operand": "PipelineName", "operator": "Equals", "values": ["daily"]}]}' |
-		jq -c --arg t "$TRIG" '[.value[] | select(.invokedBy.invokedByType == "TumblingWindowTrigger" and .invokedBy.name == $t)]'
+		jq -c --arg t "$TRIG" --arg t0 "$T0" \
+			'[.value[] | select(.invokedBy.invokedByType == "TumblingWindowTrigger" and .invokedBy.name == $t and .runStart >= $t0)]'
 }
 for t in $TRIG mgdcfs_fixed_window mgdcfs_spdaily_window; do
 	adf POST "$(ADF_BASE)/triggers/$t/stop?$API" >/dev/null
@@ -133,6 +136,19 @@ is "$($W "$D/pipelines/spdaily.json" "$SP")" 0 "pipelines/spdaily.json (SharePoi
 bad "a SharePoint window under a day" spdaily '{"every": "PT6H", "lag": "PT48H"}' "whole days"
 bad "a SharePoint lag under 48 hours" spdaily '{"every": "P1D", "lag": "PT24H"}' 'at least "PT48H"'
 bad "a SharePoint window not at midnight" spdaily '{"every": "P1D", "lag": "PT48H", "start": "'$(iso $((day0 - 86400 + 3600)))'"}' "start at midnight UTC"
+# A failure at the factory leaves nothing behind: the PUT refused, then the start refused
+# (the trigger just created is deleted again).
+fault_add '{"route":"^PUT /arm/.*/triggers/mgdcfs_spdaily_window$","status":500}'
+r=$($W "$D/pipelines/spdaily/schedule" '{"every": "P1D"}')
+check "a 500 on the trigger's PUT fails the write ($r)" test "$r" != 0
+check "  .mgdcfs/errors says which step" bash -c "tail -3 '$D/.mgdcfs/errors' | grep -q \"creating the schedule's trigger\""
+is "$(trig mgdcfs_spdaily_window | jq -r '.error.code // "exists"')" ResourceNotFound "  REST: no trigger"
+fault_post /reset
+fault_add '{"route":"^POST /arm/.*/triggers/mgdcfs_spdaily_window/start$","status":500}'
+r=$($W "$D/pipelines/spdaily/schedule" '{"every": "P1D"}')
+check "a 500 on the trigger's start fails the write ($r)" test "$r" != 0
+is "$(trig mgdcfs_spdaily_window | jq -r '.error.code // "exists"')" ResourceNotFound "  REST: the trigger it created was deleted again"
+fault_post /reset
 is "$($W "$D/pipelines/spdaily/schedule" '{"every": "P1D"}')" 0 "a SharePoint schedule without a lag takes the dataset's 48 hours"
 is "$(trig mgdcfs_spdaily_window | jq -r .properties.typeProperties.delay)" "2.00:00:00" "REST: delay 2 days"
 check "rmdir pipelines/spdaily" rmdir "$D/pipelines/spdaily"
