@@ -115,7 +115,8 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # Only the modules under test (no FUSE adapter, no cache): an unrelated change
 # elsewhere cannot stop the fuzzers from building.
 FUZZ_LIB   := $(patsubst %.c,$(BUILD)/%.o,base/clock.c base/log.c base/text.c $(wildcard net/*.c) fs/catalog.c \
-              fs/config.c fs/jsonkeys.c fs/plan.c fs/spec.c fs/spec_pipeline.c fs/spec_fuzz.c fs/tree.c) \
+              fs/config.c fs/jsonkeys.c fs/plan.c fs/spec.c fs/spec_pipeline.c fs/spec_fuzz.c fs/tree.c \
+              fs/window.c) \
               $(BUILD)/catalog_blob.o
 # fuzz_rest answers the REST clients' requests itself: auth_do is replaced.
 FUZZ_LDFLAGS_fuzz_rest := -Wl,--wrap=auth_do

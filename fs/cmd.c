@@ -35,6 +35,7 @@
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
+#include "fs/schedule.h"
 #include "fs/spec.h"
 #include "fs/statedir.h"
 #include "net/adf.h"
@@ -239,6 +240,8 @@ int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const 
 		return cmd_consent(fs, path, r, buf, len);
 	case N_PIPE_TRIGGER:
 		return cmd_trigger(fs, path, r, buf, len);
+	case N_PIPE_SCHEDULE:
+		return schedule_cmd(fs, path, r, buf, len);
 	case N_RUN_CANCEL:
 		return cmd_cancel(fs, path, r);
 	case N_META_REFRESH:
@@ -506,6 +509,22 @@ static void journal_end(const char *file)
 		unlink(file);
 }
 
+int cmd_journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan, const int *existed,
+                      char *file, size_t n)
+{
+	struct prior prior[PLAN_MAX] = {{0}};
+	cJSON mark = {0}; /* journal_begin asks only whether a prior body exists */
+
+	for (size_t i = 0; i < plan->n && i < PLAN_MAX; i++)
+		prior[i].body = existed[i] ? &mark : NULL;
+	return journal_begin(fs, plan, prior, file, n);
+}
+
+void cmd_journal_end(const char *file)
+{
+	journal_end(file);
+}
+
 /* Is the daemon that wrote a journal still running (on this machine)? */
 static int journal_owner_alive(const cJSON *j)
 {
@@ -551,6 +570,8 @@ static void journal_replay(struct mgdcfs *fs, const char *file, const char *fac)
 		k = adf_kind_from_collection(res, (size_t)(slash - res));
 		if (k < 0)
 			continue;
+		if (k == ADF_TRIGGER) /* ADF deletes no started trigger */
+			adf_trigger_stop(fs->adf, slash + 1, &e);
 		if (adf_delete(fs->adf, (enum adf_kind)k, slash + 1, &e) == 0)
 			removed++;
 		else
@@ -847,6 +868,9 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 		if (rc < 0)
 			goto out;
 	}
+	/* Its schedule first: the trigger names the pipeline. */
+	if ((rc = schedule_remove(fs, path, name)))
+		goto out;
 	rc = adf_delete(fs->adf, ADF_PIPELINE, name, &e);
 	if (rc) {
 		remote_fail(path, rc, &e, "deleting the pipeline");

@@ -33,6 +33,7 @@
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
+#include "fs/schedule.h"
 #include "net/adf.h"
 #include "net/graph.h"
 #include "net/reg.h"
@@ -133,6 +134,8 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 		rc = fs->adf ? adf_list(fs->adf, ADF_PIPELINE, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "runs/", 5) == 0) {
 		rc = fs->adf ? adf_query_runs(fs->adf, key + 5, NULL, NULL, out, &e) : -ENOTSUP;
+	} else if (strncmp(key, "trig/", 5) == 0) {
+		rc = fs->adf ? schedule_fetch(fs, key + 5, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "acts/", 5) == 0) {
 		rc = fs->adf ? adf_query_activity_runs(fs->adf, key + 5, NULL, NULL, out, &e)
 		             : -ENOTSUP;
@@ -238,6 +241,8 @@ static const char readme_text[] =
     "  pipelines/<name>/         spec.json, pipeline.json, trigger, runs/<runId>/\n"
     "  pipelines/<name>.json     write a pipeline spec here: creates it and starts a run\n"
     "  pipelines/<name>/trigger  write {} (or a JSON object of parameters) to run again\n"
+    "  pipelines/<name>/schedule write {\"every\": \"P1D\", \"lag\": \"PT48H\"} to run it per\n"
+    "                            window in the factory; \"off\" stops it\n"
     "  .../runs/<runId>/         status, run.json, activities.json, cancel, output ->\n"
     "  datasets/<container>/     exported files, streamed from Blob storage and cached\n"
     "  .mgdcfs/                  stats.json (and metrics, for Prometheus), errors (why\n"
@@ -532,9 +537,15 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 		rc = ctl_set_text(c, line, mt, 0444);
 		break;
 	}
-	case N_RUN_JSON:
-		rc = ctl_json_text(rr, c, mt);
+	case N_RUN_JSON: {
+		cJSON *run = cJSON_Duplicate(rr, 1);
+
+		if (run) /* a scheduled run shows its window */
+			schedule_run_window(fs, path, r, run);
+		rc = run ? ctl_json_text(run, c, mt) : -ENOMEM;
+		cJSON_Delete(run);
 		break;
+	}
 	case N_RUN_CANCEL:
 		rc = ctl_set_text(c, "", mt, 0644);
 		break;
@@ -600,6 +611,8 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 	case N_PIPE_JSON:
 	case N_PIPE_TRIGGER:
 		return render_pipe(fs, path, r, c);
+	case N_PIPE_SCHEDULE:
+		return schedule_render(fs, path, r, c);
 	case N_RUNS_LATEST:
 	case N_RUN_STATUS:
 	case N_RUN_JSON:

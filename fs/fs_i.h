@@ -165,6 +165,16 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r);
  * blocking; a rollback that cannot finish keeps its journal for the next mount.
  */
 void cmd_recover(struct mgdcfs *fs);
+/*
+ * cmd_journal_begin / cmd_journal_end - the commit journal of another
+ * command (fs/schedule.c): before creating the resources of `plan` for
+ * which existed[i] is 0, write their names into `file` (n bytes; "" when
+ * nothing was written); remove it once the command is whole or undone.
+ */
+struct pipeline_plan;
+int cmd_journal_begin(struct mgdcfs *fs, const struct pipeline_plan *plan, const int *existed,
+                      char *file, size_t n);
+void cmd_journal_end(const char *file);
 
 /* stats_render - the text of .mgdcfs/stats.json, malloc'd (the caller frees), or NULL
  * when out of memory. A snapshot of counters other threads keep changing. */

@@ -711,7 +711,7 @@ static int small_complete(const struct fh *h, enum node_kind k)
 {
 	if (memchr(h->small, '\n', h->small_len))
 		return 1;
-	if (k == N_PIPE_TRIGGER) {
+	if (k == N_PIPE_TRIGGER || k == N_PIPE_SCHEDULE) {
 		size_t i = h->small_len;
 
 		while (i > 0 && (h->small[i - 1] == ' ' || h->small[i - 1] == '\t'))

@@ -18,6 +18,7 @@
 
 #include "base/text.h"
 #include "fs/spec.h"
+#include "fs/window.h"
 
 #define PARAM_PREFIX "@pipeline().parameters."
 #define NAME_MAX_ADF 260 /* the OpenAPI's maxLength of every resource name */
@@ -37,8 +38,9 @@ int plan_resource_name_ok(enum adf_kind kind, const char *name)
 	for (size_t i = 1; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		if (kind != ADF_PIPELINE ? !(c < 0x80 && (isalnum(c) || c == '_'))
-		                         : c < 0x20 || strchr(".+?/<>*%&:\\#", c) != NULL)
+		if (kind != ADF_PIPELINE && kind != ADF_TRIGGER
+		        ? !(c < 0x80 && (isalnum(c) || c == '_'))
+		        : c < 0x20 || strchr(".+?/<>*%&:\\#", c) != NULL)
 			return 0;
 	}
 	return 1;
@@ -70,6 +72,7 @@ int plan_names(const char *pipeline, struct plan_names *n)
 	snprintf(n->sink, sizeof(n->sink), "mgdcfs_%s_sink", stem);
 	snprintf(n->src, sizeof(n->src), "mgdcfs_%s_src", stem);
 	snprintf(n->dst, sizeof(n->dst), "mgdcfs_%s_dst", stem);
+	snprintf(n->window, sizeof(n->window), "mgdcfs_%s_window", stem);
 	return w > 0 && (size_t)w < sizeof(n->o365) ? 0 : -ENAMETOOLONG;
 }
 
@@ -558,4 +561,140 @@ const char *plan_linked_service_of(const cJSON *dataset)
 
 	return str_of(cJSON_GetObjectItemCaseSensitive(props, "linkedServiceName"),
 	              "referenceName");
+}
+
+/* ---- the schedule: a TumblingWindowTrigger ---- */
+
+/* The parameter a dateFilter time names ("@pipeline().parameters.X" -> "X"), or NULL. */
+static const char *param_of(const cJSON *df, const char *key)
+{
+	const char *v = str_of(df, key);
+
+	if (!v || strncmp(v, PARAM_PREFIX, strlen(PARAM_PREFIX)) != 0)
+		return NULL;
+	return v + strlen(PARAM_PREFIX);
+}
+
+/* "d.hh:mm:ss" (ADF's timespan, the delay pattern of the OpenAPI) of `secs` >= 0. */
+static void timespan(long long secs, char *buf, size_t n)
+{
+	long long d = secs / 86400, r = secs % 86400;
+
+	if (d)
+		snprintf(buf, n, "%lld.%02lld:%02lld:%02lld", d, r / 3600, r % 3600 / 60, r % 60);
+	else
+		snprintf(buf, n, "%02lld:%02lld:%02lld", r / 3600, r % 3600 / 60, r % 60);
+}
+
+/* A trigger parameter bound to one of the window's times. */
+static cJSON *window_param(const char *output)
+{
+	char v[96];
+
+	snprintf(v, sizeof(v), "@trigger().outputs.%s", output);
+	return expr(v);
+}
+
+int plan_trigger_build(const char *pipeline, const cJSON *spec, const struct window_schedule *s,
+                       cJSON **body, char *err, size_t errlen)
+{
+	const cJSON *df = cJSON_GetObjectItemCaseSensitive(spec, "dateFilter");
+	const char *ps = param_of(df, "start"), *pe = param_of(df, "end");
+	char t[32], delay[32], every[40], lag[40], desc[PLAN_NAME_MAX + 64];
+	cJSON *b = NULL, *props, *tp, *rp, *pl, *params, *an;
+
+	*body = NULL;
+	if (!ps || !pe) {
+		snprintf(err, errlen,
+		         "the pipeline's dateFilter %s, so a schedule has nothing to move; write "
+		         "pipelines/%s.json with \"parameters\": {\"windowStart\": <time>, "
+		         "\"windowEnd\": <time>} and \"dateFilter\": {..., \"start\": "
+		         "\"" PARAM_PREFIX "windowStart\", \"end\": \"" PARAM_PREFIX "windowEnd\"}",
+		         df ? "has fixed times" : "is missing", pipeline);
+		return -EINVAL;
+	}
+	/* The description says what made it, for whoever meets it in the portal. */
+	snprintf(desc, sizeof(desc), "mgdcfs: the schedule of pipelines/%s", pipeline);
+	window_time_text(s->start, t, sizeof(t));
+	timespan(s->lag, delay, sizeof(delay));
+	snprintf(every, sizeof(every), "every=%s", s->every_text);
+	snprintf(lag, sizeof(lag), "lag=%s", s->lag_text);
+	if (!(b = cJSON_CreateObject()) || !(props = cJSON_AddObjectToObject(b, "properties")) ||
+	    !add_str(props, "type", "TumblingWindowTrigger") ||
+	    !add_str(props, "description", desc) ||
+	    !(an = cJSON_AddArrayToObject(props, "annotations")) ||
+	    !push(an, cJSON_CreateString(ANNOT_MARK)) || !push(an, cJSON_CreateString(every)) ||
+	    !push(an, cJSON_CreateString(lag)) ||
+	    !(pl = cJSON_AddObjectToObject(props, "pipeline")) ||
+	    !put(pl, "pipelineReference", ref(pipeline, "PipelineReference")) ||
+	    !(params = cJSON_AddObjectToObject(pl, "parameters")) ||
+	    !put(params, ps, window_param("windowStartTime")) ||
+	    (strcmp(ps, pe) &&
+	     !put(params, pe,
+	          window_param(s->end_is_start ? "windowStartTime" : "windowEndTime"))) ||
+	    !(tp = cJSON_AddObjectToObject(props, "typeProperties")) ||
+	    !add_str(tp, "frequency", window_unit_name(s->every.unit)) ||
+	    !cJSON_AddNumberToObject(tp, "interval", s->every.interval) ||
+	    !add_str(tp, "startTime", t) || !add_str(tp, "delay", delay) ||
+	    !cJSON_AddNumberToObject(tp, "maxConcurrency", s->max_concurrency) ||
+	    !(rp = cJSON_AddObjectToObject(tp, "retryPolicy")) ||
+	    !cJSON_AddNumberToObject(rp, "count", 0) ||
+	    !cJSON_AddNumberToObject(rp, "intervalInSeconds", 30) ||
+	    !cJSON_AddArrayToObject(tp, "dependsOn")) {
+		cJSON_Delete(b);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*body = b;
+	return 0;
+}
+
+/* "every=" / "lag=" annotations of a trigger, as written. */
+static const char *annotation(const cJSON *props, const char *prefix)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "annotations"))
+	{
+		if (cJSON_IsString(it) && strncmp(it->valuestring, prefix, strlen(prefix)) == 0)
+			return it->valuestring + strlen(prefix);
+	}
+	return NULL;
+}
+
+int plan_trigger_read(const cJSON *trig, struct plan_trigger *t)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(trig, "properties");
+	const cJSON *tp = cJSON_GetObjectItemCaseSensitive(props, "typeProperties");
+	const cJSON *iv = cJSON_GetObjectItemCaseSensitive(tp, "interval");
+	const char *fr = str_of(tp, "frequency"), *delay = str_of(tp, "delay");
+	long long d = 0, h = 0, m = 0, sec = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->state = str_of(props, "runtimeState");
+	t->every = annotation(props, "every=");
+	t->lag_text = annotation(props, "lag=");
+	t->pipeline =
+	    str_of(cJSON_GetObjectItemCaseSensitive(
+	               cJSON_GetObjectItemCaseSensitive(props, "pipeline"), "pipelineReference"),
+	           "referenceName");
+	if (!fr || !cJSON_IsNumber(iv) || iv->valuedouble < 1 || iv->valuedouble > 1e6 ||
+	    !str_of(tp, "startTime") || window_time_parse(str_of(tp, "startTime"), &t->start) < 0)
+		return -EINVAL;
+	t->window.interval = (int)iv->valuedouble;
+	if (strcmp(fr, "Minute") == 0)
+		t->window.unit = WINDOW_MINUTE;
+	else if (strcmp(fr, "Hour") == 0)
+		t->window.unit = WINDOW_HOUR;
+	else if (strcmp(fr, "Month") == 0)
+		t->window.unit = WINDOW_MONTH;
+	else
+		return -EINVAL;
+	if (delay && sscanf(delay, "%lld.%lld:%lld:%lld", &d, &h, &m, &sec) != 4) {
+		d = 0;
+		if (sscanf(delay, "%lld:%lld:%lld", &h, &m, &sec) != 3)
+			return -EINVAL;
+	}
+	t->lag = d * 86400 + h * 3600 + m * 60 + sec;
+	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fs/window.h"
 #include "net/adf.h"
 
 /* Resources in one plan: two linked services, two datasets, the pipeline. */
@@ -71,14 +72,17 @@ struct plan_sink {
 	int adls;             /* 1: AzureBlobFS, 0: AzureBlobStorage */
 };
 
-/* The names of the four resources a pipeline's spec adds beside it. */
+/* The names of the four resources a pipeline's spec adds beside it, and of its schedule's
+ * trigger. */
 struct plan_names {
 	char o365[PLAN_NAME_MAX], sink[PLAN_NAME_MAX], src[PLAN_NAME_MAX], dst[PLAN_NAME_MAX];
+	char window[PLAN_NAME_MAX];
 };
 
 /*
  * plan_names - the linked service and dataset names of pipeline `pipeline`:
- * "mgdcfs_<p>_o365", "_sink", "_src", "_dst", where <p> is the pipeline name
+ * "mgdcfs_<p>_o365", "_sink", "_src", "_dst" (and "_window", the trigger of its
+ * schedule), where <p> is the pipeline name
  * with every character ADF refuses there replaced by '_' and, when one was,
  * an 8-hex-digit hash of the original appended, so "week-45" and "week_45"
  * never share resources. Returns 0, or -ENAMETOOLONG.
@@ -141,5 +145,36 @@ const char *plan_linked_service_of(const cJSON *dataset);
  * "appId=<id>" annotation), pointing into `pipe`; NULL when unknown.
  */
 const char *plan_app_of(const cJSON *pipe);
+
+/* ---- schedules (fs/window.h has the host-neutral part) ---- */
+
+struct window_schedule;
+
+/*
+ * plan_trigger_build - the ADF TumblingWindowTrigger of schedule `s` for
+ * pipeline `pipeline`, made from accepted spec `spec`: frequency and
+ * interval from the window, startTime, the lag as its delay (ADF waits that
+ * long past a window's end and leaves the window's times alone), retries 0,
+ * and the pipeline parameters that the spec's dateFilter start and end name
+ * bound to @trigger().outputs.windowStartTime and windowEndTime (both to the
+ * start when s->end_is_start). The annotations keep "every=" and "lag=" as
+ * written. *body (caller frees) is a PUT body. Returns 0; -EINVAL with the
+ * reason in err when the dateFilter has no parameters to bind; -ENOMEM.
+ */
+int plan_trigger_build(const char *pipeline, const cJSON *spec, const struct window_schedule *s,
+                       cJSON **body, char *err, size_t errlen);
+
+/* What a trigger resource says of its schedule; strings point into the resource. */
+struct plan_trigger {
+	const char *state;    /* runtimeState: Started, Stopped, Disabled (NULL: unknown) */
+	const char *pipeline; /* the pipeline it runs */
+	const char *every;    /* "every=" annotation, or NULL */
+	const char *lag_text; /* "lag=" annotation, or NULL */
+	struct window_every window;
+	long long start, lag; /* startTime; the delay in seconds */
+};
+
+/* plan_trigger_read - fill `t` from a TumblingWindowTrigger as GET returns it; 0 or -EINVAL. */
+int plan_trigger_read(const cJSON *trig, struct plan_trigger *t);
 
 #endif

@@ -39,6 +39,7 @@ static const struct tree_node nodes[] = {
     {N_PIPE_SPEC, N_PIPE, "spec.json", TF_IF_SPEC},
     {N_PIPE_JSON, N_PIPE, "pipeline.json", 0},
     {N_PIPE_TRIGGER, N_PIPE, "trigger", TF_SMALL | W},
+    {N_PIPE_SCHEDULE, N_PIPE, "schedule", TF_SMALL | W},
     {N_RUNS, N_PIPE, "runs", TF_DIR},
     {N_RUNS_LATEST, N_RUNS, "latest", TF_LINK | TF_IF_RUNS},
     {N_RUN, N_RUNS, NULL, TF_DIR},

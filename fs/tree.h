@@ -33,6 +33,7 @@ enum node_kind {
 	N_PIPE_SPEC,        /* /pipelines/<name>/spec.json    name */
 	N_PIPE_JSON,        /* /pipelines/<name>/pipeline.json name */
 	N_PIPE_TRIGGER,     /* /pipelines/<name>/trigger      name */
+	N_PIPE_SCHEDULE,    /* /pipelines/<name>/schedule     name */
 	N_RUNS,             /* /pipelines/<name>/runs         name */
 	N_RUNS_LATEST,      /* /pipelines/<name>/runs/latest  name (symlink) */
 	N_RUN,              /* /pipelines/<name>/runs/<id>    name, run */

@@ -36,6 +36,7 @@ static const char *const adf_kind_seg[] = {
     [ADF_LINKED_SERVICE] = "linkedservices",
     [ADF_DATASET] = "datasets",
     [ADF_PIPELINE] = "pipelines",
+    [ADF_TRIGGER] = "triggers",
 };
 
 int adf_new(struct adf **out, struct auth *a, const char *arm_url, const char *sub, const char *rg,
@@ -80,7 +81,7 @@ static int adf_url(struct adf *f, const char *seg, const char *name, const char 
 
 static const char *adf_seg(enum adf_kind kind)
 {
-	return (unsigned)kind <= ADF_PIPELINE ? adf_kind_seg[kind] : NULL;
+	return (unsigned)kind <= ADF_TRIGGER ? adf_kind_seg[kind] : NULL;
 }
 
 const char *adf_kind_collection(enum adf_kind kind)
@@ -90,7 +91,7 @@ const char *adf_kind_collection(enum adf_kind kind)
 
 int adf_kind_from_collection(const char *seg, size_t len)
 {
-	for (int k = ADF_LINKED_SERVICE; k <= ADF_PIPELINE; k++)
+	for (int k = ADF_LINKED_SERVICE; k <= ADF_TRIGGER; k++)
 		if (strlen(adf_kind_seg[k]) == len && strncmp(seg, adf_kind_seg[k], len) == 0)
 			return k;
 	return -1;
@@ -248,6 +249,35 @@ int adf_cancel_run(struct adf *f, const char *run_id, int recursive, struct net_
 		res = rest_send(&f->ep, "POST", url, NULL, NULL, 0, NULL, NULL, e);
 	free(url);
 	return res;
+}
+
+static int adf_trigger_action(struct adf *f, const char *trigger, const char *action,
+                              struct net_error *e)
+{
+	struct rest_call c = {.method = "POST"};
+	struct rest_result r;
+	char *url;
+	int res = adf_url(f, "triggers", trigger ? trigger : "", action, NULL, &url, e);
+
+	if (res < 0)
+		return res;
+	c.url = url;
+	res = rest_do(&f->ep, &c, &r, e);
+	if (res == 0)
+		res = rest_lro_wait(&f->ep, url, &r, ADF_LRO_MS, e);
+	rest_result_release(&r);
+	free(url);
+	return res;
+}
+
+int adf_trigger_start(struct adf *f, const char *trigger, struct net_error *e)
+{
+	return adf_trigger_action(f, trigger, "start", e);
+}
+
+int adf_trigger_stop(struct adf *f, const char *trigger, struct net_error *e)
+{
+	return adf_trigger_action(f, trigger, "stop", e);
 }
 
 /* ISO 8601 UTC of `t`, into buf (>= 21 bytes). */

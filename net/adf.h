@@ -21,10 +21,10 @@
 #define ADF_API_VERSION "2018-06-01"
 
 /* The factory child resources with create/get/delete/list. */
-enum adf_kind { ADF_LINKED_SERVICE = 0, ADF_DATASET = 1, ADF_PIPELINE = 2 };
+enum adf_kind { ADF_LINKED_SERVICE = 0, ADF_DATASET = 1, ADF_PIPELINE = 2, ADF_TRIGGER = 3 };
 
 /* adf_kind_collection - the ARM path segment of `kind` ("linkedservices", "datasets",
- * "pipelines"), or NULL for an unknown kind. */
+ * "pipelines", "triggers"), or NULL for an unknown kind. */
 const char *adf_kind_collection(enum adf_kind kind);
 
 /* adf_kind_from_collection - the kind whose segment `seg` is (its first `len` bytes);
@@ -108,6 +108,18 @@ int adf_query_runs(struct adf *f, const char *pipeline, const char *after, const
  */
 int adf_query_activity_runs(struct adf *f, const char *run_id, const char *after,
                             const char *before, cJSON **acts, struct net_error *e);
+
+/*
+ * adf_trigger_start / adf_trigger_stop - POST .../triggers/{name}/start or
+ * /stop, long-running operations (the OpenAPI marks them so): when ADF
+ * answers 202 with an Azure-AsyncOperation URL, wait for it (at most
+ * ADF_LRO_MS; an answer of 200 is final). 0 when the operation succeeded;
+ * -ENOENT for no such trigger; -ETIMEDOUT when it did not finish in time.
+ * Both are safe to repeat: they are sent as idempotent requests.
+ */
+#define ADF_LRO_MS 60000
+int adf_trigger_start(struct adf *f, const char *trigger, struct net_error *e);
+int adf_trigger_stop(struct adf *f, const char *trigger, struct net_error *e);
 
 /* adf_cancel_run - POST .../pipelineruns/{runId}/cancel (?isRecursive=true when recursive). */
 int adf_cancel_run(struct adf *f, const char *run_id, int recursive, struct net_error *e);

@@ -72,6 +72,7 @@ static void test_every_node(void)
 	    {"/pipelines/week45/spec.json", N_PIPE_SPEC, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/pipeline.json", N_PIPE_JSON, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/trigger", N_PIPE_TRIGGER, "week45", NULL, NULL, NULL},
+	    {"/pipelines/week45/schedule", N_PIPE_SCHEDULE, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/runs", N_RUNS, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/runs/latest", N_RUNS_LATEST, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/runs/0f1e2d3c-aaaa-bbbb-cccc-000000000001", N_RUN, "week45",
@@ -341,11 +342,11 @@ static void test_is_dir(void)
 	                                      N_APP,  N_PIPES,    N_PIPE,         N_RUNS,
 	                                      N_RUN,  N_DATASETS, N_DS_CONTAINER, N_META};
 	static const enum node_kind files[] = {
-	    N_NONE,        N_README,         N_TENANT_JSON,  N_DATA_CONNECT,     N_CATALOG_FILE,
-	    N_APP_SPEC,    N_APP_REG,        N_APP_CONSENT,  N_APP_CONSENT_JSON, N_PIPE_SPECFILE,
-	    N_PIPE_SPEC,   N_PIPE_JSON,      N_PIPE_TRIGGER, N_RUNS_LATEST,      N_RUN_STATUS,
-	    N_RUN_JSON,    N_RUN_ACTIVITIES, N_RUN_CANCEL,   N_RUN_OUTPUT,       N_META_STATS,
-	    N_META_ERRORS, N_META_CONFIG,    N_META_REFRESH, N_SCRATCH,
+	    N_NONE,       N_README,      N_TENANT_JSON,    N_DATA_CONNECT,     N_CATALOG_FILE,
+	    N_APP_SPEC,   N_APP_REG,     N_APP_CONSENT,    N_APP_CONSENT_JSON, N_PIPE_SPECFILE,
+	    N_PIPE_SPEC,  N_PIPE_JSON,   N_PIPE_TRIGGER,   N_PIPE_SCHEDULE,    N_RUNS_LATEST,
+	    N_RUN_STATUS, N_RUN_JSON,    N_RUN_ACTIVITIES, N_RUN_CANCEL,       N_RUN_OUTPUT,
+	    N_META_STATS, N_META_ERRORS, N_META_CONFIG,    N_META_REFRESH,     N_SCRATCH,
 	    /* N_DS_PATH may be either; data.c decides from the listing. */
 	};
 	size_t i, bad = 0;
@@ -399,7 +400,7 @@ static void test_table(void)
 			total++;
 		}
 	}
-	TAP_EQ_INT(total, 28, "table: 28 fixed nodes under those parents");
+	TAP_EQ_INT(total, 29, "table: 29 fixed nodes under those parents");
 	TAP_OK(tree_child(N_ROOT, 0) && strcmp(tree_child(N_ROOT, 0)->name, "README") == 0 &&
 	           strcmp(tree_child(N_ROOT, 6)->name, ".mgdcfs") == 0 && !tree_child(N_ROOT, 7),
 	       "table: the root lists README ... .mgdcfs in order");

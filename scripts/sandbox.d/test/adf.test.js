@@ -122,7 +122,7 @@ test('bad requests get CloudError bodies', async () => {
   assertError(r, 413, 'RequestEntityTooLarge');
   r = await call('GET', `/pipelines/Nope${Q}`);
   assertError(r, 404, 'ResourceNotFound');
-  r = await call('GET', `/triggers${Q}`);
+  r = await call('GET', `/integrationRuntimes${Q}`);
   assertError(r, 404, 'NotFound');
   r = await call('DELETE', `/pipelines/P/createRun${Q}`);
   assertError(r, 405, 'MethodNotAllowed');

@@ -369,14 +369,14 @@ function forgetOldRuns(f) {
 // Pipeline run parameters are reported as strings; arrays/objects JSON-encoded.
 const paramString = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 
-route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) => {
-  const f = factoryOf(ctx);
-  const name = decodeURIComponent(ctx.match[4]);
-  const pipe = f.pipelines[name.toLowerCase()];
-  if (!pipe) throw notFound('pipelines', name);
-  const given = armBody(ctx, { optional: true });
-  const ref = ctx.url.searchParams.get('referencePipelineRunId');
-  if (ref && !f.runs[ref.toLowerCase()]) throw armError(404, 'ResourceNotFound', `The pipeline run '${ref}' was not found.`);
+/*
+ * startPipelineRun - a new run of pipeline resource `pipe` in factory `f`
+ * with parameter values `given` (declared ones without a value take their
+ * default; a missing required one throws 400), invoked by `invokedBy`
+ * ({name, id, invokedByType}; default Manual). Returns the run; the copy
+ * engine drives it from there.
+ */
+function startPipelineRun(f, pipe, given, invokedBy) {
   const declared = pipe.properties.parameters || {};
   const params = {};
   for (const [p, def] of Object.entries(declared)) {
@@ -392,7 +392,7 @@ route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) =>
   const run = {
     runId, runGroupId: runId, isLatest: true, pipelineName: pipe.name,
     parameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramString(v)])),
-    invokedBy: { name: 'Manual', id: crypto.randomUUID().replace(/-/g, ''), invokedByType: 'Manual' },
+    invokedBy: invokedBy || { name: 'Manual', id: crypto.randomUUID().replace(/-/g, ''), invokedByType: 'Manual' },
     runStart: now, runEnd: null, durationInMs: null, status: 'Queued', message: '', lastUpdated: now,
     annotations: [], runDimensions: {},
   };
@@ -402,7 +402,18 @@ route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) =>
   // Required lazily: copy.js needs adf.js's helpers, and tests may load
   // adf.js without a copy engine.
   require('./copy').startRun({ factory: f, pipeline: pipe, run, params });
-  return { runId };
+  return run;
+}
+
+route('POST', new RegExp(`${FBASE}/pipelines/([^/]+)/createRun$`, 'i'), (ctx) => {
+  const f = factoryOf(ctx);
+  const name = decodeURIComponent(ctx.match[4]);
+  const pipe = f.pipelines[name.toLowerCase()];
+  if (!pipe) throw notFound('pipelines', name);
+  const given = armBody(ctx, { optional: true });
+  const ref = ctx.url.searchParams.get('referencePipelineRunId');
+  if (ref && !f.runs[ref.toLowerCase()]) throw armError(404, 'ResourceNotFound', `The pipeline run '${ref}' was not found.`);
+  return { runId: startPipelineRun(f, pipe, given).runId };
 });
 
 route('GET', new RegExp(`${FBASE}/pipelineruns/([^/]+)$`, 'i'), (ctx) => runOf(factoryOf(ctx), ctx));
@@ -502,6 +513,9 @@ route('POST', new RegExp(`${FBASE}/pipelineruns/([^/]+)/queryActivityruns$`, 'i'
   return queryRuns(ctx, f.activityRuns[run.runId] || [], ACT_OPERANDS, (a) => a.activityRunEnd || a.activityRunStart);
 });
 
+// Triggers (lib/triggers.js) route under the factory too: before the catch-all.
+require('./triggers');
+
 // A factory must answer unknown sub-paths in ARM shape, never a crash.
 route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
   factoryOf(ctx);
@@ -512,4 +526,6 @@ route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
   throw armError(404, 'NotFound', `No route for ${ctx.req.method} ${p}.`);
 });
 
-module.exports = { armPrelude, armBody, listPage, adfTime, timeKey };
+module.exports = {
+  armPrelude, armBody, listPage, adfTime, timeKey, factoryOf, checkName, startPipelineRun, publicResource, FBASE, TERMINAL,
+};

@@ -1,7 +1,7 @@
 'use strict';
 // A small evaluator for Azure Data Factory expressions, enough for what MGDC
 // pipelines put in Copy activity properties: `@pipeline().RunId`,
-// `@pipeline().parameters.X` (or `['X']`), `@dataset().X`, `@concat(...)`,
+// `@pipeline().parameters.X` (or `['X']`), `@dataset().X`, `@trigger().outputs.X`, `@concat(...)`,
 // a few string functions, string/number/boolean literals, `@@` escapes and
 // `@{...}` string interpolation. Values arrive either as plain JSON or as
 // `{"value": "...", "type": "Expression"}`.
@@ -103,7 +103,7 @@ function evaluate(src, ctx) {
         }
       }
       want(')');
-      if (lower === 'pipeline' || lower === 'dataset' || lower === 'activity') {
+      if (lower === 'pipeline' || lower === 'dataset' || lower === 'activity' || lower === 'trigger') {
         if (args.length) throw new ExprError(`${k.v}() takes no arguments.`);
         if (!ctx[lower]) throw new ExprError(`${k.v}() is not available in this context.`);
         return ctx[lower];
