@@ -253,11 +253,14 @@ static int cmd_estimate(struct mgdcfs *fs, const char *path, const struct route 
 		return rc;
 	spec = plan_spec_of(pipe);
 	if (!spec) {
-		rc = refuse(path, -EINVAL,
-		            "the pipeline was not made from a spec: only a spec names the dataset "
-		            "whose sampling and price an estimate needs (write its Office 365 copy "
-		            "source's \"AdditionalDataSetProperties\": {\"top\": 1} yourself to "
-		            "sample it)");
+		snprintf(
+		    err, sizeof(err),
+		    "%s: the pipeline was not made from a spec: only a spec names the dataset "
+		    "whose sampling and price an estimate needs (write its Office 365 copy "
+		    "source's \"AdditionalDataSetProperties\": {\"top\": 1} yourself to sample "
+		    "it)",
+		    rel(path));
+		rc = refuse(path, -EINVAL, err);
 		goto out;
 	}
 	if (ctl_str(spec, "dataset"))
@@ -290,8 +293,12 @@ static int cmd_estimate(struct mgdcfs *fs, const char *path, const struct route 
 		goto out;
 	}
 	if ((rc = plan_estimate(pipe, name, 1, &body)) < 0) {
-		if (rc == -EINVAL)
-			refuse(path, rc, "the pipeline has no Office 365 copy source to sample");
+		if (rc == -EINVAL) {
+			snprintf(err, sizeof(err),
+			         "%s: the pipeline has no Office 365 copy source to sample",
+			         rel(path));
+			refuse(path, rc, err);
+		}
 		goto out;
 	}
 	rc = adf_put(fs->adf, ADF_PIPELINE, n.estimate, body, NULL, NULL, NULL, &e);

@@ -155,6 +155,8 @@ static int add_str_or_null(cJSON *o, const char *k, const char *v)
 /* Why the figures are missing, in words, or NULL when nothing is. */
 static const char *note_of(const struct cost_run *r)
 {
+	if (!r->meta && r->why)
+		return r->why;
 	if (!r->meta)
 		return r->status && strcmp(r->status, "Succeeded") != 0
 		           ? "no JobMetadata yet: the figures appear when the run has succeeded"

@@ -63,6 +63,7 @@ struct cost_run {
 	long long sample;     /* AdditionalDataSetProperties.top, 0 for a full run */
 	const char *meta_dir; /* container/folder/ of its JobMetadata, for people to check */
 	const struct cost_meta *meta; /* NULL: no JobMetadata (the run has not succeeded) */
+	const char *why;              /* with meta NULL: why there is none, or NULL */
 };
 
 /*

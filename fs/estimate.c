@@ -149,7 +149,10 @@ static int add_cost(struct mgdcfs *fs, const char *path, const cJSON *spec, cons
 	cr.meta_dir = dir;
 	if (status && strcmp(status, "Failed") == 0)
 		cr.message = ctl_str(run, "message");
-	if (status && strcmp(status, "Succeeded") == 0 && cr.run_id) {
+	if (!fs->blob)
+		cr.why = "the profile names no storage account, so the run's JobMetadata cannot "
+		         "be read";
+	else if (status && strcmp(status, "Succeeded") == 0 && cr.run_id) {
 		snprintf(key, sizeof(key), "jobmeta/%s", dir);
 		rc = ctl_get(fs, path, key, fs->cfg.ttl_metadata_s, &meta);
 		if (rc)

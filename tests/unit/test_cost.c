@@ -213,6 +213,20 @@ static void test_doc(void)
 	       "a run in progress: nulls and a note");
 	cJSON_Delete(o);
 
+	{
+		struct cost_run r = {.run_id = "r1",
+		                     .status = "Succeeded",
+		                     .dataset = sites.name,
+		                     .why = "no storage account"};
+
+		o = cJSON_CreateObject();
+		TAP_OK(o && cost_add_run(o, &sites, &r) == 0 &&
+		           cJSON_IsNull(cJSON_GetObjectItem(o, "billed")) &&
+		           strcmp(cJSON_GetObjectItem(o, "note")->valuestring,
+		                  "no storage account") == 0,
+		       "JobMetadata that cannot be read: nulls, and the caller's reason");
+		cJSON_Delete(o);
+	}
 	o = doc_of(&sites, "Succeeded", "[]", 0);
 	TAP_OK(o && cJSON_IsNull(cJSON_GetObjectItem(o, "billed")) &&
 	           strstr(cJSON_GetObjectItem(o, "note")->valuestring, "no JobMetadata"),

@@ -169,6 +169,38 @@ test('Shared Key string-to-sign matches the strings Azurite logged (blob-storage
   assert.equal(sts, 'GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Fri, 27 Nov 2026 05:54:21 GMT\nx-ms-range:bytes=0-1\nx-ms-version:2021-08-06\n/devstoreaccount1/devstoreaccount1/abc\ncomp:list\nprefix:a b\nrestype:container');
 });
 
+test('azblob: a kept-alive socket the server dropped is retried once, on a new socket', async () => {
+  const http = require('node:http');
+  // Answers the first request of each connection, drops the connection at the second
+  // (what a server's idle timeout does to a request racing it), and counts.
+  let answered = 0;
+  let dropped = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      req.socket.served = (req.socket.served || 0) + 1;
+      if (req.socket.served > 1) {
+        dropped++;
+        req.socket.destroy();
+        return;
+      }
+      answered++;
+      res.writeHead(201, { etag: '"0x1"' });
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const c = azblob.client({ url: `http://127.0.0.1:${server.address().port}/acct`, account: 'acct', key: Buffer.from('k').toString('base64') });
+  try {
+    assert.equal(await c.putBlob('c', 'a', Buffer.from('x')), '"0x1"');
+    assert.equal(await c.putBlob('c', 'b', Buffer.from('y')), '"0x1"', 'the dropped request is sent again');
+    assert.deepEqual([answered, dropped], [2, 1]);
+  } finally {
+    c.close();
+    server.close();
+  }
+});
+
 test('ADF expressions: pipeline(), dataset(), concat, literals, @@ and @{} interpolation', () => {
   const ctx = { pipeline: { RunId: 'r-1', Pipeline: 'p', parameters: { folder: 'mail', n: 3, 'odd name': 'x' } }, dataset: { sub: 'week45' } };
   const cases = [

@@ -86,7 +86,21 @@ function client({ url, account, key, ca }) {
     ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: caText })
     : new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-  function request(method, blobPath, { query = {}, headers = {}, body = null, cap = MAX_LIST_XML, signal } = {}) {
+  // A kept-alive socket that the server closed while idle (Azurite ends them
+  // after a few idle seconds) fails the next request with ECONNRESET ("socket
+  // hang up") before any reply: Node's documented remedy is to send it again
+  // on a new socket (req.reusedSocket). Every request here is idempotent
+  // (PUTs of whole blobs, blocks and block lists; GETs), so once is safe.
+  async function request(method, blobPath, opts = {}) {
+    try {
+      return await requestOnce(method, blobPath, opts);
+    } catch (e) {
+      if (!e.reusedSocket || e.code !== 'ECONNRESET' || (opts.signal && opts.signal.aborted)) throw e;
+      return requestOnce(method, blobPath, opts);
+    }
+  }
+
+  function requestOnce(method, blobPath, { query = {}, headers = {}, body = null, cap = MAX_LIST_XML, signal } = {}) {
     const path = `${prefix}/${encPath(blobPath)}`;
     const qs = new URLSearchParams(query);
     const hdrs = {
@@ -121,7 +135,10 @@ function client({ url, account, key, ca }) {
           resolve({ status: res.statusCode, headers: res.headers, body: buf });
         });
       });
-      req.on('error', reject);
+      req.on('error', (e) => {
+        e.reusedSocket = req.reusedSocket;
+        reject(e);
+      });
       req.end(body || undefined);
     });
   }
