@@ -19,14 +19,17 @@ fault_post /reset
 
 SITES=BasicDataSet_v0.SharePointSites_v1
 FILES=BasicDataSet_v0.SharePointFiles_v1
+PERMS=BasicDataSet_v0.SharePointPermissions_v1
 MAIL=BasicDataSet_v0.Message_v1
 SYNC=BasicDataSet_v0.OneDriveSyncHealth_v1
 USERS=BasicDataSet_v0.User_v1
 CAT=$T_ROOT/scripts/sandbox.d/catalog.json
-PIPES=(costsample costsites costfiles costusers costmail costraw costx mgdcfs_costsites_estimate mgdcfs_costfiles_estimate)
-cmd_clean "${PIPES[@]}"
+PIPES=(costsample costsites costfiles costdelta costusers costmail costraw costx)
+TWINS=(mgdcfs_costsites_estimate mgdcfs_costdelta_estimate)
+cmd_clean "${PIPES[@]}" "${TWINS[@]}"
 day() { date -u -d "$1 days ago" +%Y-%m-%dT00:00:00Z; }
 A=$(day 4)
+B=$(day 3)
 
 mount_fs admin admin || t_done
 AD=$MNT
@@ -35,10 +38,11 @@ D=$MNT
 
 APP='{"datasets": [
   {"name": "'$SITES'", "columns": "all"}, {"name": "'$FILES'", "columns": "all"},
+  {"name": "'$PERMS'", "columns": "all"},
   {"name": "'$MAIL'", "columns": ["id", "subject", "receivedDateTime", "puser", "ptenant"]},
   {"name": "'$SYNC'", "columns": "all"}, {"name": "'$USERS'", "columns": ["id", "displayName", "puser", "ptenant"]}],
   "destination": {"container": "exports", "folder": "cost"}}'
-is "$($W "$D/apps/cost.json" "$APP")" 0 "register app cost (SharePoint Sites and Files, mail, OneDrive sync, users)"
+is "$($W "$D/apps/cost.json" "$APP")" 0 "register app cost (SharePoint Sites, Files and Permissions, mail, OneDrive sync, users)"
 is "$($W "$AD/apps/cost/consent" $'approve\n')" 0 "admin approves"
 
 # The catalog's prices, read from the catalog file itself.
@@ -53,10 +57,12 @@ check "catalog/$SITES.json: sampled, billed per 1,000 at the catalog's price and
 	"$D/catalog/$SITES.json"
 check "catalog/$MAIL.json: no sampling" jq -e '.sample == null' "$D/catalog/$MAIL.json"
 
-# spec NAME DATASET [EXTRA-JSON]: a pipeline spec (SharePoint: a full pull at A), 1,200 users.
+# spec NAME DATASET [EXTRA-JSON]: a pipeline spec (SharePoint: a full pull at A, and
+# for Permissions the delta from A to B), 1,200 users.
 spec() {
 	local df='"dateFilter": {"column": "SnapshotDate", "start": "'$A'", "end": "'$A'"},'
 	case $2 in
+	"$PERMS") df='"dateFilter": {"column": "SnapshotDate", "start": "'$A'", "end": "'$B'"},' ;;
 	"$MAIL") df='"dateFilter": {"column": "receivedDateTime", "start": "'$(day 3)'", "end": "'$(day 2)'"},' ;;
 	"$SYNC" | "$USERS") df= ;;
 	esac
@@ -140,6 +146,29 @@ is "$(jq -c .billed "$C2")" "$(jq -nc --argjson n "$N2" --argjson u "$(units "$N
 	"full run cost.json: billed units and dollars from the JobMetadata and the catalog's price"
 check "  a full run has no sample and no estimate" jq -e '.sample == null and .estimate == null and .totalRows == .rowsExtracted' "$C2"
 is "$(jq -c .estimate "$E")" "$(jq -c .billed "$C2")" "estimate.json's estimate = the full run's billed objects, units and dollars"
+# The man page's sum of what a pipeline's runs cost (runs/latest is counted once).
+M1=$(meta costsites "$R1")
+is "$(jq -s 'unique_by(.runId) | map(.billed.usd // 0) | add' "$D/pipelines/costsites/runs/"*/cost.json)" \
+	"$(jq -s --argjson p "$P1K" 'map((.NumberOfRowsExtracted + 999) / 1000 | floor) | add * $p' <<<"$M1$M2")" \
+	"the runs' cost.json sum to the units of their JobMetadata in Azurite at the catalog's price"
+
+# ---- a delta is sampled and estimated as a delta ----
+is "$($W "$D/pipelines/costdelta.json" "$(spec costdelta "$PERMS")")" 0 "a delta of SharePoint Permissions ($A to $B) starts"
+R=$(latest costdelta)
+is "$(wait_status "$D/pipelines/costdelta/runs/$R")" Succeeded "  and succeeds"
+M=$(meta costdelta "$R")
+is "$(jq -c '[.ExtractionMode, .NumberOfRowsExtracted == .TotalRowCount]' <<<"$M")" '["Delta",true]' \
+	"Azurite: the delta's JobMetadata says Delta, every changed object extracted"
+is "$($W "$D/pipelines/costdelta/estimate" $'\n')" 0 "echo > estimate of the delta"
+E=$D/pipelines/costdelta/estimate.json
+deadline=$((SECONDS + 60))
+while st=$(jq -r .status "$E" 2>/dev/null); [ "$st" != Succeeded ] && [ "$st" != Failed ] && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
+is "$st" Succeeded "  its sampled run succeeded"
+SM=$(meta costdelta "$(jq -r .runId "$E")")
+is "$(jq -c '[.NumberOfRowsExtracted, .TotalRowCount, .ExtractionMode]' <<<"$SM")" "$(jq -c '[1, .TotalRowCount, "Delta"]' <<<"$M")" \
+	"Azurite: the sample extracted 1 object of the delta and counted the delta's objects"
+is "$(jq -c '[.extractionMode, .estimate]' "$E")" "$(jq -c '["Delta", .billed]' "$D/pipelines/costdelta/runs/$R/cost.json")" \
+	"estimate.json: a Delta, estimated at the delta run's billed objects, units and dollars"
 
 # ---- SharePoint Files: 50,000 objects a unit ----
 is "$($W "$D/pipelines/costfiles.json" "$(spec costfiles "$FILES" '"sample": 1')")" 0 "a sample of SharePoint Files"
@@ -188,23 +217,25 @@ snapshot >"$T_DIR/after"
 check "REST: the refused specs and estimate created no pipeline" diff -u "$T_DIR/before" "$T_DIR/after"
 
 # A full ADF pipeline is passed through: the emulator refuses what MGDC does.
-RAW=$(jq -c '{properties} | del(.properties.description, .properties.annotations)
-  | .properties.activities[0].typeProperties.source.AdditionalDataSetProperties = {"top": 0}' "$D/pipelines/costsites/pipeline.json")
-is "$($W "$D/pipelines/costraw.json" "$RAW")" 0 "a full ADF pipeline asking for top 0 is accepted as written"
-R=$(latest costraw)
-is "$(wait_status "$D/pipelines/costraw/runs/$R")" Failed "  its run fails"
-check "  with MGDC's envelope and the valid counts" \
-	jq -e '.[0].error.errorCode == "2200" and (.[0].error.message | test("UserErrorOffice365DataLoaderError.*Invalid AdditionalDataSetProperties\\.top .0.: expected a whole number of objects from 1 to 2147483647"))' \
-	"$D/pipelines/costraw/runs/$R/activities.json"
+# raw_fails DESC P TOP WHY RE: pipeline P's resource with its copy source asking for
+# {"top": TOP}, written as a full ADF pipeline, is accepted as written; its run fails
+# with MGDC's envelope, the message matching RE. Sets R to the run.
+raw_fails() {
+	local raw
+	raw=$(jq -c --argjson t "$3" '{properties} | del(.properties.description, .properties.annotations)
+	  | .properties.activities[0].typeProperties.source.AdditionalDataSetProperties = {"top": $t}' "$D/pipelines/$2/pipeline.json")
+	is "$($W "$D/pipelines/costraw.json" "$raw")" 0 "a full ADF pipeline $1 is accepted as written"
+	R=$(latest costraw)
+	is "$(wait_status "$D/pipelines/costraw/runs/$R")" Failed "  its run fails"
+	check "  $4" jq -e --arg re "$5" '.[0].error.errorCode == "2200" and (.[0].error.message | test($re))' \
+		"$D/pipelines/costraw/runs/$R/activities.json"
+}
+raw_fails "asking for top 0" costsites 0 "with MGDC's envelope and the valid counts" \
+	"UserErrorOffice365DataLoaderError.*Invalid AdditionalDataSetProperties\\.top .0.: expected a whole number of objects from 1 to 2147483647"
 check "  and no estimate (nor cost.json) for a pipeline not made from a spec" \
 	test ! -e "$D/pipelines/costraw/estimate" -a ! -e "$D/pipelines/costraw/runs/$R/cost.json"
-RAW=$(jq -c '{properties} | .properties.activities[0].typeProperties.source.AdditionalDataSetProperties = {"top": 1}' "$D/pipelines/costmail/pipeline.json")
-is "$($W "$D/pipelines/costraw.json" "$RAW")" 0 "a full ADF pipeline sampling mail"
-R=$(latest costraw)
-is "$(wait_status "$D/pipelines/costraw/runs/$R")" Failed "  fails"
-check "  sampling is not available for the dataset" \
-	jq -e '.[0].error.message | test("Sampling \\(AdditionalDataSetProperties\\.top\\) is not available for dataset .BasicDataSet_v0\\.Message_v1.")' \
-	"$D/pipelines/costraw/runs/$R/activities.json"
+raw_fails "sampling mail" costmail 1 "sampling is not available for the dataset" \
+	"Sampling \\(AdditionalDataSetProperties\\.top\\) is not available for dataset .BasicDataSet_v0\\.Message_v1."
 
 # ---- rmdir takes the twin ----
 check "rmdir pipelines/costsites" rmdir "$D/pipelines/costsites"
@@ -212,5 +243,5 @@ is "$(adf GET "$(ADF_BASE)/pipelines/mgdcfs_costsites_estimate?$API" | jq -r '.e
 is "$(plan_held costsites)" 0 "REST: and so are its linked services and datasets"
 
 for p in "${PIPES[@]}"; do rmdir "$D/pipelines/$p" 2>/dev/null; done
-cmd_clean mgdcfs_costsites_estimate mgdcfs_costfiles_estimate
+cmd_clean "${TWINS[@]}"
 t_done
