@@ -24,7 +24,7 @@ MAIL=BasicDataSet_v0.Message_v1
 SYNC=BasicDataSet_v0.OneDriveSyncHealth_v1
 USERS=BasicDataSet_v0.User_v1
 CAT=$T_ROOT/scripts/sandbox.d/catalog.json
-PIPES=(costsample costsites costfiles costdelta costusers costmail costraw costx)
+PIPES=(costsample costsites costfiles costdelta costusers costmail costraw costx mgdcfs_costsample_estimate)
 TWINS=(mgdcfs_costsites_estimate mgdcfs_costdelta_estimate)
 cmd_clean "${PIPES[@]}" "${TWINS[@]}"
 day() { date -u -d "$1 days ago" +%Y-%m-%dT00:00:00Z; }
@@ -152,6 +152,22 @@ is "$(jq -s 'unique_by(.runId) | map(.billed.usd // 0) | add' "$D/pipelines/cost
 	"$(jq -s --argjson p "$P1K" 'map((.NumberOfRowsExtracted + 999) / 1000 | floor) | add * $p' <<<"$M1$M2")" \
 	"the runs' cost.json sum to the units of their JobMetadata in Azurite at the catalog's price"
 
+# The twin's name is no one else's: a spec may not overwrite it, an estimate may not
+# overwrite a pipeline of that name that is not its twin.
+twin_etag() { adf GET "$(ADF_BASE)/pipelines/$1?$API" | jq -r .etag; }
+ET=$(twin_etag mgdcfs_costsites_estimate)
+is "$($W "$D/pipelines/mgdcfs_costsites_estimate.json" "$(spec mgdcfs_costsites_estimate "$USERS")")" "EEXIST close" \
+	"a spec named as costsites' twin: EEXIST"
+check "  naming the pipeline it samples" grep -q "'mgdcfs_costsites_estimate' is the pipeline that samples pipelines/costsites for its estimate; choose another name" <(last_error "$D")
+is "$(twin_etag mgdcfs_costsites_estimate)" "$ET" "REST: the twin is unchanged"
+is "$($W "$D/pipelines/mgdcfs_costsample_estimate.json" "$(spec mgdcfs_costsample_estimate "$USERS")")" 0 \
+	"a pipeline of its own named as costsample's twin would be"
+ET=$(twin_etag mgdcfs_costsample_estimate)
+is "$($W "$D/pipelines/costsample/estimate" $'\n')" "EEXIST write" "echo > pipelines/costsample/estimate: EEXIST"
+check "  the name is taken" grep -q "the pipeline that would sample it, mgdcfs_costsample_estimate, exists in the factory and is not this pipeline's estimate; rename or delete it" <(last_error "$D")
+is "$(twin_etag mgdcfs_costsample_estimate)" "$ET" "REST: that pipeline is unchanged"
+check "  and costsample has no estimate.json" test ! -e "$D/pipelines/costsample/estimate.json"
+
 # ---- a delta is sampled and estimated as a delta ----
 is "$($W "$D/pipelines/costdelta.json" "$(spec costdelta "$PERMS")")" 0 "a delta of SharePoint Permissions ($A to $B) starts"
 R=$(latest costdelta)
@@ -164,6 +180,7 @@ E=$D/pipelines/costdelta/estimate.json
 deadline=$((SECONDS + 60))
 while st=$(jq -r .status "$E" 2>/dev/null); [ "$st" != Succeeded ] && [ "$st" != Failed ] && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
 is "$st" Succeeded "  its sampled run succeeded"
+[ "$st" = Succeeded ] || diag "$(jq -c '{message, note}' "$E")"
 SM=$(meta costdelta "$(jq -r .runId "$E")")
 is "$(jq -c '[.NumberOfRowsExtracted, .TotalRowCount, .ExtractionMode]' <<<"$SM")" "$(jq -c '[1, .TotalRowCount, "Delta"]' <<<"$M")" \
 	"Azurite: the sample extracted 1 object of the delta and counted the delta's objects"
