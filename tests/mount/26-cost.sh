@@ -146,11 +146,16 @@ is "$(jq -c .billed "$C2")" "$(jq -nc --argjson n "$N2" --argjson u "$(units "$N
 	"full run cost.json: billed units and dollars from the JobMetadata and the catalog's price"
 check "  a full run has no sample and no estimate" jq -e '.sample == null and .estimate == null and .totalRows == .rowsExtracted' "$C2"
 is "$(jq -c .estimate "$E")" "$(jq -c .billed "$C2")" "estimate.json's estimate = the full run's billed objects, units and dollars"
-# The man page's sum of what a pipeline's runs cost (runs/latest is counted once).
-M1=$(meta costsites "$R1")
+# The man page's sum of what a pipeline's runs cost (runs/latest is counted once), against
+# every succeeded run the factory lists (an earlier pass's runs of a pipeline of this name
+# are in its history too) and each one's JobMetadata in Azurite.
+SUM=0
+for id in $(run_list costsites | jq -r '.[] | select(.status == "Succeeded") | .runId'); do
+	SUM=$(meta costsites "$id" | jq --argjson s "$SUM" '$s + ((.NumberOfRowsExtracted + 999) / 1000 | floor)')
+done
 is "$(jq -s 'unique_by(.runId) | map(.billed.usd // 0) | add' "$D/pipelines/costsites/runs/"*/cost.json)" \
-	"$(jq -s --argjson p "$P1K" 'map((.NumberOfRowsExtracted + 999) / 1000 | floor) | add * $p' <<<"$M1$M2")" \
-	"the runs' cost.json sum to the units of their JobMetadata in Azurite at the catalog's price"
+	"$(jq -n --argjson u "$SUM" --argjson p "$P1K" '$u * $p')" \
+	"the runs' cost.json sum to the units of the factory's runs' JobMetadata in Azurite ($SUM) at the catalog's price"
 
 # The twin's name is no one else's: a spec may not overwrite it, an estimate may not
 # overwrite a pipeline of that name that is not its twin.
