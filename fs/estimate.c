@@ -167,6 +167,12 @@ static int add_cost(struct mgdcfs *fs, const char *path, const cJSON *spec, cons
 			return -EIO;
 		}
 		cr.meta = &m;
+		/* The run bills the table it extracted: a run made before the spec
+		 * named another dataset keeps that dataset's price class. */
+		if (m.table && catalog_find(fs->catalog, m.table)) {
+			ds = catalog_find(fs->catalog, m.table);
+			cr.dataset = m.table;
+		}
 	}
 	rc = cost_add_run(o, ds ? ds : &unknown, &cr);
 	memo_put(fs->memo, &meta);

@@ -29,8 +29,9 @@ int estimate_fetch_meta(struct mgdcfs *fs, const char *what, cJSON **out, struct
 
 /*
  * estimate_render_cost - runs/<runId>/cost.json of run `run` (a PipelineRun
- * of the list, borrowed) of pipeline r->name. -ENOENT for a pipeline not made
- * from a spec.
+ * of the list, borrowed) of pipeline r->name: its JobMetadata is looked for
+ * in the folder the spec names, and priced as the table it names (else the
+ * spec's dataset). -ENOENT for a pipeline not made from a spec.
  */
 int estimate_render_cost(struct mgdcfs *fs, const char *path, const struct route *r,
                          const cJSON *run, struct content *c);

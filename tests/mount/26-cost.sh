@@ -209,6 +209,15 @@ is "$(wait_status "$D/pipelines/costusers/runs/$R")" Succeeded "  succeeds"
 M=$(meta costusers "$R")
 is "$(jq -c '[.price.class, .billed]' "$D/pipelines/costusers/runs/$R/cost.json")" \
 	"$(jq -c '["free", {objects: .NumberOfRowsExtracted, units: 0, usd: 0}]' <<<"$M")" "free: its objects cost 0 units, \$0"
+# The spec changes its dataset: each run keeps the price of the table it extracted.
+is "$($W "$D/pipelines/costusers.json" "$(spec costusers "$SITES")")" 0 "costusers' spec now reads SharePoint Sites (same folder)"
+RS=$(latest costusers)
+is "$(wait_status "$D/pipelines/costusers/runs/$RS")" Succeeded "  its new run succeeds"
+MS=$(meta costusers "$RS")
+is "$(jq -c '[.dataset, .price.class, .billed.units]' "$D/pipelines/costusers/runs/$R/cost.json")" \
+	"$(jq -c '[.TableName, "free", 0]' <<<"$M")" "the earlier run's cost.json: still its JobMetadata's TableName, free"
+is "$(jq -c '[.dataset, .price.class, .billed.units]' "$D/pipelines/costusers/runs/$RS/cost.json")" \
+	"$(jq -c '[.TableName, "billed", ((.NumberOfRowsExtracted + 999) / 1000 | floor)]' <<<"$MS")" "the new run's: Sites, billed per 1,000"
 
 # ---- refusals: bad samples, datasets MGDC does not sample; nothing is created ----
 snapshot() { adf GET "$(ADF_BASE)/pipelines?$API" | jq -S '[.value[] | {name, etag}]'; }
