@@ -74,6 +74,14 @@ units() { jq -n --argjson n "$1" --argjson u "$2" '($n + $u - 1) / $u | floor'; 
 meta() { blob_get exports "cost/$1/$2/metadata/JobMetadata/metadata.json" "$T_DIR/$1-$2.meta" && cat "$T_DIR/$1-$2.meta"; }
 rows() { cat "$D/pipelines/$1/runs/$2/output/"*.json | wc -l; }
 latest() { readlink "$D/pipelines/$1/runs/latest"; }
+# start P DATASET EXTRA-JSON DESC: write P's spec and wait for the run it starts;
+# R is that run, M its JobMetadata (from Azurite).
+start() {
+	is "$($W "$D/pipelines/$1.json" "$(spec "$1" "$2" "$3")")" 0 "$4"
+	R=$(latest "$1")
+	is "$(wait_status "$D/pipelines/$1/runs/$R")" Succeeded "  its run succeeds"
+	M=$(meta "$1" "$R")
+}
 
 # ---- a sample of N: N rows, the JobMetadata's total, and what it costs ----
 is "$($W "$D/pipelines/costsample.json" "$(spec costsample "$SITES" '"sample": 3')")" 0 "a spec with \"sample\": 3 starts a run"
@@ -174,10 +182,7 @@ is "$(twin_etag mgdcfs_costsample_estimate)" "$ET" "REST: that pipeline is uncha
 check "  and costsample has no estimate.json" test ! -e "$D/pipelines/costsample/estimate.json"
 
 # ---- a delta is sampled and estimated as a delta ----
-is "$($W "$D/pipelines/costdelta.json" "$(spec costdelta "$PERMS")")" 0 "a delta of SharePoint Permissions ($A to $B) starts"
-R=$(latest costdelta)
-is "$(wait_status "$D/pipelines/costdelta/runs/$R")" Succeeded "  and succeeds"
-M=$(meta costdelta "$R")
+start costdelta "$PERMS" "" "a delta of SharePoint Permissions ($A to $B)"
 is "$(jq -c '[.ExtractionMode, .NumberOfRowsExtracted == .TotalRowCount]' <<<"$M")" '["Delta",true]' \
 	"Azurite: the delta's JobMetadata says Delta, every changed object extracted"
 is "$($W "$D/pipelines/costdelta/estimate" $'\n')" 0 "echo > estimate of the delta"
@@ -193,31 +198,23 @@ is "$(jq -c '[.extractionMode, .estimate]' "$E")" "$(jq -c '["Delta", .billed]' 
 	"estimate.json: a Delta, estimated at the delta run's billed objects, units and dollars"
 
 # ---- SharePoint Files: 50,000 objects a unit ----
-is "$($W "$D/pipelines/costfiles.json" "$(spec costfiles "$FILES" '"sample": 1')")" 0 "a sample of SharePoint Files"
-R=$(latest costfiles)
-is "$(wait_status "$D/pipelines/costfiles/runs/$R")" Succeeded "  succeeds"
-M=$(meta costfiles "$R")
+start costfiles "$FILES" '"sample": 1' "a sample of SharePoint Files"
 TF=$(jq .TotalRowCount <<<"$M")
 is "$(jq -c '[.price.unitObjects, .estimate]' "$D/pipelines/costfiles/runs/$R/cost.json")" \
 	"$(jq -nc --argjson n "$TF" --argjson u "$(units "$TF" 50000)" --argjson p "$P50K" '[50000, {objects: $n, units: $u, usd: ($u * $p)}]')" \
 	"Files: $TF objects estimated in units of 50,000"
 
 # ---- a free dataset ----
-is "$($W "$D/pipelines/costusers.json" "$(spec costusers "$USERS")")" 0 "a run of the free User_v1"
-R=$(latest costusers)
-is "$(wait_status "$D/pipelines/costusers/runs/$R")" Succeeded "  succeeds"
-M=$(meta costusers "$R")
+start costusers "$USERS" "" "a run of the free User_v1"
 is "$(jq -c '[.price.class, .billed]' "$D/pipelines/costusers/runs/$R/cost.json")" \
 	"$(jq -c '["free", {objects: .NumberOfRowsExtracted, units: 0, usd: 0}]' <<<"$M")" "free: its objects cost 0 units, \$0"
 # The spec changes its dataset: each run keeps the price of the table it extracted.
-is "$($W "$D/pipelines/costusers.json" "$(spec costusers "$SITES")")" 0 "costusers' spec now reads SharePoint Sites (same folder)"
-RS=$(latest costusers)
-is "$(wait_status "$D/pipelines/costusers/runs/$RS")" Succeeded "  its new run succeeds"
-MS=$(meta costusers "$RS")
+RU=$R MU=$M
+start costusers "$SITES" "" "costusers' spec now reads SharePoint Sites (same folder)"
+is "$(jq -c '[.dataset, .price.class, .billed.units]' "$D/pipelines/costusers/runs/$RU/cost.json")" \
+	"$(jq -c '[.TableName, "free", 0]' <<<"$MU")" "the earlier run's cost.json: still its JobMetadata's TableName, free"
 is "$(jq -c '[.dataset, .price.class, .billed.units]' "$D/pipelines/costusers/runs/$R/cost.json")" \
-	"$(jq -c '[.TableName, "free", 0]' <<<"$M")" "the earlier run's cost.json: still its JobMetadata's TableName, free"
-is "$(jq -c '[.dataset, .price.class, .billed.units]' "$D/pipelines/costusers/runs/$RS/cost.json")" \
-	"$(jq -c '[.TableName, "billed", ((.NumberOfRowsExtracted + 999) / 1000 | floor)]' <<<"$MS")" "the new run's: Sites, billed per 1,000"
+	"$(jq -c '[.TableName, "billed", ((.NumberOfRowsExtracted + 999) / 1000 | floor)]' <<<"$M")" "the new run's: Sites, billed per 1,000"
 
 # ---- refusals: bad samples, datasets MGDC does not sample; nothing is created ----
 snapshot() { adf GET "$(ADF_BASE)/pipelines?$API" | jq -S '[.value[] | {name, etag}]'; }
