@@ -287,7 +287,7 @@ static int parse_price(const cJSON *price, struct catalog_dataset *d, char *err,
 	const char *cls = NULL;
 	int unit = 0;
 
-	d->price_source = "";
+	d->price_source = d->price_usd_source = d->price_as_of = d->price_official = "";
 	if (!price || cJSON_IsNull(price))
 		return 0;
 	if (!cJSON_IsObject(price) || opt_string(price, "class", NULL, &cls) < 0 || !cls ||
@@ -381,7 +381,28 @@ static int parse_form(const cJSON *form, struct catalog_dataset *d, char *err, s
 	return 0;
 }
 
-/* The rules after the schema: source, price, snapshot dates, delta, name form. */
+static int parse_sample(const cJSON *sample, struct catalog_dataset *d, char *err, size_t errlen)
+{
+	const cJSON *sup = cJSON_GetObjectItemCaseSensitive(sample, "supported");
+
+	d->sample_source = "";
+	if (!sample || cJSON_IsNull(sample))
+		return 0;
+	if (!cJSON_IsObject(sample) || !cJSON_IsBool(sup) ||
+	    opt_string(sample, "source", "", &d->sample_source) < 0 ||
+	    (cJSON_IsTrue(sup) && !*d->sample_source))
+		return cat_fail(
+		    err, errlen,
+		    "catalog: %s: sample: needs a boolean supported and, when true, its "
+		    "source",
+		    d->name);
+	d->sample = cJSON_IsTrue(sup);
+	if (!d->sample)
+		d->sample_source = "";
+	return 0;
+}
+
+/* The rules after the schema: source, price, sampling, snapshot dates, delta, name form. */
 static int parse_rules(const cJSON *it, struct catalog_dataset *d, char *err, size_t errlen)
 {
 	int res;
@@ -389,6 +410,8 @@ static int parse_rules(const cJSON *it, struct catalog_dataset *d, char *err, si
 	if ((res = parse_source(cJSON_GetObjectItemCaseSensitive(it, "source"), d, err, errlen)) <
 	        0 ||
 	    (res = parse_price(cJSON_GetObjectItemCaseSensitive(it, "price"), d, err, errlen)) <
+	        0 ||
+	    (res = parse_sample(cJSON_GetObjectItemCaseSensitive(it, "sample"), d, err, errlen)) <
 	        0 ||
 	    (res = parse_snapshot(cJSON_GetObjectItemCaseSensitive(it, "snapshot"), d, err,
 	                          errlen)) < 0 ||
@@ -430,6 +453,68 @@ static int parse_dataset(const cJSON *it, struct catalog_dataset *d, size_t idx,
 	if (res == 0)
 		res = parse_rules(it, d, err, errlen);
 	return res;
+}
+
+/*
+ * The price of each dataset's class from the catalog's "prices" table (optional: without
+ * it, prices are unknown). Every class the datasets use must have exactly one price.
+ */
+static int apply_prices(struct catalog *cat, char *err, size_t errlen)
+{
+	const cJSON *prices = cJSON_GetObjectItemCaseSensitive(cat->root, "prices");
+	const cJSON *classes = cJSON_GetObjectItemCaseSensitive(prices, "classes"), *it;
+	const char *src = NULL, *as_of = NULL, *official = NULL, *cur = NULL;
+
+	if (!prices || cJSON_IsNull(prices))
+		return 0;
+	if (!cJSON_IsObject(prices) || opt_string(prices, "source", NULL, &src) < 0 || !src ||
+	    !*src || opt_string(prices, "asOf", "", &as_of) < 0 ||
+	    opt_string(prices, "official", "", &official) < 0 ||
+	    opt_string(prices, "currency", NULL, &cur) < 0 || !cur || strcmp(cur, "USD") != 0 ||
+	    !cJSON_IsArray(classes))
+		return cat_fail(
+		    err, errlen,
+		    "catalog: prices: needs currency USD, source and an array of classes");
+	for (size_t i = 0; i < cat->n; i++) {
+		struct catalog_dataset *d = &cat->ds[i];
+		int found = 0;
+
+		if (d->price == CATALOG_PRICE_UNKNOWN)
+			continue;
+		cJSON_ArrayForEach(it, classes)
+		{
+			const char *cls = NULL;
+			const cJSON *usd = cJSON_GetObjectItemCaseSensitive(it, "usdPerUnit");
+			int unit = 0;
+
+			if (opt_string(it, "class", NULL, &cls) < 0 || !cls ||
+			    opt_int(it, "unitObjects", 0, 1, PRICE_MAX_UNIT, &unit) < 0 ||
+			    !cJSON_IsNumber(usd) || !(usd->valuedouble >= 0) ||
+			    usd->valuedouble * 1e6 > (double)CATALOG_MAX_MICRO_USD)
+				return cat_fail(
+				    err, errlen,
+				    "catalog: prices.classes: each needs class, usdPerUnit "
+				    "(0 to %llu) and, when billed, unitObjects",
+				    CATALOG_MAX_MICRO_USD / 1000000);
+			if (strcmp(cls, catalog_price_name(d->price)) != 0 ||
+			    (unsigned)unit != d->price_unit)
+				continue;
+			if (found++)
+				return cat_fail(
+				    err, errlen,
+				    "catalog: prices: class %s of %u objects priced twice", cls,
+				    d->price_unit);
+			d->price_micro_usd = (unsigned long long)(usd->valuedouble * 1e6 + 0.5);
+			d->price_usd_source = src;
+			d->price_as_of = as_of;
+			d->price_official = official;
+		}
+		if (!found)
+			return cat_fail(err, errlen, "catalog: %s: prices: no price for class %s%s",
+			                d->name, catalog_price_name(d->price),
+			                d->price_unit ? " of this unit" : "");
+	}
+	return 0;
 }
 
 int catalog_parse(const char *json, size_t len, struct catalog **out, char *err, size_t errlen)
@@ -477,6 +562,8 @@ int catalog_parse(const char *json, size_t len, struct catalog **out, char *err,
 				goto out;
 			}
 	}
+	if ((res = apply_prices(cat, err, errlen)) < 0)
+		goto out;
 	*out = cat;
 	cat = NULL;
 	res = 0;
@@ -679,6 +766,29 @@ int catalog_suggest_column(const struct catalog_dataset *ds, const char *name, c
 	return catalog_nearest(name, ds ? ds->n_columns : 0, get_column_name, ds, buf, n);
 }
 
+int catalog_sample_list(const struct catalog *cat, char *buf, size_t n)
+{
+	size_t o = 0;
+	int count = 0;
+
+	if (n)
+		buf[0] = '\0';
+	for (size_t i = 0; cat && i < cat->n; i++) {
+		int w;
+
+		if (!cat->ds[i].sample)
+			continue;
+		w = o < n ? snprintf(buf + o, n - o, "%s%s", count ? ", " : "", cat->ds[i].name)
+		          : 0;
+		count++;
+		if (w > 0 && o + (size_t)w < n)
+			o += (size_t)w;
+		else if (n)
+			o = n; /* full: keep what fits, count the rest */
+	}
+	return count;
+}
+
 static cJSON *string_array(const char *const *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -736,7 +846,16 @@ static int render_rules(cJSON *o, const struct catalog_dataset *ds)
 	    (!(x = cJSON_AddObjectToObject(o, "price")) ||
 	     !cJSON_AddStringToObject(x, "class", catalog_price_name(ds->price)) ||
 	     (ds->price_unit && !cJSON_AddNumberToObject(x, "unitObjects", ds->price_unit)) ||
-	     !cJSON_AddStringToObject(x, "source", ds->price_source)))
+	     !cJSON_AddStringToObject(x, "source", ds->price_source) ||
+	     (*ds->price_usd_source &&
+	      (!cJSON_AddNumberToObject(x, "usdPerUnit", (double)ds->price_micro_usd / 1e6) ||
+	       !cJSON_AddStringToObject(x, "usdSource", ds->price_usd_source) ||
+	       !cJSON_AddStringToObject(x, "usdAsOf", ds->price_as_of) ||
+	       !cJSON_AddStringToObject(x, "usdOfficial", ds->price_official)))))
+		return -ENOMEM;
+	if (ds->sample && (!(x = cJSON_AddObjectToObject(o, "sample")) ||
+	                   !cJSON_AddTrueToObject(x, "supported") ||
+	                   !cJSON_AddStringToObject(x, "source", ds->sample_source)))
 		return -ENOMEM;
 	if (*ds->source_repo && (!(x = cJSON_AddObjectToObject(o, "source")) ||
 	                         !cJSON_AddStringToObject(x, "repository", ds->source_repo) ||

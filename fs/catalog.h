@@ -72,6 +72,18 @@ struct catalog_dataset {
 	enum catalog_price price;
 	unsigned price_unit;      /* objects per billed unit (1000, 50000); 0 when free */
 	const char *price_source; /* where the price class is documented */
+	/*
+	 * The published price of one unit of this class, in millionths of a US dollar (0 for
+	 * free datasets), from the catalog's "prices" table: where it is published, the date
+	 * of that page and the official pricing page. price_usd_source is "" when the catalog
+	 * has no price for the class (the USD amount is then unknown, not zero).
+	 */
+	unsigned long long price_micro_usd;
+	const char *price_usd_source, *price_as_of, *price_official;
+	/* Sampling (the Copy source's AdditionalDataSetProperties.top): 1 when MGDC samples this
+	 * dataset, with where that is shown; sample_source is "" otherwise. */
+	int sample;
+	const char *sample_source;
 	/* SharePoint snapshots: dates are available this many hours late and kept this many days
 	 * (both 0: the dataset is not filtered on snapshot dates). */
 	int available_after_hours, retention_days;
@@ -86,6 +98,9 @@ struct catalog_dataset {
 };
 
 struct catalog;
+
+/* Largest price of one unit a catalog may give, in millionths of a US dollar ($1,000). */
+#define CATALOG_MAX_MICRO_USD 1000000000ull
 
 /*
  * catalog_parse - parse a catalog document (`len` bytes of JSON, need not be
@@ -145,6 +160,12 @@ int catalog_column_ok(const struct catalog_dataset *ds, const char *name);
  */
 int catalog_snapshot_window(const struct catalog_dataset *ds, long long now, long long *first,
                             long long *last);
+
+/*
+ * catalog_sample_list - the names of the datasets MGDC can sample, as
+ * "A, B, C" (truncated to fit), into buf. Returns how many there are.
+ */
+int catalog_sample_list(const struct catalog *cat, char *buf, size_t n);
 
 /* catalog_suggest_column - like catalog_suggest, over the dataset's columns. */
 int catalog_suggest_column(const struct catalog_dataset *ds, const char *name, char *buf, size_t n);

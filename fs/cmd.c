@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "fs/apps.h"
+#include "fs/catalog.h"
 #include "fs/ctl_i.h"
 #include "fs/data_i.h"
 #include "fs/errlog.h"
@@ -230,6 +231,92 @@ static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r
 	return 0;
 }
 
+/*
+ * pipelines/<name>/estimate: put the pipeline's sampling twin (its copy
+ * asking for the top 1 object, fs/plan.c) and start a run of it; its
+ * JobMetadata's TotalRowCount is then the estimate (estimate.json). Only a
+ * pipeline made from a spec of a dataset MGDC samples can be estimated.
+ */
+static int cmd_estimate(struct mgdcfs *fs, const char *path, const struct route *r)
+{
+	struct net_error e = {0};
+	struct plan_names n;
+	const struct catalog_dataset *ds = NULL;
+	cJSON *pipe = NULL, *spec = NULL, *body = NULL, *old = NULL;
+	char name[128], err[900], list[512];
+	const char *of;
+	int rc;
+
+	if (!fs->adf)
+		return -ENOTSUP;
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	if ((rc = pipe_of(fs, path, r->name, r->name_len, &pipe)))
+		return rc;
+	spec = plan_spec_of(pipe);
+	if (!spec) {
+		snprintf(
+		    err, sizeof(err),
+		    "%s: the pipeline was not made from a spec: only a spec names the dataset "
+		    "whose sampling and price an estimate needs (write its Office 365 copy "
+		    "source's \"AdditionalDataSetProperties\": {\"top\": 1} yourself to sample "
+		    "it)",
+		    rel(path));
+		rc = refuse(path, -EINVAL, err);
+		goto out;
+	}
+	if (ctl_str(spec, "dataset"))
+		ds = catalog_find(fs->catalog, ctl_str(spec, "dataset"));
+	if (!ds || !ds->sample) {
+		catalog_sample_list(fs->catalog, list, sizeof(list));
+		snprintf(err, sizeof(err),
+		         "%s: the pipeline reads %s, which MGDC cannot sample: it samples only %s; "
+		         "its full run costs what catalog/%s.json's price class says per object",
+		         rel(path), ctl_str(spec, "dataset") ?: "no dataset", list,
+		         ctl_str(spec, "dataset") ?: "DATASET");
+		rc = refuse(path, -EINVAL, err);
+		goto out;
+	}
+	if ((rc = plan_names(name, &n)) < 0)
+		goto out;
+	/* The twin's name is derived; a pipeline of that name that samples another (or
+	 * none) is someone's own and is never overwritten. */
+	rc = adf_get(fs->adf, ADF_PIPELINE, n.estimate, &old, NULL, &e);
+	if (rc == 0 && (!(of = plan_estimate_of(old)) || strcmp(of, name) != 0)) {
+		snprintf(err, sizeof(err),
+		         "%s: the pipeline that would sample it, %s, exists in the factory and is "
+		         "not this pipeline's estimate; rename or delete it",
+		         rel(path), n.estimate);
+		rc = refuse(path, -EEXIST, err);
+		goto out;
+	}
+	if (rc && rc != -ENOENT) {
+		remote_fail(path, rc, &e, "reading the factory");
+		goto out;
+	}
+	if ((rc = plan_estimate(pipe, name, 1, &body)) < 0) {
+		if (rc == -EINVAL) {
+			snprintf(err, sizeof(err),
+			         "%s: the pipeline has no Office 365 copy source to sample",
+			         rel(path));
+			refuse(path, rc, err);
+		}
+		goto out;
+	}
+	rc = adf_put(fs->adf, ADF_PIPELINE, n.estimate, body, NULL, NULL, NULL, &e);
+	memo_drop_prefix(fs->memo, "pipes");
+	if (rc) {
+		remote_fail(path, rc, &e, "creating the sampling pipeline");
+		goto out;
+	}
+	rc = start_run(fs, path, n.estimate, NULL);
+out:
+	cJSON_Delete(old);
+	cJSON_Delete(body);
+	cJSON_Delete(spec);
+	cJSON_Delete(pipe);
+	return rc;
+}
+
 int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const char *buf,
               size_t len)
 {
@@ -244,6 +331,8 @@ int cmd_small(struct mgdcfs *fs, const char *path, const struct route *r, const 
 		return schedule_cmd(fs, path, r, buf, len);
 	case N_RUN_CANCEL:
 		return cmd_cancel(fs, path, r);
+	case N_PIPE_ESTIMATE:
+		return cmd_estimate(fs, path, r);
 	case N_META_REFRESH:
 		/* Forget every cached document and listing; the chunk cache stays (it is keyed
 		 * by ETag, so it can never be stale). */
@@ -745,6 +834,13 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 		} else if (rc) {
 			remote_fail(path, rc, &e, "reading the factory");
 			goto undo;
+		} else if (plan.res[i].kind == ADF_PIPELINE && plan_estimate_of(prior[i].body)) {
+			snprintf(err, sizeof(err),
+			         "%s: $: '%s' is the pipeline that samples pipelines/%s for its "
+			         "estimate; choose another name",
+			         rel(path), plan.res[i].name, plan_estimate_of(prior[i].body));
+			rc = refuse(path, -EEXIST, err);
+			goto out;
 		}
 	}
 	journal_begin(fs, &plan, prior, journal, sizeof(journal));
@@ -829,13 +925,14 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 	struct net_error e = {0};
 	cJSON *pipe = NULL, *mine = cJSON_CreateArray(), *others = cJSON_CreateArray();
 	cJSON *pipes = NULL, *dsets = NULL, *del_ds = cJSON_CreateArray(),
-	      *lss = cJSON_CreateArray(), *other_ls = cJSON_CreateArray();
+	      *lss = cJSON_CreateArray(), *other_ls = cJSON_CreateArray(),
+	      *twins = cJSON_CreateArray();
 	const cJSON *it;
 	char name[128];
 	int rc = -ENOMEM;
 
 	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
-	if (!mine || !others || !del_ds || !lss || !other_ls)
+	if (!mine || !others || !del_ds || !lss || !other_ls || !twins)
 		goto out;
 	rc = adf_get(fs->adf, ADF_PIPELINE, name, &pipe, NULL, &e);
 	if (rc == 0)
@@ -850,6 +947,14 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 		goto out;
 	cJSON_ArrayForEach(it, pipes)
 	{
+		const char *of = plan_estimate_of(it);
+
+		/* The pipeline's sampling twin goes with it (and uses its datasets). */
+		if (of && strcmp(of, name) == 0 && ctl_str(it, "name")) {
+			if ((rc = add_name(twins, ctl_str(it, "name"))) < 0)
+				goto out;
+			continue;
+		}
 		if (strcasecmp(ctl_str(it, "name") ?: "", name) &&
 		    (rc = plan_datasets_of(it, others)) < 0)
 			goto out;
@@ -876,6 +981,7 @@ static int rmdir_pipeline(struct mgdcfs *fs, const char *path, const struct rout
 		remote_fail(path, rc, &e, "deleting the pipeline");
 		goto out;
 	}
+	cJSON_ArrayForEach(it, twins) adf_delete(fs->adf, ADF_PIPELINE, it->valuestring, &e);
 	cJSON_ArrayForEach(it, del_ds) adf_delete(fs->adf, ADF_DATASET, it->valuestring, &e);
 	cJSON_ArrayForEach(it, lss)
 	{
@@ -894,6 +1000,7 @@ out:
 	cJSON_Delete(del_ds);
 	cJSON_Delete(lss);
 	cJSON_Delete(other_ls);
+	cJSON_Delete(twins);
 	return rc;
 }
 

@@ -30,6 +30,7 @@
 #include "fs/catalog.h"
 #include "fs/ctl_i.h"
 #include "fs/errlog.h"
+#include "fs/estimate.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
@@ -64,7 +65,7 @@ int ctl_json_text(const cJSON *doc, struct content *c, time_t mtime)
 	return 0;
 }
 
-static time_t ctl_parse_time(const char *iso)
+time_t ctl_parse_time(const char *iso)
 {
 	struct tm tm;
 	const char *p;
@@ -136,6 +137,8 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 		rc = fs->adf ? adf_query_runs(fs->adf, key + 5, NULL, NULL, out, &e) : -ENOTSUP;
 	} else if (strncmp(key, "trig/", 5) == 0) {
 		rc = fs->adf ? schedule_fetch(fs, key + 5, out, &e) : -ENOTSUP;
+	} else if (strncmp(key, "jobmeta/", 8) == 0) {
+		rc = estimate_fetch_meta(fs, key + 8, out, &e);
 	} else if (strncmp(key, "acts/", 5) == 0) {
 		rc = fs->adf ? adf_query_activity_runs(fs->adf, key + 5, NULL, NULL, out, &e)
 		             : -ENOTSUP;
@@ -188,7 +191,11 @@ const cJSON *ctl_find_pipe(const cJSON *pipes, const char *name, size_t len)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, pipes) if (name_is(ctl_str(it, "name"), name, len)) return it;
+	cJSON_ArrayForEach(it, pipes)
+	{
+		if (name_is(ctl_str(it, "name"), name, len) && !plan_estimate_of(it))
+			return it;
+	}
 	return NULL;
 }
 
@@ -205,7 +212,7 @@ static const cJSON *find_run(const cJSON *runs, const char *id, size_t len)
  * seven fraction digits, trailing zeros trimmed, so text order is wrong); on
  * a tie the first wins, as the service lists runs newest first.
  */
-static const cJSON *latest_run(const cJSON *runs)
+const cJSON *ctl_latest_run(const cJSON *runs)
 {
 	const cJSON *it, *best = NULL;
 
@@ -243,7 +250,10 @@ static const char readme_text[] =
     "  pipelines/<name>/trigger  write {} (or a JSON object of parameters) to run again\n"
     "  pipelines/<name>/schedule write {\"every\": \"P1D\", \"lag\": \"PT48H\"} to run it per\n"
     "                            window in the factory; \"off\" stops it\n"
-    "  .../runs/<runId>/         status, run.json, activities.json, cancel, output ->\n"
+    "  pipelines/<name>/estimate write anything: a sampled run (top 1); estimate.json\n"
+    "                            then says what the full run extracts and costs\n"
+    "  .../runs/<runId>/         status, run.json, activities.json, cost.json (rows,\n"
+    "                            billable units, USD), cancel, output ->\n"
     "  datasets/<container>/     exported files, streamed from Blob storage and cached\n"
     "  .mgdcfs/                  stats.json (and metrics, for Prometheus), errors (why\n"
     "                            the last commands failed), config.json\n"
@@ -443,6 +453,10 @@ static int render_pipe(struct mgdcfs *fs, const char *path, const struct route *
 	case N_PIPE_TRIGGER:
 		rc = ctl_set_text(c, "", mt, 0644);
 		break;
+	case N_PIPE_ESTIMATE:
+		/* Only a spec names the dataset whose sampling and price the estimate needs. */
+		rc = spec ? ctl_set_text(c, "", mt, 0644) : -ENOENT;
+		break;
 	default:
 		rc = -ENOENT;
 	}
@@ -506,7 +520,7 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 	if (rc)
 		return rc;
 	if (r->kind == N_RUNS_LATEST) {
-		rr = latest_run(runs.doc);
+		rr = ctl_latest_run(runs.doc);
 		rc = rr ? ctl_set_text(c, ctl_str(rr, "runId"),
 		                       ctl_parse_time(ctl_str(rr, "runStart")), 0777)
 		        : -ENOENT;
@@ -548,6 +562,9 @@ static int render_run(struct mgdcfs *fs, const char *path, const struct route *r
 	}
 	case N_RUN_CANCEL:
 		rc = ctl_set_text(c, "", mt, 0644);
+		break;
+	case N_RUN_COST:
+		rc = estimate_render_cost(fs, path, r, rr, c);
 		break;
 	case N_RUN_ACTIVITIES:
 		key = key_of("acts/", r->run, r->run_len);
@@ -610,15 +627,19 @@ int ctl_render(struct mgdcfs *fs, const char *path, const struct route *r, struc
 	case N_PIPE_SPEC:
 	case N_PIPE_JSON:
 	case N_PIPE_TRIGGER:
+	case N_PIPE_ESTIMATE:
 		return render_pipe(fs, path, r, c);
 	case N_PIPE_SCHEDULE:
 		return schedule_render(fs, path, r, c);
+	case N_PIPE_ESTIMATE_JSON:
+		return fs->adf ? estimate_render(fs, path, r, c) : -ENOENT;
 	case N_RUNS_LATEST:
 	case N_RUN_STATUS:
 	case N_RUN_JSON:
 	case N_RUN_ACTIVITIES:
 	case N_RUN_CANCEL:
 	case N_RUN_OUTPUT:
+	case N_RUN_COST:
 		return render_run(fs, path, r, c);
 	case N_META_STATS:
 		c->data = stats_render(fs, &n);
@@ -711,6 +732,8 @@ static int list_names(struct mgdcfs *fs, const char *path, const char *key, int 
 				log_debug("skipping entry with an unusable name under %s", path);
 			continue;
 		}
+		if (plan_estimate_of(it)) /* a pipeline's sampling twin: see its estimate.json */
+			continue;
 		fill(ud, n, NULL);
 		if (suffix_entry) {
 			snprintf(buf, sizeof(buf), "%s%s", n, suffix_entry);
@@ -747,6 +770,15 @@ static int list_fixed(struct mgdcfs *fs, const char *path, const struct route *r
 			}
 			if (!has_spec)
 				continue;
+		}
+		if (n->flags & TF_IF_ESTIMATE) {
+			char name[128];
+			cJSON *twin = NULL;
+
+			snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+			if (estimate_twin(fs, path, name, fs->cfg.ttl_metadata_s, &twin) != 0)
+				continue;
+			cJSON_Delete(twin);
 		}
 		if (n->flags & TF_IF_RUNS) {
 			sr.kind = N_RUNS_LATEST;

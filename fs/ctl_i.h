@@ -27,8 +27,16 @@
 int ctl_get(struct mgdcfs *fs, const char *path, const char *key, int ttl, struct memo_ref *ref);
 
 const cJSON *ctl_find_app(const cJSON *apps, const char *name, size_t len);
+/* ctl_find_pipe - the pipeline named name/len in the list, or NULL; a pipeline's sampling
+ * twin (fs/plan.c plan_estimate) is none: it is shown only through estimate.json. */
 const cJSON *ctl_find_pipe(const cJSON *pipes, const char *name, size_t len);
 const char *ctl_str(const cJSON *o, const char *key);
+
+/* ctl_latest_run - the newest run of a runs list by runStart, or NULL when it is empty. */
+const cJSON *ctl_latest_run(const cJSON *runs);
+
+/* ctl_parse_time - an ISO 8601 UTC time of a service document as time_t; 0 for NULL or junk. */
+time_t ctl_parse_time(const char *iso);
 
 /*
  * ctl_json_text - `doc` pretty-printed with a final newline into c (mode

@@ -25,6 +25,10 @@
 #define ANNOT_APP_ID "appId="
 #define ANNOT_APP    "app="
 #define ANNOT_MARK   "mgdcfs"
+#define ANNOT_EST    "mgdcfs-estimate"
+#define ANNOT_EST_OF "estimateOf="
+/* Where MGDC takes a sample: a property of the Copy activity's Office 365 source. */
+#define SAMPLE_PROPS "AdditionalDataSetProperties"
 
 /* ---- names ---- */
 
@@ -73,6 +77,7 @@ int plan_names(const char *pipeline, struct plan_names *n)
 	snprintf(n->src, sizeof(n->src), "mgdcfs_%s_src", stem);
 	snprintf(n->dst, sizeof(n->dst), "mgdcfs_%s_dst", stem);
 	snprintf(n->window, sizeof(n->window), "mgdcfs_%s_window", stem);
+	snprintf(n->estimate, sizeof(n->estimate), "mgdcfs_%s_estimate", stem);
 	return w > 0 && (size_t)w < sizeof(n->o365) ? 0 : -ENAMETOOLONG;
 }
 
@@ -263,8 +268,22 @@ static cJSON *time_value(const char *s)
 	return cJSON_CreateString(s);
 }
 
+/* {"top": top} as the source's sample request; 0 or -ENOMEM. */
+static int set_top(cJSON *src, long long top)
+{
+	cJSON *props = cJSON_CreateObject();
+
+	cJSON_DeleteItemFromObjectCaseSensitive(src, SAMPLE_PROPS);
+	if (props && cJSON_AddNumberToObject(props, "top", (double)top) &&
+	    cJSON_AddItemToObject(src, SAMPLE_PROPS, props))
+		return 0;
+	cJSON_Delete(props);
+	return -ENOMEM;
+}
+
 static int build_source(const cJSON *spec, cJSON *src)
 {
+	const cJSON *sample = cJSON_GetObjectItemCaseSensitive(spec, "sample");
 	const cJSON *df = cJSON_GetObjectItemCaseSensitive(spec, "dateFilter");
 	const cJSON *scope = cJSON_GetObjectItemCaseSensitive(spec, "scope"), *it;
 	const char *col = str_of(df, "column"), *uri = str_of(scope, "filterUri");
@@ -282,6 +301,8 @@ static int build_source(const cJSON *spec, cJSON *src)
 	if (groups && !put(src, "allowedGroups", cJSON_Duplicate(groups, 1)))
 		return -ENOMEM;
 	if (uri && !add_str(src, "userScopeFilterUri", uri))
+		return -ENOMEM;
+	if (cJSON_IsNumber(sample) && set_top(src, (long long)sample->valuedouble) < 0)
 		return -ENOMEM;
 	oc = cJSON_AddArrayToObject(src, "outputColumns");
 	if (!oc)
@@ -515,19 +536,79 @@ cJSON *plan_spec_of(const cJSON *pipe)
 	return NULL;
 }
 
-const char *plan_app_of(const cJSON *pipe)
+int plan_estimate(const cJSON *pipe, const char *pipeline, long long top, cJSON **body)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
+	char of[300], desc[400];
+	cJSON *b = cJSON_CreateObject(), *p, *a, *an;
+	int sources = 0, res = -ENOMEM;
+
+	*body = NULL;
+	snprintf(of, sizeof(of), ANNOT_EST_OF "%s", pipeline);
+	snprintf(desc, sizeof(desc),
+	         "mgdcfs: the sampled run (top %lld) of pipeline %s, for pipelines/%s/estimate",
+	         top, pipeline, pipeline);
+	if (!b || !(p = cJSON_AddObjectToObject(b, "properties")) ||
+	    !add_str(p, "description", desc) ||
+	    !put(p, "activities",
+	         cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(props, "activities"), 1)) ||
+	    (cJSON_GetObjectItemCaseSensitive(props, "parameters") &&
+	     !put(p, "parameters",
+	          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(props, "parameters"), 1))) ||
+	    !(an = cJSON_AddArrayToObject(p, "annotations")) ||
+	    !push(an, cJSON_CreateString(ANNOT_EST)) || !push(an, cJSON_CreateString(of)))
+		goto out;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(p, "activities"))
+	{
+		cJSON *tp = cJSON_GetObjectItemCaseSensitive(a, "typeProperties");
+		cJSON *src = cJSON_GetObjectItemCaseSensitive(tp, "source");
+
+		if (!str_of(src, "type") || strcmp(str_of(src, "type"), "Office365Source") != 0)
+			continue;
+		if (set_top(src, top) < 0)
+			goto out;
+		sources++;
+	}
+	if (!sources) {
+		res = -EINVAL;
+		goto out;
+	}
+	*body = b;
+	b = NULL;
+	res = 0;
+out:
+	cJSON_Delete(b);
+	return res;
+}
+
+/* The text after `prefix` of the pipeline's first annotation "<prefix><text>", or NULL. */
+static const char *annotation_value(const cJSON *pipe, const char *prefix)
 {
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
 	const cJSON *it;
+	size_t n = strlen(prefix);
 
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(props, "annotations"))
 	{
-		if (cJSON_IsString(it) &&
-		    strncmp(it->valuestring, ANNOT_APP_ID, strlen(ANNOT_APP_ID)) == 0 &&
-		    it->valuestring[strlen(ANNOT_APP_ID)])
-			return it->valuestring + strlen(ANNOT_APP_ID);
+		if (cJSON_IsString(it) && strncmp(it->valuestring, prefix, n) == 0 &&
+		    it->valuestring[n])
+			return it->valuestring + n;
 	}
 	return NULL;
+}
+
+const char *plan_estimate_of(const cJSON *pipe)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(pipe, "properties");
+
+	if (!has_annotation(cJSON_GetObjectItemCaseSensitive(props, "annotations"), ANNOT_EST))
+		return NULL;
+	return annotation_value(pipe, ANNOT_EST_OF);
+}
+
+const char *plan_app_of(const cJSON *pipe)
+{
+	return annotation_value(pipe, ANNOT_APP_ID);
 }
 
 int plan_datasets_of(const cJSON *pipe, cJSON *names)

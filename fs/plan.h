@@ -72,17 +72,19 @@ struct plan_sink {
 	int adls;             /* 1: AzureBlobFS, 0: AzureBlobStorage */
 };
 
-/* The names of the four resources a pipeline's spec adds beside it, and of its schedule's
- * trigger. */
+/* The names of the four resources a pipeline's spec adds beside it, of its schedule's
+ * trigger and of its sampling twin. */
 struct plan_names {
 	char o365[PLAN_NAME_MAX], sink[PLAN_NAME_MAX], src[PLAN_NAME_MAX], dst[PLAN_NAME_MAX];
 	char window[PLAN_NAME_MAX];
+	char estimate[PLAN_NAME_MAX];
 };
 
 /*
  * plan_names - the linked service and dataset names of pipeline `pipeline`:
  * "mgdcfs_<p>_o365", "_sink", "_src", "_dst" (and "_window", the trigger of its
- * schedule), where <p> is the pipeline name
+ * schedule, and "_estimate", the pipeline that samples it for
+ * pipelines/NAME/estimate), where <p> is the pipeline name
  * with every character ADF refuses there replaced by '_' and, when one was,
  * an 8-hex-digit hash of the original appended, so "week-45" and "week_45"
  * never share resources. Returns 0, or -ENAMETOOLONG.
@@ -100,7 +102,8 @@ int plan_resource_name_ok(enum adf_kind kind, const char *name);
 
 /*
  * plan_build - the plan of accepted spec `spec` (as spec_pipeline.c
- * accepts it: app, dataset, columns, dateFilter, scope, output, parameters)
+ * accepts it: app, dataset, columns, dateFilter, scope, output, sample (sent
+ * as the source's "AdditionalDataSetProperties": {"top": N}), parameters)
  * for pipeline `pipeline`, signing in with `cred`, writing to `sink`. The
  * plan takes a copy of `spec`. Returns 0, -ENOMEM, or -EINVAL (no app id,
  * tenant or credential: cred names none). On failure the plan is empty.
@@ -117,6 +120,26 @@ int plan_passthrough(const char *pipeline, const cJSON *resource, struct pipelin
 
 /* plan_free - overwrite every secret in the plan, free it and leave it empty. */
 void plan_free(struct pipeline_plan *plan);
+
+/*
+ * plan_estimate - the body of the pipeline that samples pipeline resource
+ * `pipe` (as GET returns it; named `pipeline`): its activities and
+ * parameters, with every Office 365 copy source asking for the first `top`
+ * objects ("AdditionalDataSetProperties": {"top": top}, as MGDC's sampling
+ * takes it), and the annotations "mgdcfs-estimate" and
+ * "estimateOf=<pipeline>" instead of the pipeline's own (so it runs as no
+ * app of apps/ and is no pipeline of pipelines/). It writes where the
+ * pipeline writes. Returns 0 and *body (the caller frees it), -EINVAL when
+ * `pipe` has no Office 365 copy source, or -ENOMEM.
+ */
+int plan_estimate(const cJSON *pipe, const char *pipeline, long long top, cJSON **body);
+
+/*
+ * plan_estimate_of - the pipeline that pipeline resource `pipe` samples
+ * (its "estimateOf=" annotation), pointing into `pipe`; NULL for any other
+ * pipeline.
+ */
+const char *plan_estimate_of(const cJSON *pipe);
 
 /*
  * plan_spec_of - the spec a pipeline resource (as GET returns it) was made

@@ -40,6 +40,12 @@
 #define SPEC_MAX_PARAMS   32
 #define SPEC_FOLDER_MAX   1024
 #define SPEC_URI_MAX      2048
+/*
+ * A sample ("sample": N) asks for at most N objects. MGDC documents no
+ * bound; 2^31 - 1 is the largest integer Data Factory's typed values and
+ * the service's 32-bit counts carry, so anything above is refused here.
+ */
+#define SPEC_SAMPLE_MAX 2147483647LL
 
 /*
  * Defaults taken from the mounted profile. Any pointer may be NULL (no

@@ -21,8 +21,8 @@
 #include "fs/spec.h"
 #include "fs/spec_i.h"
 
-static const char *const pl_keys[] = {"app",   "dataset", "columns",    "dateFilter",
-                                      "scope", "output",  "parameters", NULL};
+static const char *const pl_keys[] = {"app",    "dataset", "columns",    "dateFilter", "scope",
+                                      "output", "sample",  "parameters", NULL};
 static const char *const df_keys[] = {"column", "start", "end", NULL};
 static const char *const pscope_keys[] = {"groups", "filterUri", NULL};
 static const char *const out_keys[] = {"container", "folder", NULL};
@@ -646,6 +646,41 @@ static int pl_output(struct pl *pl, const cJSON *spec)
 	return 0;
 }
 
+/*
+ * "sample": N asks MGDC for the first N objects and the count of all (the
+ * Copy source's AdditionalDataSetProperties.top), which only some datasets
+ * offer (the catalog's "sample").
+ */
+static int pl_sample(struct pl *pl, const cJSON *spec)
+{
+	const cJSON *v;
+	char list[512];
+	double d;
+	int res;
+
+	if ((res = spec_get(pl->c, spec, "$", "sample", cJSON_Number, 0,
+	                    "the number of objects to sample, 1 to 2147483647, e.g. 100", &v)) <
+	        0 ||
+	    !v)
+		return res;
+	d = v->valuedouble;
+	if (!(d >= 1 && d <= (double)SPEC_SAMPLE_MAX) || d != (double)(long long)d)
+		return spec_fail(
+		    pl->c, "sample",
+		    "%.15g is not a number of objects; give a whole number from 1 to "
+		    "%lld (a sample returns at most that many objects and the count of "
+		    "all)",
+		    d, SPEC_SAMPLE_MAX);
+	if (!pl->ds->sample) {
+		catalog_sample_list(pl->cat, list, sizeof(list));
+		return spec_fail(pl->c, "sample",
+		                 "%s cannot be sampled: MGDC samples only %s; remove \"sample\" "
+		                 "(catalog/%s.json gives its price class for a full run)",
+		                 pl->ds->name, *list ? list : "no dataset", pl->ds->name);
+	}
+	return cJSON_AddNumberToObject(pl->acc, "sample", d) ? 0 : -ENOMEM;
+}
+
 static int pl_params(struct pl *pl, const cJSON *spec)
 {
 	const cJSON *it;
@@ -751,7 +786,8 @@ static int pl_validate(struct pl *pl, const cJSON *spec)
 	/* parameters first: start/end may refer to them. */
 	if ((res = pl_dataset(pl, spec)) < 0 || (res = pl_columns(pl, spec)) < 0 ||
 	    (res = pl_params(pl, spec)) < 0 || (res = pl_date_filter(pl, spec)) < 0 ||
-	    (res = pl_scope(pl, spec)) < 0 || (res = pl_output(pl, spec)) < 0)
+	    (res = pl_scope(pl, spec)) < 0 || (res = pl_output(pl, spec)) < 0 ||
+	    (res = pl_sample(pl, spec)) < 0)
 		return res;
 	/* Keep spec.json in the order people write specs. */
 	if (cJSON_GetObjectItemCaseSensitive(pl->acc, "parameters"))

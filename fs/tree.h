@@ -34,24 +34,27 @@ enum node_kind {
 	N_PIPE_JSON,        /* /pipelines/<name>/pipeline.json name */
 	N_PIPE_TRIGGER,     /* /pipelines/<name>/trigger      name */
 	N_PIPE_SCHEDULE,    /* /pipelines/<name>/schedule     name */
-	N_RUNS,             /* /pipelines/<name>/runs         name */
-	N_RUNS_LATEST,      /* /pipelines/<name>/runs/latest  name (symlink) */
-	N_RUN,              /* /pipelines/<name>/runs/<id>    name, run */
-	N_RUN_STATUS,       /* .../runs/<id>/status */
-	N_RUN_JSON,         /* .../runs/<id>/run.json */
-	N_RUN_ACTIVITIES,   /* .../runs/<id>/activities.json */
-	N_RUN_CANCEL,       /* .../runs/<id>/cancel */
-	N_RUN_OUTPUT,       /* .../runs/<id>/output (symlink) */
-	N_DATASETS,         /* /datasets */
-	N_DS_CONTAINER,     /* /datasets/<container>          container */
-	N_DS_PATH,          /* /datasets/<container>/<path>   container, path (no leading '/') */
-	N_META,             /* /.mgdcfs */
-	N_META_STATS,       /* /.mgdcfs/stats.json */
-	N_META_METRICS,     /* /.mgdcfs/metrics: stats.json in Prometheus text format */
-	N_META_ERRORS,      /* /.mgdcfs/errors */
-	N_META_CONFIG,      /* /.mgdcfs/config.json */
-	N_META_REFRESH,     /* /.mgdcfs/refresh: a write drops cached metadata and listings */
-	N_SCRATCH,          /* an editor's temp or swap file in /apps or /pipelines: name = file */
+	N_PIPE_ESTIMATE,    /* /pipelines/<name>/estimate     name: a write starts a sampled run */
+	N_PIPE_ESTIMATE_JSON, /* /pipelines/<name>/estimate.json name */
+	N_RUNS,               /* /pipelines/<name>/runs         name */
+	N_RUNS_LATEST,        /* /pipelines/<name>/runs/latest  name (symlink) */
+	N_RUN,                /* /pipelines/<name>/runs/<id>    name, run */
+	N_RUN_STATUS,         /* .../runs/<id>/status */
+	N_RUN_JSON,           /* .../runs/<id>/run.json */
+	N_RUN_ACTIVITIES,     /* .../runs/<id>/activities.json */
+	N_RUN_COST,           /* .../runs/<id>/cost.json */
+	N_RUN_CANCEL,         /* .../runs/<id>/cancel */
+	N_RUN_OUTPUT,         /* .../runs/<id>/output (symlink) */
+	N_DATASETS,           /* /datasets */
+	N_DS_CONTAINER,       /* /datasets/<container>          container */
+	N_DS_PATH,            /* /datasets/<container>/<path>   container, path (no leading '/') */
+	N_META,               /* /.mgdcfs */
+	N_META_STATS,         /* /.mgdcfs/stats.json */
+	N_META_METRICS,       /* /.mgdcfs/metrics: stats.json in Prometheus text format */
+	N_META_ERRORS,        /* /.mgdcfs/errors */
+	N_META_CONFIG,        /* /.mgdcfs/config.json */
+	N_META_REFRESH,       /* /.mgdcfs/refresh: a write drops cached metadata and listings */
+	N_SCRATCH, /* an editor's temp or swap file in /apps or /pipelines: name = file */
 };
 
 struct route {
@@ -83,6 +86,7 @@ enum tree_flag {
 	TF_IF_SPEC = 1 << 7,  /* listed only for a pipeline made from a spec */
 	TF_IF_RUNS = 1 << 8,  /* listed only when the pipeline has runs */
 	TF_WRITABLE = 1 << 9, /* mode 0644: written by users (specs, small values) */
+	TF_IF_ESTIMATE = 1 << 10, /* listed only when the pipeline has been estimated */
 };
 
 struct tree_node {

@@ -14,13 +14,17 @@ reg() { sbx_rest dev "$REG_SCOPE" GET "$REG"; }
 # adf METHOD URL [curl args...]: an ARM call as the developer.
 adf() { sbx_rest dev "$ARM_SCOPE" "$@"; }
 
-# runs_of PIPELINE: how many runs the factory has for it (queryPipelineRuns).
-runs_of() {
+# run_list PIPELINE: the runs the factory has for it (queryPipelineRuns), a JSON array;
+# they outlive the pipeline, as ADF's run history does.
+run_list() {
 	adf POST "$(ADF_BASE)/queryPipelineRuns?$API" -H 'content-type: application/json' \
 		-d "{\"lastUpdatedAfter\": \"2000-01-01T00:00:00Z\", \"lastUpdatedBefore\": \"2100-01-01T00:00:00Z\",
 		     \"filters\": [{\"operand\": \"PipelineName\", \"operator\": \"Equals\", \"values\": [\"$1\"]}]}" |
-		jq '.value | length'
+		jq -c '.value'
 }
+
+# runs_of PIPELINE: how many runs the factory has for it.
+runs_of() { run_list "$1" | jq length; }
 
 # cmd_clean PIPELINE...: no registration for the developer app, none of these
 # pipelines, Data Connect on: the state every command test starts from.

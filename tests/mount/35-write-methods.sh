@@ -211,7 +211,7 @@ os.close(fd)
 print("closed")
 PY
 }
-export -f sbx_rest sbx_token runs_of adf REG_BASE ADF_BASE
+export -f sbx_rest sbx_token run_list runs_of adf REG_BASE ADF_BASE
 export REG_SCOPE ARM_SCOPE API DEV
 dc='sbx_rest dev "$REG_SCOPE" GET "$(REG_BASE)/dataConnect" | jq -r .enabled'
 is "$(write_then_ask "$A/tenant/data-connect" $'disabled\n' bash -c "$dc")" $'false\nclosed' "data-connect: off at write(2), before close"

@@ -47,6 +47,9 @@ static int rules_differ(const struct catalog_dataset *d, const cJSON *it)
 	    strcmp(catalog_price_name(d->price), jstr(it, "price", "class", "unknown")) != 0 ||
 	    d->price_unit != jnum(it, "price", "unitObjects") ||
 	    strcmp(d->price_source, jstr(it, "price", "source", "")) != 0 ||
+	    d->sample !=
+	        cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "sample"), "supported")) ||
+	    strcmp(d->sample_source, d->sample ? jstr(it, "sample", "source", "") : "") != 0 ||
 	    d->available_after_hours != jnum(it, "snapshot", "availableAfterHours") ||
 	    d->retention_days != jnum(it, "snapshot", "retentionDays") ||
 	    (d->form_prefix ? strcmp(d->form_prefix, jstr(it, "form", "prefix", "")) != 0 ||
@@ -63,6 +66,28 @@ static int rules_differ(const struct catalog_dataset *d, const cJSON *it)
 	for (size_t k = 0; !bad && k < d->n_delta_key; k++)
 		bad |= strcmp(d->delta_key[k], cJSON_GetArrayItem(key, (int)k)->valuestring) != 0;
 	return bad;
+}
+
+/*
+ * The price in millionths of a dollar that the file's "prices" table gives the class of
+ * entry `it`, read independently of catalog.c; 0 when the file has none.
+ */
+static unsigned long long file_price(const cJSON *root, const cJSON *it)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(root, "prices"), "classes"))
+	{
+		const cJSON *unit = cJSON_GetObjectItem(c, "unitObjects");
+
+		if (strcmp(jstr(c, "class", NULL, ""), jstr(it, "price", "class", "?")) == 0 &&
+		    (unit ? unit->valuedouble : 0) == jnum(it, "price", "unitObjects"))
+			return (
+			    unsigned long long)(cJSON_GetObjectItem(c, "usdPerUnit")->valuedouble *
+			                            1e6 +
+			                        0.5);
+	}
+	return 0;
 }
 
 /* Every dataset of `cat` matches the entry of the JSON file, field for field. */
@@ -89,6 +114,10 @@ static void compare_with_file(const struct catalog *cat, const char *path, const
 		    strcmp(catalog_scope_name(d->scope),
 		           cJSON_GetObjectItem(it, "scope")->valuestring) != 0 ||
 		    !d->columns || rules_differ(d, it) ||
+		    d->price_micro_usd != file_price(root, it) ||
+		    strcmp(d->price_usd_source, d->price == CATALOG_PRICE_UNKNOWN
+		                                    ? ""
+		                                    : jstr(root, "prices", "source", "")) != 0 ||
 		    (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(df, "columns")) !=
 		        d->n_date_columns) {
 			bad++;
@@ -145,6 +174,31 @@ static void test_fixture_rules(const struct catalog *cat)
 	       "Sites: billed per 1,000 objects");
 	TAP_OK(catalog_find(cat, "BasicDataSet_v0.User_v1")->price == CATALOG_PRICE_FREE,
 	       "User_v1: free");
+	TAP_OK(sites && sites->price_micro_usd == 750000 &&
+	           strcmp(sites->price_usd_source, "https://example.test/prices") == 0 &&
+	           strcmp(sites->price_as_of, "2024-03-04") == 0 &&
+	           strcmp(sites->price_official, "https://example.test/official") == 0,
+	       "Sites: $0.75 per unit, from the prices table with its source and date");
+	TAP_OK(catalog_find(cat, "BasicDataSet_v0.User_v1")->price_micro_usd == 0 &&
+	           *catalog_find(cat, "BasicDataSet_v0.User_v1")->price_usd_source,
+	       "User_v1: priced, at nothing");
+	TAP_OK(sites && sites->sample &&
+	           strcmp(sites->sample_source, "https://example.test/sampling") == 0 && fa &&
+	           fa->sample && sync && !sync->sample && !*sync->sample_source &&
+	           !catalog_find(cat, "BasicDataSet_v0.Message_v1")->sample,
+	       "sampling: Sites and FileActions, not OneDrive sync health or Message");
+	{
+		char list[200];
+
+		TAP_EQ_INT(catalog_sample_list(cat, list, sizeof(list)), 2, "two datasets sample");
+		TAP_EQ_STR(list,
+		           "BasicDataSet_v0.SharePointSites_v1, "
+		           "BasicDataSet_v0.SharePointFileActions_v1",
+		           "  listed in catalog order");
+		TAP_EQ_INT(catalog_sample_list(cat, list, 20), 2,
+		           "a short buffer still counts both");
+		TAP_EQ_INT((long long)strlen(list), 19, "  and holds what fits");
+	}
 	TAP_EQ_INT(catalog_snapshot_window(sites, noon, &first, &last), 0,
 	           "Sites: snapshot window");
 	TAP_EQ_INT(first, 20767 - 21, "  first date kept: 21 days back");
@@ -251,6 +305,12 @@ static void test_fixture(void)
 	       "render: delta supported");
 	TAP_EQ_STR(jstr(j, "price", "class", NULL), "billed", "render: price class");
 	TAP_EQ_INT(jnum(j, "price", "unitObjects"), 1000, "render: price unit");
+	TAP_OK(jnum(j, "price", "usdPerUnit") == 0.75, "render: USD per unit");
+	TAP_EQ_STR(jstr(j, "price", "usdSource", NULL), "https://example.test/prices",
+	           "render: where the USD price is published");
+	TAP_OK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "sample"), "supported")) &&
+	           strcmp(jstr(j, "sample", "source", ""), "https://example.test/sampling") == 0,
+	       "render: sampling and its source");
 	TAP_EQ_STR(jstr(j, "source", "path", NULL),
 	           "Datasets/data-connect-dataset-sharepointsites.md", "render: source path");
 	TAP_OK(cJSON_IsArray(cJSON_GetObjectItem(j, "scopeKinds")),
@@ -320,6 +380,26 @@ static void test_bad(void)
 	     "\"string\"}, {\"name\": \"x\", \"type\": \"string\"}]}]}",
 	     "duplicate column"},
 	    {"{\"datasets\": [{\"columns\": null}]}", "no name"},
+	    {"{\"datasets\": [{\"name\": \"A\", " C1 ", \"sample\": {\"supported\": true}}]}",
+	     "sampling without its source"},
+	    {"{\"datasets\": [{\"name\": \"A\", " C1 ", \"sample\": true}]}",
+	     "sample not an object"},
+	    {"{\"prices\": {\"currency\": \"EUR\", \"source\": \"s\", \"classes\": []}, "
+	     "\"datasets\": []}",
+	     "prices not in USD"},
+	    {"{\"prices\": {\"currency\": \"USD\", \"source\": \"s\", \"classes\": []}, "
+	     "\"datasets\": [{\"name\": \"A\", " C1 ", \"price\": {\"class\": \"free\"}}]}",
+	     "a class without a price"},
+	    {"{\"prices\": {\"currency\": \"USD\", \"source\": \"s\", \"classes\": [{\"class\": "
+	     "\"free\", \"usdPerUnit\": -1}]}, \"datasets\": [{\"name\": \"A\", " C1
+	     ", \"price\": {\"class\": \"free\"}}]}",
+	     "a negative price"},
+	    {"{\"prices\": {\"currency\": \"USD\", \"source\": \"s\", \"classes\": [{\"class\": "
+	     "\"free\", \"usdPerUnit\": 0}, {\"class\": \"free\", \"usdPerUnit\": 0}]}, "
+	     "\"datasets\": [{\"name\": \"A\", " C1 ", \"price\": {\"class\": \"free\"}}]}",
+	     "a class priced twice"},
+	    {"{\"prices\": {\"currency\": \"USD\", \"classes\": []}, \"datasets\": []}",
+	     "prices without a source"},
 	};
 	char err[256];
 

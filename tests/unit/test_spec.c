@@ -271,6 +271,30 @@ static const struct bad {
      "approved columns: id, subject"},
     {"{'columns':null,'output':{'container':'newexports'}}", "output.container", REG_UPDATE,
      "container 'exports'"},
+#define SITES_A                                                                                    \
+	"'dataset':'BasicDataSet_v0.SharePointSites_v1','columns':['Id','Url'],'dateFilter':{'"    \
+	"column':"                                                                                 \
+	"'SnapshotDate','start':'2026-11-01T00:00:00Z','end':'2026-11-01T00:00:00Z'}"
+    {"{" SITES_A ",'sample':0}", "sample", REG_NONE,
+     "0 is not a number of objects; give a whole number from 1 to 2147483647 (a sample returns "
+     "at most that many objects and the count of all)"},
+    {"{" SITES_A ",'sample':-5}", "sample", REG_NONE, "-5 is not a number of objects"},
+    {"{" SITES_A ",'sample':1.5}", "sample", REG_NONE, "1.5 is not a number of objects"},
+    {"{" SITES_A ",'sample':2147483648}", "sample", REG_NONE,
+     "2147483648 is not a number of objects; give a whole number from 1 to 2147483647"},
+    {"{" SITES_A ",'sample':1e300}", "sample", REG_NONE, "1e+300 is not a number of objects"},
+    {"{" SITES_A ",'sample':'10'}", "sample", REG_NONE,
+     "expected a number, got a string; the number of objects to sample, 1 to 2147483647"},
+    {"{" SITES_A ",'sample':true}", "sample", REG_NONE, "expected a number, got a boolean"},
+    {"{" SITES_A ",'sample':[1]}", "sample", REG_NONE, "expected a number, got an array"},
+    {"{'sample':5}", "sample", REG_OK,
+     "BasicDataSet_v0.Message_v1 cannot be sampled: MGDC samples only "
+     "BasicDataSet_v0.SharePointSites_v1, BasicDataSet_v0.SharePointFileActions_v1; remove "
+     "\"sample\""},
+    {"{'dataset':'BasicDataSet_v0.OneDriveSyncHealth_v1','columns':['Id'],'dateFilter':null,"
+     "'sample':1}",
+     "sample", REG_NONE, "BasicDataSet_v0.OneDriveSyncHealth_v1 cannot be sampled"},
+    {"{'smaple':1}", "smaple", REG_OK, "did you mean 'sample'?"},
     {"{'properties':{'description':'x'}}", "properties.activities", REG_OK, "non-empty array"},
     {"{'properties':{'activities':[]}}", "properties.activities", REG_OK, "non-empty array"},
     {"{'properties':{'activities':[1]}}", "properties.activities[0]", REG_OK, "an ADF activity"},
@@ -1000,6 +1024,70 @@ static void test_values(void)
 	cJSON_Delete(pipe);
 }
 
+/* "sample": N is the source's AdditionalDataSetProperties; the estimate twin samples top 1. */
+static void test_sample(void)
+{
+	static const char *const top_path =
+	    "properties.activities.0.typeProperties.source.AdditionalDataSetProperties.top";
+	struct pipeline_plan plan, full;
+	struct plan_names n;
+	cJSON *pipe = NULL, *twin = NULL, *spec;
+	const cJSON *v;
+
+	TAP_EQ_INT(plan_pipeline("{" SITES_A ",'sample':100}", NULL, &prof, SECRET, &plan), 0,
+	           "a sample of SharePoint sites accepted");
+	v = at(plan.res[4].body, top_path);
+	TAP_OK(cJSON_IsNumber(v) && v->valuedouble == 100,
+	       "  the source asks for AdditionalDataSetProperties.top 100");
+	TAP_OK(
+	    cJSON_GetArraySize(at(plan.res[4].body, "properties.activities.0.typeProperties.source."
+	                                            "AdditionalDataSetProperties")) == 1,
+	    "  and nothing else");
+	v = cJSON_GetObjectItem(plan.spec, "sample");
+	TAP_OK(cJSON_IsNumber(v) && v->valuedouble == 100, "  spec.json keeps \"sample\": 100");
+	plan_free(&plan);
+	TAP_EQ_INT(plan_pipeline("{" SITES_A ",'sample':2147483647}", NULL, &prof, SECRET, &plan),
+	           0, "the largest sample accepted");
+	plan_free(&plan);
+
+	TAP_EQ_INT(plan_pipeline("{" SITES_A "}", NULL, &prof, SECRET, &full), 0,
+	           "the full pull of the same spec");
+	TAP_OK(!at(full.res[4].body, top_path), "  asks for no sample");
+	/* The pipeline as GET returns it: its name and properties. */
+	pipe = cJSON_Duplicate(full.res[4].body, 1);
+	cJSON_AddStringToObject(pipe, "name", "week45");
+	TAP_EQ_INT(plan_estimate(pipe, "week45", 1, &twin), 0, "plan_estimate: the sampling twin");
+	v = at(twin, top_path);
+	TAP_OK(cJSON_IsNumber(v) && v->valuedouble == 1, "  samples the top 1 object");
+	TAP_OK(cJSON_Compare(at(twin, "properties.activities.0.inputs"),
+	                     at(pipe, "properties.activities.0.inputs"), 1) &&
+	           cJSON_Compare(at(twin, "properties.activities.0.outputs"),
+	                         at(pipe, "properties.activities.0.outputs"), 1) &&
+	           cJSON_Compare(
+	               at(twin, "properties.activities.0.typeProperties.source.outputColumns"),
+	               at(pipe, "properties.activities.0.typeProperties.source.outputColumns"), 1),
+	       "  reads and writes what the pipeline does, with the same columns");
+	TAP_EQ_STR(plan_estimate_of(twin), "week45", "plan_estimate_of: the twin samples week45");
+	TAP_OK(!plan_estimate_of(pipe) && !plan_app_of(twin) && !plan_spec_of(twin),
+	       "  the pipeline is no twin; the twin runs as no app and holds no spec");
+	TAP_OK((spec = plan_spec_of(pipe)) && !cJSON_GetObjectItem(spec, "sample"),
+	       "  the pipeline itself is unchanged");
+	cJSON_Delete(spec);
+	TAP_EQ_INT(plan_names("week45", &n), 0, "plan_names week45");
+	TAP_EQ_STR(n.estimate, "mgdcfs_week45_estimate", "  its twin's name");
+	TAP_OK(plan_resource_name_ok(ADF_PIPELINE, n.estimate), "  a valid pipeline name");
+	cJSON_Delete(twin);
+	twin = (cJSON *)1;
+	cJSON_DeleteItemFromObject(
+	    cJSON_GetObjectItem(at(pipe, "properties.activities.0.typeProperties"), "source"),
+	    "type");
+	TAP_EQ_INT(plan_estimate(pipe, "week45", 1, &twin), -EINVAL,
+	           "plan_estimate: nothing to sample without an Office 365 source");
+	TAP_OK(twin == NULL, "  no body");
+	cJSON_Delete(pipe);
+	plan_free(&full);
+}
+
 int main(void)
 {
 	size_t len = 0;
@@ -1021,6 +1109,7 @@ int main(void)
 	test_defaults();
 	test_variants();
 	test_plan_names();
+	test_sample();
 	test_portal_only_app();
 	test_passthrough();
 	test_good_registration();

@@ -73,6 +73,8 @@ static void test_every_node(void)
 	    {"/pipelines/week45/pipeline.json", N_PIPE_JSON, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/trigger", N_PIPE_TRIGGER, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/schedule", N_PIPE_SCHEDULE, "week45", NULL, NULL, NULL},
+	    {"/pipelines/week45/estimate", N_PIPE_ESTIMATE, "week45", NULL, NULL, NULL},
+	    {"/pipelines/week45/estimate.json", N_PIPE_ESTIMATE_JSON, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/runs", N_RUNS, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/runs/latest", N_RUNS_LATEST, "week45", NULL, NULL, NULL},
 	    {"/pipelines/week45/runs/0f1e2d3c-aaaa-bbbb-cccc-000000000001", N_RUN, "week45",
@@ -81,6 +83,7 @@ static void test_every_node(void)
 	    {"/pipelines/week45/runs/r1/run.json", N_RUN_JSON, "week45", "r1", NULL, NULL},
 	    {"/pipelines/week45/runs/r1/activities.json", N_RUN_ACTIVITIES, "week45", "r1", NULL,
 	     NULL},
+	    {"/pipelines/week45/runs/r1/cost.json", N_RUN_COST, "week45", "r1", NULL, NULL},
 	    {"/pipelines/week45/runs/r1/cancel", N_RUN_CANCEL, "week45", "r1", NULL, NULL},
 	    {"/pipelines/week45/runs/r1/output", N_RUN_OUTPUT, "week45", "r1", NULL, NULL},
 	    {"/datasets", N_DATASETS, NULL, NULL, NULL, NULL},
@@ -342,11 +345,16 @@ static void test_is_dir(void)
 	                                      N_APP,  N_PIPES,    N_PIPE,         N_RUNS,
 	                                      N_RUN,  N_DATASETS, N_DS_CONTAINER, N_META};
 	static const enum node_kind files[] = {
-	    N_NONE,       N_README,      N_TENANT_JSON,    N_DATA_CONNECT,     N_CATALOG_FILE,
-	    N_APP_SPEC,   N_APP_REG,     N_APP_CONSENT,    N_APP_CONSENT_JSON, N_PIPE_SPECFILE,
-	    N_PIPE_SPEC,  N_PIPE_JSON,   N_PIPE_TRIGGER,   N_PIPE_SCHEDULE,    N_RUNS_LATEST,
-	    N_RUN_STATUS, N_RUN_JSON,    N_RUN_ACTIVITIES, N_RUN_CANCEL,       N_RUN_OUTPUT,
-	    N_META_STATS, N_META_ERRORS, N_META_CONFIG,    N_META_REFRESH,     N_SCRATCH,
+	    N_NONE,          N_README,        N_TENANT_JSON,
+	    N_DATA_CONNECT,  N_CATALOG_FILE,  N_APP_SPEC,
+	    N_APP_REG,       N_APP_CONSENT,   N_APP_CONSENT_JSON,
+	    N_PIPE_SPECFILE, N_PIPE_SPEC,     N_PIPE_JSON,
+	    N_PIPE_TRIGGER,  N_PIPE_SCHEDULE, N_RUNS_LATEST,
+	    N_RUN_STATUS,    N_RUN_JSON,      N_RUN_ACTIVITIES,
+	    N_RUN_CANCEL,    N_RUN_OUTPUT,    N_META_STATS,
+	    N_META_ERRORS,   N_META_CONFIG,   N_META_REFRESH,
+	    N_SCRATCH,       N_PIPE_ESTIMATE, N_PIPE_ESTIMATE_JSON,
+	    N_RUN_COST,
 	    /* N_DS_PATH may be either; data.c decides from the listing. */
 	};
 	size_t i, bad = 0;
@@ -400,14 +408,17 @@ static void test_table(void)
 			total++;
 		}
 	}
-	TAP_EQ_INT(total, 29, "table: 29 fixed nodes under those parents");
+	TAP_EQ_INT(total, 32, "table: 32 fixed nodes under those parents");
 	TAP_OK(tree_child(N_ROOT, 0) && strcmp(tree_child(N_ROOT, 0)->name, "README") == 0 &&
 	           strcmp(tree_child(N_ROOT, 6)->name, ".mgdcfs") == 0 && !tree_child(N_ROOT, 7),
 	       "table: the root lists README ... .mgdcfs in order");
 	TAP_OK((tree_flags(N_APP_CONSENT) & TF_SMALL) && (tree_flags(N_PIPE_SPECFILE) & TF_SPEC) &&
 	           (tree_flags(N_RUN_OUTPUT) & TF_LINK) && (tree_flags(N_APP_PORTAL) & TF_PORTAL) &&
-	           !tree_flags(N_NONE) && !tree_flags(N_SCRATCH),
-	       "table: flags of small values, specs, links and portal-only files");
+	           (tree_flags(N_PIPE_ESTIMATE) & TF_SMALL) &&
+	           (tree_flags(N_PIPE_ESTIMATE_JSON) & TF_IF_ESTIMATE) &&
+	           (tree_flags(N_RUN_COST) & TF_IF_SPEC) && !tree_flags(N_NONE) &&
+	           !tree_flags(N_SCRATCH),
+	       "table: flags of small values, specs, links, portal-only and conditional files");
 	TAP_OK(tree_spec_dir_entry("/apps/x y") && tree_spec_dir_entry("/pipelines/\x01") &&
 	           !tree_spec_dir_entry("/apps/") && !tree_spec_dir_entry("/apps/a/b") &&
 	           !tree_spec_dir_entry("/tenant/x") && !tree_spec_dir_entry("/appsx/y") &&

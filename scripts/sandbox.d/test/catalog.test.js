@@ -162,6 +162,32 @@ test('price classes: the FAQ free list, 1,000 objects otherwise, SharePoint File
   assert.equal(cat.datasets.filter((d) => d.price.class === 'free').length, free.length, 'each free name matches one dataset');
 });
 
+test('prices: one published USD price per class in use, with its source', () => {
+  const p = cat.prices;
+  assert.equal(p.currency, 'USD');
+  assert.match(p.source, /^https:\/\/techcommunity\.microsoft\.com\/.*what-counts-as-an-object/);
+  assert.equal(p.official, 'https://azure.microsoft.com/pricing/details/graph-data-connect/');
+  assert.match(p.asOf, /^\d{4}-\d{2}-\d{2}$/);
+  assert.match(p.note, /may change/);
+  const key = (c) => `${c.class}/${c.unitObjects || 0}`;
+  const priced = new Map(p.classes.map((c) => [key(c), c.usdPerUnit]));
+  assert.equal(priced.size, p.classes.length, 'each class priced once');
+  for (const d of cat.datasets) assert.ok(priced.has(key(d.price)), `${d.name}: class ${key(d.price)} has a price`);
+  assert.equal(priced.get('free/0'), 0);
+  assert.equal(priced.get('billed/1000'), 0.75, '$0.75 per 1,000 objects');
+  assert.equal(priced.get('billed/50000'), 0.75, 'SharePoint Files: $0.75 per 50,000 objects');
+});
+
+test('sampling: the SharePoint datasets MGDC samples, each with its source', () => {
+  const sampled = cat.datasets.filter((d) => d.sample).map((d) => d.name);
+  assert.deepEqual(sampled, ['Sites', 'Permissions', 'Groups', 'Files', 'FileActions'].map((n) => `${B}SharePoint${n}_v1`));
+  for (const d of cat.datasets.filter((x) => x.sample)) {
+    assert.equal(d.sample.supported, true, d.name);
+    assert.match(d.sample.source, /^(https:\/\/techcommunity\.microsoft\.com\/.*sample-or-estimate|pnp\/mgdc-spo-governance forecast\/ForecastAll\.zip@[0-9a-f]{40})/, d.name);
+  }
+  assert.match(cat.rules.sampling, /AdditionalDataSetProperties/);
+});
+
 test('SharePoint and OneDrive: snapshot window, deltas and their keys', () => {
   const sp = ['SharePointSites_v1', 'SharePointPermissions_v1', 'SharePointGroups_v1', 'SharePointFiles_v1'];
   for (const n of [...sp, 'SharePointFileActions_v1']) {

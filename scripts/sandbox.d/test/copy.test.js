@@ -169,6 +169,41 @@ test('Shared Key string-to-sign matches the strings Azurite logged (blob-storage
   assert.equal(sts, 'GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Fri, 27 Nov 2026 05:54:21 GMT\nx-ms-range:bytes=0-1\nx-ms-version:2021-08-06\n/devstoreaccount1/devstoreaccount1/abc\ncomp:list\nprefix:a b\nrestype:container');
 });
 
+test('azblob: a kept-alive socket the server dropped is retried once, on a connection of its own', async () => {
+  const http = require('node:http');
+  // Answers the first request of each connection, drops the connection at the second
+  // (what a server's idle timeout does to a request racing it), and counts.
+  let answered = 0;
+  let dropped = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      req.socket.served = (req.socket.served || 0) + 1;
+      if (req.socket.served > 1) {
+        dropped++;
+        req.socket.destroy();
+        return;
+      }
+      answered++;
+      res.writeHead(201, { etag: '"0x1"' });
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const c = azblob.client({ url: `http://127.0.0.1:${server.address().port}/acct`, account: 'acct', key: Buffer.from('k').toString('base64') });
+  try {
+    // Three at once leave three kept-alive sockets in the pool, each of which the
+    // server drops at its next request: the retry must not take another of them.
+    const first = await Promise.all(['a', 'b', 'c'].map((n) => c.putBlob('c', n, Buffer.from('x'))));
+    assert.deepEqual(first, ['"0x1"', '"0x1"', '"0x1"']);
+    assert.equal(await c.putBlob('c', 'd', Buffer.from('y')), '"0x1"', 'the dropped request is sent again');
+    assert.deepEqual([answered, dropped], [4, 1]);
+  } finally {
+    c.close();
+    server.close();
+  }
+});
+
 test('ADF expressions: pipeline(), dataset(), concat, literals, @@ and @{} interpolation', () => {
   const ctx = { pipeline: { RunId: 'r-1', Pipeline: 'p', parameters: { folder: 'mail', n: 3, 'odd name': 'x' } }, dataset: { sub: 'week45' } };
   const cases = [
@@ -372,6 +407,64 @@ test('SharePoint: a full snapshot, a delta, and the 48-hour / 21-day window', as
   assertFails(await run('sites', { start: a, end: a }), /no longer available/);
   await sb.fetch('/_faults/reset', { method: 'POST', body: {} });
   await tokens();
+});
+
+test('sampling: AdditionalDataSetProperties.top writes the first N objects, JobMetadata counts all', async () => {
+  const sp = 'BasicDataSet_v0.SharePointSites_v1';
+  const src = (top) => ({ tableName: sp, dateFilterColumn: 'SnapshotDate', outputColumns: [], AdditionalDataSetProperties: { top } });
+  await pipeline('sitesall', { source: { tableName: sp, dateFilterColumn: 'SnapshotDate', outputColumns: [] } });
+  const d = day(4);
+  const whole = await run('sitesall', { sandboxUsers: 3, start: d, end: d });
+  assert.equal(whole.run.status, 'Succeeded', JSON.stringify(whole));
+  const all = await readExport(`mail/${whole.run.runId}`);
+  const allRows = rowsOf(all.files);
+  assert.equal(all.meta.NumberOfRowsExtracted, allRows.length);
+  assert.equal(all.meta.TotalRowCount, allRows.length, 'a full run counts what it extracts');
+  assert.equal(all.meta.ExtractionMode, 'Full');
+  assert.ok(allRows.length > 5);
+  const have = new Set(allRows.map((r) => JSON.stringify(r)));
+  for (const top of [1, 3]) {
+    await pipeline(`top${top}`, { source: src(top) });
+    const res = await run(`top${top}`, { sandboxUsers: 3, start: d, end: d });
+    assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+    assert.deepEqual(res.act.input.source.AdditionalDataSetProperties, { top }, 'the run records what it asked for');
+    const ex = await readExport(`mail/${res.run.runId}`);
+    const rows = rowsOf(ex.files);
+    assert.equal(rows.length, top, `top ${top}: ${top} rows`);
+    assert.equal(Object.keys(ex.files).length, 1, 'one file holds the sample');
+    assert.equal(ex.meta.NumberOfRowsExtracted, top);
+    assert.equal(ex.meta.TotalRowCount, allRows.length, 'TotalRowCount is the full dataset');
+    assert.equal(res.act.output.rowsCopied, top);
+    for (const r of rows) assert.ok(have.has(JSON.stringify(r)), 'a sampled row is a row of the full pull');
+  }
+  // More than there is: everything, and a delta counts the delta.
+  await pipeline('topbig', { source: src(2147483647) });
+  let res = await run('topbig', { sandboxUsers: 3, start: day(5), end: day(3) });
+  assert.equal(res.run.status, 'Succeeded', JSON.stringify(res));
+  let ex = await readExport(`mail/${res.run.runId}`);
+  const deltaRows = rowsOf(ex.files).length;
+  assert.ok(deltaRows > 2);
+  assert.equal(ex.meta.ExtractionMode, 'Delta');
+  assert.equal(ex.meta.NumberOfRowsExtracted, deltaRows);
+  assert.equal(ex.meta.TotalRowCount, deltaRows);
+  await pipeline('top2d', { source: src(2) });
+  res = await run('top2d', { sandboxUsers: 3, start: day(5), end: day(3) });
+  ex = await readExport(`mail/${res.run.runId}`);
+  assert.deepEqual([ex.meta.NumberOfRowsExtracted, ex.meta.TotalRowCount, ex.meta.ExtractionMode], [2, deltaRows, 'Delta'],
+    'a sampled delta: two rows, the delta counted');
+
+  // What MGDC refuses: counts that are no number of objects, a non-object, datasets without sampling.
+  for (const [top, shown] of [[0, '0'], [-1, '-1'], [1.5, '1.5'], ['5', '"5"'], [2147483648, '2147483648'], [true, 'true']]) {
+    await pipeline('topbad', { source: src(top) });
+    assertFails(await run('topbad', { start: d, end: d }), new RegExp(`Invalid AdditionalDataSetProperties\\.top '${shown.replace('.', '\\.')}': expected a whole number of objects from 1 to 2147483647`));
+  }
+  await pipeline('topobj', { source: { ...src(1), AdditionalDataSetProperties: 5 } });
+  assertFails(await run('topobj', { start: d, end: d }), /Invalid AdditionalDataSetProperties: expected an object such as \{"top": 100\}/);
+  const notSampled = /Sampling \(AdditionalDataSetProperties\.top\) is not available for dataset '(BasicDataSet_v0\.Message_v1|BasicDataSet_v0\.OneDriveSyncHealth_v1)'\. Datasets that can be sampled: BasicDataSet_v0\.SharePointSites_v1, BasicDataSet_v0\.SharePointPermissions_v1, BasicDataSet_v0\.SharePointGroups_v1, BasicDataSet_v0\.SharePointFiles_v1, BasicDataSet_v0\.SharePointFileActions_v1$/;
+  await pipeline('mailtop', { source: { AdditionalDataSetProperties: { top: 1 } } });
+  assertFails(await run('mailtop'), new RegExp(notSampled.source.replace('$', ',Source')));
+  await pipeline('synctop', { source: { tableName: 'BasicDataSet_v0.OneDriveSyncHealth_v1', dateFilterColumn: undefined, startTime: undefined, endTime: undefined, outputColumns: [], AdditionalDataSetProperties: { top: 1 } } });
+  assertFails(await run('synctop', { sandboxUsers: 3 }), new RegExp(notSampled.source.replace('$', ',Source')));
 });
 
 test('SharePoint file actions and OneDrive sync health have no delta', async () => {

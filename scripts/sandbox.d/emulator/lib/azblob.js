@@ -86,7 +86,25 @@ function client({ url, account, key, ca }) {
     ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: caText })
     : new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-  function request(method, blobPath, { query = {}, headers = {}, body = null, cap = MAX_LIST_XML, signal } = {}) {
+  // A kept-alive socket that the server closed while idle (Azurite ends them
+  // after a few idle seconds) fails the next request with ECONNRESET ("socket
+  // hang up") before any reply: Node's documented remedy is to send it again
+  // on a new socket (req.reusedSocket). The pool may hold more sockets the
+  // server closed at the same moment, so the second attempt takes a
+  // connection of its own, outside the pool. Every request here is
+  // idempotent (PUTs of whole blobs, blocks and block lists; GETs), so
+  // sending it twice is safe.
+  async function request(method, blobPath, opts = {}) {
+    try {
+      return await requestOnce(method, blobPath, opts, agent);
+    } catch (e) {
+      if (!e.reusedSocket || e.code !== 'ECONNRESET' || (opts.signal && opts.signal.aborted)) throw e;
+      return requestOnce(method, blobPath, opts, false);
+    }
+  }
+
+  // One request on `via`: the client's agent, or false for a new connection.
+  function requestOnce(method, blobPath, { query = {}, headers = {}, body = null, cap = MAX_LIST_XML, signal } = {}, via) {
     const path = `${prefix}/${encPath(blobPath)}`;
     const qs = new URLSearchParams(query);
     const hdrs = {
@@ -99,7 +117,8 @@ function client({ url, account, key, ca }) {
     const q = qs.toString();
     return new Promise((resolve, reject) => {
       const req = (isHttps ? https : http).request({
-        method, host: base.hostname, port: base.port, path: q ? `${path}?${q.replace(/\+/g, '%20')}` : path, headers: hdrs, agent, signal,
+        method, host: base.hostname, port: base.port, path: q ? `${path}?${q.replace(/\+/g, '%20')}` : path, headers: hdrs, agent: via, signal,
+        ...(via === false && isHttps ? { ca: caText } : {}),
       }, (res) => {
         const parts = [];
         let n = 0;
@@ -121,7 +140,10 @@ function client({ url, account, key, ca }) {
           resolve({ status: res.statusCode, headers: res.headers, body: buf });
         });
       });
-      req.on('error', reject);
+      req.on('error', (e) => {
+        e.reusedSocket = req.reusedSocket;
+        reject(e);
+      });
       req.end(body || undefined);
     });
   }

@@ -39,6 +39,7 @@ const MAX_ITEMS_PER_DAY = 1000000;
 const MAX_DAYS = 3660;
 const MAX_ROWS = 50 * 1000 * 1000; // about 10-20 GB of JSON lines
 const MAX_ALLOWED_GROUPS = 10;
+const MAX_TOP = 2147483647;
 const GROUP_NAMES = ['Finance Team', 'Sales Team', 'Engineering', 'Project Contoso'];
 const DEPARTMENTS = ['Finance', 'Sales', 'Engineering', 'Marketing', 'Legal'];
 const FIRST = ['Adele', 'Alex', 'Diego', 'Grady', 'Isaiah', 'Johanna', 'Joni', 'Lee', 'Lidia', 'Megan', 'Miriam', 'Nestor', 'Patti', 'Pradeep'];
@@ -358,6 +359,34 @@ function snapshotWindow(ds, times, fail) {
 }
 
 /*
+ * sampleOf - the sample a copy asks for: the source's
+ * AdditionalDataSetProperties.top, the number of objects to return (the
+ * JobMetadata still counts all of them in TotalRowCount), or null for the
+ * whole dataset. Sources (man/mgdc-sandbox.7, STRICTNESS): Microsoft's MGDC
+ * for SharePoint FAQ on sampling ("top x" returns up to x objects plus the
+ * count of all; only some SharePoint datasets) and the sampling pipelines of
+ * pnp/mgdc-spo-governance ("AdditionalDataSetProperties": {"top": 1} on the
+ * Office365Source; Files and FileActions included). Which datasets sample
+ * is the catalog's "sample". A count that is not a whole number from 1 to
+ * 2^31 - 1 is refused (the documents only ever give whole counts).
+ */
+function sampleOf(c, ds, fail) {
+  const props = c.source.AdditionalDataSetProperties;
+  if (props === undefined || props === null) return null;
+  if (typeof props !== 'object' || Array.isArray(props)) throw fail('Invalid AdditionalDataSetProperties: expected an object such as {"top": 100}');
+  const top = props.top;
+  if (top === undefined || top === null) return null;
+  if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > MAX_TOP) {
+    throw fail(`Invalid AdditionalDataSetProperties.top '${JSON.stringify(top)}': expected a whole number of objects from 1 to ${MAX_TOP}`);
+  }
+  if (!(ds.sample && ds.sample.supported)) {
+    const names = registration.catalog().datasets.filter((d) => d.sample && d.sample.supported).map((d) => d.name);
+    throw fail(`Sampling (AdditionalDataSetProperties.top) is not available for dataset '${ds.name}'. Datasets that can be sampled: ${names.join(', ')}`);
+  }
+  return top;
+}
+
+/*
  * checkRequest - validate a resolved copy `c` against the registration of
  * its app and the catalog, in the order of reference §2.1. Returns {ds
  * (catalog entry), columns (output column names, meta columns included),
@@ -390,8 +419,9 @@ function checkRequest(c, target) {
 
   const { groups, filter } = checkScope(c, approved.scope, fail);
   const window = dateWindow(c, ds, target, fail);
+  const top = sampleOf(c, ds, fail);
   for (const m of metaColumns(ds)) if (!columns.includes(m)) columns.push(m);
-  return { ds, columns, window, groups, filter };
+  return { ds, columns, window, groups, filter, top };
 }
 
 // Users a request covers: allowedGroups, else a `<prop> eq '<value>'` filter.
@@ -516,8 +546,10 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
   const users = usersInScope(dir, req, target);
   const { seed, hex } = seedOf(pipelineName, params, c.tableName, req.window);
   const src = rows.source({ req, users, dir, items, seed, tenantId, domain: state.config.tenantDomain, today: dayOf(state.now()) });
-  if (src.count > MAX_ROWS) {
-    throw configError(target, 'UserErrorSandboxLimit', `The sandbox writes at most ${MAX_ROWS} rows per copy; this request asks for ${src.count} (lower sandboxUsers, sandboxItemsPerDay or the window)`);
+  // A sample writes the first `top` rows in the dataset's order; the count is of all.
+  const limit = req.top === null ? src.count : Math.min(req.top, src.count);
+  if (limit > MAX_ROWS) {
+    throw configError(target, 'UserErrorSandboxLimit', `The sandbox writes at most ${MAX_ROWS} rows per copy; this request asks for ${limit} (lower sandboxUsers, sandboxItemsPerDay or the window)`);
   }
   const client = blob();
   const prefix = c.sink.folder ? `${c.sink.folder}/` : '';
@@ -527,13 +559,14 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
   let files = 0;
   try {
     await client.createContainer(c.sink.container);
-    for (let j = 0; j < nJobs && src.units.length; j++) {
+    for (let j = 0; j < nJobs && src.units.length && written < limit; j++) {
       const from = Math.floor((j * src.units.length) / nJobs);
       const to = Math.floor(((j + 1) * src.units.length) / nJobs);
       const name = `${prefix}${guidFrom(sha(`${hex}:file:${j}`))}.json`;
       const w = new BlockWriter(client, c.sink.container, name, job);
-      for (let u = from; u < to; u++) {
+      for (let u = from; u < to && written < limit; u++) {
         for (const line of src.lines(src.units[u])) {
+          if (written === limit) break;
           if (w.push(line)) await w.flushBlock();
           written++;
         }
@@ -546,7 +579,9 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
     const meta = {
       CopyActivityId: activityRunId, JobSubmissionTime: submitted, JobCompletionTime: completed,
       RequestStartDate: req.window ? isoMs(req.window.start) : '', RequestEndDate: req.window ? isoMs(req.window.end) : '',
-      ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: written, DataFactoryName: state.config.factory,
+      ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: written, TotalRowCount: src.count,
+      ...(req.ds.snapshot ? { ExtractionMode: req.window && dayOf(req.window.start) !== dayOf(req.window.end) ? 'Delta' : 'Full' } : {}),
+      DataFactoryName: state.config.factory,
       TenantId: tenantId, Errors: '', TableName: c.tableName, ApplicationId: c.appId, OfficeGeo: 'NAM',
       ExtractionResultId: guidFrom(sha(`${hex}:${activityRunId}`)),
     };
