@@ -43,7 +43,8 @@
 
 /* ---- the server ---- */
 
-enum fault { F_NONE, F_CUT_ONCE, F_CUT_ALWAYS, F_STALL };
+/* F_HOLD: no reply at all until the test releases it, then the whole reply. */
+enum fault { F_NONE, F_CUT_ONCE, F_CUT_ALWAYS, F_STALL, F_HOLD };
 
 static struct {
 	int fd;
@@ -154,9 +155,19 @@ static void *srv_conn(void *arg)
 	srv.gets[chunk]++;
 	if (f == F_CUT_ALWAYS || (f == F_CUT_ONCE && srv.cuts++ == 0))
 		cut = 1;
-	if (f == F_STALL)
-		stall = 1, srv.stalled++;
+	if (f == F_STALL || f == F_HOLD)
+		stall = f == F_STALL, srv.stalled++;
 	pthread_mutex_unlock(&srv.lock);
+	while (f == F_HOLD) {
+		int held;
+
+		pthread_mutex_lock(&srv.lock);
+		held = !srv.release;
+		pthread_mutex_unlock(&srv.lock);
+		if (!held)
+			break;
+		usleep(10000);
+	}
 	etag_of(version, etag, sizeof(etag));
 	if (ifm[0] && strcmp(ifm, etag) != 0) {
 		snprintf(head, sizeof(head),
@@ -189,7 +200,7 @@ static void *srv_conn(void *arg)
 			usleep(10000);
 	}
 unstall:
-	if (f == F_STALL) {
+	if (f == F_STALL || f == F_HOLD) {
 		pthread_mutex_lock(&srv.lock);
 		srv.stalled--;
 		pthread_mutex_unlock(&srv.lock);
@@ -309,6 +320,9 @@ struct reader {
 	int rc, ok;
 };
 
+/* Readers that have passed the barrier and are about to ask (test_single_flight). */
+static int readers_in;
+
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
@@ -318,6 +332,7 @@ static void *reader_main(void *arg)
 	size_t n = 0;
 
 	pthread_barrier_wait(r->go);
+	__atomic_add_fetch(&readers_in, 1, __ATOMIC_RELAXED);
 	r->rc = chunks_get(r->c, r->v, r->idx, CHUNKS_FETCH, NULL, &ch, &e);
 	if (ch) {
 		p = chunk_bytes(ch, &n);
@@ -344,6 +359,20 @@ static void run_readers(struct chunks *c, const struct blob_version *v, uint64_t
 	pthread_barrier_destroy(&go);
 }
 
+struct crowd {
+	struct chunks *c;
+	const struct blob_version *v;
+	struct reader *rd;
+};
+
+static void *crowd_main(void *arg)
+{
+	struct crowd *w = arg;
+
+	run_readers(w->c, w->v, 3, 16, w->rd);
+	return NULL;
+}
+
 static void test_single_flight(void)
 {
 	struct chunks_counters ctr = {0}, got;
@@ -360,7 +389,26 @@ static void test_single_flight(void)
 	TAP_OK(c != NULL, "engine with a cache, no read-ahead");
 	if (!c)
 		goto out;
-	run_readers(c, &v, 3, 16, rd);
+	/* The one GET is held at the server until all 16 readers have asked (and a
+	 * settling pause has let them reach the engine), so they are truly
+	 * concurrent however the machine schedules them. */
+	srv_set(1, F_HOLD, 3);
+	__atomic_store_n(&readers_in, 0, __ATOMIC_RELAXED);
+	{
+		struct crowd w = {c, &v, rd};
+		pthread_t th;
+		long long until = clock_ms() + DEADLINE_MS;
+
+		pthread_create(&th, NULL, crowd_main, &w);
+		while ((srv_stalled() < 1 || __atomic_load_n(&readers_in, __ATOMIC_RELAXED) < 16) &&
+		       clock_ms() < until)
+			usleep(10000);
+		usleep(300000);
+		pthread_mutex_lock(&srv.lock);
+		srv.release = 1;
+		pthread_mutex_unlock(&srv.lock);
+		pthread_join(th, NULL);
+	}
 	for (i = 0; i < 16; i++)
 		all &= rd[i].rc == CHUNK_HELD && rd[i].ok;
 	TAP_OK(all, "16 concurrent readers of chunk 3 all get its bytes");
