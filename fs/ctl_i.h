@@ -1,6 +1,12 @@
 /*
  * ctl_i.h - helpers of ctl.c that cmd.c shares: the memo-backed documents
  * of the control plane and lookups in them. Private to fs/.
+ *
+ * Threads: any FUSE worker, several at once. ctl_get blocks for the fetch
+ * (one per key at a time, the others wait for it: fs/memo.h) and hands out
+ * a reference; the lookups below return pointers into a document and are
+ * valid only while the caller holds that document's reference. The text
+ * helpers fill a `struct content` the caller owns.
  */
 #ifndef MGDCFS_FS_CTL_I_H
 #define MGDCFS_FS_CTL_I_H

@@ -3,6 +3,9 @@
  *
  * Every helper that refuses input writes the one error line through
  * spec_fail() and returns -EINVAL, so callers just propagate `res`.
+ * All are pure functions of their arguments (no globals, no network), so any
+ * thread may call them; what they return points into the caller's JSON or
+ * buffers and is owned by the caller.
  */
 #ifndef MGDCFS_FS_SPEC_I_H
 #define MGDCFS_FS_SPEC_I_H
