@@ -118,9 +118,9 @@ is "$($W "$D/pipelines/costsites.json" "$(spec costsites "$SITES")")" 0 "the ful
 R1=$(latest costsites)
 is "$(wait_status "$D/pipelines/costsites/runs/$R1")" Succeeded "  its first run succeeds"
 check "no estimate.json before an estimate" test ! -e "$D/pipelines/costsites/estimate.json"
-is "$(ls "$D/pipelines/costsites" | tr '\n' ' ')" "estimate pipeline.json runs spec.json trigger " "pipelines/costsites/ lists estimate"
+is "$(ls "$D/pipelines/costsites" | tr '\n' ' ')" "estimate pipeline.json runs schedule spec.json trigger " "pipelines/costsites/ lists estimate"
 is "$($W "$D/pipelines/costsites/estimate" $'\n')" 0 "echo > estimate starts the sampled run"
-is "$(ls "$D/pipelines/costsites" | tr '\n' ' ')" "estimate estimate.json pipeline.json runs spec.json trigger " "  estimate.json appears"
+is "$(ls "$D/pipelines/costsites" | tr '\n' ' ')" "estimate estimate.json pipeline.json runs schedule spec.json trigger " "  estimate.json appears"
 TW=$(adf GET "$(ADF_BASE)/pipelines/mgdcfs_costsites_estimate?$API")
 check "REST: the twin mgdcfs_costsites_estimate samples top 1, marked estimateOf=costsites, as no app" \
 	jq -e '(.properties.activities[0].typeProperties.source.AdditionalDataSetProperties == {"top": 1})
