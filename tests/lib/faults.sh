@@ -14,6 +14,25 @@ read_errno() { /usr/bin/python3 "$T_ROOT/tests/lib/fsop.py" read "$1" | cut -d' 
 
 # rule_hits TEXT: hits of the rules whose route contains TEXT.
 rule_hits() { faults_get | jq --arg t "$1" '[.rules[] | select(.route | contains($t)) | .hits] | add // 0'; }
+# wait_hit TEXT: wait (at most 20 s) until a rule whose route contains TEXT was hit.
+wait_hit() {
+	local deadline=$((SECONDS + 20))
+	while [ "$(rule_hits "$1")" -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+}
+# kill9_mid NAME TEXT WHAT CMD...: run CMD (a command written through mount NAME) in the
+# background, kill -9 the daemon once a rule matching TEXT (held by latency) was hit, and
+# check that the command reached WHAT and that fusermount3 -u cleared the mount.
+kill9_mid() {
+	local name=$1 text=$2 what=$3 wp
+	shift 3
+	("$@" >/dev/null 2>&1) &
+	wp=$!
+	wait_hit "$text"
+	check "the commit reached $what before the kill" test "$(rule_hits "$text")" -ge 1
+	kill9_fs "$name"
+	wait $wp 2>/dev/null
+	check "after kill -9, fusermount3 -u cleared the mount" bash -c "! mountpoint -q '$T_DIR/$name'"
+}
 
 DEADLINE_MS=$(jq -r '.profiles.developer.timeouts.deadline_ms // 30000' "$MGDC_CONFIG")
 MGDC_CONFIG_ORIG=$MGDC_CONFIG # cfg (tests/lib/mount.sh) starts from this one

@@ -6,6 +6,7 @@
 # expired by the sandbox before commands and during a long read with Entra
 # storage auth (no visible error); kill -9 during a spec commit (the mount
 # clears, a remount works, the factory holds all of the plan or none of it).
+# The schedule's trigger endpoints have their own: 50-faults-schedule.sh.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
 . "$T_ROOT/tests/lib/faults.sh"
@@ -102,8 +103,7 @@ pipe() {
 fault_add '{"route":"^PUT /arm/.*/linkedservices/","latencyMs":1500,"count":1}'
 ($W "$M/pipelines/fltp1.json" "$(pipe p1)" >"$T_DIR/p1.rc") &
 wp=$!
-deadline=$((SECONDS + 20))
-while [ "$(rule_hits /linkedservices/)" -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+wait_hit /linkedservices/
 fault_post /expire-tokens
 wait $wp
 is "$(cat "$T_DIR/p1.rc")" 0 "tokens expired in the middle of a pipeline commit: it commits, no error"
@@ -115,14 +115,7 @@ check "no error or warning logged by the refreshes" bash -c "! tail -n +$((L0 + 
 # daemon dies while it waits. Every resource the plan names is then checked
 # by REST: all of them or none.
 fault_add '{"route":"^PUT /arm/.*/datasets/","latencyMs":3000}'
-($W "$M/pipelines/fltp2.json" "$(pipe p2)" >/dev/null 2>&1) &
-wp=$!
-deadline=$((SECONDS + 20))
-while [ "$(rule_hits /datasets/)" -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-check "the commit reached ARM's dataset PUT before the kill" test "$(rule_hits /datasets/)" -ge 1
-kill9_fs m
-wait $wp 2>/dev/null
-check "after kill -9, fusermount3 -u cleared the mount" bash -c "! mountpoint -q '$T_DIR/m'"
+kill9_mid m /datasets/ "ARM's dataset PUT" "$W" "$M/pipelines/fltp2.json" "$(pipe p2)"
 sleep 3.5 # let the emulator finish the PUTs it already received
 fault_reset
 held_dead=$(plan_held fltp2 2>/dev/null)
