@@ -152,6 +152,10 @@ t_cleanup() {
 trap t_cleanup EXIT
 
 t_done() {
+	local name
+	# Mounts still up are unmounted before the plan line, so a daemon that does
+	# not exit is a numbered failure with its diagnostics, not a silent status.
+	for name in "${!T_PIDS[@]}"; do unmount_fs "$name"; done
 	echo "1..$T_N"
 	t_cleanup
 	trap - EXIT
