@@ -327,7 +327,7 @@ static void test_adf(struct testsrv *s)
 	TAP_EQ_STR(jstr(cJSON_GetObjectItem(doc, "body"), "lastUpdatedAfter"),
 	           "2026-01-01T00:00:00Z", "filter body sent");
 	cJSON_Delete(items);
-	rc = adf_query_activity_runs(f, "r1", NULL, NULL, &items, &e);
+	rc = adf_query_activity_runs(f, NULL, "r1", NULL, NULL, &items, &e);
 	snprintf(want, sizeof(want), "%s/pipelineruns/r1/queryActivityruns", prefix);
 	TAP_OK(rc == 0 && !strcmp(jstr(cJSON_GetArrayItem(items, 0), "path"), want),
 	       "queryActivityruns path");
@@ -692,7 +692,7 @@ static void live_adf(struct live *L)
 	TAP_EQ_STR(
 	    live_wait_run(f, ids[1], "Succeeded|Failed|Cancelled|", 30000, status, sizeof(status)),
 	    "Succeeded", "live: the second run succeeds");
-	rc = adf_query_activity_runs(f, ids[1], NULL, NULL, &acts, &e);
+	rc = adf_query_activity_runs(f, NULL, ids[1], NULL, NULL, &acts, &e);
 	TAP_OK(rc == 0 && cJSON_GetArraySize(acts) == 1 &&
 	           !strcmp(jstr(cJSON_GetArrayItem(acts, 0), "activityName"), "W"),
 	       "live: queryActivityruns has the Wait activity (%s)", e.msg);

@@ -271,7 +271,8 @@ static void test_runs(struct testsrv *s)
 	close_example(f, ex);
 
 	f = open_example(s, "ActivityRuns_QueryByPipelineRun.json", &ex);
-	rc = adf_query_activity_runs(f, str(at(ex, "parameters"), "runId"), NULL, NULL, &items, &e);
+	rc = adf_query_activity_runs(f, NULL, str(at(ex, "parameters"), "runId"), NULL, NULL,
+	                             &items, &e);
 	TAP_EQ_INT(rc, 0, "ActivityRuns_QueryByPipelineRun: adf_query_activity_runs (%s)",
 	           rc ? e.msg : "");
 	TAP_EQ_INT(cJSON_GetArraySize(items), 2, "ActivityRuns_QueryByPipelineRun: two activities");
