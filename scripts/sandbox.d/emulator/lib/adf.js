@@ -528,4 +528,7 @@ route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
 
 module.exports = {
   armPrelude, armBody, listPage, adfTime, timeKey, factoryOf, checkName, startPipelineRun, publicResource, FBASE, TERMINAL,
+  // Shared with lib/synapse.js, which serves the same resources and runs.
+  KINDS, unmask, keepStringAnnotations, checkReferences, queryRuns, tooDeep, newEtag, RUN_OPERANDS, ACT_OPERANDS, MAX_DEPTH,
+  PAGE_DEFAULT, forgetOldRuns,
 };
