@@ -176,18 +176,7 @@ for (const kind of Object.keys(KINDS)) {
     const w = workspaceOf(ctx);
     const name = decodeURIComponent(ctx.match[2]);
     adf.checkName(kind, name);
-    const b = body(ctx, kind, name);
-    if (!isObj(b.properties)) throw bad("The property 'properties' is required and must be an object.");
-    if (kind !== 'pipelines' && (typeof b.properties.type !== 'string' || !b.properties.type)) throw bad("The property 'properties.type' is required.");
-    const old = w[kind][name.toLowerCase()];
-    const ifMatch = ctx.req.headers['if-match'];
-    if (ifMatch !== undefined && ifMatch.trim() !== '*' && (!old || ifMatch.trim() !== old.etag)) {
-      throw armError(412, 'PreconditionFailed', `The specified ETag does not match the current ETag of ${kind.slice(0, -1)} '${name}'.`);
-    }
-    if (ifMatch !== undefined && ifMatch.trim() === '*' && !old) throw armError(412, 'PreconditionFailed', `The ${kind.slice(0, -1)} '${name}' does not exist.`);
-    const props = adf.unmask(b.properties, old && old.properties);
-    adf.keepStringAnnotations(props);
-    adf.checkReferences(w, kind, props);
+    const props = adf.writeChecks(ctx, w, kind, name, body(ctx, kind, name));
     accepted(ctx, w, kind, name, 'Creating', () => {
       const res = { id: `${w.id}/${kind}/${name}`, name, type: KINDS[kind], properties: props, etag: adf.newEtag() };
       w[kind][name.toLowerCase()] = res;
@@ -200,12 +189,7 @@ for (const kind of Object.keys(KINDS)) {
     const name = decodeURIComponent(ctx.match[2]);
     const res = w[kind][name.toLowerCase()];
     if (!res) throw notFound(kind, name);
-    const inm = ctx.req.headers['if-none-match'];
-    if (inm !== undefined && (inm.trim() === '*' || inm.split(',').map((s) => s.trim()).includes(res.etag))) {
-      send(ctx.res, 304, null, { etag: res.etag });
-      return;
-    }
-    send(ctx.res, 200, adf.publicResource(res), { etag: res.etag });
+    adf.sendResource(ctx, res);
   });
 
   route('DELETE', one, (ctx) => {
