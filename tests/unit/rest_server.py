@@ -29,7 +29,10 @@ base URL, so every client call lands in a chosen scenario:
             /lro-op/ok answers InProgress twice, then Succeeded; /lro-op/fail
             Failed with an error; /lro-op/slow InProgress for ever; lro/foreign
             points the operation at another origin; lro/syncfail answers 200
-            at once with provisioningState Failed and no operation header
+            at once with provisioningState Failed and no operation header;
+            lro/locforeign and lro/locslow answer 202 with only a Location
+            (Synapse's way), to another origin or to /lro-loc, which answers
+            202 InProgress for ever
   real      /real/subscriptions/{sub}/resourceGroups/{rg}/providers/
             Microsoft.DataFactory/factories/{factory}/...: the ADF routes of
             the public example payloads in fixtures/real/adf/ (test_contract),
@@ -265,6 +268,10 @@ class Handler(BaseHTTPRequestHandler):
             what = segs[2] if len(segs) > 2 else "ok"
             if what == "syncfail":
                 return self.reply(200, {"name": what, "properties": {"provisioningState": "Failed"}})
+            if what in ("locforeign", "locslow"):
+                op = ("http://localhost:%d/lro-loc" % PORT if what == "locforeign"
+                      else self.base() + "/lro-loc")
+                return self.reply(202, {"name": what}, headers={"Location": op, "Retry-After": "1"})
             op = ("http://localhost:%d/lro-op/%s" % (PORT, what) if what == "foreign"
                   else self.base() + "/lro-op/" + what)
             return self.reply(201, {"name": what, "properties": {"provisioningState": "Accepted"}},
@@ -279,6 +286,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"status": "Failed", "error": {"code": "ProvisioningFailed",
                                                                       "message": "scripted\nfailure"}})
             return self.reply(200, {"status": "Succeeded" if n >= 3 else "InProgress"})
+        if first == "lro-loc":
+            return self.reply(202, {"status": "InProgress"})
         if first == "novalue":
             return self.reply(200, {"items": []})
         if first == "drop":
