@@ -26,6 +26,7 @@ mount_fs admin admin-synapse || t_done
 A=$MNT
 mount_fs dev developer-synapse || t_done
 D=$MNT
+is "$(jq -r '.pipelines.host + " " + .pipelines.endpoint' "$D/.mgdcfs/config.json")" "synapse $MGDC_SYNAPSE_URL" ".mgdcfs/config.json shows the host and its endpoint"
 
 # 1. Register and approve, as on ADF (the registration contract does not change with the host).
 is "$($W "$A/tenant/data-connect" enabled)" 0 "admin: Data Connect on"
