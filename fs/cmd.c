@@ -505,12 +505,15 @@ static int rollback(struct mgdcfs *fs, const char *path, struct pipeline_plan *p
  */
 #define JOURNAL_MAX (16u << 10)
 
-/* The factory a journal belongs to. */
+/* The factory (or Synapse workspace) a journal belongs to. */
 static void journal_factory(const struct mgdcfs *fs, char *out, size_t n)
 {
-	snprintf(out, n, "%s/%s/%s", fs->cfg.subscription_id ? fs->cfg.subscription_id : "",
-	         fs->cfg.resource_group ? fs->cfg.resource_group : "",
-	         fs->cfg.factory ? fs->cfg.factory : "");
+	if (fs->cfg.host == HOST_SYNAPSE) /* a workspace is named by its endpoint */
+		snprintf(out, n, "synapse/%s", fs->cfg.pipelines_url ? fs->cfg.pipelines_url : "");
+	else
+		snprintf(out, n, "%s/%s/%s", fs->cfg.subscription_id ? fs->cfg.subscription_id : "",
+		         fs->cfg.resource_group ? fs->cfg.resource_group : "",
+		         fs->cfg.factory ? fs->cfg.factory : "");
 }
 
 /* <dir>/<hash of the factory>-<pipeline>.json; pipeline names are [A-Za-z0-9_-]. */
@@ -803,8 +806,9 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 
 	if (!fs->adf)
 		return refuse(path, -ENOTSUP,
-		              "this profile names no data factory (subscription_id, "
-		              "resource_group, factory)");
+		              "this profile names no pipeline host (a data factory: "
+		              "subscription_id, resource_group, factory; or \"pipelines\": "
+		              "{\"host\": \"synapse\", \"workspace\": ...})");
 	spec_profile_of(fs, &p);
 	/* The app the spec names decides what may be validated and how runs sign in. */
 	rc = app_of_spec(fs, path, buf, len, &app_name, &app_id, &reg);

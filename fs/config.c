@@ -10,6 +10,7 @@
  */
 #include "fs/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -167,6 +168,7 @@ static const char *const profile_keys[] = {"tenant_id",
                                            "federated_token_file",
                                            "managed_identity",
                                            "azure_cli",
+                                           "pipelines",
                                            NULL};
 static const char *const mi_keys[] = {"client_id", "object_id", "resource_id", NULL};
 static const char *const azcli_keys[] = {"timeout_s", NULL};
@@ -177,6 +179,9 @@ static const char *const cache_keys[] = {"dir", "budget_mb", "chunk_kb", "readah
 static const char *const ttl_keys[] = {"metadata_s", "status_s", "listing_s", NULL};
 static const char *const timeout_keys[] = {"connect_ms",  "io_s",        "retries",
                                            "deadline_ms", "dns_cache_s", NULL};
+static const char *const pipelines_keys[] = {"host",           "factory",     "subscription_id",
+                                             "resource_group", "workspace",   "endpoint",
+                                             "lakehouse",      "onelake_url", NULL};
 static const char *const top_keys[] = {"default_profile", "profiles", NULL};
 static const char *const app_keys[] = {"client_secret_file", "key_vault_secret", NULL};
 
@@ -283,7 +288,7 @@ static int check_url(const char *name, const char *url, char *err, size_t errlen
 		return 0;
 	if (http_url_check(url) < 0)
 		return fail(err, errlen, -EINVAL,
-		            "endpoints.%s: '%s' is not allowed: use https://, or http:// only to "
+		            "%s: '%s' is not allowed: use https://, or http:// only to "
 		            "127.0.0.0/8, ::1 or localhost",
 		            name, url);
 	return 0;
@@ -711,6 +716,141 @@ const struct config_app *config_app_find(const struct config *c, const char *nam
 	return NULL;
 }
 
+const char *config_host_name(enum config_host h)
+{
+	return h == HOST_SYNAPSE ? "synapse" : h == HOST_FABRIC ? "fabric" : "adf";
+}
+
+/* A name that is one DNS label: Synapse's workspace is the first label of its endpoint. */
+static int config_dns_label(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+/* 8-4-4-4-12 hexadecimal digits: how Fabric names a workspace. */
+static int config_guid(const char *s)
+{
+	static const int dash[] = {8, 13, 18, 23};
+	size_t i, d = 0;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (d < 4 && (size_t)dash[d] == i) {
+			if (s[i] != '-')
+				return 0;
+			d++;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A key of `keys` that is set in `o`, or NULL: for "only for host X" errors. */
+static const char *config_present(const cJSON *o, const char *const *keys)
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(o, keys[i]))
+			return keys[i];
+	return NULL;
+}
+
+/*
+ * The profile's "pipelines" object: the host and what it needs. ADF's
+ * factory keys may be given here or at the profile's top level (not both).
+ */
+static int parse_pipelines(struct config *c, const cJSON *prof, const char *where, char *err,
+                           size_t errlen)
+{
+	static const char *const adf_only[] = {"factory", "subscription_id", "resource_group",
+	                                       NULL};
+	static const char *const fabric_only[] = {"lakehouse", "onelake_url", NULL};
+	static const char *const not_adf[] = {"workspace", "endpoint", "lakehouse", "onelake_url",
+	                                      NULL};
+	const cJSON *o;
+	const char *bad;
+	char sub[128], *host = NULL;
+	int rc;
+
+	if ((rc = get_obj(prof, "pipelines", where, pipelines_keys, &o, err, errlen)) || !o)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s.pipelines", where);
+	if ((rc = get_str(o, "host", sub, &host, err, errlen)))
+		return rc;
+	if (!host || strcmp(host, "adf") == 0)
+		c->host = HOST_ADF;
+	else if (strcmp(host, "synapse") == 0)
+		c->host = HOST_SYNAPSE;
+	else if (strcmp(host, "fabric") == 0)
+		c->host = HOST_FABRIC;
+	else
+		rc = fail(err, errlen, -EINVAL,
+		          "%s.host: '%s' is not a pipeline host; use \"adf\" (Azure Data Factory), "
+		          "\"synapse\" (an Azure Synapse workspace) or \"fabric\" (a Microsoft "
+		          "Fabric workspace)",
+		          sub, host);
+	free(host);
+	if (rc)
+		return rc;
+	bad = c->host == HOST_ADF ? config_present(o, not_adf)
+	      : c->host == HOST_SYNAPSE
+	          ? (config_present(o, adf_only) ? config_present(o, adf_only)
+	                                         : config_present(o, fabric_only))
+	          : config_present(o, adf_only);
+	if (bad)
+		return fail(err, errlen, -EINVAL, "%s.%s: not a key of host \"%s\"; it needs %s",
+		            sub, bad, config_host_name(c->host),
+		            c->host == HOST_ADF ? "factory, subscription_id and resource_group"
+		            : c->host == HOST_SYNAPSE
+		                ? "workspace (the workspace's name) and optionally endpoint"
+		                : "workspace (the workspace's id), optionally lakehouse, endpoint "
+		                  "and onelake_url");
+	for (size_t i = 0; c->host == HOST_ADF && adf_only[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(prof, adf_only[i]) &&
+		    cJSON_GetObjectItemCaseSensitive(o, adf_only[i]))
+			return fail(err, errlen, -EINVAL,
+			            "%s.%s: also given at the profile's top level; keep one", sub,
+			            adf_only[i]);
+	if ((rc = get_str(o, "subscription_id", sub, &c->subscription_id, err, errlen)) ||
+	    (rc = get_str(o, "resource_group", sub, &c->resource_group, err, errlen)) ||
+	    (rc = get_str(o, "factory", sub, &c->factory, err, errlen)) ||
+	    (rc = get_str(o, "workspace", sub, &c->workspace, err, errlen)) ||
+	    (rc = get_str(o, "endpoint", sub, &c->pipelines_url, err, errlen)) ||
+	    (rc = get_str(o, "lakehouse", sub, &c->lakehouse, err, errlen)) ||
+	    (rc = get_str(o, "onelake_url", sub, &c->onelake_url, err, errlen)))
+		return rc;
+	if (c->host != HOST_ADF && !c->workspace)
+		return fail(err, errlen, -EINVAL, "%s: host \"%s\" needs \"workspace\": %s", sub,
+		            config_host_name(c->host),
+		            c->host == HOST_SYNAPSE
+		                ? "the Synapse workspace's name (the first label of "
+		                  "https://<workspace>.dev.azuresynapse.net)"
+		                : "the Fabric workspace's id, a GUID");
+	if (c->host == HOST_SYNAPSE && !config_dns_label(c->workspace))
+		return fail(
+		    err, errlen, -EINVAL,
+		    "%s.workspace: '%s' is not a Synapse workspace name; it is the first label "
+		    "of https://<workspace>.dev.azuresynapse.net: letters, digits and '-', at "
+		    "most 63, not starting or ending with '-'",
+		    sub, c->workspace);
+	if (c->host == HOST_FABRIC && !config_guid(c->workspace))
+		return fail(err, errlen, -EINVAL,
+		            "%s.workspace: '%s' is not a Fabric workspace id; give the workspace's "
+		            "GUID (8-4-4-4-12 hexadecimal digits, as in the workspace's URL)",
+		            sub, c->workspace);
+	if (c->host == HOST_FABRIC && c->lakehouse && !config_guid(c->lakehouse))
+		return fail(
+		    err, errlen, -EINVAL,
+		    "%s.lakehouse: '%s' is not a Lakehouse id; give the Lakehouse item's GUID", sub,
+		    c->lakehouse);
+	return 0;
+}
+
 static int parse_profile(struct config *c, const cJSON *prof, const char *dir, char *err,
                          size_t errlen)
 {
@@ -749,6 +889,7 @@ static int parse_profile(struct config *c, const cJSON *prof, const char *dir, c
 	if (secret_file && (rc = config_read_secret(secret_file, &c->client_secret, err, errlen)))
 		goto out;
 	if ((rc = parse_storage(c, prof, where, dir, err, errlen)) ||
+	    (rc = parse_pipelines(c, prof, where, err, errlen)) ||
 	    (rc = parse_apps(c, prof, where, dir, err, errlen)) ||
 	    (rc = parse_credential(c, prof, where, dir, err, errlen)))
 		goto out;
@@ -882,6 +1023,17 @@ static int fill_from_env(struct config *c, char *err, size_t errlen)
 	    (rc = dup_default(&c->arm_url, "https://management.azure.com")) ||
 	    (rc = dup_default(&c->registration_scope, "api://mgdc-registration/.default")))
 		return rc;
+	if (c->host == HOST_SYNAPSE && !c->pipelines_url) {
+		if (asprintf(&c->pipelines_url, "https://%s.dev.azuresynapse.net", c->workspace) <
+		    0) {
+			c->pipelines_url = NULL;
+			return -ENOMEM;
+		}
+	}
+	if (c->host == HOST_FABRIC &&
+	    ((rc = dup_default(&c->pipelines_url, "https://api.fabric.microsoft.com/v1")) ||
+	     (rc = dup_default(&c->onelake_url, "https://onelake.blob.fabric.microsoft.com"))))
+		return rc;
 	if (!c->blob_url && c->storage_account) {
 		if (asprintf(&blob, "https://%s.blob.core.windows.net", c->storage_account) < 0)
 			return -ENOMEM;
@@ -894,11 +1046,13 @@ static int fill_from_env(struct config *c, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL,
 		            "profile '%s': no tenant: set \"tenant_id\" or AZURE_TENANT_ID",
 		            c->profile);
-	if ((rc = check_url("login", c->login_url, err, errlen)) ||
-	    (rc = check_url("graph", c->graph_url, err, errlen)) ||
-	    (rc = check_url("arm", c->arm_url, err, errlen)) ||
-	    (rc = check_url("registration", c->registration_url, err, errlen)) ||
-	    (rc = check_url("blob", c->blob_url, err, errlen)))
+	if ((rc = check_url("endpoints.login", c->login_url, err, errlen)) ||
+	    (rc = check_url("endpoints.graph", c->graph_url, err, errlen)) ||
+	    (rc = check_url("endpoints.arm", c->arm_url, err, errlen)) ||
+	    (rc = check_url("endpoints.registration", c->registration_url, err, errlen)) ||
+	    (rc = check_url("endpoints.blob", c->blob_url, err, errlen)) ||
+	    (rc = check_url("pipelines.endpoint", c->pipelines_url, err, errlen)) ||
+	    (rc = check_url("pipelines.onelake_url", c->onelake_url, err, errlen)))
 		return rc;
 	return 0;
 }
@@ -1051,6 +1205,10 @@ void config_release(struct config *c)
 	free(c->subscription_id);
 	free(c->resource_group);
 	free(c->factory);
+	free(c->workspace);
+	free(c->lakehouse);
+	free(c->pipelines_url);
+	free(c->onelake_url);
 	free(c->keyvault);
 	free(c->storage_account);
 	for (i = 0; c->containers && c->containers[i]; i++)
@@ -1103,6 +1261,16 @@ char *config_to_json(const struct config *c)
 	add_str(o, "subscription_id", c->subscription_id);
 	add_str(o, "resource_group", c->resource_group);
 	add_str(o, "factory", c->factory);
+	x = cJSON_AddObjectToObject(o, "pipelines");
+	cJSON_AddStringToObject(x, "host", config_host_name(c->host));
+	if (c->host != HOST_ADF) {
+		add_str(x, "workspace", c->workspace);
+		add_str(x, "endpoint", c->pipelines_url);
+	}
+	if (c->host == HOST_FABRIC) {
+		add_str(x, "lakehouse", c->lakehouse);
+		add_str(x, "onelake_url", c->onelake_url);
+	}
 	add_str(o, "key_vault", c->keyvault);
 	x = cJSON_AddObjectToObject(o, "apps");
 	for (i = 0; i < c->n_apps; i++) {

@@ -43,6 +43,9 @@ enum config_cred {
 	CRED_DEFAULT,
 };
 
+/* Where pipelines run (mgdcfs(1), CONFIGURATION: "pipelines"). */
+enum config_host { HOST_ADF = 0, HOST_SYNAPSE = 1, HOST_FABRIC = 2 };
+
 struct config {
 	char *path;    /* config file used, or NULL when built from the environment */
 	char *profile; /* profile name */
@@ -55,7 +58,12 @@ struct config {
 	char *subscription_id;
 	char *resource_group;
 	char *factory;
-	char *keyvault;          /* Key Vault linked service for the app's secret, or NULL */
+	enum config_host host; /* pipelines.host; HOST_ADF when absent */
+	char *workspace;       /* Synapse workspace name, or Fabric workspace id (GUID) */
+	char *lakehouse;       /* Fabric: the Lakehouse output lands in, or NULL */
+	char *pipelines_url;   /* Synapse development endpoint, or Fabric REST base; NULL for ADF */
+	char *onelake_url;     /* Fabric: OneLake's Blob-compatible endpoint, or NULL */
+	char *keyvault;        /* Key Vault linked service for the app's secret, or NULL */
 	struct config_app *apps; /* n_apps entries, or NULL */
 	size_t n_apps;
 	char *storage_account;
@@ -110,6 +118,9 @@ void config_release(struct config *c);
  * newline, caps the size at 16 KiB. *out is malloc'd; wipe and free it.
  */
 int config_read_secret(const char *file, char **out, char *err, size_t errlen);
+
+/* config_host_name - "adf", "synapse" or "fabric", as the profile spells the host. */
+const char *config_host_name(enum config_host h);
 
 /* config_cred_name - "client secret", "managed identity", ... for messages. */
 const char *config_cred_name(enum config_cred c);

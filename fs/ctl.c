@@ -140,14 +140,14 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 	} else if (strncmp(key, "jobmeta/", 8) == 0) {
 		rc = estimate_fetch_meta(fs, key + 8, out, &e);
 	} else if (strncmp(key, "acts/", 5) == 0) {
-		rc = fs->adf ? adf_query_activity_runs(fs->adf, key + 5, NULL, NULL, out, &e)
+		rc = fs->adf ? adf_query_activity_runs(fs->adf, NULL, key + 5, NULL, NULL, out, &e)
 		             : -ENOTSUP;
 	}
 	if (rc == -ENOTSUP)
 		snprintf(err, errlen,
 		         "not configured in profile '%s' (the registration contract needs "
 		         "endpoints.registration; pipelines need subscription_id, resource_group "
-		         "and factory)",
+		         "and factory, or a Synapse \"pipelines\" host)",
 		         fs->cfg.profile);
 	else if (rc && e.code[0] && strncmp(e.msg, e.code, strlen(e.code)) == 0)
 		snprintf(err, errlen, "%s", e.msg); /* Entra's text starts with its AADSTS code */

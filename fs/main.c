@@ -285,7 +285,22 @@ static int setup(struct mgdcfs *fs)
 			return rc;
 		}
 	}
-	if (fs->cfg.subscription_id && fs->cfg.resource_group && fs->cfg.factory) {
+	if (fs->cfg.host == HOST_FABRIC) {
+		/* Parsed and checked by config.c; the Fabric client is not wired yet. */
+		fprintf(stderr,
+		        "mgdcfs: profile '%s': pipelines.host \"fabric\" is not yet supported by "
+		        "this version; use \"adf\" or \"synapse\" (mgdcfs(1), CONFIGURATION)\n",
+		        fs->cfg.profile);
+		return -ENOTSUP;
+	}
+	if (fs->cfg.host == HOST_SYNAPSE) {
+		rc = adf_new_synapse(&fs->adf, fs->auth, fs->cfg.pipelines_url);
+		if (rc) {
+			fprintf(stderr, "mgdcfs: Synapse workspace %s at %s: %s\n",
+			        fs->cfg.workspace, fs->cfg.pipelines_url, strerror(-rc));
+			return rc;
+		}
+	} else if (fs->cfg.subscription_id && fs->cfg.resource_group && fs->cfg.factory) {
 		rc = adf_new(&fs->adf, fs->auth, fs->cfg.arm_url, fs->cfg.subscription_id,
 		             fs->cfg.resource_group, fs->cfg.factory);
 		if (rc) {

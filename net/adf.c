@@ -19,6 +19,7 @@
 #include "net/rest.h"
 
 #define ADF_QUERY      "api-version=" ADF_API_VERSION
+#define SYNAPSE_QUERY  "api-version=" SYNAPSE_API_VERSION
 #define ADF_LOOKBACK_S (45LL * 86400) /* ADF keeps run history for 45 days */
 /*
  * The window's end is far ahead on purpose: the service's clock, not ours,
@@ -29,7 +30,10 @@
 
 struct adf {
 	/* first member: rest_ep_new() allocates the whole struct */
-	struct rest_ep ep; /* base = the factory's resource URL */
+	struct rest_ep ep;   /* base = the factory's resource URL, or the workspace's endpoint */
+	int synapse;         /* 1: a Synapse workspace (adf_new_synapse) */
+	const char *query;   /* "api-version=..." of the host */
+	const char *recurse; /* the same with "&isRecursive=true" */
 };
 
 static const char *const adf_kind_seg[] = {
@@ -51,7 +55,31 @@ int adf_new(struct adf **out, struct auth *a, const char *arm_url, const char *s
 	                                       "subscriptions", sub, "resourceGroups", rg,
 	                                       "providers", "Microsoft.DataFactory", "factories",
 	                                       factory, (char *)NULL);
+	if (*out) {
+		(*out)->query = ADF_QUERY;
+		(*out)->recurse = ADF_QUERY "&isRecursive=true";
+	}
 	return *out ? 0 : rc;
+}
+
+int adf_new_synapse(struct adf **out, struct auth *a, const char *endpoint)
+{
+	int rc = -EINVAL;
+
+	*out = endpoint ? (struct adf *)rest_ep_new(sizeof(struct adf), &rc, a, SYNAPSE_SCOPE,
+	                                            endpoint, (char *)NULL)
+	                : NULL;
+	if (*out) {
+		(*out)->synapse = 1;
+		(*out)->query = SYNAPSE_QUERY;
+		(*out)->recurse = SYNAPSE_QUERY "&isRecursive=true";
+	}
+	return *out ? 0 : rc;
+}
+
+int adf_is_synapse(const struct adf *f)
+{
+	return f->synapse;
 }
 
 void adf_free(struct adf *f)
@@ -75,7 +103,7 @@ static int adf_url(struct adf *f, const char *seg, const char *name, const char 
 	if (!seg || (name && !*name))
 		return rest_error(e, EINVAL, "InvalidName", "empty resource name");
 	*url =
-	    rest_url(f->ep.base, query ? query : ADF_QUERY, seg, name, name ? action : NULL, NULL);
+	    rest_url(f->ep.base, query ? query : f->query, seg, name, name ? action : NULL, NULL);
 	return *url ? 0 : rest_error(e, ENOMEM, "NoMemory", "cannot build the request URL");
 }
 
@@ -132,6 +160,32 @@ int adf_time_cmp(const char *a, const char *b)
 	return c ? c : strcmp(fa, fb);
 }
 
+/*
+ * A PUT or DELETE of an artifact. ADF answers at once; Synapse answers 202 and
+ * the write goes on (mgdc-hosts(7), AZURE SYNAPSE): rest_lro_wait follows its
+ * Location, and the operation's final body is the stored artifact.
+ */
+static int adf_write(struct adf *f, const char *method, const char *url, const cJSON *body,
+                     const char *if_match, cJSON **out, char **etag, struct net_error *e)
+{
+	struct rest_call c = {.method = method, .url = url, .body = body, .if_match = if_match};
+	struct rest_result r;
+	int res = rest_do(&f->ep, &c, &r, e);
+
+	if (res == 0 && f->synapse)
+		res = rest_lro_wait(&f->ep, url, &r, ADF_LRO_MS, e);
+	if (res == 0 && out) {
+		*out = r.json;
+		r.json = NULL;
+	}
+	if (res == 0 && etag) {
+		*etag = r.etag;
+		r.etag = NULL;
+	}
+	rest_result_release(&r);
+	return res;
+}
+
 int adf_get(struct adf *f, enum adf_kind kind, const char *name, cJSON **out, char **etag,
             struct net_error *e)
 {
@@ -162,7 +216,7 @@ int adf_put(struct adf *f, enum adf_kind kind, const char *name, const cJSON *re
 		return rest_error(e, EINVAL, "InvalidResource", "no resource body");
 	res = adf_url(f, adf_seg(kind), name ? name : "", NULL, NULL, &url, e);
 	if (res == 0)
-		res = rest_send(&f->ep, "PUT", url, resource, if_match, 0, out, etag, e);
+		res = adf_write(f, "PUT", url, resource, if_match, out, etag, e);
 	free(url);
 	return res;
 }
@@ -173,7 +227,7 @@ int adf_delete(struct adf *f, enum adf_kind kind, const char *name, struct net_e
 	int res = adf_url(f, adf_seg(kind), name ? name : "", NULL, NULL, &url, e);
 
 	if (res == 0)
-		res = rest_send(&f->ep, "DELETE", url, NULL, NULL, 0, NULL, NULL, e);
+		res = adf_write(f, "DELETE", url, NULL, NULL, NULL, NULL, e);
 	free(url);
 	return res;
 }
@@ -243,7 +297,7 @@ int adf_cancel_run(struct adf *f, const char *run_id, int recursive, struct net_
 {
 	char *url;
 	int res = adf_url(f, "pipelineruns", run_id ? run_id : "", "cancel",
-	                  recursive ? ADF_QUERY "&isRecursive=true" : NULL, &url, e);
+	                  recursive ? f->recurse : NULL, &url, e);
 
 	if (res == 0)
 		res = rest_send(&f->ep, "POST", url, NULL, NULL, 0, NULL, NULL, e);
@@ -339,7 +393,7 @@ int adf_query_runs(struct adf *f, const char *pipeline, const char *after, const
                    cJSON **runs, struct net_error *e)
 {
 	cJSON *filter = adf_run_filter(pipeline, after, before, (long long)time(NULL));
-	char *url = rest_url(f->ep.base, ADF_QUERY, "queryPipelineRuns", NULL);
+	char *url = rest_url(f->ep.base, f->query, "queryPipelineRuns", NULL);
 	int res;
 
 	*runs = NULL;
@@ -349,21 +403,39 @@ int adf_query_runs(struct adf *f, const char *pipeline, const char *after, const
 	return res;
 }
 
-int adf_query_activity_runs(struct adf *f, const char *run_id, const char *after,
-                            const char *before, cJSON **acts, struct net_error *e)
+int adf_query_activity_runs(struct adf *f, const char *pipeline, const char *run_id,
+                            const char *after, const char *before, cJSON **acts,
+                            struct net_error *e)
 {
-	cJSON *filter = NULL;
-	char *url;
+	cJSON *filter = NULL, *run = NULL;
+	char *url = NULL;
 	int res;
 
 	*acts = NULL;
-	res = adf_url(f, "pipelineruns", run_id ? run_id : "", "queryActivityruns", NULL, &url, e);
-	if (res < 0)
+	if (!run_id || !*run_id) {
+		res = rest_error(e, EINVAL, "InvalidName", "empty run id");
 		goto out;
+	}
+	if (f->synapse && !pipeline) {
+		/* Synapse's path names the pipeline: the run says which it is. */
+		if ((res = adf_get_run(f, run_id, &run, e)) < 0)
+			goto out;
+		pipeline =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(run, "pipelineName"));
+		if (!pipeline || !*pipeline) {
+			res = rest_error(e, EPROTO, "InvalidReply", "the run names no pipeline");
+			goto out;
+		}
+	}
+	url = f->synapse ? rest_url(f->ep.base, f->query, "pipelines", pipeline, "pipelineruns",
+	                            run_id, "queryActivityruns", NULL)
+	                 : rest_url(f->ep.base, f->query, "pipelineruns", run_id,
+	                            "queryActivityruns", NULL);
 	filter = adf_run_filter(NULL, after, before, (long long)time(NULL));
 	res = adf_query(f, url, filter, acts, e);
 out:
 	cJSON_Delete(filter);
+	cJSON_Delete(run);
 	free(url);
 	return res;
 }

@@ -1,7 +1,10 @@
 /*
  * adf.h - Azure Data Factory over ARM REST (api-version 2018-06-01): linked
  * services, datasets and pipelines of one factory, pipeline runs and their
- * activity runs.
+ * activity runs. The same client speaks to an Azure Synapse workspace's
+ * development endpoint (adf_new_synapse): the same resources and runs, with
+ * the differences of mgdc-hosts(7) handled here so fs/ need not know which
+ * host it talks to.
  *
  * Every call is under {arm}/subscriptions/{sub}/resourceGroups/{rg}/
  * providers/Microsoft.DataFactory/factories/{factory}, with a bearer token
@@ -17,8 +20,10 @@
 #include "net/auth.h"
 #include "net/http.h"
 
-#define ADF_SCOPE       "https://management.azure.com/.default"
-#define ADF_API_VERSION "2018-06-01"
+#define ADF_SCOPE           "https://management.azure.com/.default"
+#define ADF_API_VERSION     "2018-06-01"
+#define SYNAPSE_SCOPE       "https://dev.azuresynapse.net/.default"
+#define SYNAPSE_API_VERSION "2020-12-01"
 
 /* The factory child resources with create/get/delete/list. */
 enum adf_kind { ADF_LINKED_SERVICE = 0, ADF_DATASET = 1, ADF_PIPELINE = 2, ADF_TRIGGER = 3 };
@@ -51,6 +56,20 @@ struct adf;
  */
 int adf_new(struct adf **out, struct auth *a, const char *arm_url, const char *sub, const char *rg,
             const char *factory);
+/*
+ * adf_new_synapse - a client for the Synapse workspace whose development
+ * endpoint is `endpoint` (https://{workspace}.dev.azuresynapse.net, or the
+ * sandbox's), tokens for SYNAPSE_SCOPE, api-version SYNAPSE_API_VERSION.
+ * Every call below then differs as Synapse does: no ARM prefix; a PUT or
+ * DELETE answered 202 is waited for (its Location polled as rest_lro_wait
+ * says, at most ADF_LRO_MS); createRun's 202 is its success; the activity
+ * runs are asked under the pipeline's name. Same returns as adf_new().
+ */
+int adf_new_synapse(struct adf **out, struct auth *a, const char *endpoint);
+
+/* adf_is_synapse - 1 for a client from adf_new_synapse(), else 0. */
+int adf_is_synapse(const struct adf *f);
+
 void adf_free(struct adf *f);
 
 /*
@@ -64,12 +83,15 @@ int adf_get(struct adf *f, enum adf_kind kind, const char *name, cJSON **out, ch
  * adf_put - create or update a resource from `resource` ({"properties":
  * {...}}). With `if_match` the update happens only if the factory's etag
  * still matches (-ESTALE otherwise). *out and *etag (each may be NULL)
- * receive the stored resource and its new etag; caller frees.
+ * receive the stored resource and its new etag; caller frees. On Synapse
+ * it returns once the write is done (-EIO with the operation's error when
+ * it failed, -ETIMEDOUT past ADF_LRO_MS).
  */
 int adf_put(struct adf *f, enum adf_kind kind, const char *name, const cJSON *resource,
             const char *if_match, cJSON **out, char **etag, struct net_error *e);
 
-/* adf_delete - DELETE a resource (ARM answers 204 when it did not exist: that is 0 too). */
+/* adf_delete - DELETE a resource (ARM answers 204 when it did not exist: that is 0 too;
+ * Synapse's 202 is waited for as adf_put's). */
 int adf_delete(struct adf *f, enum adf_kind kind, const char *name, struct net_error *e);
 
 /* adf_list - every resource of `kind` in the factory (all pages) as a cJSON array; caller frees. */
@@ -102,12 +124,14 @@ int adf_query_runs(struct adf *f, const char *pipeline, const char *after, const
                    cJSON **runs, struct net_error *e);
 
 /*
- * adf_query_activity_runs - the activity runs of run `run_id` updated in
- * [after, before) (NULL: as adf_query_runs), all pages, as a cJSON array in
- * *acts; caller frees.
+ * adf_query_activity_runs - the activity runs of run `run_id` of pipeline
+ * `pipeline` updated in [after, before) (NULL: as adf_query_runs), all pages,
+ * as a cJSON array in *acts; caller frees. ADF ignores `pipeline`; Synapse's
+ * path carries it, and when it is NULL one GET of the run finds it.
  */
-int adf_query_activity_runs(struct adf *f, const char *run_id, const char *after,
-                            const char *before, cJSON **acts, struct net_error *e);
+int adf_query_activity_runs(struct adf *f, const char *pipeline, const char *run_id,
+                            const char *after, const char *before, cJSON **acts,
+                            struct net_error *e);
 
 /*
  * adf_trigger_start / adf_trigger_stop - POST .../triggers/{name}/start or

@@ -252,9 +252,15 @@ int rest_error_body(struct net_error *e, const char *body, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
-	int found = cJSON_IsString(c) || cJSON_IsString(m);
+	const cJSON *c, *m;
+	int found;
+
+	/* Synapse's token check answers {"code", "message"} without the "error" wrapper. */
+	if (!cJSON_IsObject(err))
+		err = root;
+	c = cJSON_GetObjectItemCaseSensitive(err, "code");
+	m = cJSON_GetObjectItemCaseSensitive(err, "message");
+	found = cJSON_IsString(c) || cJSON_IsString(m);
 
 	if (cJSON_IsString(c))
 		net_error_code(e, c->valuestring, strlen(c->valuestring));
@@ -287,6 +293,7 @@ void rest_result_release(struct rest_result *r)
 	cJSON_Delete(r->json);
 	free(r->etag);
 	free(r->async_url);
+	free(r->location);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -334,9 +341,12 @@ static int rest_headers(const struct rest_call *c, const char **hdrs, char *ifm,
 static int rest_async(const struct http_resp *resp, struct rest_result *r, struct net_error *e)
 {
 	const char *op = http_resp_header(resp, "Azure-AsyncOperation");
+	const char *loc = http_resp_header(resp, "Location");
 	const char *ra = http_resp_header(resp, "Retry-After");
 
 	if (op && strlen(op) < REST_MAX_URL && !(r->async_url = strdup(op)))
+		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
+	if (loc && strlen(loc) < REST_MAX_URL && !(r->location = strdup(loc)))
 		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
 	if (ra) {
 		char *end;
@@ -608,17 +618,38 @@ out:
 	return res;
 }
 
-int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struct rest_result *r,
+/* What one poll of an operation says: 1 done, 0 still running, <0 failed (e filled). */
+static int rest_lro_outcome(const struct rest_result *s, int by_location, struct net_error *e)
+{
+	const char *status = rest_str(s->json, "status");
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(s->json, "error");
+	const char *msg = rest_str(err, "message");
+	char esc[400];
+
+	if (status && (strcasecmp(status, "Failed") == 0 || strcasecmp(status, "Canceled") == 0))
+		return rest_error(e, EIO, rest_str(err, "code") ? rest_str(err, "code") : status,
+		                  "the operation ended %s%s%s", status, msg ? ": " : "",
+		                  msg ? log_escape(esc, sizeof(esc), msg, (size_t)-1) : "");
+	if (status && strcasecmp(status, "Succeeded") == 0)
+		return 1;
+	/* A Location poll ends with the first answer that is not 202 (Synapse's
+	 * operationResults: 200 with the artifact, or an empty 200/204 after a delete). */
+	return by_location && s->status != 202;
+}
+
+int rest_lro_wait(const struct rest_ep *ep, const char *request_url, struct rest_result *r,
                   long deadline_ms, struct net_error *e)
 {
-	struct rest_call c = {.url = r->async_url};
+	int by_location = !r->async_url && r->status == 202 && r->location;
+	struct rest_call c = {.url = by_location ? r->location : r->async_url};
 	struct rest_result s;
 	long end = clock_ms() + deadline_ms, wait_s = r->retry_after;
-	const char *status;
+	char *next = NULL;
 	int res;
 
-	if (!r->async_url) {
-		/* A synchronous answer: the resource's own state is the outcome. */
+	if (!c.url) {
+		/* A synchronous answer (or a 202 naming nothing to poll): the resource's own
+		 * state is the outcome. */
 		const char *ps = rest_str(cJSON_GetObjectItemCaseSensitive(r->json, "properties"),
 		                          "provisioningState");
 
@@ -626,46 +657,54 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 			return rest_error(e, EIO, ps, "the operation ended %s", ps);
 		return 0;
 	}
-	if (!rest_same_origin(request_url, r->async_url))
-		return rest_error(e, EPROTO, "ForeignOperationUrl",
-		                  "refused to poll an operation on another origin");
 	for (;;) {
 		long left = end - clock_ms(), ms = (wait_s > 0 ? wait_s : 1) * 1000;
 
+		if (!rest_same_origin(request_url, c.url)) {
+			res = rest_error(e, EPROTO, "ForeignOperationUrl",
+			                 "refused to poll an operation on another origin");
+			break;
+		}
 		if (ms > 10000)
 			ms = 10000;
-		if (left <= 0)
-			return rest_error(e, ETIMEDOUT, "OperationTimedOut",
-			                  "the operation did not finish within %ld ms",
-			                  deadline_ms);
+		if (left <= 0) {
+			res = rest_error(e, ETIMEDOUT, "OperationTimedOut",
+			                 "the operation did not finish within %ld ms", deadline_ms);
+			break;
+		}
 		if (ms > left)
 			ms = left;
-		if (http_pause_ms(ms) < 0)
-			return rest_error(e, ECANCELED, "Cancelled",
-			                  "the mount is going away; the operation goes on at the "
-			                  "service");
-		res = rest_do(ep, &c, &s, e);
-		if (res < 0)
-			return res;
-		status = rest_str(s.json, "status");
-		wait_s = s.retry_after;
-		if (status && strcasecmp(status, "Succeeded") == 0) {
-			rest_result_release(&s);
-			return 0;
+		if (http_pause_ms(ms) < 0) {
+			res = rest_error(e, ECANCELED, "Cancelled",
+			                 "the mount is going away; the operation goes on at the "
+			                 "service");
+			break;
 		}
-		if (status &&
-		    (strcasecmp(status, "Failed") == 0 || strcasecmp(status, "Canceled") == 0)) {
-			const cJSON *err = cJSON_GetObjectItemCaseSensitive(s.json, "error");
-			const char *msg = rest_str(err, "message");
-			char esc[400];
-
-			res = rest_error(e, EIO,
-			                 rest_str(err, "code") ? rest_str(err, "code") : status,
-			                 "the operation ended %s%s%s", status, msg ? ": " : "",
-			                 msg ? log_escape(esc, sizeof(esc), msg, (size_t)-1) : "");
-			rest_result_release(&s);
-			return res;
+		if ((res = rest_do(ep, &c, &s, e)) < 0)
+			break;
+		wait_s = s.retry_after;
+		res = rest_lro_outcome(&s, by_location, e);
+		if (res == 1 && by_location) {
+			/* The final answer replaces the 202's: the caller reads the result there.
+			 */
+			cJSON_Delete(r->json);
+			free(r->etag);
+			r->json = s.json;
+			r->etag = s.etag;
+			r->status = s.status;
+			s.json = NULL;
+			s.etag = NULL;
+		}
+		if (res == 0 && by_location && s.location) {
+			free(next);
+			next = s.location; /* a 202 may move the operation */
+			s.location = NULL;
+			c.url = next;
 		}
 		rest_result_release(&s);
+		if (res != 0)
+			break;
 	}
+	free(next);
+	return res < 0 ? res : 0;
 }

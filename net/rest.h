@@ -94,8 +94,9 @@ int rest_same_origin(const char *a, const char *b);
 int rest_parse(const char *buf, size_t len, cJSON **out, struct net_error *e);
 
 /*
- * rest_error_body - the error body of ARM, Graph and the registration
- * contract, {"error":{"code":...,"message":...}}, into e->code and e->msg
+ * rest_error_body - the error body of ARM, Graph, Synapse and the
+ * registration contract, {"error":{"code":...,"message":...}} (or Synapse's
+ * token refusal, {"code":...,"message":...}), into e->code and e->msg
  * (a net_error_body_fn: see net/http.h). 1 if found, else 0. Any thread.
  */
 int rest_error_body(struct net_error *e, const char *body, size_t len);
@@ -119,6 +120,8 @@ struct rest_result {
 	char *etag;       /* ETag header, else the body's "etag" string, else NULL */
 	char *async_url;  /* Azure-AsyncOperation header (an ARM long-running operation's
 	                     status URL), or NULL */
+	char *location;   /* Location header (on a 202: where Synapse's operation is
+	                     polled), or NULL */
 	long retry_after; /* its Retry-After in seconds, or 0 */
 };
 
@@ -176,16 +179,24 @@ int rest_list(const struct rest_ep *ep, const struct rest_call *first, cJSON **i
               struct net_error *e);
 
 /*
- * rest_lro_wait - wait for the ARM long-running operation whose PUT answered
- * `r` (see struct rest_result; nothing to wait for when r->async_url is
- * NULL: returns 0 at once). Polls the Azure-AsyncOperation URL, which must
- * be on the origin of `request_url` (our token goes there), sleeping its
- * Retry-After (1 s when absent, at most 10 s) until "status" is Succeeded
- * (0), Failed or Canceled (-EIO, with the operation's error code and
- * message in `e`), or `deadline_ms` has passed (-ETIMEDOUT). Blocks the
- * calling thread; thread-safe.
+ * rest_lro_wait - wait for the long-running operation whose request (sent to
+ * `request_url`) answered `r`. Two protocols:
+ *  - ARM's Azure-AsyncOperation (r->async_url): poll it until "status" is
+ *    Succeeded (0), Failed or Canceled (-EIO);
+ *  - a 202 with Location and no Azure-AsyncOperation (Synapse's artifact
+ *    writes, mgdc-hosts(7)): GET Location while it answers 202 (following a
+ *    new Location a 202 gives); the first other 2xx ends it, and its body and
+ *    ETag replace r->json and r->etag (the stored artifact), unless the body
+ *    says "status": "Failed" or "Canceled" (-EIO). An error status of the
+ *    poll is the operation's failure (the service's code and message in `e`).
+ * Every poll URL must be on the origin of `request_url` (our token goes
+ * there: -EPROTO otherwise). Sleeps each reply's Retry-After (1 s when
+ * absent, at most 10 s) until `deadline_ms` has passed (-ETIMEDOUT). Nothing
+ * to wait for (no such header, or a 202 without one): 0 at once unless the
+ * body's properties.provisioningState is Failed or Canceled. `e` holds the
+ * failure's code and message. Blocks the calling thread; thread-safe.
  */
-int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struct rest_result *r,
+int rest_lro_wait(const struct rest_ep *ep, const char *request_url, struct rest_result *r,
                   long deadline_ms, struct net_error *e);
 
 /*

@@ -18,6 +18,8 @@ const { execFileSync } = require('node:child_process');
 
 const DOMAIN = 'mgdcsandbox.onmicrosoft.com';
 const STORAGE_ACCOUNT = 'mgdcsandbox';
+// The sandbox's Synapse workspace (lib/synapse.js serves it under /synapse/<name>).
+const SYNAPSE_WORKSPACE = 'mgdc-sandbox-syn';
 const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
 const DEFAULT_PORTS = { emulator: 10443, blob: 10000, blobProxy: 10444 };
 const DEFAULT_OPTIONS = {
@@ -182,6 +184,7 @@ function newSeed() {
     subscriptionId: crypto.randomUUID(),
     resourceGroup: 'mgdc-sandbox-rg',
     factory: 'mgdc-sandbox-adf',
+    synapseWorkspace: SYNAPSE_WORKSPACE,
     location: 'eastus',
     storageAccount: STORAGE_ACCOUNT,
     identities: {
@@ -235,6 +238,7 @@ function urls(s) {
     graph: `${e}/graph`,
     arm: `${e}/arm`,
     registration: `${e}/mgdc`,
+    synapse: `${e}/synapse/${s.synapseWorkspace || SYNAPSE_WORKSPACE}`,
     faults: `${e}/_faults`,
     blobHost: `https://127.0.0.1:${s.ports.blob}`,
     blob: `https://127.0.0.1:${s.ports.blob}/${s.storageAccount}`,
@@ -252,6 +256,19 @@ function setPorts(dir, ports) {
 }
 
 const abs = (dir, rel) => path.resolve(dir, rel);
+
+/*
+ * A profile whose pipelines run in the sandbox's Synapse workspace: the
+ * developer's or admin's profile with "pipelines" naming host synapse and the
+ * emulator's endpoint (no factory keys: they belong to host adf).
+ */
+function synapseProfile(dir, s, who) {
+  const p = profile(dir, s, who, false);
+  delete p.factory;
+  p.pipelines = { host: 'synapse', workspace: s.synapseWorkspace || SYNAPSE_WORKSPACE, endpoint: urls(s).synapse };
+  p.cache.dir = path.join(abs(dir, 'cache'), `${who}-synapse`);
+  return p;
+}
 
 function profile(dir, s, who, cert) {
   const id = s.identities[who];
@@ -293,6 +310,8 @@ function mgdcfsConfig(dir) {
       admin: profile(dir, s, 'admin', false),
       'developer-cert': profile(dir, s, 'developer', true),
       reader: profile(dir, s, 'reader', false),
+      'developer-synapse': synapseProfile(dir, s, 'developer'),
+      'admin-synapse': synapseProfile(dir, s, 'admin'),
     },
   };
   writeJson(path.join(dir, 'mgdcfs.json'), cfg, 0o600);
@@ -314,6 +333,8 @@ function env(dir) {
     MGDC_SUBSCRIPTION_ID: s.subscriptionId,
     MGDC_RESOURCE_GROUP: s.resourceGroup,
     MGDC_FACTORY: s.factory,
+    MGDC_SYNAPSE_WORKSPACE: s.synapseWorkspace || SYNAPSE_WORKSPACE,
+    MGDC_SYNAPSE_URL: u.synapse,
     MGDC_STORAGE_ACCOUNT: s.storageAccount,
     MGDC_STORAGE_KEY_FILE: abs(dir, s.files.storageKey),
     MGDC_DEV_CLIENT_ID: s.identities.developer.appId,

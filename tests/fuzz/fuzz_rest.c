@@ -218,7 +218,7 @@ static int fz_call(uint8_t op, struct net_error *e)
 	case 13:
 		fz_origin = ARM_BASE;
 		rc = op & 0x10 ? adf_query_runs(fz_adf, "pipe", NULL, NULL, &doc, e)
-		               : adf_query_activity_runs(fz_adf, "run", NULL, NULL, &doc, e);
+		               : adf_query_activity_runs(fz_adf, NULL, "run", NULL, NULL, &doc, e);
 		if (rc == 0 && !cJSON_IsArray(doc))
 			abort();
 		break;

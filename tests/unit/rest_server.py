@@ -29,13 +29,26 @@ base URL, so every client call lands in a chosen scenario:
             /lro-op/ok answers InProgress twice, then Succeeded; /lro-op/fail
             Failed with an error; /lro-op/slow InProgress for ever; lro/foreign
             points the operation at another origin; lro/syncfail answers 200
-            at once with provisioningState Failed and no operation header
+            at once with provisioningState Failed and no operation header;
+            lro/locforeign and lro/locslow answer 202 with only a Location
+            (Synapse's way), to another origin or to /lro-loc, which answers
+            202 InProgress for ever
   real      /real/subscriptions/{sub}/resourceGroups/{rg}/providers/
             Microsoft.DataFactory/factories/{factory}/...: the ADF routes of
             the public example payloads in fixtures/real/adf/ (test_contract),
             answered with the example's 2xx status, headers and body when the
             path parameters, api-version and (for PUT and createRun) the body
             equal the example's request; 404 ExampleMismatch otherwise
+  synreal   /synreal/...: a Synapse workspace's development endpoint (the base
+            stands for https://exampleWorkspace.dev.azuresynapse.net) answering
+            with the public examples of fixtures/real/synapse/, matched as
+            "real" is; PUT and DELETE answer as the recorded exchanges of
+            sdk-recording_should_*_dataflow.json do (202, the recorded body,
+            Location to /synop/<id>, Retry-After lowered from 10 to 1 so the
+            test is quick); the operation answers the recorded 202
+            {"status": "InProgress"} once, then 200 with the example's body
+            (PUT) or empty (DELETE). PUT /synreal/pipelines/failing: the
+            operation then answers 400 with OperationResult_Get's error body
 Counters: every request to a scenario increments the counter of its name;
 /steal (the target of the foreign links) has one too.
 """
@@ -62,6 +75,18 @@ FACTORY = re.compile(r"^/real/subscriptions/(?P<subscriptionId>[^/]+)/resourceGr
                      r"(?P<resourceGroupName>[^/]+)/providers/Microsoft\.DataFactory/"
                      r"factories/(?P<factoryName>[^/]+)(?P<rest>/.*)?$")
 # (method, path after the factory, example file, body parameter compared with the request)
+SYNREAL = os.path.join(os.path.dirname(REAL), "synapse")
+# (method, path after /synreal, example file, body parameter compared with the request)
+SYN_ROUTES = [
+    ("PUT", r"/pipelines/(?P<pipelineName>[^/]+)", "Pipelines_Create.json", "pipeline"),
+    ("POST", r"/pipelines/(?P<pipelineName>[^/]+)/createRun", "Pipelines_CreateRun.json", "parameters"),
+    ("GET", r"/pipelineruns/(?P<runId>[^/]+)", "PipelineRuns_Get.json", None),
+    ("POST", r"/queryPipelineRuns", "PipelineRuns_QueryByWorkspace.json", None),
+    ("POST", r"/pipelines/(?P<pipelineName>[^/]+)/pipelineruns/(?P<runId>[^/]+)/queryActivityruns",
+     "ActivityRuns_QueryByPipelineRun.json", None),
+    ("POST", r"/pipelineruns/(?P<runId>[^/]+)/cancel", "PipelineRuns_Cancel.json", None),
+]
+SYNOPS = {}  # operation id -> (final status, final body or None)
 REAL_ROUTES = [
     ("GET", r"", "Factories_Get.json", None),
     ("GET", r"/pipelines", "Pipelines_ListByFactory.json", None),
@@ -210,6 +235,22 @@ class Handler(BaseHTTPRequestHandler):
                                                  "message": msg.get(code, "scripted failure " + code)}})
         if first == "real":
             return self.real(path, q, body)
+        if first == "synreal":
+            return self.synreal(path, q, body)
+        if first == "synop":
+            with LOCK:
+                n = COUNTS.get(path, 0) + 1
+                COUNTS[path] = n
+                final = SYNOPS.get(segs[2] if len(segs) > 2 else "")
+            if final is None:
+                return self.reply(404, {"error": {"code": "NotFound", "message": "no operation"}})
+            if n == 1:
+                return self.reply(202, {"status": "InProgress"},
+                                  headers={"Location": self.base() + path + "?api-version=2020-12-01",
+                                           "Retry-After": "1"})
+            if final[1] is None:
+                return self.reply(final[0], raw=b"")
+            return self.reply(final[0], final[1])
         if first == "big":
             blob = json.dumps({"value": ["x" * 1000] * 2100}).encode()
             return self.reply(200, raw=blob)
@@ -227,6 +268,10 @@ class Handler(BaseHTTPRequestHandler):
             what = segs[2] if len(segs) > 2 else "ok"
             if what == "syncfail":
                 return self.reply(200, {"name": what, "properties": {"provisioningState": "Failed"}})
+            if what in ("locforeign", "locslow"):
+                op = ("http://localhost:%d/lro-loc" % PORT if what == "locforeign"
+                      else self.base() + "/lro-loc")
+                return self.reply(202, {"name": what}, headers={"Location": op, "Retry-After": "1"})
             op = ("http://localhost:%d/lro-op/%s" % (PORT, what) if what == "foreign"
                   else self.base() + "/lro-op/" + what)
             return self.reply(201, {"name": what, "properties": {"provisioningState": "Accepted"}},
@@ -241,6 +286,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"status": "Failed", "error": {"code": "ProvisioningFailed",
                                                                       "message": "scripted\nfailure"}})
             return self.reply(200, {"status": "Succeeded" if n >= 3 else "InProgress"})
+        if first == "lro-loc":
+            return self.reply(202, {"status": "InProgress"})
         if first == "novalue":
             return self.reply(200, {"items": []})
         if first == "drop":
@@ -279,6 +326,51 @@ class Handler(BaseHTTPRequestHandler):
             if res.get("body") is None:
                 return self.reply(int(status), raw=b"", headers=headers)
             return self.reply(int(status), res["body"], headers=headers)
+        return self.reply(404, {"error": {"code": "NotFound", "message": "no example for " + path}})
+
+    def synop(self, recording, final):
+        """Answer a write as the recorded 202 does, and remember its outcome."""
+        with open(os.path.join(SYNREAL, recording)) as f:
+            first = json.load(f)["Entries"][0]
+        op = first["ResponseBody"]["operationId"]
+        with LOCK:
+            SYNOPS[op] = final
+        return self.reply(202, first["ResponseBody"],
+                          headers={"Location": "%s/synop/%s?api-version=2020-12-01" % (self.base(), op),
+                                   "Retry-After": "1"})
+
+    def synreal(self, path, q, body):
+        rest = path[len("/synreal"):]
+        if q.get("api-version", [None])[0] != "2020-12-01":
+            return self.reply(400, {"error": {"code": "InvalidApiVersionParameter", "message": "2020-12-01"}})
+        if self.command == "DELETE" and re.fullmatch(r"/pipelines/[^/]+", rest):
+            return self.synop("sdk-recording_should_delete_dataflow.json", (200, None))
+        if self.command == "PUT" and rest == "/pipelines/failing":
+            with open(os.path.join(SYNREAL, "OperationResult_Get.json")) as f:
+                err = json.load(f)["responses"]["default"]["body"]
+            return self.synop("sdk-recording_should_create_dataflow.json", (400, err))
+        for method, pat, name, body_param in SYN_ROUTES:
+            r = re.fullmatch(pat, rest)
+            if method != self.command or not r:
+                continue
+            with open(os.path.join(SYNREAL, name)) as f:
+                ex = json.load(f)
+            want = ex["parameters"]
+            for k, v in r.groupdict().items():
+                if unquote(v) != want.get(k):
+                    return self.reply(404, {"error": {"code": "ExampleMismatch", "message":
+                                      "%s: %s is %r, the example has %r" % (name, k, unquote(v), want.get(k))}})
+            if body_param and body != want.get(body_param):
+                return self.reply(404, {"error": {"code": "ExampleMismatch", "message":
+                                  "%s: the body is not the example's %s" % (name, body_param)}})
+            if method == "PUT":
+                return self.synop("sdk-recording_should_create_dataflow.json",
+                                  (200, ex["responses"]["200"]["body"]))
+            status = min(k for k in ex["responses"] if k.startswith("2"))
+            res = ex["responses"][status]
+            if res.get("body") is None:
+                return self.reply(int(status), raw=b"")
+            return self.reply(int(status), res["body"])
         return self.reply(404, {"error": {"code": "NotFound", "message": "no example for " + path}})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any

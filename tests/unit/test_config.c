@@ -647,6 +647,70 @@ static void test_urls(void)
 	       "the derived https blob endpoint is accepted");
 }
 
+/* "pipelines": the host and its keys, each mistake named with what is valid. */
+static void test_pipelines(void)
+{
+	struct config c;
+	char *json;
+
+	write_file("client.secret", 0600, SECRET);
+	expect(",\"pipelines\": {\"host\": \"databricks\"}", -EINVAL,
+	       "pipelines.host: 'databricks' is not a pipeline host; use \"adf\"", "unknown host");
+	expect(",\"pipelines\": {\"host\": \"synapse\"}", -EINVAL,
+	       "host \"synapse\" needs \"workspace\"", "synapse without a workspace");
+	expect(",\"pipelines\": {\"host\": \"fabric\"}", -EINVAL,
+	       "host \"fabric\" needs \"workspace\": the Fabric workspace's id, a GUID",
+	       "fabric without a workspace");
+	expect(",\"pipelines\": {\"host\": \"fabric\", \"workspace\": \"sales\"}", -EINVAL,
+	       "'sales' is not a Fabric workspace id", "fabric workspace by name");
+	expect(",\"pipelines\": {\"host\": \"fabric\", \"workspace\": "
+	       "\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\", \"lakehouse\": \"lh\"}",
+	       -EINVAL, "'lh' is not a Lakehouse id", "fabric lakehouse by name");
+	expect(",\"pipelines\": {\"host\": \"synapse\", \"workspace\": \"my ws\"}", -EINVAL,
+	       "'my ws' is not a Synapse workspace name", "synapse workspace not a DNS label");
+	expect(",\"pipelines\": {\"host\": \"synapse\", \"workspace\": \"w\", \"factory\": \"f\"}",
+	       -EINVAL, "pipelines.factory: not a key of host \"synapse\"",
+	       "a factory key on synapse");
+	expect(",\"pipelines\": {\"host\": \"adf\", \"workspace\": \"w\"}", -EINVAL,
+	       "pipelines.workspace: not a key of host \"adf\"", "a workspace on adf");
+	expect(",\"factory\": \"f\", \"pipelines\": {\"factory\": \"g\"}", -EINVAL,
+	       "pipelines.factory: also given at the profile's top level; keep one",
+	       "the factory twice");
+	expect(",\"pipelines\": {\"host\": \"synapse\", \"workspace\": \"w\", "
+	       "\"endpoint\": \"http://evil.example\"}",
+	       -EINVAL, "pipelines.endpoint: 'http://evil.example' is not allowed",
+	       "a plain-http endpoint");
+	expect(",\"pipelines\": {\"colour\": 1}", -EINVAL, "unknown key 'colour'",
+	       "an unknown key of pipelines");
+
+	write_profile(",\"pipelines\": {\"host\": \"synapse\", \"workspace\": \"contoso-syn\"}");
+	TAP_EQ_INT(load(&c, NULL), 0, "synapse with a workspace loads (%s)", err);
+	TAP_OK(c.host == HOST_SYNAPSE, "  host synapse");
+	TAP_EQ_STR(c.pipelines_url, "https://contoso-syn.dev.azuresynapse.net",
+	           "  the default endpoint is the workspace's development endpoint");
+	json = config_to_json(&c);
+	TAP_OK(json && strstr(json, "\"host\":\t\"synapse\"") &&
+	           strstr(json, "\"endpoint\":\t\"https://contoso-syn.dev.azuresynapse.net\""),
+	       "  config_to_json shows the host and endpoint");
+	free(json);
+	config_release(&c);
+
+	write_profile(",\"pipelines\": {\"subscription_id\": \"s\", \"resource_group\": \"g\", "
+	              "\"factory\": \"f\"}");
+	TAP_EQ_INT(load(&c, NULL), 0, "adf keys under pipelines load (%s)", err);
+	TAP_OK(c.host == HOST_ADF && c.factory && strcmp(c.factory, "f") == 0 &&
+	           c.subscription_id && strcmp(c.subscription_id, "s") == 0,
+	       "  the host defaults to adf and the factory keys are taken");
+	config_release(&c);
+
+	write_profile(",\"pipelines\": {\"host\": \"fabric\", \"workspace\": "
+	              "\"0B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0\"}");
+	TAP_EQ_INT(load(&c, NULL), 0, "fabric with a workspace id loads (%s)", err);
+	TAP_EQ_STR(c.pipelines_url, "https://api.fabric.microsoft.com/v1", "  Fabric's REST base");
+	TAP_OK(c.onelake_url != NULL, "  and a OneLake endpoint");
+	config_release(&c);
+}
+
 static void test_env(void)
 {
 	struct config c;
@@ -914,6 +978,7 @@ int main(void)
 	test_secret_files();
 	test_apps();
 	test_urls();
+	test_pipelines();
 	test_env();
 	test_to_json();
 	test_system_tool();

@@ -336,6 +336,20 @@ static void test_lro(struct testsrv *s, struct rest_ep *ep)
 	TAP_EQ_STR(e.code, "Failed", "  its code");
 	rest_result_release(&r);
 
+	snprintf(url, sizeof(url), "%s/lro/locforeign", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro by Location: 202 accepted");
+	TAP_OK(r.status == 202 && r.location && !r.async_url,
+	       "  Location kept, no Azure-AsyncOperation");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 20000, &e), -EPROTO,
+	           "lro by Location: another origin is not polled");
+	rest_result_release(&r);
+
+	snprintf(url, sizeof(url), "%s/lro/locslow", s->base);
+	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "lro by Location, slow: 202 accepted");
+	TAP_EQ_INT(rest_lro_wait(ep, url, &r, 1500, &e), -ETIMEDOUT,
+	           "lro by Location: a 202 for ever is bounded by the deadline");
+	rest_result_release(&r);
+
 	snprintf(url, sizeof(url), "%s/echo", s->base);
 	TAP_EQ_INT(rest_do(ep, &c, &r, &e), 0, "no operation header");
 	TAP_OK(r.async_url == NULL, "  async_url NULL");

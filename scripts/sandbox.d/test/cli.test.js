@@ -19,6 +19,7 @@ const ENV_NAMES = ['MGDC_SANDBOX_CA', 'MGDC_LOGIN_URL', 'MGDC_GRAPH_URL', 'MGDC_
   'MGDC_STORAGE_ACCOUNT', 'MGDC_STORAGE_KEY_FILE', 'MGDC_DEV_CLIENT_ID', 'MGDC_DEV_CLIENT_SECRET_FILE',
   'MGDC_ADMIN_CLIENT_ID', 'MGDC_ADMIN_CLIENT_SECRET_FILE', 'MGDC_CONFIG', 'MGDC_FAULTS_URL',
   'MGDC_DEV_CERT_FILE', 'MGDC_DEV_KEY_FILE', 'MGDC_READER_CLIENT_ID', 'MGDC_READER_CLIENT_SECRET_FILE', 'MGDC_PORTAL_ONLY',
+  'MGDC_SYNAPSE_URL', 'MGDC_SYNAPSE_WORKSPACE',
   // Credentials without a secret of their own (identities.js).
   'MGDC_IMDS_URL', 'MGDC_APPSERVICE_ENDPOINT', 'MGDC_APPSERVICE_HEADER_FILE', 'MGDC_FEDERATED_SUBJECT',
   'MGDC_AZ_STANDIN', 'MGDC_MI_SYSTEM_CLIENT_ID', 'MGDC_MI_CLIENT_ID', 'MGDC_MI_OBJECT_ID', 'MGDC_MI_RESOURCE_ID'];
@@ -85,7 +86,10 @@ test('up starts both services, writes the config and the secrets privately', { t
     assert.equal(fs.statSync(path.join(st, f)).mode & 0o077, 0, `${f} must be private`);
   }
   const cfg = JSON.parse(fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8'));
-  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'developer', 'developer-cert', 'reader']);
+  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'admin-synapse', 'developer', 'developer-cert', 'developer-synapse', 'reader']);
+  assert.deepEqual(cfg.profiles['developer-synapse'].pipelines, { host: 'synapse', workspace: 'mgdc-sandbox-syn',
+    endpoint: `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/synapse/mgdc-sandbox-syn` });
+  assert.equal(cfg.profiles['developer-synapse'].factory, undefined, 'no factory key beside a Synapse host');
   assert.equal(cfg.profiles.developer.endpoints.registration, `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/mgdc`);
   assert.equal(cfg.default_profile, 'developer');
   assert.equal(cfg.profiles['developer-cert'].assertion_alg, 'PS256');

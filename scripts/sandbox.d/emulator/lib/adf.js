@@ -283,6 +283,38 @@ function checkReferences(f, kind, props) {
 
 // ---- resource CRUD -------------------------------------------------------------------
 
+/*
+ * writeChecks - what a PUT of resource `kind`/`name` of store `f` (a factory,
+ * or lib/synapse.js's workspace) must pass, given its parsed body `b`:
+ * properties (and their type but for a pipeline), If-Match against the
+ * stored etag (412), references. Returns the properties to store, secrets
+ * sent back masked replaced by the stored ones. Throws HttpError.
+ */
+function writeChecks(ctx, f, kind, name, b) {
+  if (!isObj(b.properties)) throw bad("The property 'properties' is required and must be an object.");
+  if (kind !== 'pipelines' && (typeof b.properties.type !== 'string' || !b.properties.type)) throw bad("The property 'properties.type' is required.");
+  const old = f[kind][name.toLowerCase()];
+  const ifMatch = ctx.req.headers['if-match'];
+  if (ifMatch !== undefined && ifMatch.trim() !== '*' && (!old || ifMatch.trim() !== old.etag)) {
+    throw armError(412, 'PreconditionFailed', `The specified ETag does not match the current ETag of ${kind.slice(0, -1)} '${name}'.`);
+  }
+  if (ifMatch !== undefined && ifMatch.trim() === '*' && !old) throw armError(412, 'PreconditionFailed', `The ${kind.slice(0, -1)} '${name}' does not exist.`);
+  const props = unmask(b.properties, old && old.properties);
+  keepStringAnnotations(props);
+  checkReferences(f, kind, props);
+  return props;
+}
+
+// A stored resource, masked, with its ETag; 304 for a matching If-None-Match.
+function sendResource(ctx, res) {
+  const inm = ctx.req.headers['if-none-match'];
+  if (inm !== undefined && (inm.trim() === '*' || inm.split(',').map((s) => s.trim()).includes(res.etag))) {
+    send(ctx.res, 304, null, { etag: res.etag });
+    return;
+  }
+  send(ctx.res, 200, publicResource(res), { etag: res.etag });
+}
+
 const FBASE = '^/arm/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\\.DataFactory/factories/([^/]+)';
 
 route('GET', new RegExp(`${FBASE}$`, 'i'), (ctx) => {
@@ -297,18 +329,7 @@ for (const kind of Object.keys(KINDS)) {
     const f = factoryOf(ctx);
     const name = decodeURIComponent(ctx.match[4]);
     checkName(kind, name);
-    const b = armBody(ctx);
-    if (!isObj(b.properties)) throw bad("The property 'properties' is required and must be an object.");
-    if (kind !== 'pipelines' && (typeof b.properties.type !== 'string' || !b.properties.type)) throw bad("The property 'properties.type' is required.");
-    const old = f[kind][name.toLowerCase()];
-    const ifMatch = ctx.req.headers['if-match'];
-    if (ifMatch !== undefined && ifMatch.trim() !== '*' && (!old || ifMatch.trim() !== old.etag)) {
-      throw armError(412, 'PreconditionFailed', `The specified ETag does not match the current ETag of ${kind.slice(0, -1)} '${name}'.`);
-    }
-    if (ifMatch !== undefined && ifMatch.trim() === '*' && !old) throw armError(412, 'PreconditionFailed', `The ${kind.slice(0, -1)} '${name}' does not exist.`);
-    const props = unmask(b.properties, old && old.properties);
-    keepStringAnnotations(props);
-    checkReferences(f, kind, props);
+    const props = writeChecks(ctx, f, kind, name, armBody(ctx));
     const res = { id: `${f.id}/${kind}/${name}`, name, type: KINDS[kind], properties: props, etag: newEtag() };
     f[kind][name.toLowerCase()] = res;
     state.save();
@@ -320,12 +341,7 @@ for (const kind of Object.keys(KINDS)) {
     const name = decodeURIComponent(ctx.match[4]);
     const res = f[kind][name.toLowerCase()];
     if (!res) throw notFound(kind, name);
-    const inm = ctx.req.headers['if-none-match'];
-    if (inm !== undefined && (inm.trim() === '*' || inm.split(',').map((s) => s.trim()).includes(res.etag))) {
-      send(ctx.res, 304, null, { etag: res.etag });
-      return;
-    }
-    send(ctx.res, 200, publicResource(res), { etag: res.etag });
+    sendResource(ctx, res);
   });
 
   route('DELETE', one, (ctx) => {
@@ -528,4 +544,6 @@ route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
 
 module.exports = {
   armPrelude, armBody, listPage, adfTime, timeKey, factoryOf, checkName, startPipelineRun, publicResource, FBASE, TERMINAL,
+  // Shared with lib/synapse.js, which serves the same resources and runs.
+  writeChecks, sendResource, queryRuns, tooDeep, newEtag, RUN_OPERANDS, ACT_OPERANDS, MAX_DEPTH, PAGE_DEFAULT,
 };

@@ -534,7 +534,7 @@ function seedOf(pipelineName, params, tableName, window) {
  * extract - generate and upload the data files and JobMetadata of one copy.
  * Returns the activity output. Throws Cancelled or ActivityError.
  */
-async function extract({ c, req, params, pipelineName, activityRunId, job, target }) {
+async function extract({ c, req, params, pipelineName, activityRunId, job, target, hostName }) {
   const t0 = Date.now();
   const submitted = isoMs(Date.now());
   const tenantId = state.config.tenantId;
@@ -581,7 +581,7 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
       RequestStartDate: req.window ? isoMs(req.window.start) : '', RequestEndDate: req.window ? isoMs(req.window.end) : '',
       ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: written, TotalRowCount: src.count,
       ...(req.ds.snapshot ? { ExtractionMode: req.window && dayOf(req.window.start) !== dayOf(req.window.end) ? 'Delta' : 'Full' } : {}),
-      DataFactoryName: state.config.factory,
+      DataFactoryName: hostName || state.config.factory,
       TenantId: tenantId, Errors: '', TableName: c.tableName, ApplicationId: c.appId, OfficeGeo: 'NAM',
       ExtractionResultId: guidFrom(sha(`${hex}:${activityRunId}`)),
     };
@@ -642,7 +642,7 @@ async function execute({ factory: f, pipeline, run, params, job }) {
   touch(run, { status: 'InProgress' });
   const ectx = {
     pipeline: {
-      RunId: run.runId, Pipeline: pipeline.name, DataFactory: state.config.factory, GroupId: run.runGroupId,
+      RunId: run.runId, Pipeline: pipeline.name, DataFactory: f.name || state.config.factory, GroupId: run.runGroupId,
       TriggerType: 'Manual', TriggerId: run.invokedBy.id, TriggerName: 'Manual', TriggerTime: run.runStart, parameters: params,
     },
   };
@@ -668,7 +668,7 @@ async function execute({ factory: f, pipeline, run, params, job }) {
         checkSource(c, act.name);
         const req = checkRequest(c, act.name);
         checkSink(c, act.name);
-        const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name });
+        const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name, hostName: f.name });
         run.runDimensions = { OutputContainer: c.sink.container, OutputFolder: c.sink.folder, TableName: c.tableName, ApplicationId: c.appId };
         end('Succeeded', { output });
       } else {

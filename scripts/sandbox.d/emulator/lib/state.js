@@ -67,6 +67,8 @@ function buildConfig(dir, env) {
     subscriptionId: s.subscriptionId,
     resourceGroup: s.resourceGroup,
     factory: s.factory,
+    // Seeds older than the Synapse workspace get the name every new seed has.
+    synapseWorkspace: s.synapseWorkspace || 'mgdc-sandbox-syn',
     location: s.location,
     storageAccount: s.storageAccount,
     storageKey: readSecret(dir, s.files.storageKey),

@@ -29,12 +29,14 @@ const SCOPES = {
   'https://graph.microsoft.com/.default': 'https://graph.microsoft.com',
   'https://storage.azure.com/.default': 'https://storage.azure.com',
   'api://mgdc-registration/.default': 'api://mgdc-registration',
+  'https://dev.azuresynapse.net/.default': 'https://dev.azuresynapse.net',
 };
 const AUDIENCES = {
   arm: 'https://management.azure.com',
   graph: 'https://graph.microsoft.com',
   storage: 'https://storage.azure.com',
   registration: 'api://mgdc-registration',
+  synapse: 'https://dev.azuresynapse.net',
 };
 
 const b64u = (x) => Buffer.from(x).toString('base64url');

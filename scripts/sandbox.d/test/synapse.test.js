@@ -1,0 +1,157 @@
+'use strict';
+// The Synapse workspace development endpoint (api-version 2020-12-01) against
+// an in-process emulator: the token audience and Synapse's 401 body, the
+// asynchronous artifact writes (202 + Location + Retry-After, then
+// operationResults), the rules shared with ADF (names, references, OpenAPI),
+// createRun's 202, runs, the activity-runs path with the pipeline name,
+// cancel, and that the factory and the workspace do not see each other's
+// artifacts. Copies with data are covered by the mount test 31-synapse.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startSandbox } = require('./helpers');
+
+const Q = '?api-version=2020-12-01';
+let sb;
+let syn;
+let W;
+
+const call = (method, path, body, headers, token = syn) => sb.fetch(`${W}${path}`, { method, token, body, headers });
+
+function assertError(r, status, code) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json.error.code, code, r.text);
+  return r.json.error.message;
+}
+
+// Poll an operation as a client does: its Location, until it is not 202.
+async function complete(r, ms = 10000) {
+  assert.equal(r.status, 202, r.text);
+  assert.ok(r.json.operationId, 'the 202 body names the operation');
+  assert.equal(r.headers['retry-after'], '1');
+  const loc = new URL(r.headers.location);
+  assert.equal(loc.pathname, `${W}/operationResults/${r.json.operationId}`);
+  assert.equal(loc.searchParams.get('api-version'), '2020-12-01');
+  const end = Date.now() + ms;
+  let seenInProgress = false;
+  for (;;) {
+    const p = await sb.fetch(`${loc.pathname}${loc.search}`, { token: syn });
+    if (p.status !== 202) return { poll: p, seenInProgress };
+    assert.equal(p.json.status, 'InProgress');
+    assert.ok(p.headers.location && p.headers['retry-after']);
+    seenInProgress = true;
+    if (Date.now() > end) throw new Error('operation never completed');
+    await new Promise((x) => setTimeout(x, 50));
+  }
+}
+
+async function waitStatus(runId, want, ms = 15000) {
+  const end = Date.now() + ms;
+  let r;
+  while (Date.now() < end) {
+    r = await call('GET', `/pipelineruns/${runId}${Q}`);
+    if (want.includes(r.json.status)) return r.json;
+    await new Promise((x) => setTimeout(x, 50));
+  }
+  throw new Error(`run ${runId} still ${r && r.json.status}`);
+}
+
+const WINDOW = { lastUpdatedAfter: '2000-01-01T00:00:00Z', lastUpdatedBefore: '2200-01-01T00:00:00Z' };
+
+test.before(async () => {
+  sb = await startSandbox({ azurite: false });
+  syn = await sb.token('developer', 'https://dev.azuresynapse.net/.default');
+  W = `/synapse/${sb.state.config.synapseWorkspace}`;
+  sb.state.config.runSeconds = 0.4;
+});
+test.after(async () => { if (sb) await sb.stop(); });
+
+test('prelude: api-version, the Synapse audience, the workspace', async () => {
+  let r = await call('GET', '/pipelines');
+  assertError(r, 400, 'MissingApiVersionParameter');
+  r = await call('GET', '/pipelines?api-version=2018-06-01');
+  assert.match(assertError(r, 400, 'InvalidApiVersionParameter'), /'2020-12-01'/);
+  r = await call('GET', `/pipelines${Q}`, undefined, undefined, null);
+  assert.equal(r.status, 401);
+  const arm = await sb.token('developer', 'https://management.azure.com/.default');
+  r = await call('GET', `/pipelines${Q}`, undefined, undefined, arm);
+  assert.equal(r.status, 401, 'an ARM token is refused');
+  assert.equal(r.json.code, 'InvalidTokenAuthenticationAudience', 'Synapse body: no "error" wrapper');
+  assert.match(r.json.message, /IDX10214: Audience validation failed/);
+  r = await sb.fetch(`/synapse/otherws/pipelines${Q}`, { token: syn });
+  assertError(r, 404, 'WorkspaceNotFound');
+  r = await call('GET', `/pipelines${Q}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.value, []);
+});
+
+test('artifact writes are long-running: 202, Location, then the artifact', async () => {
+  let r = await call('PUT', `/pipelines/P1${Q}`, { properties: { activities: [] } });
+  const { poll, seenInProgress } = await complete(r);
+  assert.ok(seenInProgress, 'polled at once, the operation is still InProgress');
+  assert.equal(poll.status, 200);
+  assert.equal(poll.json.name, 'P1');
+  assert.equal(poll.json.type, 'Microsoft.Synapse/workspaces/pipelines');
+  assert.ok(poll.json.etag);
+  r = await call('GET', `/pipelines/P1${Q}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.etag, poll.json.etag);
+  assert.match(r.json.id, /\/providers\/Microsoft\.Synapse\/workspaces\/[^/]+\/pipelines\/P1$/);
+  // The factory does not see the workspace's pipeline.
+  const arm = await sb.token('developer', 'https://management.azure.com/.default');
+  const c = sb.config;
+  r = await sb.fetch(`/arm/subscriptions/${c.subscriptionId}/resourceGroups/${c.resourceGroup}/providers/Microsoft.DataFactory/factories/${c.factory}/pipelines/P1?api-version=2018-06-01`, { token: arm });
+  assertError(r, 404, 'ResourceNotFound');
+  // If-Match against a stale etag: 412 at once.
+  r = await call('PUT', `/pipelines/P1${Q}`, { properties: {} }, { 'if-match': '"stale"' });
+  assertError(r, 412, 'PreconditionFailed');
+  // DELETE: 202, then an empty 200; the pipeline is gone; a second DELETE is 204.
+  r = await call('DELETE', `/pipelines/P1${Q}`);
+  const del = await complete(r);
+  assert.equal(del.poll.status, 200);
+  assert.equal(del.poll.text, '');
+  assertError(await call('GET', `/pipelines/P1${Q}`), 404, 'ResourceNotFound');
+  r = await call('DELETE', `/pipelines/P1${Q}`);
+  assert.equal(r.status, 204);
+  assertError(await sb.fetch(`${W}/operationResults/nosuch${Q}`, { token: syn }), 404, 'OperationNotFound');
+});
+
+test('ADF strictness applies before the 202: names, references, OpenAPI', async () => {
+  let r = await call('PUT', `/linkedservices/ls-dash${Q}`, { properties: { type: 'AzureBlobStorage', typeProperties: {} } });
+  assertError(r, 400, 'InvalidResourceName');
+  r = await call('PUT', `/datasets/ds1${Q}`, { properties: { type: 'Binary', linkedServiceName: { referenceName: 'Nope', type: 'LinkedServiceReference' } } });
+  assert.match(assertError(r, 400, 'BadRequest'), /invalid reference 'Nope'/);
+  r = await call('PUT', `/pipelines/P2${Q}`, { properties: { activities: 'x' } });
+  assertError(r, 400, 'InvalidRequestContent');
+  assertError(await call('GET', `/pipelines/P2${Q}`), 404, 'ResourceNotFound');
+});
+
+test('runs: createRun 202, activity runs under the pipeline name, cancel', async () => {
+  let r = await call('PUT', `/pipelines/W1${Q}`, { properties: { activities: [{ name: 'W', type: 'Wait', typeProperties: { waitTimeInSeconds: 1 } }] } });
+  await complete(r);
+  r = await call('POST', `/pipelines/W1/createRun${Q}`, {});
+  assert.equal(r.status, 202, r.text);
+  const runId = r.json.runId;
+  const run = await waitStatus(runId, ['Succeeded', 'Failed']);
+  assert.equal(run.status, 'Succeeded');
+  assert.equal(run.pipelineName, 'W1');
+  r = await call('POST', `/pipelines/W1/pipelineruns/${runId}/queryActivityruns${Q}`, WINDOW);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.value.length, 1);
+  assert.equal(r.json.value[0].activityName, 'W');
+  r = await call('POST', `/pipelines/Other/pipelineruns/${runId}/queryActivityruns${Q}`, WINDOW);
+  assertError(r, 404, 'ResourceNotFound');
+  r = await call('POST', `/pipelineruns/${runId}/queryActivityruns${Q}`, WINDOW);
+  assert.equal(r.status, 404, "ADF's path is not Synapse's");
+  r = await call('POST', `/queryPipelineRuns${Q}`, { ...WINDOW, filters: [{ operand: 'PipelineName', operator: 'Equals', values: ['W1'] }] });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.value.map((x) => x.runId), [runId]);
+  sb.state.config.runSeconds = 30;
+  r = await call('POST', `/pipelines/W1/createRun${Q}`, {});
+  const second = r.json.runId;
+  r = await call('POST', `/pipelineruns/${second}/cancel${Q}`);
+  assert.equal(r.status, 200);
+  assert.equal((await waitStatus(second, ['Cancelled'])).status, 'Cancelled');
+  sb.state.config.runSeconds = 0.4;
+  assertError(await call('POST', `/pipelines/Nope/createRun${Q}`, {}), 404, 'ResourceNotFound');
+});
