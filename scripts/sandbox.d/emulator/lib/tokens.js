@@ -29,12 +29,16 @@ const SCOPES = {
   'https://graph.microsoft.com/.default': 'https://graph.microsoft.com',
   'https://storage.azure.com/.default': 'https://storage.azure.com',
   'api://mgdc-registration/.default': 'api://mgdc-registration',
+  'https://api.fabric.microsoft.com/.default': 'https://api.fabric.microsoft.com',
+  'https://analysis.windows.net/powerbi/api/.default': 'https://analysis.windows.net/powerbi/api',
 };
 const AUDIENCES = {
   arm: 'https://management.azure.com',
   graph: 'https://graph.microsoft.com',
   storage: 'https://storage.azure.com',
   registration: 'api://mgdc-registration',
+  fabric: 'https://api.fabric.microsoft.com',
+  powerbi: 'https://analysis.windows.net/powerbi/api',
 };
 
 const b64u = (x) => Buffer.from(x).toString('base64url');
