@@ -254,7 +254,14 @@ int rest_error_body(struct net_error *e, const char *body, size_t len)
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
-	int found = cJSON_IsString(c) || cJSON_IsString(m);
+	int found;
+
+	if (!err && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "errorCode"))) {
+		/* Fabric: the ErrorResponse is the body itself. */
+		c = cJSON_GetObjectItemCaseSensitive(root, "errorCode");
+		m = cJSON_GetObjectItemCaseSensitive(root, "message");
+	}
+	found = cJSON_IsString(c) || cJSON_IsString(m);
 
 	if (cJSON_IsString(c))
 		net_error_code(e, c->valuestring, strlen(c->valuestring));
@@ -287,6 +294,7 @@ void rest_result_release(struct rest_result *r)
 	cJSON_Delete(r->json);
 	free(r->etag);
 	free(r->async_url);
+	free(r->location);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -334,9 +342,12 @@ static int rest_headers(const struct rest_call *c, const char **hdrs, char *ifm,
 static int rest_async(const struct http_resp *resp, struct rest_result *r, struct net_error *e)
 {
 	const char *op = http_resp_header(resp, "Azure-AsyncOperation");
+	const char *loc = http_resp_header(resp, "Location");
 	const char *ra = http_resp_header(resp, "Retry-After");
 
 	if (op && strlen(op) < REST_MAX_URL && !(r->async_url = strdup(op)))
+		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
+	if (loc && strlen(loc) < REST_MAX_URL && !(r->location = strdup(loc)))
 		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
 	if (ra) {
 		char *end;
@@ -549,6 +560,8 @@ int rest_list(const struct rest_ep *ep, const struct rest_call *first, cJSON **i
 		next = rest_str(r.json, "@odata.nextLink");
 		if (!next)
 			next = rest_str(r.json, "nextLink");
+		if (!next)
+			next = rest_str(r.json, "continuationUri");
 		if (tok && query) {
 			if (token && strcmp(token, tok) == 0) {
 				res = rest_error(e, ELOOP, "ListingLoop",
@@ -659,9 +672,11 @@ int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struc
 			const char *msg = rest_str(err, "message");
 			char esc[400];
 
-			res = rest_error(e, EIO,
-			                 rest_str(err, "code") ? rest_str(err, "code") : status,
-			                 "the operation ended %s%s%s", status, msg ? ": " : "",
+			const char *code = rest_str(err, "code") ? rest_str(err, "code")
+			                                         : rest_str(err, "errorCode");
+
+			res = rest_error(e, EIO, code ? code : status, "the operation ended %s%s%s",
+			                 status, msg ? ": " : "",
 			                 msg ? log_escape(esc, sizeof(esc), msg, (size_t)-1) : "");
 			rest_result_release(&s);
 			return res;

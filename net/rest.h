@@ -95,7 +95,8 @@ int rest_parse(const char *buf, size_t len, cJSON **out, struct net_error *e);
 
 /*
  * rest_error_body - the error body of ARM, Graph and the registration
- * contract, {"error":{"code":...,"message":...}}, into e->code and e->msg
+ * contract, {"error":{"code":...,"message":...}}, or Fabric's top-level
+ * ErrorResponse {"errorCode":...,"message":...}, into e->code and e->msg
  * (a net_error_body_fn: see net/http.h). 1 if found, else 0. Any thread.
  */
 int rest_error_body(struct net_error *e, const char *body, size_t len);
@@ -119,6 +120,8 @@ struct rest_result {
 	char *etag;       /* ETag header, else the body's "etag" string, else NULL */
 	char *async_url;  /* Azure-AsyncOperation header (an ARM long-running operation's
 	                     status URL), or NULL */
+	char *location;   /* Location header (Fabric: a 202's operation or job instance
+	                     URL), or NULL */
 	long retry_after; /* its Retry-After in seconds, or 0 */
 };
 
@@ -182,7 +185,8 @@ int rest_list(const struct rest_ep *ep, const struct rest_call *first, cJSON **i
  * be on the origin of `request_url` (our token goes there), sleeping its
  * Retry-After (1 s when absent, at most 10 s) until "status" is Succeeded
  * (0), Failed or Canceled (-EIO, with the operation's error code and
- * message in `e`), or `deadline_ms` has passed (-ETIMEDOUT). Blocks the
+ * message in `e`; Fabric's OperationState, whose error has "errorCode",
+ * reads the same), or `deadline_ms` has passed (-ETIMEDOUT). Blocks the
  * calling thread; thread-safe.
  */
 int rest_lro_wait(const struct rest_ep *ep, const char *request_url, const struct rest_result *r,
