@@ -198,7 +198,8 @@ int fabric_definition_parse(const cJSON *definition, cJSON **properties, struct 
 	}
 	if (!cJSON_IsString(payload))
 		return rest_error(e, EPROTO, "InvalidDefinition",
-		                  "the definition has no %s part with a payload", FABRIC_PIPELINE_PART);
+		                  "the definition has no %s part with a payload",
+		                  FABRIC_PIPELINE_PART);
 	res = fabric_b64_decode(payload->valuestring, &text, &len);
 	if (res == -ENOMEM)
 		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
@@ -478,8 +479,8 @@ int fabric_connection_create(struct fabric *f, const char *name, const char *ten
 out:
 	/* The body holds the secret: overwrite it before it is freed. */
 	j = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "credentialDetails"),
-	                                     "credentials"),
+	    cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(b, "credentialDetails"), "credentials"),
 	    "servicePrincipalSecret");
 	if (cJSON_IsString(j))
 		memset(j->valuestring, 0, strlen(j->valuestring));
@@ -540,8 +541,9 @@ int fabric_run(struct fabric *f, const char *id, const cJSON *params, char **job
 	if (res < 0)
 		goto out;
 	ed = cJSON_AddObjectToObject(b, "executionData");
-	if (!ed || !cJSON_AddItemToObject(ed, "parameters", params ? cJSON_Duplicate(params, 1)
-	                                                            : cJSON_CreateObject())) {
+	if (!ed ||
+	    !cJSON_AddItemToObject(ed, "parameters",
+	                           params ? cJSON_Duplicate(params, 1) : cJSON_CreateObject())) {
 		res = rest_error(e, ENOMEM, "NoMemory", "out of memory");
 		goto out;
 	}
