@@ -98,6 +98,19 @@ static int fabric_need(const char *id, const char *what, struct net_error *e)
 	return id && *id ? 0 : rest_error(e, EINVAL, "InvalidId", "no %s id", what);
 }
 
+/*
+ * One idempotent request: `method` `url` (taken and freed; NULL from a
+ * failed rest_url() is -ENOMEM) with `body`, the reply in *out (may be NULL).
+ */
+static int fabric_send(struct fabric *f, const char *method, char *url, const cJSON *body,
+                       cJSON **out, struct net_error *e)
+{
+	int res = rest_send(&f->ep, method, url, body, NULL, 0, out, NULL, e);
+
+	free(url);
+	return fabric_errno(res, e);
+}
+
 /* ---- definitions ---------------------------------------------------------------- */
 
 cJSON *fabric_definition_build(const cJSON *properties)
@@ -309,16 +322,11 @@ out:
 
 int fabric_pipeline_get(struct fabric *f, const char *id, cJSON **item, struct net_error *e)
 {
-	char *url;
 	int res = fabric_need(id, "item", e);
 
 	*item = NULL;
-	if (res < 0)
-		return res;
-	url = fabric_item_url(f, id, NULL, NULL);
-	res = rest_send(&f->ep, NULL, url, NULL, NULL, 0, item, NULL, e);
-	free(url);
-	return res;
+	return res < 0 ? res
+	               : fabric_send(f, NULL, fabric_item_url(f, id, NULL, NULL), NULL, item, e);
 }
 
 int fabric_pipeline_list(struct fabric *f, cJSON **items, struct net_error *e)
@@ -406,15 +414,11 @@ out:
 
 int fabric_pipeline_delete(struct fabric *f, const char *id, struct net_error *e)
 {
-	char *url;
 	int res = fabric_need(id, "item", e);
 
-	if (res < 0)
-		return res;
-	url = fabric_item_url(f, id, NULL, NULL);
-	res = rest_send(&f->ep, "DELETE", url, NULL, NULL, 0, NULL, NULL, e);
-	free(url);
-	return res;
+	return res < 0
+	           ? res
+	           : fabric_send(f, "DELETE", fabric_item_url(f, id, NULL, NULL), NULL, NULL, e);
 }
 
 /* ---- connections ------------------------------------------------------------------ */
@@ -492,15 +496,12 @@ out:
 
 int fabric_connection_delete(struct fabric *f, const char *id, struct net_error *e)
 {
-	char *url;
 	int res = fabric_need(id, "connection", e);
 
-	if (res < 0)
-		return res;
-	url = rest_url(f->ep.base, NULL, "connections", id, (char *)NULL);
-	res = rest_send(&f->ep, "DELETE", url, NULL, NULL, 0, NULL, NULL, e);
-	free(url);
-	return res;
+	return res < 0 ? res
+	               : fabric_send(f, "DELETE",
+	                             rest_url(f->ep.base, NULL, "connections", id, (char *)NULL),
+	                             NULL, NULL, e);
 }
 
 /* ---- jobs ----------------------------------------------------------------------- */
@@ -583,18 +584,13 @@ static char *fabric_job_url(struct fabric *f, const char *id, const char *job, c
 int fabric_job_get(struct fabric *f, const char *id, const char *job, cJSON **inst,
                    struct net_error *e)
 {
-	char *url;
 	int res = fabric_need(id, "item", e);
 
 	*inst = NULL;
 	if (res == 0)
 		res = fabric_need(job, "job instance", e);
-	if (res < 0)
-		return res;
-	url = fabric_job_url(f, id, job, NULL);
-	res = rest_send(&f->ep, NULL, url, NULL, NULL, 0, inst, NULL, e);
-	free(url);
-	return res;
+	return res < 0 ? res
+	               : fabric_send(f, NULL, fabric_job_url(f, id, job, NULL), NULL, inst, e);
 }
 
 int fabric_job_list(struct fabric *f, const char *id, cJSON **insts, struct net_error *e)
@@ -616,17 +612,13 @@ int fabric_job_list(struct fabric *f, const char *id, cJSON **insts, struct net_
 
 int fabric_job_cancel(struct fabric *f, const char *id, const char *job, struct net_error *e)
 {
-	char *url;
 	int res = fabric_need(id, "item", e);
 
 	if (res == 0)
 		res = fabric_need(job, "job instance", e);
-	if (res < 0)
-		return res;
-	url = fabric_job_url(f, id, job, "cancel");
-	res = fabric_errno(rest_send(&f->ep, "POST", url, NULL, NULL, 0, NULL, NULL, e), e);
-	free(url);
-	return res;
+	return res < 0
+	           ? res
+	           : fabric_send(f, "POST", fabric_job_url(f, id, job, "cancel"), NULL, NULL, e);
 }
 
 int fabric_query_activity_runs(struct fabric *f, const char *job, const char *after,

@@ -23,37 +23,10 @@
 #include "rest_testsrv.h"
 #include "tap.h"
 
-#define MAX_FIXTURE (1 << 20)
-
 /* The fixture `name` of fixtures/real/adf/, parsed; NULL (with a diagnostic) if unreadable. */
 static cJSON *fixture(const char *name)
 {
-	char script[PATH_MAX], path[PATH_MAX + 64], *buf = NULL, *slash;
-	cJSON *doc = NULL;
-	size_t n = 0;
-	FILE *f;
-
-	/* The fixtures live beside the scripted server. */
-	if (testsrv_script(script, sizeof(script)) < 0 || !(slash = strrchr(script, '/')))
-		goto out;
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/fixtures/real/adf/%s", script, name);
-	f = fopen(path, "r");
-	if (!f)
-		goto out;
-	buf = malloc(MAX_FIXTURE + 1);
-	if (buf)
-		n = fread(buf, 1, MAX_FIXTURE, f);
-	fclose(f);
-	if (buf) {
-		buf[n] = '\0';
-		doc = cJSON_Parse(buf);
-	}
-out:
-	if (!doc)
-		printf("# cannot read fixture %s\n", name);
-	free(buf);
-	return doc;
+	return testsrv_fixture("adf", name);
 }
 
 static const cJSON *at(const cJSON *o, const char *name)

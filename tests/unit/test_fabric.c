@@ -27,8 +27,6 @@
 #include "rest_testsrv.h"
 #include "tap.h"
 
-#define MAX_FIXTURE (1 << 20)
-
 static const cJSON *at(const cJSON *o, const char *name)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, name);
@@ -44,31 +42,7 @@ static const char *str(const cJSON *o, const char *name)
 /* The fixture `name` of fixtures/real/fabric/, parsed; NULL (with a diagnostic) if unreadable. */
 static cJSON *fixture(const char *name)
 {
-	char script[PATH_MAX], path[PATH_MAX + 64], *buf = NULL, *slash;
-	cJSON *doc = NULL;
-	size_t n = 0;
-	FILE *f;
-
-	if (testsrv_script(script, sizeof(script)) < 0 || !(slash = strrchr(script, '/')))
-		goto out;
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/fixtures/real/fabric/%s", script, name);
-	f = fopen(path, "r");
-	if (!f)
-		goto out;
-	buf = malloc(MAX_FIXTURE + 1);
-	if (buf)
-		n = fread(buf, 1, MAX_FIXTURE, f);
-	fclose(f);
-	if (buf) {
-		buf[n] = '\0';
-		doc = cJSON_Parse(buf);
-	}
-out:
-	if (!doc)
-		printf("# cannot read fixture %s\n", name);
-	free(buf);
-	return doc;
+	return testsrv_fixture("fabric", name);
 }
 
 /* The body of the example's reply with `status`. */
@@ -117,12 +91,14 @@ static void test_pure(void)
 	ex = fixture("dataPipeline/GetDataPipelineDefinition.json");
 	rc = fabric_definition_parse(reply(ex, "200"), &back, &e);
 	TAP_EQ_INT(rc, 0, "GetDataPipelineDefinition: parses (%s)", rc ? e.msg : "");
-	TAP_OK(cJSON_IsArray(at(back, "activities")) && cJSON_GetArraySize(at(back, "activities")) == 0,
+	TAP_OK(cJSON_IsArray(at(back, "activities")) &&
+	           cJSON_GetArraySize(at(back, "activities")) == 0,
 	       "GetDataPipelineDefinition: {\"properties\":{\"activities\":[]}}");
 	cJSON_Delete(back);
 	cJSON_Delete(ex);
 	ex = fixture("dataPipeline/CreateDataPipeline.json");
-	rc = fabric_definition_parse(at(at(ex, "parameters"), "createDataPipelineRequest"), &back, &e);
+	rc = fabric_definition_parse(at(at(ex, "parameters"), "createDataPipelineRequest"), &back,
+	                             &e);
 	TAP_EQ_INT(rc, 0, "CreateDataPipeline: the request's definition parses (%s)",
 	           rc ? e.msg : "");
 	TAP_EQ_STR(str(cJSON_GetArrayItem(at(back, "activities"), 1), "name"), "Wait_Activity_2",
@@ -145,8 +121,8 @@ static void test_pure(void)
 	def = cJSON_Parse("{\"parts\":[{\"path\":\"pipeline-content.json\",\"payload\":\"e30=\","
 	                  "\"payloadType\":\"InlineBase64\"}]}");
 	rc = fabric_definition_parse(def, &back, &e);
-	TAP_OK(rc == -EPROTO && strstr(e.msg, "properties"), "definition: {} has no properties (%s)",
-	       e.msg);
+	TAP_OK(rc == -EPROTO && strstr(e.msg, "properties"),
+	       "definition: {} has no properties (%s)", e.msg);
 	cJSON_Delete(def);
 
 	TAP_OK(fabric_job_id_from_location("https://x/v1/workspaces/w/items/i/jobs/instances/"
@@ -166,7 +142,8 @@ static void test_pure(void)
 	TAP_EQ_STR(fabric_run_status("Completed"), "Succeeded", "status: Completed is Succeeded");
 	TAP_EQ_STR(fabric_run_status("Deduped"), "Cancelled", "status: Deduped is Cancelled");
 	TAP_EQ_STR(fabric_run_status("InProgress"), "InProgress", "status: InProgress as is");
-	TAP_EQ_STR(fabric_run_status("Someday"), "Someday", "status: an unknown one is not guessed");
+	TAP_EQ_STR(fabric_run_status("Someday"), "Someday",
+	           "status: an unknown one is not guessed");
 }
 
 /* ---- contract: the public examples ------------------------------------------------- */
@@ -186,7 +163,8 @@ static void test_contract(struct testsrv *s)
 	                            &e);
 	TAP_EQ_INT(rc, 0, "CreateDataPipeline: 201 (%s)", rc ? e.msg : "");
 	TAP_OK(cJSON_Compare(doc, reply(ex, "201"), 1), "CreateDataPipeline: the Item as served");
-	TAP_EQ_STR(str(doc, "id"), "5b218778-e7a5-4d73-8187-f10824047715", "CreateDataPipeline: id");
+	TAP_EQ_STR(str(doc, "id"), "5b218778-e7a5-4d73-8187-f10824047715",
+	           "CreateDataPipeline: id");
 	cJSON_Delete(doc);
 	cJSON_Delete(props);
 	fabric_free(f);
@@ -194,7 +172,8 @@ static void test_contract(struct testsrv *s)
 
 	ex = fixture("dataPipeline/GetDataPipelineDefinition.json");
 	f = open_example(s, ex);
-	rc = fabric_pipeline_get_definition(f, str(at(ex, "parameters"), "dataPipelineId"), &doc, &e);
+	rc = fabric_pipeline_get_definition(f, str(at(ex, "parameters"), "dataPipelineId"), &doc,
+	                                    &e);
 	TAP_EQ_INT(rc, 0, "GetDataPipelineDefinition: getDefinition (%s)", rc ? e.msg : "");
 	TAP_OK(cJSON_IsArray(at(doc, "activities")), "GetDataPipelineDefinition: the properties");
 	cJSON_Delete(doc);
@@ -207,8 +186,8 @@ static void test_contract(struct testsrv *s)
 	ex = fixture("dataPipeline/UpdateDataPipelineDefinition.json");
 	f = open_example(s, ex);
 	props = cJSON_Parse("{\"activities\":[]}");
-	rc = fabric_pipeline_update_definition(f, str(at(ex, "parameters"), "dataPipelineId"), props,
-	                                       &e);
+	rc = fabric_pipeline_update_definition(f, str(at(ex, "parameters"), "dataPipelineId"),
+	                                       props, &e);
 	TAP_EQ_INT(rc, 0, "UpdateDataPipelineDefinition: 200 (%s)", rc ? e.msg : "");
 	cJSON_Delete(props);
 	fabric_free(f);
@@ -272,7 +251,8 @@ static void test_contract(struct testsrv *s)
 
 	/* A connection is not in a workspace: any workspace id does. */
 	ex = fixture("platform/connections-CreateCloudConnection.json");
-	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ex, "parameters"), "workspaceId", "any");
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ex, "parameters"), "workspaceId",
+	                        "any");
 	f = open_example(s, ex);
 	rc = fabric_connection_create(f, "m365", "00000000-0000-0000-0000-000000000001",
 	                              "00000000-0000-0000-0000-000000000002", "s3cret", &id, &e);
@@ -304,47 +284,15 @@ struct live {
 	const char *ws, *lakehouse_id;
 };
 
-/* A secret file's first line, malloc'd; NULL if unreadable. */
-static char *live_secret(const char *file)
-{
-	char buf[4096], *nl;
-	FILE *f = file ? fopen(file, "r") : NULL;
-
-	if (!f)
-		return NULL;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	if ((nl = strchr(buf, '\n')))
-		*nl = '\0';
-	return buf[0] ? strdup(buf) : NULL;
-}
-
-static int live_auth(struct live *L, struct auth **out, const char *id_var, const char *secret_var)
-{
-	struct auth_opts ao = {0};
-	char *secret = live_secret(getenv(secret_var));
-	int rc;
-
-	ao.login_url = getenv("MGDC_LOGIN_URL");
-	ao.tenant = getenv("MGDC_TENANT_ID");
-	ao.client_id = getenv(id_var);
-	ao.secret = secret;
-	rc = secret && ao.client_id ? auth_new(out, L->http, &ao) : -EINVAL;
-	if (secret) {
-		memset(secret, 0, strlen(secret));
-		free(secret);
-	}
-	return rc;
-}
-
 static int live_setup(struct live *L)
 {
 	static const char *const vars[] = {
-	    "MGDC_SANDBOX_CA",           "MGDC_LOGIN_URL",           "MGDC_TENANT_ID",
-	    "MGDC_FABRIC_URL",           "MGDC_FABRIC_WORKSPACE_ID", "MGDC_FABRIC_LAKEHOUSE_ID",
-	    "MGDC_ONELAKE_URL",          "MGDC_ONELAKE_ACCOUNT",     "MGDC_DEV_CLIENT_ID",
-	    "MGDC_DEV_CLIENT_SECRET_FILE", "MGDC_READER_CLIENT_ID",  "MGDC_READER_CLIENT_SECRET_FILE"};
+	    "MGDC_SANDBOX_CA",          "MGDC_LOGIN_URL",
+	    "MGDC_TENANT_ID",           "MGDC_FABRIC_URL",
+	    "MGDC_FABRIC_WORKSPACE_ID", "MGDC_FABRIC_LAKEHOUSE_ID",
+	    "MGDC_ONELAKE_URL",         "MGDC_ONELAKE_ACCOUNT",
+	    "MGDC_DEV_CLIENT_ID",       "MGDC_DEV_CLIENT_SECRET_FILE",
+	    "MGDC_READER_CLIENT_ID",    "MGDC_READER_CLIENT_SECRET_FILE"};
 	struct http_opts ho = {0};
 
 	memset(L, 0, sizeof(*L));
@@ -356,8 +304,10 @@ static int live_setup(struct live *L)
 	ho.ca_file = getenv("MGDC_SANDBOX_CA");
 	if (http_new(&L->http, &ho) < 0)
 		return -1;
-	if (live_auth(L, &L->dev, "MGDC_DEV_CLIENT_ID", "MGDC_DEV_CLIENT_SECRET_FILE") < 0 ||
-	    live_auth(L, &L->reader, "MGDC_READER_CLIENT_ID", "MGDC_READER_CLIENT_SECRET_FILE") < 0)
+	if (testsrv_live_auth(&L->dev, L->http, "MGDC_DEV_CLIENT_ID",
+	                      "MGDC_DEV_CLIENT_SECRET_FILE") < 0 ||
+	    testsrv_live_auth(&L->reader, L->http, "MGDC_READER_CLIENT_ID",
+	                      "MGDC_READER_CLIENT_SECRET_FILE") < 0)
 		return -1;
 	return 0;
 }
@@ -380,8 +330,8 @@ static int live_wait(struct fabric *f, const char *item, const char *job, cJSON 
 		if (fabric_job_get(f, item, job, inst, &e) < 0)
 			return -1;
 		st = str(*inst, "status");
-		if (st && (!strcmp(st, "Completed") || !strcmp(st, "Failed") ||
-		           !strcmp(st, "Cancelled")))
+		if (st &&
+		    (!strcmp(st, "Completed") || !strcmp(st, "Failed") || !strcmp(st, "Cancelled")))
 			return 0;
 		cJSON_Delete(*inst);
 		*inst = NULL;
@@ -393,7 +343,8 @@ static int live_wait(struct fabric *f, const char *item, const char *job, cJSON 
 static void live_pipeline(struct live *L, struct fabric *f)
 {
 	struct net_error e;
-	cJSON *props, *item = NULL, *back = NULL, *inst = NULL, *acts = NULL, *params, *items = NULL;
+	cJSON *props, *item = NULL, *back = NULL, *inst = NULL, *acts = NULL, *params,
+	              *items = NULL;
 	char name[64], *id = NULL, *found = NULL, *job = NULL, *job2 = NULL;
 	struct fabric *rf = NULL;
 	int rc;
@@ -468,19 +419,20 @@ static void live_connection(struct live *L, struct fabric *f)
 	int rc;
 
 	snprintf(name, sizeof(name), "m365-%ld-%d", (long)time(NULL), (int)getpid());
-	secret = live_secret(getenv("MGDC_DEV_CLIENT_SECRET_FILE"));
-	rc = fabric_connection_create(f, name, getenv("MGDC_TENANT_ID"), getenv("MGDC_DEV_CLIENT_ID"),
-	                              secret ? secret : "", &id, &e);
+	secret = testsrv_secret(getenv("MGDC_DEV_CLIENT_SECRET_FILE"));
+	rc = fabric_connection_create(f, name, getenv("MGDC_TENANT_ID"),
+	                              getenv("MGDC_DEV_CLIENT_ID"), secret ? secret : "", &id, &e);
 	TAP_EQ_INT(rc, 0, "live: a Microsoft 365 connection (%s)", rc ? e.msg : "");
-	rc = fabric_connection_create(f, name, getenv("MGDC_TENANT_ID"), getenv("MGDC_DEV_CLIENT_ID"),
-	                              secret ? secret : "", &id2, &e);
+	rc = fabric_connection_create(f, name, getenv("MGDC_TENANT_ID"),
+	                              getenv("MGDC_DEV_CLIENT_ID"), secret ? secret : "", &id2, &e);
 	TAP_OK(rc == -EEXIST && !strcmp(e.code, "DuplicateConnectionName"),
 	       "live: its name is taken now (%s)", e.code);
 	free(id2);
 	id2 = NULL;
 	rc = fabric_connection_create(f, "wrong-secret", getenv("MGDC_TENANT_ID"),
 	                              getenv("MGDC_DEV_CLIENT_ID"), "not-the-secret", &id2, &e);
-	TAP_OK(rc == -EINVAL && !strcmp(e.code, "IncorrectCredentials") && !strstr(e.msg, "not-the"),
+	TAP_OK(rc == -EINVAL && !strcmp(e.code, "IncorrectCredentials") &&
+	           !strstr(e.msg, "not-the"),
 	       "live: a wrong secret is IncorrectCredentials, not echoed (%s)", e.code);
 	rc = fabric_connection_delete(f, id, &e);
 	TAP_EQ_INT(rc, 0, "live: connection deleted (%s)", rc ? e.msg : "");
@@ -519,7 +471,8 @@ static void live_onelake(struct live *L)
 	rc = blob_client_new(&bc, L->http, &o);
 	TAP_EQ_INT(rc, 0, "live: a blob client for OneLake's stand-in");
 	rc = bc ? blob_list(bc, L->ws, prefix, "/", live_count, &n, &e) : -1;
-	TAP_EQ_INT(rc, 0, "live: the lakehouse's Files/ lists with a Storage token (%s, %d entries)",
+	TAP_EQ_INT(rc, 0,
+	           "live: the lakehouse's Files/ lists with a Storage token (%s, %d entries)",
 	           rc ? e.msg : "ok", n);
 	blob_client_free(bc);
 	bc = NULL;
