@@ -375,3 +375,77 @@ test('schedules: ScheduleConfig checked; create, get, patch, list, delete', asyn
   assert.equal((await fab('DELETE', `${S}/${id}`)).status, 200);
   assertError(await fab('GET', `${S}/${id}`), 404, 'ItemScheduleNotFound');
 });
+
+// Move the emulator clock; Fabric tokens live on it, so take a new one.
+async function clock(body) {
+  const r = await sb.fetch('/_faults/clock', { method: 'POST', body });
+  assert.equal(r.status, 200, r.text);
+  tok.dev = await sb.token('developer', 'https://api.fabric.microsoft.com/.default');
+  return Date.parse(r.json.now);
+}
+
+test('schedules run on the emulator clock: one job per occurrence, Scheduled, with its trigger time; disabled, none', async () => {
+  const item = await createPipeline('daily', {
+    activities: [{ name: 'Hold', type: 'Wait', typeProperties: { waitTimeInSeconds: 1 } }],
+  });
+  const S = `${W}/items/${item.id}/jobs/Pipeline/schedules`;
+  const now = await clock({ advanceSeconds: 0 });
+  const start = new Date(now + 60000).toISOString().slice(0, 19) + 'Z';
+  const end = new Date(now + 30 * 86400000).toISOString().slice(0, 19) + 'Z';
+  let r = await fab('POST', S, { enabled: true, configuration: { type: 'Cron', interval: 1440, startDateTime: start, endDateTime: end, localTimeZoneId: 'UTC' } });
+  assert.equal(r.status, 201, r.text);
+  const sid = r.json.id;
+  const scheduled = async () => (await fab('GET', `${W}/items/${item.id}/jobs/instances`)).json.value.filter((j) => j.invokeType === 'Scheduled');
+  assert.equal((await scheduled()).length, 0, 'nothing before the start');
+  // Each day is its own step, so every run ends before the next occurrence.
+  for (let d = 0; d < 7; d++) {
+    await clock({ advanceDays: 1 });
+    const want = d + 1;
+    const until = Date.now() + 30000;
+    let jobs;
+    for (;;) {
+      jobs = await scheduled();
+      if (jobs.length === want && jobs.every((j) => ['Completed', 'Failed', 'Cancelled', 'Deduped'].includes(j.status))) break;
+      assert.ok(Date.now() < until, `day ${want}: ${JSON.stringify(jobs.map((j) => j.status))}`);
+      await new Promise((x) => setTimeout(x, 100));
+    }
+  }
+  const jobs = await scheduled();
+  assert.deepEqual(jobs.map((j) => j.status), Array(7).fill('Completed'));
+  // The trigger times (the pipeline's @pipeline().TriggerTime) are the seven occurrences, a day apart.
+  const times = jobs.map((j) => Date.parse(sb.state.data.fabric.workspaces[ws].runs[j.id].triggerTime)).sort((a, b) => a - b);
+  for (let i = 0; i < 7; i++) assert.equal(times[i], Date.parse(start) + i * 86400000);
+  r = await fab('PATCH', `${S}/${sid}`, { enabled: false });
+  assert.equal(r.status, 200, r.text);
+  await clock({ advanceDays: 2 });
+  await new Promise((x) => setTimeout(x, 600));
+  assert.equal((await scheduled()).length, 7, 'a disabled schedule starts nothing');
+  await clock({ advanceDays: -9 });
+});
+
+test('schedules: an occurrence while the last job runs is Deduped', async () => {
+  const item = await createPipeline('slow', { activities: [] });
+  const S = `${W}/items/${item.id}/jobs/Pipeline/schedules`;
+  sb.state.config.runSeconds = 5;
+  try {
+    const now = Date.parse((await sb.fetch('/_faults/clock')).json.now);
+    const job = await runJob(item.id);
+    const start = new Date(now + 60000).toISOString().slice(0, 19) + 'Z';
+    const r = await fab('POST', S, { enabled: true, configuration: { type: 'Cron', interval: 60, startDateTime: start, endDateTime: new Date(now + 86400000).toISOString().slice(0, 19) + 'Z', localTimeZoneId: 'UTC' } });
+    assert.equal(r.status, 201, r.text);
+    await clock({ advanceSeconds: 120 });
+    const until = Date.now() + 10000;
+    let d;
+    while (!(d = (await fab('GET', `${W}/items/${item.id}/jobs/instances`)).json.value.find((j) => j.invokeType === 'Scheduled'))) {
+      assert.ok(Date.now() < until);
+      await new Promise((x) => setTimeout(x, 100));
+    }
+    assert.equal(d.status, 'Deduped');
+    assert.match(d.failureReason.message, /already running/);
+    await fab('POST', `${W}/items/${item.id}/jobs/instances/${job.id}/cancel`);
+    await fab('DELETE', `${W}/items/${item.id}`);
+    await clock({ advanceSeconds: -120 });
+  } finally {
+    sb.state.config.runSeconds = 0.3;
+  }
+});

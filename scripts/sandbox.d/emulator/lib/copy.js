@@ -669,7 +669,7 @@ async function execute({ factory: f, pipeline, run, params, job, host = ADF_HOST
   const ectx = {
     pipeline: {
       RunId: run.runId, Pipeline: pipeline.name, DataFactory: host.dataFactory(), GroupId: run.runGroupId,
-      TriggerType: 'Manual', TriggerId: run.invokedBy.id, TriggerName: 'Manual', TriggerTime: run.runStart, parameters: params,
+      TriggerType: 'Manual', TriggerId: run.invokedBy.id, TriggerName: 'Manual', TriggerTime: run.triggerTime || run.runStart, parameters: params,
     },
   };
   const acts = f.activityRuns[run.runId] || (f.activityRuns[run.runId] = []);

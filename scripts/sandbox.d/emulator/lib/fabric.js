@@ -619,7 +619,7 @@ function jobType(ctx, fromPath) {
  * runJob - start a job instance of pipeline item `it`: the engine's run of
  * its pipeline-content.json with executionData.parameters. Returns the run.
  */
-function runJob(w, it, params, invokeType) {
+function runJob(w, it, params, invokeType, triggerTime) {
   const props = pipelineContent(w, it.id);
   const pipe = { name: it.id, properties: { activities: props.activities || [], parameters: props.parameters || {} } };
   let run;
@@ -631,6 +631,8 @@ function runJob(w, it, params, invokeType) {
   }
   run.itemId = it.id;
   run.invokeType = invokeType;
+  // @pipeline().TriggerTime of a scheduled run: its occurrence on the emulator clock.
+  if (triggerTime !== undefined) run.triggerTime = adf.adfTime(triggerTime);
   state.save();
   return run;
 }
@@ -762,14 +764,15 @@ route('POST', new RegExp(`${SCHED}$`, 'i'), (ctx) => {
     owner: { id: who.oid, type: 'ServicePrincipal' },
   };
   w.schedules[s.id] = s;
+  arm(w, s);
   state.save();
-  const { itemId, ...pub } = s;
+  const { itemId, next, ...pub } = s;
   send(ctx.res, 201, pub, { location: absolute(ctx, `/workspaces/${w.id}/items/${it.id}/jobs/Pipeline/schedules/${s.id}`) });
 });
 
 route('GET', new RegExp(`${SCHED}$`, 'i'), (ctx) => {
   const { w, it } = scheduleItem(ctx, false);
-  return page(ctx, Object.values(w.schedules).filter((s) => s.itemId === it.id).map(({ itemId, ...pub }) => pub));
+  return page(ctx, Object.values(w.schedules).filter((s) => s.itemId === it.id).map(({ itemId, next, ...pub }) => pub));
 });
 
 function scheduleOf(ctx, write) {
@@ -781,18 +784,19 @@ function scheduleOf(ctx, write) {
 }
 
 route('GET', new RegExp(`${SCHED}/([^/]+)$`, 'i'), (ctx) => {
-  const { itemId, ...pub } = scheduleOf(ctx, false).s;
+  const { itemId, next, ...pub } = scheduleOf(ctx, false).s;
   return pub;
 });
 
 route('PATCH', new RegExp(`${SCHED}/([^/]+)$`, 'i'), (ctx) => {
-  const { s } = scheduleOf(ctx, true);
+  const { w, s } = scheduleOf(ctx, true);
   const b = body(ctx);
   if (b.enabled !== undefined && typeof b.enabled !== 'boolean') throw bad("'enabled' must be true or false.", 'InvalidScheduleConfiguration');
   if (b.configuration !== undefined) s.configuration = checkScheduleConfig(b.configuration);
   if (b.enabled !== undefined) s.enabled = b.enabled;
+  arm(w, s);
   state.save();
-  const { itemId, ...pub } = s;
+  const { itemId, next, ...pub } = s;
   return pub;
 });
 
@@ -802,6 +806,98 @@ route('DELETE', new RegExp(`${SCHED}/([^/]+)$`, 'i'), (ctx) => {
   state.save();
   send(ctx.res, 200, null);
 });
+
+// ---- the schedule engine ------------------------------------------------------------
+
+const TICK_MS = 200;
+const MAX_FIRES_PER_TICK = 100;
+const MINUTE = 60000;
+const DAY_MS = 86400000;
+
+/*
+ * occurrence - the first occurrence of schedule configuration `c` at or
+ * after `t` (ms, emulator clock), or null when there is none before its
+ * end (or the sandbox cannot place it). Cron: startDateTime + k * interval
+ * minutes; Daily and Weekly: their times of day (and weekdays) in UTC.
+ */
+function occurrence(c, t) {
+  const start = Date.parse(c.startDateTime);
+  const end = Date.parse(c.endDateTime);
+  const from = Math.max(t, start);
+  let at = null;
+  if (c.type === 'Cron') {
+    const step = c.interval * MINUTE;
+    at = start + Math.ceil((from - start) / step) * step;
+  } else if ((c.type === 'Daily' || c.type === 'Weekly') && c.localTimeZoneId === 'UTC') {
+    const day0 = Math.floor(from / DAY_MS) * DAY_MS;
+    for (let d = 0; d < 8 && at === null; d++) {
+      const day = day0 + d * DAY_MS;
+      if (c.type === 'Weekly' && !c.weekdays.includes(WEEKDAYS[(new Date(day).getUTCDay() + 6) % 7])) continue;
+      const times = c.times.map((x) => day + (Number(x.slice(0, 2)) * 60 + Number(x.slice(3))) * MINUTE).filter((x) => x >= from).sort((a, b) => a - b);
+      if (times.length) [at] = times;
+    }
+  }
+  return at !== null && at <= end ? at : null;
+}
+
+/*
+ * arm - (re)compute a schedule's next occurrence when it is written. A
+ * start in the past runs one job at once ("If the start time is in the
+ * past, it will trigger a job instantly": FABSPEC ScheduleConfig), not one
+ * per missed occurrence; a disabled schedule has none.
+ */
+function arm(w, s) {
+  const now = state.now();
+  s.next = s.enabled ? occurrence(s.configuration, now) : null;
+  if (s.enabled && Date.parse(s.configuration.startDateTime) < now) fire(w, s, now);
+}
+
+/*
+ * fire - one scheduled job instance of the schedule's pipeline, invokeType
+ * Scheduled, or a Deduped one while another instance of the item has not
+ * ended ("A job instance of the same job type is already running and this
+ * job instance is skipped": FABSPEC ItemJobInstance).
+ */
+function fire(w, s, at) {
+  const it = w.items[s.itemId];
+  if (!it) return;
+  const busy = Object.values(w.runs).some((r) => r.itemId === it.id && ['Queued', 'InProgress', 'Canceling'].includes(r.status));
+  if (busy) {
+    const id = crypto.randomUUID();
+    const now = adf.adfTime();
+    w.runs[id] = {
+      runId: id, runGroupId: id, itemId: it.id, invokeType: 'Scheduled', pipelineName: it.id, status: 'Deduped',
+      message: 'A job instance of the same job type is already running and this job instance is skipped.',
+      runStart: now, runEnd: now, lastUpdated: now, triggerTime: adf.adfTime(at), parameters: {},
+      invokedBy: { name: 'Scheduled', id: s.id, invokedByType: 'Scheduled' },
+    };
+    w.activityRuns[id] = [];
+    return;
+  }
+  try {
+    runJob(w, it, {}, 'Scheduled', at);
+  } catch (e) {
+    console.error(`fabric: schedule ${s.id} could not start a job: ${e.message}`);
+  }
+}
+
+function tick() {
+  const now = state.now();
+  let changed = false;
+  let budget = MAX_FIRES_PER_TICK;
+  for (const w of Object.values((state.data.fabric || {}).workspaces || {})) {
+    for (const s of Object.values(w.schedules || {})) {
+      while (s.enabled && s.next !== null && s.next !== undefined && s.next <= now && budget-- > 0) {
+        fire(w, s, s.next);
+        s.next = occurrence(s.configuration, s.next + 1);
+        changed = true;
+      }
+    }
+  }
+  if (changed) state.save();
+}
+
+setInterval(tick, TICK_MS).unref();
 
 // Anything else under /fabric/v1 answers in Fabric's shape.
 route('*', new RegExp(`${BASE}(/.*)?$`, 'i'), (ctx) => {
