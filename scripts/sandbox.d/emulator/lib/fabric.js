@@ -6,7 +6,7 @@
 // principal), on-demand job instances with their activity runs, pipeline
 // schedules and long-running operations. The contract, with its sources, is
 // man/mgdc-hosts.7 (MICROSOFT FABRIC); the rules enforced here cite theirs in
-// man/mgdc-sandbox.7 (FABRIC).
+// man/mgdc-sandbox.7 (MICROSOFT FABRIC).
 //
 // Key decisions:
 // - Runs are the copy engine's (copy.js) with a Fabric host adapter: a job
