@@ -292,7 +292,8 @@ static int live_setup(struct live *L)
 	    "MGDC_FABRIC_WORKSPACE_ID", "MGDC_FABRIC_LAKEHOUSE_ID",
 	    "MGDC_ONELAKE_URL",         "MGDC_ONELAKE_ACCOUNT",
 	    "MGDC_DEV_CLIENT_ID",       "MGDC_DEV_CLIENT_SECRET_FILE",
-	    "MGDC_READER_CLIENT_ID",    "MGDC_READER_CLIENT_SECRET_FILE"};
+	    "MGDC_READER_CLIENT_ID",    "MGDC_READER_CLIENT_SECRET_FILE",
+	    "MGDC_FAULTS_URL"};
 	struct http_opts ho = {0};
 
 	memset(L, 0, sizeof(*L));
@@ -302,6 +303,7 @@ static int live_setup(struct live *L)
 	L->ws = getenv("MGDC_FABRIC_WORKSPACE_ID");
 	L->lakehouse_id = getenv("MGDC_FABRIC_LAKEHOUSE_ID");
 	ho.ca_file = getenv("MGDC_SANDBOX_CA");
+	ho.max_retries = -1; /* mgdcfs's default: the fault tests rely on it */
 	if (http_new(&L->http, &ho) < 0)
 		return -1;
 	if (testsrv_live_auth(&L->dev, L->http, "MGDC_DEV_CLIENT_ID",
@@ -447,6 +449,82 @@ static void live_connection(struct live *L, struct fabric *f)
 	(void)L;
 }
 
+/* Add a /_faults rule (route regex, status, Retry-After seconds, count 1); 0 when taken. */
+static int live_fault(struct live *L, const char *route, int status, int retry_after)
+{
+	static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+	struct http_req req = {0};
+	struct http_resp resp = {0};
+	char url[512], body[768];
+	int rc;
+
+	snprintf(url, sizeof(url), "%s", getenv("MGDC_FAULTS_URL"));
+	snprintf(body, sizeof(body),
+	         "{\"route\":\"%s\",\"status\":%d,\"retryAfter\":%d,\"count\":1}", route, status,
+	         retry_after);
+	req.method = "POST";
+	req.url = url;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.idempotent = 1;
+	rc = http_do(L->http, &req, &resp);
+	rc = rc == 0 && resp.status == 201 ? 0 : -1;
+	http_resp_release(&resp);
+	return rc;
+}
+
+/*
+ * Faults: a GET throttled once is retried after its Retry-After; a run that
+ * fails with 500 (the service may have acted) is not replayed, one refused
+ * with 429 (it did not) is, and starts exactly one job.
+ */
+static void live_faults(struct live *L, struct fabric *f)
+{
+	struct net_error e;
+	cJSON *props = cJSON_Parse("{\"activities\":[]}"), *item = NULL, *jobs = NULL;
+	char name[64], route[256], *job = NULL, *id;
+	int rc, before;
+
+	snprintf(name, sizeof(name), "faults-%ld-%d", (long)time(NULL), (int)getpid());
+	if (fabric_pipeline_create(f, name, NULL, props, &item, &e) < 0 || !str(item, "id")) {
+		TAP_OK(0, "live faults: a pipeline (%s)", e.msg);
+		goto out;
+	}
+	id = cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring;
+	snprintf(route, sizeof(route), "^GET /fabric/v1/workspaces/%s/items/%s$", L->ws, id);
+	TAP_EQ_INT(live_fault(L, route, 429, 1), 0, "live faults: a 429 on the item's GET");
+	cJSON_Delete(jobs);
+	rc = fabric_pipeline_get(f, id, &jobs, &e);
+	TAP_EQ_INT(rc, 0, "live faults: the throttled GET is retried and answers (%s)",
+	           rc ? e.msg : "");
+	cJSON_Delete(jobs);
+	jobs = NULL;
+	snprintf(route, sizeof(route), "^POST /fabric/v1/workspaces/%s/items/%s/jobs/instances",
+	         L->ws, id);
+	TAP_EQ_INT(live_fault(L, route, 500, 0), 0, "live faults: a 500 on the run");
+	rc = fabric_run(f, id, NULL, &job, &e);
+	TAP_OK(rc == -EIO && !job, "live faults: the run fails with the 500 (%d %s)", rc, e.code);
+	rc = fabric_job_list(f, id, &jobs, &e);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(jobs) == 0,
+	       "live faults: ... and is not replayed: no job instance");
+	before = cJSON_GetArraySize(jobs);
+	cJSON_Delete(jobs);
+	jobs = NULL;
+	TAP_EQ_INT(live_fault(L, route, 429, 1), 0, "live faults: a 429 on the run");
+	rc = fabric_run(f, id, NULL, &job, &e);
+	TAP_OK(rc == 0 && job, "live faults: a run refused with 429 is sent again (%s)",
+	       rc ? e.msg : "");
+	rc = fabric_job_list(f, id, &jobs, &e);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(jobs) == before + 1, "live faults: one job, not two");
+	fabric_pipeline_delete(f, id, &e);
+out:
+	cJSON_Delete(jobs);
+	cJSON_Delete(item);
+	cJSON_Delete(props);
+	free(job);
+}
+
 static int live_count(void *ud, const struct blob_entry *ent)
 {
 	(void)ent;
@@ -497,6 +575,7 @@ static void live(void)
 	if (f) {
 		live_pipeline(&L, f);
 		live_connection(&L, f);
+		live_faults(&L, f);
 	}
 	live_onelake(&L);
 	fabric_free(f);

@@ -449,3 +449,14 @@ test('schedules: an occurrence while the last job runs is Deduped', async () => 
     sb.state.config.runSeconds = 0.3;
   }
 });
+
+test('faults: injected ones answer in Fabric\'s ErrorResponse shape, with Retry-After', async () => {
+  let r = await sb.fetch('/_faults', { method: 'POST', body: { route: `^GET /fabric/v1/workspaces/${ws}$`, status: 429, retryAfter: 2, count: 1 } });
+  assert.equal(r.status, 201, r.text);
+  r = await fab('GET', W);
+  assert.equal(assertError(r, 429, 'RequestBlocked'), 'Injected fault: HTTP 429.');
+  assert.equal(r.json.isRetriable, true);
+  assert.equal(r.headers['retry-after'], '2');
+  r = await fab('GET', W);
+  assert.equal(r.status, 200, 'the rule fired once');
+});
