@@ -329,13 +329,16 @@ int fabric_pipeline_get(struct fabric *f, const char *id, cJSON **item, struct n
 	               : fabric_send(f, NULL, fabric_item_url(f, id, NULL, NULL), NULL, item, e);
 }
 
-int fabric_pipeline_list(struct fabric *f, cJSON **items, struct net_error *e)
+/* Every item of `type` (all pages). */
+static int fabric_list_type(struct fabric *f, const char *type, cJSON **items, struct net_error *e)
 {
-	char *url = fabric_item_url(f, NULL, NULL, "type=DataPipeline");
-	struct rest_call c = {.url = url};
+	char query[64], *url;
+	struct rest_call c = {0};
 	int res;
 
 	*items = NULL;
+	snprintf(query, sizeof(query), "type=%s", type);
+	c.url = url = fabric_item_url(f, NULL, NULL, query);
 	if (!url)
 		return rest_error(e, ENOMEM, "NoMemory", "cannot build the request URL");
 	res = rest_list(&f->ep, &c, items, e);
@@ -343,23 +346,28 @@ int fabric_pipeline_list(struct fabric *f, cJSON **items, struct net_error *e)
 	return res;
 }
 
-int fabric_pipeline_find(struct fabric *f, const char *name, char **id, struct net_error *e)
+/* The id of the item of `type` whose id or displayName (case-insensitive) is `name`. */
+static int fabric_find_type(struct fabric *f, const char *type, const char *name, char **id,
+                            struct net_error *e)
 {
 	cJSON *items = NULL;
 	const cJSON *it;
-	int res = fabric_pipeline_list(f, &items, e);
+	int res = fabric_list_type(f, type, &items, e);
 
 	*id = NULL;
 	if (res < 0)
 		return res;
-	res = rest_error(e, ENOENT, "ItemNotFound", "no pipeline with that name");
+	res = rest_error(e, ENOENT, "ItemNotFound", "no %s named '%s' in the workspace", type,
+	                 name ? name : "");
 	cJSON_ArrayForEach(it, items)
 	{
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "displayName");
 		const cJSON *i = cJSON_GetObjectItemCaseSensitive(it, "id");
 
-		if (cJSON_IsString(n) && cJSON_IsString(i) && name &&
-		    strcasecmp(n->valuestring, name) == 0) {
+		if (!cJSON_IsString(i) || !name)
+			continue;
+		if (strcasecmp(i->valuestring, name) == 0 ||
+		    (cJSON_IsString(n) && strcasecmp(n->valuestring, name) == 0)) {
 			*id = strdup(i->valuestring);
 			res = *id ? 0 : rest_error(e, ENOMEM, "NoMemory", "out of memory");
 			break;
@@ -367,6 +375,21 @@ int fabric_pipeline_find(struct fabric *f, const char *name, char **id, struct n
 	}
 	cJSON_Delete(items);
 	return res;
+}
+
+int fabric_pipeline_list(struct fabric *f, cJSON **items, struct net_error *e)
+{
+	return fabric_list_type(f, "DataPipeline", items, e);
+}
+
+int fabric_pipeline_find(struct fabric *f, const char *name, char **id, struct net_error *e)
+{
+	return fabric_find_type(f, "DataPipeline", name, id, e);
+}
+
+int fabric_lakehouse_find(struct fabric *f, const char *lakehouse, char **id, struct net_error *e)
+{
+	return fabric_find_type(f, "Lakehouse", lakehouse, id, e);
 }
 
 int fabric_pipeline_get_definition(struct fabric *f, const char *id, cJSON **properties,

@@ -93,11 +93,18 @@ int fabric_pipeline_get(struct fabric *f, const char *id, cJSON **item, struct n
 int fabric_pipeline_list(struct fabric *f, cJSON **items, struct net_error *e);
 
 /*
- * fabric_pipeline_find - the id of the DataPipeline whose displayName is
- * `name` (case-insensitive, as Fabric compares them) in *id (malloc'd).
- * -ENOENT when there is none.
+ * fabric_pipeline_find - the id of the DataPipeline whose displayName (or
+ * id) is `name` (case-insensitive, as Fabric compares names) in *id
+ * (malloc'd). -ENOENT when there is none.
  */
 int fabric_pipeline_find(struct fabric *f, const char *name, char **id, struct net_error *e);
+
+/*
+ * fabric_lakehouse_find - the id of the Lakehouse item named `lakehouse`
+ * (a profile's "lakehouse": its display name or its id), as
+ * fabric_pipeline_find(). Its Files/ are then {onelake}/{workspace}/{id}/Files.
+ */
+int fabric_lakehouse_find(struct fabric *f, const char *lakehouse, char **id, struct net_error *e);
 
 /*
  * fabric_pipeline_get_definition - POST .../items/{id}/getDefinition (a 202

@@ -293,7 +293,7 @@ static int live_setup(struct live *L)
 	    "MGDC_ONELAKE_URL",         "MGDC_ONELAKE_ACCOUNT",
 	    "MGDC_DEV_CLIENT_ID",       "MGDC_DEV_CLIENT_SECRET_FILE",
 	    "MGDC_READER_CLIENT_ID",    "MGDC_READER_CLIENT_SECRET_FILE",
-	    "MGDC_FAULTS_URL"};
+	    "MGDC_FAULTS_URL",          "MGDC_FABRIC_LAKEHOUSE"};
 	struct http_opts ho = {0};
 
 	memset(L, 0, sizeof(*L));
@@ -365,6 +365,15 @@ static void live_pipeline(struct live *L, struct fabric *f)
 	       "live: a taken name is -EEXIST (%s)", e.code);
 	rc = fabric_pipeline_find(f, name, &found, &e);
 	TAP_OK(rc == 0 && id && found && !strcmp(found, id), "live: found by name in the listing");
+	free(found);
+	found = NULL;
+	rc = fabric_lakehouse_find(f, getenv("MGDC_FABRIC_LAKEHOUSE"), &found, &e);
+	TAP_OK(rc == 0 && found && !strcmp(found, L->lakehouse_id),
+	       "live: the profile's lakehouse name gives its id (%s)", rc ? e.msg : "");
+	free(found);
+	found = NULL;
+	rc = fabric_lakehouse_find(f, name, &found, &e);
+	TAP_OK(rc == -ENOENT && !found, "live: a pipeline is no lakehouse");
 	rc = fabric_pipeline_get_definition(f, id, &back, &e);
 	TAP_OK(rc == 0 && cJSON_Compare(back, props, 1),
 	       "live: the definition reads back as written (%s)", rc ? e.msg : "");
