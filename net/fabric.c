@@ -674,6 +674,94 @@ out:
 	return res;
 }
 
+/* ---- schedules -------------------------------------------------------------------- */
+
+/* The URL .../items/{id}/jobs/{jobType}/schedules[/{sched}]. */
+static char *fabric_sched_url(struct fabric *f, const char *id, const char *sched)
+{
+	return rest_url(f->ep.base, NULL, "workspaces", f->workspace, "items", id, "jobs",
+	                FABRIC_SCHEDULE_JOB_TYPE, "schedules", sched, (char *)NULL);
+}
+
+/* {"enabled": enabled[, "configuration": configuration]}, or NULL on ENOMEM. */
+static cJSON *fabric_sched_body(int enabled, const cJSON *configuration)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (!cJSON_AddBoolToObject(b, "enabled", enabled) ||
+	    (configuration &&
+	     !cJSON_AddItemToObject(b, "configuration", cJSON_Duplicate(configuration, 1)))) {
+		cJSON_Delete(b);
+		return NULL;
+	}
+	return b;
+}
+
+int fabric_schedule_create(struct fabric *f, const char *id, int enabled,
+                           const cJSON *configuration, cJSON **out, struct net_error *e)
+{
+	cJSON *b;
+	int res = fabric_need(id, "item", e);
+
+	if (out)
+		*out = NULL;
+	if (res < 0)
+		return res;
+	if (!configuration)
+		return rest_error(e, EINVAL, "InvalidScheduleConfiguration", "no configuration");
+	if (!(b = fabric_sched_body(enabled, configuration)))
+		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
+	res = fabric_send(f, "POST", fabric_sched_url(f, id, NULL), b, out, e);
+	cJSON_Delete(b);
+	return res;
+}
+
+int fabric_schedule_list(struct fabric *f, const char *id, cJSON **out, struct net_error *e)
+{
+	struct rest_call c = {0};
+	char *url;
+	int res = fabric_need(id, "item", e);
+
+	*out = NULL;
+	if (res < 0)
+		return res;
+	c.url = url = fabric_sched_url(f, id, NULL);
+	if (!url)
+		return rest_error(e, ENOMEM, "NoMemory", "cannot build the request URL");
+	res = rest_list(&f->ep, &c, out, e);
+	free(url);
+	return res;
+}
+
+int fabric_schedule_update(struct fabric *f, const char *id, const char *sched, int enabled,
+                           const cJSON *configuration, cJSON **out, struct net_error *e)
+{
+	cJSON *b;
+	int res = fabric_need(id, "item", e);
+
+	if (out)
+		*out = NULL;
+	if (res == 0)
+		res = fabric_need(sched, "schedule", e);
+	if (res < 0)
+		return res;
+	if (!(b = fabric_sched_body(enabled, configuration)))
+		return rest_error(e, ENOMEM, "NoMemory", "out of memory");
+	res = fabric_send(f, "PATCH", fabric_sched_url(f, id, sched), b, out, e);
+	cJSON_Delete(b);
+	return res;
+}
+
+int fabric_schedule_delete(struct fabric *f, const char *id, const char *sched, struct net_error *e)
+{
+	int res = fabric_need(id, "item", e);
+
+	if (res == 0)
+		res = fabric_need(sched, "schedule", e);
+	return res < 0 ? res
+	               : fabric_send(f, "DELETE", fabric_sched_url(f, id, sched), NULL, NULL, e);
+}
+
 const char *fabric_run_status(const char *status)
 {
 	static const char *const map[][2] = {

@@ -183,6 +183,39 @@ int fabric_query_activity_runs(struct fabric *f, const char *job, const char *af
                                const char *before, cJSON **acts, struct net_error *e);
 
 /*
+ * Pipeline schedules: .../items/{id}/jobs/FABRIC_SCHEDULE_JOB_TYPE/schedules.
+ * Which job type the generic route takes for a pipeline's schedule,
+ * Pipeline or Execute, is not public (mgdc-hosts.7, SCHEDULES); the
+ * sandbox takes Pipeline, the job type of runs.
+ */
+#define FABRIC_SCHEDULE_JOB_TYPE FABRIC_JOB_TYPE
+
+/*
+ * fabric_schedule_create - POST a schedule {"enabled", "configuration":
+ * `configuration`} (a ScheduleConfig: type Cron/Daily/Weekly/Monthly,
+ * startDateTime, endDateTime, localTimeZoneId, ...) for item `id`. *out
+ * (may be NULL) receives the ItemSchedule {id, enabled, configuration,
+ * owner, ...}; caller frees.
+ */
+int fabric_schedule_create(struct fabric *f, const char *id, int enabled,
+                           const cJSON *configuration, cJSON **out, struct net_error *e);
+
+/* fabric_schedule_list - the schedules of item `id`, all pages, as a cJSON array; caller frees. */
+int fabric_schedule_list(struct fabric *f, const char *id, cJSON **out, struct net_error *e);
+
+/*
+ * fabric_schedule_update - PATCH schedule `sched` of item `id` with
+ * {"enabled": enabled} and, when not NULL, "configuration". *out (may be
+ * NULL) receives the ItemSchedule.
+ */
+int fabric_schedule_update(struct fabric *f, const char *id, const char *sched, int enabled,
+                           const cJSON *configuration, cJSON **out, struct net_error *e);
+
+/* fabric_schedule_delete - DELETE schedule `sched` of item `id`. -ENOENT when absent. */
+int fabric_schedule_delete(struct fabric *f, const char *id, const char *sched,
+                           struct net_error *e);
+
+/*
  * fabric_run_status - the runs/<id>/status word for an ItemJobInstance
  * status (mgdc-hosts.7, RUN STATUS): NotStarted -> Queued, Completed ->
  * Succeeded, Deduped -> Cancelled; InProgress, Failed and Cancelled as

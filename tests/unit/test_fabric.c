@@ -263,6 +263,35 @@ static void test_contract(struct testsrv *s)
 	fabric_free(f);
 	cJSON_Delete(ex);
 
+	ex = fixture("platform/CreateItemSchedule.json");
+	f = open_example(s, ex);
+	rc = fabric_schedule_create(
+	    f, str(at(ex, "parameters"), "itemId"), 1,
+	    at(at(at(ex, "parameters"), "createScheduleRequest"), "configuration"), &doc, &e);
+	TAP_EQ_INT(rc, 0, "CreateItemSchedule: 201 (%s)", rc ? e.msg : "");
+	TAP_OK(cJSON_Compare(doc, reply(ex, "201"), 1), "CreateItemSchedule: the ItemSchedule");
+	cJSON_Delete(doc);
+	fabric_free(f);
+	cJSON_Delete(ex);
+
+	ex = fixture("platform/UpdateItemSchedule.json");
+	f = open_example(s, ex);
+	rc = fabric_schedule_update(f, str(at(ex, "parameters"), "itemId"),
+	                            str(at(ex, "parameters"), "scheduleId"), 1, NULL, &doc, &e);
+	TAP_EQ_INT(rc, 0, "UpdateItemSchedule: 200 (%s)", rc ? e.msg : "");
+	TAP_EQ_STR(str(at(doc, "configuration"), "type"), "Cron", "UpdateItemSchedule: its config");
+	cJSON_Delete(doc);
+	fabric_free(f);
+	cJSON_Delete(ex);
+
+	ex = fixture("platform/DeleteItemSchedule.json");
+	f = open_example(s, ex);
+	rc = fabric_schedule_delete(f, str(at(ex, "parameters"), "itemId"),
+	                            str(at(ex, "parameters"), "scheduleId"), &e);
+	TAP_EQ_INT(rc, 0, "DeleteItemSchedule: 200 (%s)", rc ? e.msg : "");
+	fabric_free(f);
+	cJSON_Delete(ex);
+
 	/* Fabric's ErrorResponse (no "error" wrapper) reaches net_error. */
 	ex = fixture("platform/ModifyOneLakeImmutabilityPolicyError.json");
 	f = open_example(s, ex);
@@ -342,6 +371,48 @@ static int live_wait(struct fabric *f, const char *item, const char *job, cJSON 
 	return -1;
 }
 
+/* A disabled daily schedule: created, listed, enabled, deleted; a bad one refused. */
+static void live_schedule(struct fabric *f, const char *id)
+{
+	struct net_error e;
+	cJSON *cfg =
+	    cJSON_Parse("{\"type\":\"Cron\",\"interval\":1440,"
+	                "\"startDateTime\":\"2030-01-01T00:00:00Z\","
+	                "\"endDateTime\":\"2031-01-01T00:00:00Z\",\"localTimeZoneId\":\"UTC\"}");
+	cJSON *bad =
+	    cJSON_Parse("{\"type\":\"Cron\",\"interval\":0,"
+	                "\"startDateTime\":\"2030-01-01T00:00:00Z\","
+	                "\"endDateTime\":\"2031-01-01T00:00:00Z\",\"localTimeZoneId\":\"UTC\"}");
+	cJSON *s = NULL, *list = NULL;
+	char *sid = NULL;
+	int rc;
+
+	rc = fabric_schedule_create(f, id, 0, cfg, &s, &e);
+	TAP_OK(rc == 0 && str(s, "id") && cJSON_IsFalse(at(s, "enabled")),
+	       "live: a disabled schedule (%s)", rc ? e.msg : "");
+	sid = str(s, "id") ? strdup(str(s, "id")) : NULL;
+	cJSON_Delete(s);
+	s = NULL;
+	rc = fabric_schedule_create(f, id, 1, bad, NULL, &e);
+	TAP_OK(rc == -EINVAL && !strcmp(e.code, "InvalidScheduleConfiguration"),
+	       "live: a zero interval is refused (%s)", e.code);
+	rc = fabric_schedule_list(f, id, &list, &e);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(list) == 1 && sid &&
+	           !strcmp(str(cJSON_GetArrayItem(list, 0), "id"), sid),
+	       "live: the schedule is listed");
+	rc = fabric_schedule_update(f, id, sid, 1, NULL, &s, &e);
+	TAP_OK(rc == 0 && cJSON_IsTrue(at(s, "enabled")), "live: enabled (%s)", rc ? e.msg : "");
+	rc = fabric_schedule_delete(f, id, sid, &e);
+	TAP_EQ_INT(rc, 0, "live: schedule deleted (%s)", rc ? e.msg : "");
+	rc = fabric_schedule_delete(f, id, sid, &e);
+	TAP_OK(rc == -ENOENT, "live: deleting it again is -ENOENT (%s)", e.code);
+	cJSON_Delete(s);
+	cJSON_Delete(list);
+	cJSON_Delete(cfg);
+	cJSON_Delete(bad);
+	free(sid);
+}
+
 static void live_pipeline(struct live *L, struct fabric *f)
 {
 	struct net_error e;
@@ -405,6 +476,7 @@ static void live_pipeline(struct live *L, struct fabric *f)
 	rc = fabric_job_list(f, id, &items, &e);
 	TAP_OK(rc == 0 && cJSON_GetArraySize(items) >= 1, "live: the job listing has it");
 
+	live_schedule(f, id);
 	rc = fabric_pipeline_delete(f, id, &e);
 	TAP_EQ_INT(rc, 0, "live: delete (%s)", rc ? e.msg : "");
 	cJSON_Delete(item);
