@@ -255,10 +255,13 @@ int rest_error_body(struct net_error *e, const char *body, size_t len)
 	const cJSON *c, *m;
 	int found;
 
-	/* Synapse's token check answers {"code", "message"} without the "error" wrapper. */
+	/* Synapse's token check answers {"code", "message"} without the "error" wrapper;
+	 * Fabric's ErrorResponse is the body itself, with "errorCode". */
 	if (!cJSON_IsObject(err))
 		err = root;
 	c = cJSON_GetObjectItemCaseSensitive(err, "code");
+	if (!cJSON_IsString(c) && err == root)
+		c = cJSON_GetObjectItemCaseSensitive(root, "errorCode");
 	m = cJSON_GetObjectItemCaseSensitive(err, "message");
 	found = cJSON_IsString(c) || cJSON_IsString(m);
 
@@ -559,6 +562,8 @@ int rest_list(const struct rest_ep *ep, const struct rest_call *first, cJSON **i
 		next = rest_str(r.json, "@odata.nextLink");
 		if (!next)
 			next = rest_str(r.json, "nextLink");
+		if (!next)
+			next = rest_str(r.json, "continuationUri");
 		if (tok && query) {
 			if (token && strcmp(token, tok) == 0) {
 				res = rest_error(e, ELOOP, "ListingLoop",
@@ -624,11 +629,14 @@ static int rest_lro_outcome(const struct rest_result *s, int by_location, struct
 	const char *status = rest_str(s->json, "status");
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(s->json, "error");
 	const char *msg = rest_str(err, "message");
+	/* Fabric's OperationState error names its code "errorCode". */
+	const char *code =
+	    rest_str(err, "code") ? rest_str(err, "code") : rest_str(err, "errorCode");
 	char esc[400];
 
 	if (status && (strcasecmp(status, "Failed") == 0 || strcasecmp(status, "Canceled") == 0))
-		return rest_error(e, EIO, rest_str(err, "code") ? rest_str(err, "code") : status,
-		                  "the operation ended %s%s%s", status, msg ? ": " : "",
+		return rest_error(e, EIO, code ? code : status, "the operation ended %s%s%s",
+		                  status, msg ? ": " : "",
 		                  msg ? log_escape(esc, sizeof(esc), msg, (size_t)-1) : "");
 	if (status && strcasecmp(status, "Succeeded") == 0)
 		return 1;

@@ -96,7 +96,8 @@ int rest_parse(const char *buf, size_t len, cJSON **out, struct net_error *e);
 /*
  * rest_error_body - the error body of ARM, Graph, Synapse and the
  * registration contract, {"error":{"code":...,"message":...}} (or Synapse's
- * token refusal, {"code":...,"message":...}), into e->code and e->msg
+ * token refusal, {"code":...,"message":...}), or Fabric's top-level
+ * ErrorResponse {"errorCode":...,"message":...}, into e->code and e->msg
  * (a net_error_body_fn: see net/http.h). 1 if found, else 0. Any thread.
  */
 int rest_error_body(struct net_error *e, const char *body, size_t len);
@@ -120,8 +121,8 @@ struct rest_result {
 	char *etag;       /* ETag header, else the body's "etag" string, else NULL */
 	char *async_url;  /* Azure-AsyncOperation header (an ARM long-running operation's
 	                     status URL), or NULL */
-	char *location;   /* Location header (on a 202: where Synapse's operation is
-	                     polled), or NULL */
+	char *location;   /* Location header (on a 202: where Synapse's operation or
+	                     Fabric's operation or job instance is polled), or NULL */
 	long retry_after; /* its Retry-After in seconds, or 0 */
 };
 
@@ -188,7 +189,8 @@ int rest_list(const struct rest_ep *ep, const struct rest_call *first, cJSON **i
  *    new Location a 202 gives); the first other 2xx ends it, and its body and
  *    ETag replace r->json and r->etag (the stored artifact), unless the body
  *    says "status": "Failed" or "Canceled" (-EIO). An error status of the
- *    poll is the operation's failure (the service's code and message in `e`).
+ *    poll is the operation's failure (the service's code and message in `e`;
+ *    Fabric's OperationState, whose error has "errorCode", reads the same).
  * Every poll URL must be on the origin of `request_url` (our token goes
  * there: -EPROTO otherwise). Sleeps each reply's Retry-After (1 s when
  * absent, at most 10 s) until `deadline_ms` has passed (-ETIMEDOUT). Nothing

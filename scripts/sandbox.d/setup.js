@@ -20,6 +20,9 @@ const DOMAIN = 'mgdcsandbox.onmicrosoft.com';
 const STORAGE_ACCOUNT = 'mgdcsandbox';
 // The sandbox's Synapse workspace (lib/synapse.js serves it under /synapse/<name>).
 const SYNAPSE_WORKSPACE = 'mgdc-sandbox-syn';
+// The Azurite account standing in for OneLake (real OneLake's account is
+// always "onelake"); its containers are Fabric workspaces.
+const ONELAKE_ACCOUNT = 'onelake';
 const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
 const DEFAULT_PORTS = { emulator: 10443, blob: 10000, blobProxy: 10444 };
 const DEFAULT_OPTIONS = {
@@ -173,6 +176,17 @@ function readerIdentity() {
     graphRoles: GRAPH_ROLES.reader, secretFile: 'secrets/reader.secret' };
 }
 
+// The Fabric tenant of the sandbox: one workspace with one lakehouse, ids
+// derived from the tenant so they are fixed for the life of the seed.
+function fabricSeed(tenantId) {
+  const g = (what) => {
+    const h = crypto.createHash('sha256').update(`${tenantId}:fabric:${what}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  };
+  return { workspaceId: g('workspace'), workspaceName: 'MGDC Sandbox', lakehouseId: g('lakehouse'),
+    lakehouseName: 'mgdc_lakehouse', oneLakeAccount: ONELAKE_ACCOUNT };
+}
+
 function newSeed() {
   const dev = newApp('MGDC Sandbox Developer App', 30);
   const adm = newApp('MGDC Sandbox Admin Tools', 60);
@@ -222,6 +236,7 @@ function seed(dir) {
   } else {
     s = newSeed();
   }
+  if (!s.fabric) s.fabric = fabricSeed(s.tenantId);
   ensureTls(dir);
   ensureKeys(dir, s);
   require('./identities').ensure(dir, s);
@@ -244,6 +259,9 @@ function urls(s) {
     blob: `https://127.0.0.1:${s.ports.blob}/${s.storageAccount}`,
     // The same account through the emulator's fault-injecting proxy.
     blobProxy: `https://127.0.0.1:${s.ports.blobProxy || s.ports.emulator + 1}/${s.storageAccount}`,
+    fabric: `${e}/fabric/v1`,
+    // The OneLake stand-in: an Azurite account whose containers are workspaces.
+    onelake: `https://127.0.0.1:${s.ports.blob}/${(s.fabric || {}).oneLakeAccount || ONELAKE_ACCOUNT}`,
   };
 }
 
@@ -300,6 +318,19 @@ function profile(dir, s, who, cert) {
   });
 }
 
+/*
+ * fabricProfile - `who`'s profile with its pipelines on the sandbox's
+ * Fabric workspace and lakehouse (the "pipelines" key of issue 13).
+ */
+function fabricProfile(dir, s, who) {
+  const u = urls(s);
+  return Object.assign(profile(dir, s, who, false), {
+    cache: { dir: path.join(abs(dir, 'cache'), `${who}-fabric`), budget_mb: 512, chunk_kb: 4096 },
+    pipelines: { host: 'fabric', workspace: s.fabric.workspaceId, lakehouse: s.fabric.lakehouseName,
+      endpoint: u.fabric, onelake_url: u.onelake },
+  });
+}
+
 /** mgdcfsConfig(dir) - write <dir>/mgdcfs.json for the current ports. */
 function mgdcfsConfig(dir) {
   const s = readJson(sandboxJson(dir));
@@ -312,6 +343,8 @@ function mgdcfsConfig(dir) {
       reader: profile(dir, s, 'reader', false),
       'developer-synapse': synapseProfile(dir, s, 'developer'),
       'admin-synapse': synapseProfile(dir, s, 'admin'),
+      'developer-fabric': fabricProfile(dir, s, 'developer'),
+      'admin-fabric': fabricProfile(dir, s, 'admin'),
     },
   };
   writeJson(path.join(dir, 'mgdcfs.json'), cfg, 0o600);
@@ -348,6 +381,12 @@ function env(dir) {
     MGDC_PORTAL_ONLY: s.options && s.options.portalOnly ? '1' : '0',
     MGDC_CONFIG: path.join(dir, 'mgdcfs.json'),
     MGDC_FAULTS_URL: u.faults,
+    MGDC_FABRIC_URL: u.fabric,
+    MGDC_FABRIC_WORKSPACE_ID: s.fabric.workspaceId,
+    MGDC_FABRIC_LAKEHOUSE_ID: s.fabric.lakehouseId,
+    MGDC_FABRIC_LAKEHOUSE: s.fabric.lakehouseName,
+    MGDC_ONELAKE_URL: u.onelake,
+    MGDC_ONELAKE_ACCOUNT: s.fabric.oneLakeAccount,
     ...require('./identities').env(dir, s, s.ports.identity || s.ports.emulator + 2),
   };
 }
@@ -386,16 +425,18 @@ function sharedKeyHeader(s, key, method, urlPath, query, headers) {
 }
 
 /**
- * createContainer(dir, name) - create a blob container in the sandbox's
- * Azurite with Shared Key auth. Resolves to the HTTP status (201 created,
+ * createContainer(dir, name, account) - create a blob container in the
+ * sandbox's Azurite (in `account`, default the storage account; the OneLake
+ * stand-in shares its key) with Shared Key auth. Resolves to the HTTP status (201 created,
  * 409 already there); rejects on a transport error or another status.
  */
-function createContainer(dir, name) {
+function createContainer(dir, name, account) {
   const s = readJson(sandboxJson(dir));
   const key = fs.readFileSync(abs(dir, s.files.storageKey), 'utf8').trim();
-  const u = new URL(`${urls(s).blob}/${name}?restype=container`);
+  const acct = account || s.storageAccount;
+  const u = new URL(`https://127.0.0.1:${s.ports.blob}/${acct}/${name}?restype=container`);
   const headers = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': '2021-08-06', 'content-length': '0' };
-  headers.authorization = sharedKeyHeader(s, key, 'PUT', u.pathname, u.searchParams,
+  headers.authorization = sharedKeyHeader({ ...s, storageAccount: acct }, key, 'PUT', u.pathname, u.searchParams,
     { ...headers, 'content-length': '' });
   return new Promise((resolve, reject) => {
     const req = https.request(u, { method: 'PUT', headers, ca: fs.readFileSync(abs(dir, s.files.ca)) }, (res) => {
@@ -474,8 +515,20 @@ async function portal(dir, [what, arg]) {
   return `${b.name} (${b.appId}): ${(b.authorization && b.authorization.status) || 'registered'}`;
 }
 
+/*
+ * azuriteAccounts(dir) - the AZURITE_ACCOUNTS value: the storage account
+ * and the OneLake stand-in, both with the sandbox's storage key (the key
+ * is the sandbox's own; OneLake itself has none and clients of it use
+ * Storage-audience tokens).
+ */
+function azuriteAccounts(dir) {
+  const s = readJson(sandboxJson(dir));
+  const key = fs.readFileSync(abs(dir, s.files.storageKey), 'utf8').trim();
+  return `${s.storageAccount}:${key};${(s.fabric || {}).oneLakeAccount || ONELAKE_ACCOUNT}:${key}`;
+}
+
 module.exports = {
-  seed, setPorts, setMode, urls, SERVER_NAMES, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader,
+  azuriteAccounts, seed, setPorts, setMode, urls, SERVER_NAMES, mgdcfsConfig, env, containerSas, createContainer, sharedKeyHeader,
   portal, GLOBAL_ADMIN_ROLE,
 };
 
@@ -512,7 +565,8 @@ async function cli(argv) {
       process.stdout.write(`${urls(s).blob}/${c}?${containerSas(s, key, c, Number(rest[1] || 24))}\n`);
       break;
     }
-    case 'container': await createContainer(dir, rest[0]); break;
+    case 'container': await createContainer(dir, rest[0], rest[1]); break;
+    case 'azurite-accounts': process.stdout.write(`${azuriteAccounts(dir)}\n`); break;
     case 'federated-token': { // [SUBJECT [AUDIENCE [LIFETIME_S]]]
       const [subject, audience, life] = rest;
       process.stdout.write(`${require('./identities').federatedToken(dir, {

@@ -103,6 +103,36 @@ REAL_ROUTES = [
      "ActivityRuns_QueryByPipelineRun.json", None),
     ("POST", r"/pipelineruns/(?P<runId>[^/]+)/cancel", "PipelineRuns_Cancel.json", None),
 ]
+# The same for Microsoft Fabric under /fabric/v1 (fixtures/real/fabric/, paths from the
+# example's directory): (method, path, example file, body parameter). A group whose name
+# starts with '_' is not compared (the job type of the generic examples is DefaultJob).
+FABRIC_REAL = os.path.join(os.path.dirname(REAL), "fabric")
+WSI = r"/workspaces/(?P<workspaceId>[^/]+)/items"
+FABRIC_ROUTES = [
+    ("POST", WSI, "dataPipeline/CreateDataPipeline.json", None),
+    ("GET", WSI + r"/(?P<itemId>[^/]+)/jobs/instances/(?P<jobInstanceId>[^/]+)",
+     "platform/GetItemJobInstance.json", None),
+    ("GET", WSI + r"/(?P<itemId>[^/]+)/jobs/instances", "platform/ListItemJobInstances.json", None),
+    ("POST", WSI + r"/(?P<itemId>[^/]+)/jobs/instances/(?P<jobInstanceId>[^/]+)/cancel",
+     "platform/CancelItemJobInstance.json", None),
+    ("POST", WSI + r"/(?P<itemId>[^/]+)/jobs/instances", "platform/RunOnDemandItemJob.json", None),
+    ("POST", WSI + r"/(?P<itemId>[^/]+)/jobs/instances", "platform/RunOnDemandItemJob3.json", None),
+    ("POST", WSI + r"/(?P<dataPipelineId>[^/]+)/getDefinition",
+     "dataPipeline/GetDataPipelineDefinition.json", None),
+    ("POST", WSI + r"/(?P<dataPipelineId>[^/]+)/updateDefinition",
+     "dataPipeline/UpdateDataPipelineDefinition.json", None),
+    ("DELETE", WSI + r"/(?P<dataPipelineId>[^/]+)", "dataPipeline/DeleteDataPipeline.json", None),
+    ("POST", WSI + r"/(?P<itemId>[^/]+)/jobs/(?P<_jobType>[^/]+)/schedules",
+     "platform/CreateItemSchedule.json", None),
+    ("GET", WSI + r"/(?P<itemId>[^/]+)/jobs/(?P<_jobType>[^/]+)/schedules/(?P<scheduleId>[^/]+)",
+     "platform/GetItemSchedule.json", None),
+    ("PATCH", WSI + r"/(?P<itemId>[^/]+)/jobs/(?P<_jobType>[^/]+)/schedules/(?P<scheduleId>[^/]+)",
+     "platform/UpdateItemSchedule.json", None),
+    ("DELETE", WSI + r"/(?P<itemId>[^/]+)/jobs/(?P<_jobType>[^/]+)/schedules/(?P<scheduleId>[^/]+)",
+     "platform/DeleteItemSchedule.json", None),
+    ("GET", WSI + r"/(?P<_item>[^/]+)", "platform/ModifyOneLakeImmutabilityPolicyError.json", None),
+    ("POST", r"/connections", "platform/connections-CreateCloudConnection.json", None),
+]
 LOCK = threading.Lock()
 PORT = 0
 
@@ -251,6 +281,8 @@ class Handler(BaseHTTPRequestHandler):
             if final[1] is None:
                 return self.reply(final[0], raw=b"")
             return self.reply(final[0], final[1])
+        if first == "fabric":
+            return self.fabric(path[len("/fabric/v1"):])
         if first == "big":
             blob = json.dumps({"value": ["x" * 1000] * 2100}).encode()
             return self.reply(200, raw=blob)
@@ -372,6 +404,28 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(int(status), raw=b"")
             return self.reply(int(status), res["body"])
         return self.reply(404, {"error": {"code": "NotFound", "message": "no example for " + path}})
+
+    def fabric(self, path):
+        # The first route whose pattern and example parameters both match answers with the
+        # example's 2xx reply (its only reply when it has none), headers as written.
+        for method, pattern, name, _ in FABRIC_ROUTES:
+            r = re.fullmatch(pattern, path)
+            if method != self.command or not r:
+                continue
+            with open(os.path.join(FABRIC_REAL, name)) as f:
+                ex = json.load(f)
+            want = ex["parameters"]
+            if any(v != want.get(k) for k, v in r.groupdict().items() if not k.startswith("_")):
+                continue
+            ok = [k for k in ex["responses"] if k.startswith("2")]
+            status = min(ok) if ok else min(ex["responses"])
+            res = ex["responses"][status]
+            headers = {k: str(v) for k, v in res.get("headers", {}).items()
+                       if k.lower() not in ("content-length", "content-type")}
+            if res.get("body") is None:
+                return self.reply(int(status), raw=b"", headers=headers)
+            return self.reply(int(status), res["body"], headers=headers)
+        return self.reply(404, {"errorCode": "ExampleMismatch", "message": "no example for " + path})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 

@@ -150,4 +150,78 @@ static inline int testsrv_count(const struct testsrv *s, const char *name)
 	return n;
 }
 
+/*
+ * testsrv_fixture - the fixture `name` of tests/unit/fixtures/real/<dir>/
+ * (beside the scripted server), parsed; NULL (with a diagnostic) if
+ * unreadable. Caller frees.
+ */
+static inline cJSON *testsrv_fixture(const char *dir, const char *name)
+{
+	char script[PATH_MAX], path[PATH_MAX + 128], *buf = NULL, *slash;
+	cJSON *doc = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	if (testsrv_script(script, sizeof(script)) < 0 || !(slash = strrchr(script, '/')))
+		goto out;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/fixtures/real/%s/%s", script, dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		goto out;
+	buf = malloc((1 << 20) + 1);
+	if (buf)
+		n = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	if (buf) {
+		buf[n] = '\0';
+		doc = cJSON_Parse(buf);
+	}
+out:
+	if (!doc)
+		printf("# cannot read fixture %s/%s\n", dir, name);
+	free(buf);
+	return doc;
+}
+
+/* testsrv_secret - a secret file's first line, malloc'd; NULL if unreadable. */
+static inline char *testsrv_secret(const char *file)
+{
+	char buf[4096], *nl;
+	FILE *f = file ? fopen(file, "r") : NULL;
+
+	if (!f)
+		return NULL;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	if ((nl = strchr(buf, '\n')))
+		*nl = '\0';
+	return buf[0] ? strdup(buf) : NULL;
+}
+
+/*
+ * testsrv_live_auth - an identity of the sandbox (scripts/sandbox env): the
+ * client id in env `id_var`, its secret in the file env `secret_var` names,
+ * MGDC_LOGIN_URL and MGDC_TENANT_ID. 0, or a negative errno.
+ */
+static inline int testsrv_live_auth(struct auth **out, struct http *h, const char *id_var,
+                                    const char *secret_var)
+{
+	struct auth_opts ao = {0};
+	char *secret = testsrv_secret(getenv(secret_var));
+	int rc;
+
+	ao.login_url = getenv("MGDC_LOGIN_URL");
+	ao.tenant = getenv("MGDC_TENANT_ID");
+	ao.client_id = getenv(id_var);
+	ao.secret = secret;
+	rc = secret && ao.client_id ? auth_new(out, h, &ao) : -EINVAL;
+	if (secret) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
+	}
+	return rc;
+}
+
 #endif

@@ -370,38 +370,9 @@ struct live {
 	const char *tenant, *dev_id, *graph, *reg, *arm, *sub, *rg, *factory;
 };
 
-/* A secret file's first line, malloc'd; NULL if unreadable. */
-static char *live_secret(const char *file)
-{
-	char buf[4096], *nl;
-	FILE *f = file ? fopen(file, "r") : NULL;
-
-	if (!f)
-		return NULL;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	if ((nl = strchr(buf, '\n')))
-		*nl = '\0';
-	return buf[0] ? strdup(buf) : NULL;
-}
-
 static int live_auth(struct live *L, struct auth **out, const char *id_var, const char *secret_var)
 {
-	struct auth_opts ao = {0};
-	char *secret = live_secret(getenv(secret_var));
-	int rc;
-
-	ao.login_url = getenv("MGDC_LOGIN_URL");
-	ao.tenant = L->tenant;
-	ao.client_id = getenv(id_var);
-	ao.secret = secret;
-	rc = secret && ao.client_id ? auth_new(out, L->http, &ao) : -EINVAL;
-	if (secret) {
-		memset(secret, 0, strlen(secret));
-		free(secret);
-	}
-	return rc;
+	return testsrv_live_auth(out, L->http, id_var, secret_var);
 }
 
 /* 0 when every sandbox variable is set and both identities are ready; else -1. */

@@ -28,42 +28,9 @@
 #include "rest_testsrv.h"
 #include "tap.h"
 
-#define MAX_FIXTURE (1 << 20)
-
-/* The fixture `name` of fixtures/real/<dir>/, parsed; NULL (with a diagnostic) if unreadable. */
-static cJSON *fixture_in(const char *dir, const char *name)
-{
-	char script[PATH_MAX], path[PATH_MAX + 64], *buf = NULL, *slash;
-	cJSON *doc = NULL;
-	size_t n = 0;
-	FILE *f;
-
-	/* The fixtures live beside the scripted server. */
-	if (testsrv_script(script, sizeof(script)) < 0 || !(slash = strrchr(script, '/')))
-		goto out;
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/fixtures/real/%s/%s", script, dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		goto out;
-	buf = malloc(MAX_FIXTURE + 1);
-	if (buf)
-		n = fread(buf, 1, MAX_FIXTURE, f);
-	fclose(f);
-	if (buf) {
-		buf[n] = '\0';
-		doc = cJSON_Parse(buf);
-	}
-out:
-	if (!doc)
-		printf("# cannot read fixture %s\n", name);
-	free(buf);
-	return doc;
-}
-
 static cJSON *fixture(const char *name)
 {
-	return fixture_in("adf", name);
+	return testsrv_fixture("adf", name);
 }
 
 static const cJSON *at(const cJSON *o, const char *name)
@@ -349,7 +316,7 @@ static void test_synapse(struct testsrv *s)
 	TAP_OK(adf_is_synapse(f), "  the client knows its host");
 	TAP_EQ_STR(adf_rest(f)->scope, SYNAPSE_SCOPE, "  Synapse's token scope");
 
-	ex = fixture_in("synapse", "Pipelines_Create.json");
+	ex = testsrv_fixture("synapse", "Pipelines_Create.json");
 	polls = testsrv_count(s, "synop");
 	rc = adf_put(f, ADF_PIPELINE, "examplePipeline", param(ex, "pipeline"), NULL, &doc, &etag,
 	             &e);
@@ -377,14 +344,14 @@ static void test_synapse(struct testsrv *s)
 	TAP_EQ_INT(rc, 0, "DELETE: 202 then an empty 200, as recorded (%s)", rc ? e.msg : "");
 	TAP_EQ_INT(testsrv_count(s, "synop") - polls, 2, "  the operation was polled to its end");
 
-	ex = fixture_in("synapse", "Pipelines_CreateRun.json");
+	ex = testsrv_fixture("synapse", "Pipelines_CreateRun.json");
 	rc = adf_create_run(f, "examplePipeline", param(ex, "parameters"), &run_id, &e);
 	TAP_EQ_INT(rc, 0, "Pipelines_CreateRun: 202 is success (%s)", rc ? e.msg : "");
 	TAP_EQ_STR(run_id, str(at(at(at(ex, "responses"), "202"), "body"), "runId"), "  runId");
 	free(run_id);
 	cJSON_Delete(ex);
 
-	ex = fixture_in("synapse", "PipelineRuns_Get.json");
+	ex = testsrv_fixture("synapse", "PipelineRuns_Get.json");
 	rc = adf_get_run(f, str(at(ex, "parameters"), "runId"), &doc, &e);
 	TAP_EQ_INT(rc, 0, "PipelineRuns_Get (%s)", rc ? e.msg : "");
 	TAP_OK(cJSON_Compare(doc, reply(ex), 1), "  the run as served");
@@ -393,7 +360,7 @@ static void test_synapse(struct testsrv *s)
 	doc = NULL;
 	cJSON_Delete(ex);
 
-	ex = fixture_in("synapse", "ActivityRuns_QueryByPipelineRun.json");
+	ex = testsrv_fixture("synapse", "ActivityRuns_QueryByPipelineRun.json");
 	rc = adf_query_activity_runs(f, "examplePipeline", str(at(ex, "parameters"), "runId"), NULL,
 	                             NULL, &items, &e);
 	TAP_EQ_INT(rc, 0, "ActivityRuns_QueryByPipelineRun: under the pipeline's name (%s)",
@@ -411,14 +378,14 @@ static void test_synapse(struct testsrv *s)
 	items = NULL;
 	cJSON_Delete(ex);
 
-	ex = fixture_in("synapse", "PipelineRuns_QueryByWorkspace.json");
+	ex = testsrv_fixture("synapse", "PipelineRuns_QueryByWorkspace.json");
 	rc = adf_query_runs(f, NULL, NULL, NULL, &items, &e);
 	TAP_EQ_INT(rc, 0, "PipelineRuns_QueryByWorkspace (%s)", rc ? e.msg : "");
 	TAP_OK(cJSON_Compare(items, at(reply(ex), "value"), 1), "  every run as served");
 	cJSON_Delete(items);
 	cJSON_Delete(ex);
 
-	ex = fixture_in("synapse", "PipelineRuns_Cancel.json");
+	ex = testsrv_fixture("synapse", "PipelineRuns_Cancel.json");
 	rc = adf_cancel_run(f, str(at(ex, "parameters"), "runId"), 0, &e);
 	TAP_EQ_INT(rc, 0, "PipelineRuns_Cancel (%s)", rc ? e.msg : "");
 	cJSON_Delete(ex);

@@ -1,6 +1,6 @@
 'use strict';
 // The control-plane emulator: one HTTPS server on loopback serving login,
-// Graph, ARM (ADF), Synapse, the registration contract and /_faults under path
+// Graph, ARM (ADF), Synapse, Microsoft Fabric, the registration contract and /_faults under path
 // prefixes (see the shared agreements in man/mgdc-sandbox.7).
 //
 // Design decision: every service is a module under lib/ that registers its
@@ -20,7 +20,7 @@ const { dispatch, listen } = require('./lib/http');
 
 // Modules whose absence is an error, then the optional ones.
 const SERVICES = ['./lib/tokens', './lib/graph', './lib/faults'];
-const OPTIONAL = ['./lib/registration', './lib/adf', './lib/synapse', './lib/accounts', './lib/rbac'];
+const OPTIONAL = ['./lib/registration', './lib/adf', './lib/synapse', './lib/accounts', './lib/rbac', './lib/fabric'];
 
 function loadServices() {
   const loaded = [];

@@ -22,7 +22,10 @@ const ENV_NAMES = ['MGDC_SANDBOX_CA', 'MGDC_LOGIN_URL', 'MGDC_GRAPH_URL', 'MGDC_
   'MGDC_SYNAPSE_URL', 'MGDC_SYNAPSE_WORKSPACE',
   // Credentials without a secret of their own (identities.js).
   'MGDC_IMDS_URL', 'MGDC_APPSERVICE_ENDPOINT', 'MGDC_APPSERVICE_HEADER_FILE', 'MGDC_FEDERATED_SUBJECT',
-  'MGDC_AZ_STANDIN', 'MGDC_MI_SYSTEM_CLIENT_ID', 'MGDC_MI_CLIENT_ID', 'MGDC_MI_OBJECT_ID', 'MGDC_MI_RESOURCE_ID'];
+  'MGDC_AZ_STANDIN', 'MGDC_MI_SYSTEM_CLIENT_ID', 'MGDC_MI_CLIENT_ID', 'MGDC_MI_OBJECT_ID', 'MGDC_MI_RESOURCE_ID',
+  // Microsoft Fabric and OneLake's stand-in (fabric.js).
+  'MGDC_FABRIC_URL', 'MGDC_FABRIC_WORKSPACE_ID', 'MGDC_FABRIC_LAKEHOUSE_ID', 'MGDC_FABRIC_LAKEHOUSE', 'MGDC_ONELAKE_URL',
+  'MGDC_ONELAKE_ACCOUNT'];
 
 let dir;
 let env;
@@ -86,10 +89,15 @@ test('up starts both services, writes the config and the secrets privately', { t
     assert.equal(fs.statSync(path.join(st, f)).mode & 0o077, 0, `${f} must be private`);
   }
   const cfg = JSON.parse(fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8'));
-  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'admin-synapse', 'developer', 'developer-cert', 'developer-synapse', 'reader']);
+  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'admin-fabric', 'admin-synapse', 'developer', 'developer-cert', 'developer-fabric', 'developer-synapse', 'reader']);
   assert.deepEqual(cfg.profiles['developer-synapse'].pipelines, { host: 'synapse', workspace: 'mgdc-sandbox-syn',
     endpoint: `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/synapse/mgdc-sandbox-syn` });
   assert.equal(cfg.profiles['developer-synapse'].factory, undefined, 'no factory key beside a Synapse host');
+  assert.deepEqual(cfg.profiles['developer-fabric'].pipelines, {
+    host: 'fabric', workspace: JSON.parse(fs.readFileSync(path.join(st, 'sandbox.json'), 'utf8')).fabric.workspaceId,
+    lakehouse: 'mgdc_lakehouse', endpoint: `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/fabric/v1`,
+    onelake_url: `https://127.0.0.1:${env.MGDC_SANDBOX_BLOB_PORT}/onelake`,
+  });
   assert.equal(cfg.profiles.developer.endpoints.registration, `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/mgdc`);
   assert.equal(cfg.default_profile, 'developer');
   assert.equal(cfg.profiles['developer-cert'].assertion_alg, 'PS256');

@@ -121,7 +121,7 @@ async function startAzurite(dir, s, port) {
     '--cert', path.join(dir, s.files.serverCert), '--key', path.join(dir, s.files.serverKey),
     '--oauth', 'basic', '--disableProductStyleUrl', '--disableTelemetry', '--silent',
   ], {
-    env: { ...process.env, AZURITE_ACCOUNTS: `${s.storageAccount}:${fs.readFileSync(path.join(dir, s.files.storageKey), 'utf8').trim()}` },
+    env: { ...process.env, AZURITE_ACCOUNTS: setup.azuriteAccounts(dir) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
@@ -168,7 +168,10 @@ async function startSandbox({ azurite = false } = {}) {
     if (az) az.child.kill('SIGKILL');
     throw e;
   }
-  if (azurite) await setup.createContainer(dir, 'exports');
+  if (azurite) {
+    await setup.createContainer(dir, 'exports');
+    await setup.createContainer(dir, s.fabric.workspaceId, s.fabric.oneLakeAccount);
+  }
   const ca = fs.readFileSync(path.join(dir, s.files.ca));
   const urls = setup.urls(s);
   if (emu.blobProxy) urls.blobProxy = emu.blobProxy.url;

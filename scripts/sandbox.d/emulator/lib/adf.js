@@ -389,10 +389,11 @@ const paramString = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
  * startPipelineRun - a new run of pipeline resource `pipe` in factory `f`
  * with parameter values `given` (declared ones without a value take their
  * default; a missing required one throws 400), invoked by `invokedBy`
- * ({name, id, invokedByType}; default Manual). Returns the run; the copy
- * engine drives it from there.
+ * ({name, id, invokedByType}; default Manual), its copies resolved by
+ * `host` (copy.js; default ADF's). Returns the run; the copy engine drives
+ * it from there.
  */
-function startPipelineRun(f, pipe, given, invokedBy) {
+function startPipelineRun(f, pipe, given, invokedBy, host) {
   const declared = pipe.properties.parameters || {};
   const params = {};
   for (const [p, def] of Object.entries(declared)) {
@@ -417,7 +418,7 @@ function startPipelineRun(f, pipe, given, invokedBy) {
   state.save();
   // Required lazily: copy.js needs adf.js's helpers, and tests may load
   // adf.js without a copy engine.
-  require('./copy').startRun({ factory: f, pipeline: pipe, run, params });
+  require('./copy').startRun({ factory: f, pipeline: pipe, run, params, host });
   return run;
 }
 
@@ -468,10 +469,10 @@ const ORDER_KEYS = {
 /*
  * queryRuns - apply RunFilterParameters (lastUpdatedAfter/Before required,
  * filters, orderBy, continuationToken) to `items` and page the result.
- * `stamp(item)` gives the time compared with the window.
+ * `stamp(item)` gives the time compared with the window; `b` is the
+ * request's body (default: parsed as ARM does).
  */
-function queryRuns(ctx, items, operands, stamp) {
-  const b = armBody(ctx);
+function queryRuns(ctx, items, operands, stamp, b = armBody(ctx)) {
   const after = Date.parse(b.lastUpdatedAfter);
   const before = Date.parse(b.lastUpdatedBefore);
   if (typeof b.lastUpdatedAfter !== 'string' || Number.isNaN(after)) throw bad("The property 'lastUpdatedAfter' is required and must be a date-time.");
@@ -544,6 +545,6 @@ route('*', new RegExp(`${FBASE}/.*$`, 'i'), (ctx) => {
 
 module.exports = {
   armPrelude, armBody, listPage, adfTime, timeKey, factoryOf, checkName, startPipelineRun, publicResource, FBASE, TERMINAL,
-  // Shared with lib/synapse.js, which serves the same resources and runs.
+  // Shared with lib/synapse.js (the same resources and runs) and lib/fabric.js.
   writeChecks, sendResource, queryRuns, tooDeep, newEtag, RUN_OPERANDS, ACT_OPERANDS, MAX_DEPTH, PAGE_DEFAULT,
 };

@@ -139,9 +139,12 @@ function accountOf(tp) {
  * expressions evaluated: {appId, officeTenant, tableName, source, sink:
  * {account, container, folder}}. Throws ActivityError.
  */
-function resolveCopy(f, act, ectx) {
-  const target = act.name;
-  const ev = (v, ctx) => {
+/*
+ * evaluator - resolve(v, ctx) for activity `target`, an expression error
+ * becoming the activity's InvalidTemplate failure.
+ */
+function evaluator(target) {
+  return (v, ctx) => {
     try {
       return resolve(v, ctx);
     } catch (e) {
@@ -149,6 +152,11 @@ function resolveCopy(f, act, ectx) {
       throw e;
     }
   };
+}
+
+function resolveCopy(f, act, ectx) {
+  const target = act.name;
+  const ev = evaluator(target);
   const tpAct = act.typeProperties || {};
   const inRef = (act.inputs || [])[0];
   const outRef = (act.outputs || [])[0];
@@ -484,17 +492,28 @@ function checkCancelled(job) {
   if (job.cancelled) throw new Cancelled('cancelled');
 }
 
-let blobClient = null;
-let blobKey = '';
-function blob() {
+// One client per Azurite account the sandbox serves: the storage account
+// and OneLake's stand-in (same key, see setup.js).
+const blobClients = new Map();
+function blob(account) {
   const cfg = state.config;
-  const key = `${cfg.blobUrl}|${cfg.storageAccount}|${cfg.caFile}`;
-  if (!blobClient || blobKey !== key) {
-    if (blobClient) blobClient.close();
-    blobClient = azblob.client({ url: cfg.blobUrl, account: cfg.storageAccount, key: cfg.storageKey, ca: cfg.caFile });
-    blobKey = key;
-  }
-  return blobClient;
+  const url = account === cfg.storageAccount ? cfg.blobUrl : cfg.fabric.oneLakeUrl;
+  const key = `${url}|${account}|${cfg.caFile}`;
+  const old = blobClients.get(account);
+  if (old && old.key === key) return old.client;
+  if (old) old.client.close();
+  const client = azblob.client({ url, account, key: cfg.storageKey, ca: cfg.caFile });
+  blobClients.set(account, { key, client });
+  return client;
+}
+
+// The accounts a sink may name: the storage account, and OneLake's stand-in.
+function servedAccount(account) {
+  const cfg = state.config;
+  const a = String(account).toLowerCase();
+  if (a === String(cfg.storageAccount).toLowerCase()) return cfg.storageAccount;
+  if (cfg.fabric && a === cfg.fabric.oneLakeAccount) return cfg.fabric.oneLakeAccount;
+  return null;
 }
 
 /*
@@ -534,11 +553,12 @@ function seedOf(pipelineName, params, tableName, window) {
  * extract - generate and upload the data files and JobMetadata of one copy.
  * Returns the activity output. Throws Cancelled or ActivityError.
  */
-async function extract({ c, req, params, pipelineName, activityRunId, job, target, hostName }) {
+async function extract({ c, req, params, pipelineName, activityRunId, job, target }) {
   const t0 = Date.now();
   const submitted = isoMs(Date.now());
   const tenantId = state.config.tenantId;
-  if (c.sink.account.toLowerCase() !== String(state.config.storageAccount).toLowerCase()) {
+  const account = servedAccount(c.sink.account);
+  if (!account) {
     throw configError(target, 'UserErrorAzureBlobOperationFailed', `Storage account '${c.sink.account}' is not reachable from the sandbox; only '${state.config.storageAccount}' is served`);
   }
   const { users: nUsers, items } = sizeKnobs(params);
@@ -551,7 +571,7 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
   if (limit > MAX_ROWS) {
     throw configError(target, 'UserErrorSandboxLimit', `The sandbox writes at most ${MAX_ROWS} rows per copy; this request asks for ${limit} (lower sandboxUsers, sandboxItemsPerDay or the window)`);
   }
-  const client = blob();
+  const client = blob(account);
   const prefix = c.sink.folder ? `${c.sink.folder}/` : '';
   const nJobs = Math.min(MAX_JOBS, Math.max(1, Math.ceil(src.units.length / USERS_PER_JOB)));
   let written = 0;
@@ -581,7 +601,7 @@ async function extract({ c, req, params, pipelineName, activityRunId, job, targe
       RequestStartDate: req.window ? isoMs(req.window.start) : '', RequestEndDate: req.window ? isoMs(req.window.end) : '',
       ColumnsRequested: req.columns.join(','), NumberOfRowsExtracted: written, TotalRowCount: src.count,
       ...(req.ds.snapshot ? { ExtractionMode: req.window && dayOf(req.window.start) !== dayOf(req.window.end) ? 'Delta' : 'Full' } : {}),
-      DataFactoryName: hostName || state.config.factory,
+      DataFactoryName: c.hostName || state.config.factory,
       TenantId: tenantId, Errors: '', TableName: c.tableName, ApplicationId: c.appId, OfficeGeo: 'NAM',
       ExtractionResultId: guidFrom(sha(`${hex}:${activityRunId}`)),
     };
@@ -634,7 +654,14 @@ function finish(run, status, message, t0) {
   touch(run, { status, message, runEnd: cancelled ? null : stamp(), durationInMs: cancelled ? null : Date.now() - t0 });
 }
 
-async function execute({ factory: f, pipeline, run, params, job }) {
+// How a host turns a Copy activity into the engine's copy: ADF's datasets
+// and linked services here; Fabric's inline settings and connections in
+// fabric.js. resolve(f, act, ectx) -> c (as resolveCopy); sink(c, target)
+// checks the sink's credentials.
+// dataFactory(f): the name the job metadata gives the host (a Synapse workspace's own).
+const ADF_HOST = { resolve: resolveCopy, sink: checkSink, dataFactory: (f) => f.name || state.config.factory };
+
+async function execute({ factory: f, pipeline, run, params, job, host = ADF_HOST }) {
   const t0 = Date.now();
   const total = runMs();
   await sleep(Math.min(1000, total / 4), job);
@@ -642,8 +669,8 @@ async function execute({ factory: f, pipeline, run, params, job }) {
   touch(run, { status: 'InProgress' });
   const ectx = {
     pipeline: {
-      RunId: run.runId, Pipeline: pipeline.name, DataFactory: f.name || state.config.factory, GroupId: run.runGroupId,
-      TriggerType: 'Manual', TriggerId: run.invokedBy.id, TriggerName: 'Manual', TriggerTime: run.runStart, parameters: params,
+      RunId: run.runId, Pipeline: pipeline.name, DataFactory: host.dataFactory(f), GroupId: run.runGroupId,
+      TriggerType: 'Manual', TriggerId: run.invokedBy.id, TriggerName: 'Manual', TriggerTime: run.triggerTime || run.runStart, parameters: params,
     },
   };
   const acts = f.activityRuns[run.runId] || (f.activityRuns[run.runId] = []);
@@ -663,12 +690,13 @@ async function execute({ factory: f, pipeline, run, params, job }) {
     };
     try {
       if (act.type === 'Copy') {
-        const c = resolveCopy(f, act, ectx);
+        const c = host.resolve(f, act, ectx);
+        c.hostName = c.hostName || host.dataFactory(f);
         ar.input = { source: { type: 'Office365Source', ...c.source }, sink: { type: c.sink.type, container: c.sink.container, folderPath: c.sink.folder }, tableName: c.tableName };
         checkSource(c, act.name);
         const req = checkRequest(c, act.name);
-        checkSink(c, act.name);
-        const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name, hostName: f.name });
+        host.sink(c, act.name);
+        const output = await extract({ c, req, params, pipelineName: pipeline.name, activityRunId: ar.activityRunId, job, target: act.name });
         run.runDimensions = { OutputContainer: c.sink.container, OutputFolder: c.sink.folder, TableName: c.tableName, ApplicationId: c.appId };
         end('Succeeded', { output });
       } else {
@@ -695,13 +723,14 @@ async function execute({ factory: f, pipeline, run, params, job }) {
 
 /*
  * startRun - drive `run` (already stored as Queued) of `pipeline` in
- * factory state `f` with resolved `params`, asynchronously. Never throws;
+ * factory state `f` with resolved `params`, asynchronously, resolving its
+ * Copy activities with `host` (default ADF's; see ADF_HOST). Never throws;
  * unexpected errors fail the run.
  */
-function startRun({ factory, pipeline, run, params }) {
+function startRun({ factory, pipeline, run, params, host }) {
   const job = { cancelled: false, wake: new Set(), abort: new AbortController() };
   active.set(run.runId, job);
-  execute({ factory, pipeline, run, params, job })
+  execute({ factory, pipeline, run, params, job, host })
     .catch((e) => {
       console.error('copy: run failed unexpectedly:', e && e.stack ? e.stack : e);
       touch(run, { status: 'Failed', message: `Unexpected failure: ${e.message}`, runEnd: stamp() });
@@ -744,4 +773,4 @@ function reconcile(f) {
   }
 }
 
-module.exports = { startRun, cancelRun, reconcile, directory };
+module.exports = { startRun, cancelRun, reconcile, directory, evaluator, configError };

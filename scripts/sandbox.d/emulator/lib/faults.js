@@ -100,6 +100,13 @@ function faultError(path, rule, service) {
     return graphError(status, status >= 500 ? 'serviceNotAvailable' : 'generalException',
       `Injected fault: HTTP ${status}.`, h);
   }
+  if (path.startsWith('/fabric/')) {
+    // Fabric's ErrorResponse (mgdc-hosts(7), ERRORS): top-level, isRetriable.
+    return new HttpError(status, {
+      requestId: crypto.randomUUID(), errorCode: status === 429 ? 'RequestBlocked' : 'InjectedFault',
+      message: `Injected fault: HTTP ${status}.`, isRetriable: status === 429 || status >= 500,
+    }, h);
+  }
   if (path.startsWith('/login/')) {
     return new HttpError(status, {
       error: 'temporarily_unavailable',

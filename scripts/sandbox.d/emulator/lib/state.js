@@ -74,6 +74,9 @@ function buildConfig(dir, env) {
     storageKey: readSecret(dir, s.files.storageKey),
     blobHost,
     blobUrl: `${blobHost}/${s.storageAccount}`,
+    // Microsoft Fabric: the seeded workspace, its lakehouse and OneLake's
+    // stand-in account (sharing the storage key; see setup.js).
+    fabric: s.fabric ? { ...s.fabric, oneLakeUrl: `${blobHost}/${s.fabric.oneLakeAccount}` } : null,
     emulatorPort: s.ports.emulator,
     caFile: path.resolve(dir, s.files.ca),
     serverCertFile: path.resolve(dir, s.files.serverCert),

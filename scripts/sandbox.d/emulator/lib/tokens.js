@@ -30,6 +30,8 @@ const SCOPES = {
   'https://storage.azure.com/.default': 'https://storage.azure.com',
   'api://mgdc-registration/.default': 'api://mgdc-registration',
   'https://dev.azuresynapse.net/.default': 'https://dev.azuresynapse.net',
+  'https://api.fabric.microsoft.com/.default': 'https://api.fabric.microsoft.com',
+  'https://analysis.windows.net/powerbi/api/.default': 'https://analysis.windows.net/powerbi/api',
 };
 const AUDIENCES = {
   arm: 'https://management.azure.com',
@@ -37,6 +39,8 @@ const AUDIENCES = {
   storage: 'https://storage.azure.com',
   registration: 'api://mgdc-registration',
   synapse: 'https://dev.azuresynapse.net',
+  fabric: 'https://api.fabric.microsoft.com',
+  powerbi: 'https://analysis.windows.net/powerbi/api',
 };
 
 const b64u = (x) => Buffer.from(x).toString('base64url');
