@@ -239,6 +239,8 @@ bench_scale_blob() {
 			drop_caches
 			out=$(node scripts/bench.d/scale.js count "$F/scale/json/*.json")
 			kept && rec duckdb_warm mgdcfs "${out#* }"
+			# The ETag checks (Get Blob Properties) the warm query's opens cost.
+			kept && rec duckdb_heads mgdcfs "$(jq '.datasets.revalidations' "$MNT/.mgdcfs/stats.json")"
 			unmount
 			drop_caches
 			out=$(node scripts/bench.d/scale.js count "$D/scale-json/*.json")

@@ -20,5 +20,6 @@ CASES = {
                     "curl of every file", None),
     "duckdb_warm": ("12 DuckDB count(*) over a glob, warm", "ms", False,
                     "local copies", ("ratio<=", 1.25)),
+    "duckdb_heads": ("12 DuckDB warm: ETag checks at open", "HEADs", False, "", None),
     "par16": ("13 sixteen readers, sixteen files", "MiB/s", True, "16 parallel curls", ("ratio>=", 0.8)),
 }
