@@ -14,6 +14,8 @@ import json
 import statistics
 import sys
 
+from scale_cases import CASES as SCALE_CASES
+
 # case: (title, unit, higher_is_better, baseline name, target)
 # A target is ("ratio>=", x), ("ratio<=", x), ("ttfb", None) = mgdcfs <= 2 x base + 5 ms,
 # ("max", x) = mgdcfs < x, ("limit", None) = mgdcfs <= the baseline column.
@@ -86,6 +88,7 @@ def cell(s):
 
 
 def main():
+    CASES.update(SCALE_CASES)
     samples, out, meta_path = sys.argv[1:4]
     data = {}
     order = []
