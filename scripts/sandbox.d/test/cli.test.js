@@ -85,7 +85,11 @@ test('up starts both services, writes the config and the secrets privately', { t
     assert.equal(fs.statSync(path.join(st, f)).mode & 0o077, 0, `${f} must be private`);
   }
   const cfg = JSON.parse(fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8'));
-  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'developer', 'developer-cert', 'reader']);
+  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'developer', 'developer-cert', 'developer-md5', 'reader']);
+  // The product's defaults (8 MiB chunks, no per-range MD5) but for the MD5 profile.
+  assert.equal(cfg.profiles.developer.cache.chunk_kb, undefined);
+  assert.equal(cfg.profiles.admin.cache.chunk_kb, undefined);
+  assert.equal(cfg.profiles['developer-md5'].cache.chunk_kb, 4096);
   assert.equal(cfg.profiles.developer.endpoints.registration, `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/mgdc`);
   assert.equal(cfg.default_profile, 'developer');
   assert.equal(cfg.profiles['developer-cert'].assertion_alg, 'PS256');
