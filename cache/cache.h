@@ -4,7 +4,7 @@
  *
  * Chunks are keyed by (account, container, blob, ETag, chunk index), so bytes
  * of an older ETag can never be returned for a newer one: they are simply
- * never looked up again and age out through LRU eviction. Every 64 KiB block
+ * never looked up again and age out through LRU eviction. Every 4 KiB block
  * of a chunk carries a checksum, and a read verifies the blocks it returns.
  * Reads use pread(2) on the store's file, so cached bytes are not mapped into
  * the process (measured against copying from LMDB's map; see cache.c).
@@ -82,7 +82,7 @@ ssize_t cache_get_chunk(struct cache *c, const struct cache_key *k, void *buf, s
 
 /*
  * cache_get_range - copy bytes [off, off + len) of the chunk for `k` into buf,
- * clipped at the chunk's length, reading and verifying only the 64 KiB blocks
+ * clipped at the chunk's length, reading and verifying only the 4 KiB blocks
  * that cover them. Returns the byte count (0 if off is at or past the end, or
  * len is 0), or as cache_get_chunk: -ENOENT on a miss or a checksum mismatch
  * in a block read (the chunk is deleted, logged), -EINVAL, -EIO, -ENOMEM; buf

@@ -1,7 +1,7 @@
 /*
  * crc32c.c - CRC-32C for the chunk cache, hardware first.
  *
- * Every cache read verifies the 64 KiB blocks it returns, so the checksum sits
+ * Every cache read verifies the 4 KiB blocks it returns, so the checksum sits
  * on the hot read path. The x86-64 crc32 instruction can start one operation
  * per cycle but each takes three, so a single dependent chain runs at a third
  * of its speed. The fast path therefore cuts the buffer into three equal

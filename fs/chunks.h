@@ -146,16 +146,18 @@ void chunks_file_close(struct chunks_file *f);
 /* How chunks_get may get a chunk that neither memory nor the cache holds. */
 enum chunks_mode {
 	CHUNKS_FETCH = 0, /* fetch it (or wait for the thread fetching it) */
-	CHUNKS_OR_DIRECT, /* answer CHUNK_READ_DIRECT if read-ahead workers could fetch it instead
-	                   */
+	CHUNKS_OR_DIRECT, /* with a cache and read-ahead workers: the chunk from memory, else
+	                     CHUNK_READ_DIRECT at once (the cache is not read, as the caller
+	                     asked it for its range already, and a fetch of the chunk by
+	                     another thread is not waited for); without them, as FETCH */
 };
 
 /* What chunks_get found (its non-negative results). */
 enum chunks_got {
 	CHUNK_HELD = 0,        /* *out is a reference to the chunk */
-	CHUNK_READ_DIRECT = 1, /* CHUNKS_OR_DIRECT, and only storage has it: *out is NULL; read
-	                          the bytes needed with chunks_read_direct, then maybe
-	                          chunks_readahead(idx) */
+	CHUNK_READ_DIRECT = 1, /* CHUNKS_OR_DIRECT, and memory does not hold it: *out is NULL;
+	                          read the bytes needed with chunks_read_direct, then maybe
+	                          chunks_fill(idx) */
 };
 
 /*
@@ -186,6 +188,15 @@ int chunks_read_direct(struct chunks *c, const struct blob_version *v, uint64_t 
  * is asked while it waits. Any thread.
  */
 void chunks_readahead(struct chunks *c, const struct blob_version *v, uint64_t idx);
+
+/*
+ * chunks_fill - the same for a random reader's background fill after a
+ * direct read: queued alike (and counted as read-ahead), but at most one
+ * fill fetch runs at a time, so the reader's own small GETs do not wait
+ * behind several whole-chunk transfers at the service; read-ahead jobs
+ * queued behind a waiting fill job go first. Any thread.
+ */
+void chunks_fill(struct chunks *c, const struct blob_version *v, uint64_t idx);
 
 /* chunk_bytes - the chunk's bytes and their count (< chunk_size only for the last chunk). */
 const char *chunk_bytes(const struct chunk *ch, size_t *len);

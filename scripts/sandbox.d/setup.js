@@ -288,7 +288,13 @@ function synapseProfile(dir, s, who) {
   return p;
 }
 
-function profile(dir, s, who, cert) {
+// profile(dir, s, who, cert, md5): the profile of identity `who`. Its cache
+// has the product's defaults for a real tenant (8 MiB chunks: whole-chunk GETs
+// carry no Content-MD5, TLS guards them); with md5, 4 MiB chunks, so every
+// range is requested with x-ms-range-get-content-md5 and checked (the tests of
+// that path use it; Azurite computes those MD5s in JavaScript, at about half
+// the read speed).
+function profile(dir, s, who, cert, md5) {
   const id = s.identities[who];
   const u = urls(s);
   const p = { tenant_id: s.tenantId, client_id: id.appId };
@@ -298,7 +304,7 @@ function profile(dir, s, who, cert) {
   } else {
     p.client_secret_file = abs(dir, id.secretFile);
   }
-  const name = cert ? `${who}-cert` : who;
+  const name = cert ? `${who}-cert` : md5 ? `${who}-md5` : who;
   // A portal-only sandbox is configured as a real tenant is: no
   // registration endpoint.
   const portalOnly = !!(s.options && s.options.portalOnly);
@@ -312,7 +318,7 @@ function profile(dir, s, who, cert) {
     endpoints,
     ...(portalOnly ? {} : { registration_scope: 'api://mgdc-registration/.default' }),
     ca_file: abs(dir, s.files.ca),
-    cache: { dir: path.join(abs(dir, 'cache'), name), budget_mb: 512, chunk_kb: 4096 },
+    cache: { dir: path.join(abs(dir, 'cache'), name), budget_mb: 512, ...(md5 ? { chunk_kb: 4096 } : {}) },
     ttl: { metadata_s: 10, status_s: 2, listing_s: 30 },
     timeouts: { connect_ms: 3000, io_s: 10, retries: 4, deadline_ms: 30000 },
   });
@@ -340,6 +346,7 @@ function mgdcfsConfig(dir) {
       developer: profile(dir, s, 'developer', false),
       admin: profile(dir, s, 'admin', false),
       'developer-cert': profile(dir, s, 'developer', true),
+      'developer-md5': profile(dir, s, 'developer', false, true),
       reader: profile(dir, s, 'reader', false),
       'developer-synapse': synapseProfile(dir, s, 'developer'),
       'admin-synapse': synapseProfile(dir, s, 'admin'),

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BLK 4096 /* payload bytes under one block CRC (cache.c: CACHE_BLOCK) */
+
 static char root[256];
 
 static void fill(void *buf, size_t len, uint64_t seed)
@@ -280,7 +282,7 @@ static void test_kv(void)
  * Flip one byte of the idx-th record of db `name`, through LMDB directly: at
  * `off` from the start, or from the end when negative (-1 = last byte). With
  * reseal, also recompute the record's header CRC-32C (bytes 4..7, over the
- * rest of the 40-byte header, the tuple and the 64 KiB block CRCs, as the
+ * rest of the 40-byte header, the tuple and the 4 KiB block CRCs, as the
  * format says), as a valid record with another key's tuple would look: a
  * collision.
  */
@@ -316,8 +318,9 @@ static int corrupt(const char *dir, const char *name, int idx, long off, int res
 
 				memcpy(&tuple_len, copy + 8, 4);
 				memcpy(&len, copy + 24, 8);
-				crc = crc32c(0, copy + 8,
-				             32 + tuple_len + 4 * (size_t)((len + 65535) / 65536));
+				crc =
+				    crc32c(0, copy + 8,
+				           32 + tuple_len + 4 * (size_t)((len + (BLK - 1)) / BLK));
 				memcpy(copy + 4, &crc, 4);
 			}
 			v.mv_data = copy;
@@ -444,14 +447,14 @@ static void test_checksum(void)
 }
 
 /*
- * Range reads against the seeded bytes: chunks ending on and off a 64 KiB
+ * Range reads against the seeded bytes: chunks ending on and off a 4 KiB
  * block boundary, a one-block chunk and an empty one; offsets and lengths
  * around block edges, across blocks, past the end, zero. Bytes of buf past
  * the returned count must be left alone.
  */
 static void test_range(void)
 {
-	static const size_t lens[] = {5 * 65536 + 1234, 4 * 65536, 1000, 0};
+	static const size_t lens[] = {5 * BLK + 1234, 4 * BLK, 1000, 0};
 	char dir[600];
 	struct cache *c;
 	struct cache_stats s0, s1;
@@ -469,13 +472,27 @@ static void test_range(void)
 	cache_get_stats(c, &s0);
 	for (int i = 0; i < 4; i++) {
 		const uint64_t len = lens[i];
-		const uint64_t offs[] = {0,          1,           4095,          4096,
-		                         65535,      65536,       65537,         131071,
-		                         131072,     len - 1,     len,           len + 1,
-		                         len - 4096, len - 65536, len - 65537,   len + 100000,
-		                         1u << 20,   UINT64_MAX,  UINT64_MAX / 2};
-		const size_t sizes[] = {0,     1,      7,      4096,        65535,   65536,
-		                        65537, 131072, 200000, (size_t)len, 1u << 20};
+		const uint64_t offs[] = {0,
+		                         1,
+		                         4095,
+		                         4096,
+		                         (BLK - 1),
+		                         BLK,
+		                         (BLK + 1),
+		                         (2 * BLK - 1),
+		                         131072,
+		                         len - 1,
+		                         len,
+		                         len + 1,
+		                         len - 4096,
+		                         len - BLK,
+		                         len - (BLK + 1),
+		                         len + 100000,
+		                         1u << 20,
+		                         UINT64_MAX,
+		                         UINT64_MAX / 2};
+		const size_t sizes[] = {0,         1,      7,      4096,        (BLK - 1), BLK,
+		                        (BLK + 1), 131072, 200000, (size_t)len, 1u << 20};
 
 		fill(want, len, (uint64_t)i + 300);
 		k = key("rng", "\"0x1\"", (uint64_t)i);
@@ -508,7 +525,7 @@ static void test_range(void)
 			r = r * 1103515245u + 12345u;
 			off = (r >> 4) % len;
 			r = r * 1103515245u + 12345u;
-			n = (r >> 4) % (3 * 65536);
+			n = (r >> 4) % (3 * BLK);
 			exp = len - off < n ? (size_t)(len - off) : n;
 			res = cache_get_range(c, &k, off, got, n);
 			calls++;
@@ -603,8 +620,8 @@ static int corrupt_one(const char *name, size_t len, long off_from_end)
  */
 static void test_range_corrupt(void)
 {
-	const size_t len = 6 * 65536 + 500;
-	const uint64_t flip = 3 * 65536 + 77; /* payload offset of the flipped byte */
+	const size_t len = 6 * BLK + 500;
+	const uint64_t flip = 3 * BLK + 77; /* payload offset of the flipped byte */
 	char dir[600];
 	struct cache *c;
 	struct cache_stats s;
@@ -619,14 +636,14 @@ static void test_range_corrupt(void)
 	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
 	n = cache_get_range(c, &k, 100, got, 4096);
 	TAP_OK(n == 4096 && memcmp(got, want + 100, 4096) == 0, "a range in block 0 is served");
-	n = cache_get_range(c, &k, 4 * 65536 + 10, got, 65536 + 20);
-	TAP_OK(n == 65536 + 20 && memcmp(got, want + 4 * 65536 + 10, (size_t)n) == 0,
+	n = cache_get_range(c, &k, 4 * BLK + 10, got, BLK + 20);
+	TAP_OK(n == BLK + 20 && memcmp(got, want + 4 * BLK + 10, (size_t)n) == 0,
 	       "a range across blocks 4 and 5 is served");
-	n = cache_get_range(c, &k, 2 * 65536, got, 65536);
-	TAP_OK(n == 65536 && memcmp(got, want + 2 * 65536, 65536) == 0,
+	n = cache_get_range(c, &k, 2 * BLK, got, BLK);
+	TAP_OK(n == BLK && memcmp(got, want + 2 * BLK, BLK) == 0,
 	       "block 2, up to the first byte of block 3, is served");
-	n = cache_get_range(c, &k, 6 * 65536, got, 1000);
-	TAP_OK(n == 500 && memcmp(got, want + 6 * 65536, 500) == 0, "the last, short block too");
+	n = cache_get_range(c, &k, 6 * BLK, got, 1000);
+	TAP_OK(n == 500 && memcmp(got, want + 6 * BLK, 500) == 0, "the last, short block too");
 	cache_get_stats(c, &s);
 	TAP_EQ_INT(s.checksum_failures, 0, "no failure so far");
 	TAP_EQ_INT(cache_get_range(c, &k, flip + 1, got, 1), -ENOENT,
@@ -644,7 +661,7 @@ static void test_range_corrupt(void)
 	TAP_EQ_INT(corrupt_one("rcspan", len, (long)(len - flip)), 0, "the same in another store");
 	sub(dir, sizeof(dir), "rcspan");
 	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
-	TAP_EQ_INT(cache_get_range(c, &k, 2 * 65536 + 5, got, 2 * 65536), -ENOENT,
+	TAP_EQ_INT(cache_get_range(c, &k, 2 * BLK + 5, got, 2 * BLK), -ENOENT,
 	           "a range across blocks 2 to 4: -ENOENT");
 	TAP_EQ_INT(has(c, "x", 0, len, 77), 0, "the whole chunk is gone");
 	cache_get_stats(c, &s);
@@ -664,7 +681,7 @@ static void test_range_corrupt(void)
 	           "flip a byte of a stored block CRC");
 	sub(dir, sizeof(dir), "rcarray");
 	TAP_EQ_INT(open_dir(&c, dir, 0, 1 << 20), 0, "reopen");
-	TAP_EQ_INT(cache_get_range(c, &k, 6 * 65536, got, 10), -ENOENT,
+	TAP_EQ_INT(cache_get_range(c, &k, 6 * BLK, got, 10), -ENOENT,
 	           "the header CRC fails any range, even in a good block");
 	cache_get_stats(c, &s);
 	TAP_OK(s.checksum_failures == 1 && s.chunks == 0, "counted and dropped");

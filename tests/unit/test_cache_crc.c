@@ -106,7 +106,7 @@ int main(void)
 		for (len = 65536 - 24; len <= 65536 + 24; len += 8)
 			for (off = 0; off < 8; off++)
 				bad += cmp(blk + off, (size_t)len, 0);
-		TAP_EQ_INT(bad, 0, "around one 64 KiB cache block");
+		TAP_EQ_INT(bad, 0, "around 64 KiB (the cache block of format 3)");
 		bad = 0;
 		for (off = 0; off < 4; off++)
 			bad += cmp(blk + off * 3, (8u << 20) - (size_t)off, 0);

@@ -43,8 +43,9 @@
 
 /* ---- the server ---- */
 
-/* F_HOLD: no reply at all until the test releases it, then the whole reply. */
-enum fault { F_NONE, F_CUT_ONCE, F_CUT_ALWAYS, F_STALL, F_HOLD };
+/* F_HOLD: no reply at all until the test releases it, then the whole reply;
+ * F_HOLD_CHUNK: the same for GETs of a whole chunk only. */
+enum fault { F_NONE, F_CUT_ONCE, F_CUT_ALWAYS, F_STALL, F_HOLD, F_HOLD_CHUNK };
 
 static struct {
 	int fd;
@@ -152,6 +153,8 @@ static void *srv_conn(void *arg)
 	pthread_mutex_lock(&srv.lock);
 	version = srv.version;
 	f = srv.fault_chunk < 0 || srv.fault_chunk == chunk ? srv.fault : F_NONE;
+	if (f == F_HOLD_CHUNK)
+		f = a % CSZ == 0 && (b - a + 1 == CSZ || b == BSIZE - 1) ? F_HOLD : F_NONE;
 	srv.gets[chunk]++;
 	if (f == F_CUT_ALWAYS || (f == F_CUT_ONCE && srv.cuts++ == 0))
 		cut = 1;
@@ -659,6 +662,122 @@ out:
 	free(buf);
 }
 
+/* ---- random readers beside the workers ---- */
+
+struct direct_read {
+	struct chunks_file *f;
+	uint64_t off;
+	unsigned char buf[4096];
+	ssize_t got;
+	int done; /* __atomic */
+};
+
+static void *direct_main(void *arg)
+{
+	struct direct_read *d = arg;
+	struct chunks_failure fl;
+
+	d->got = chunks_file_read(d->f, d->buf, sizeof(d->buf), d->off, &fl);
+	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void srv_release(void)
+{
+	pthread_mutex_lock(&srv.lock);
+	srv.release = 1;
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* Wait (a hang guard) until every chunk in [first, last] is in the cache. */
+static int all_stored(struct cache *cache, const char *etag, int first, int last)
+{
+	struct cache_key k = {"acct", "c", "dir/blob.bin", etag, 0};
+	long long until = clock_ms() + DEADLINE_MS;
+	int i, n;
+
+	do {
+		for (i = first, n = 0; i <= last; i++) {
+			k.index = (uint64_t)i;
+			n += stored(cache, &k);
+		}
+		if (n == last - first + 1)
+			return 1;
+		usleep(10000);
+	} while (clock_ms() < until);
+	return 0;
+}
+
+/*
+ * A random read of a chunk a worker is fetching reads its own bytes with a
+ * small GET and does not wait for that fetch (a whole chunk's transfer); and
+ * a random reader's background fill runs one chunk at a time, while
+ * read-ahead queued behind it still runs.
+ */
+static void test_random_beside_workers(void)
+{
+	struct chunks_counters ctr = {0}, got;
+	struct direct_read d = {0};
+	struct blob_version v;
+	struct cache *cache = cache_new("random", 64u << 20);
+	struct chunks *c;
+	pthread_t th;
+	char etag[64];
+	long long until;
+	int i, done;
+
+	version_of(1, etag, sizeof(etag), &v);
+	srv_set(1, F_HOLD_CHUNK, 3);
+	c = cache ? engine(cache, 4, &ctr) : NULL;
+	TAP_OK(c != NULL && chunks_file_open(c, &v, &d.f) == 0, "engine with 4 workers, a file");
+	if (!c || !d.f)
+		goto out;
+	chunks_readahead(c, &v, 3);
+	until = clock_ms() + DEADLINE_MS;
+	while (srv_stalled() < 1 && clock_ms() < until)
+		usleep(10000);
+	TAP_EQ_INT(srv_stalled(), 1, "a worker's GET of chunk 3 is held at the server");
+	d.off = 3 * (uint64_t)CSZ + 1000;
+	pthread_create(&th, NULL, direct_main, &d);
+	until = clock_ms() + DEADLINE_MS;
+	while (!(done = __atomic_load_n(&d.done, __ATOMIC_ACQUIRE)) && clock_ms() < until)
+		usleep(10000);
+	TAP_OK(done && srv_stalled() == 1,
+	       "a random read in chunk 3 returned while that fetch is still held");
+	srv_release();
+	pthread_join(th, NULL);
+	TAP_OK(d.got == (ssize_t)sizeof(d.buf) && good(d.buf, d.off, sizeof(d.buf), 1),
+	       "with the right 4 KiB");
+	chunks_get_counters(c, &got);
+	TAP_EQ_INT(got.direct_reads, 1, "read with one direct GET");
+	TAP_OK(all_stored(cache, etag, 3, 3), "chunk 3 reaches the cache once released");
+	TAP_EQ_INT(srv_gets(3), 2, "two GETs in chunk 3: the worker's and the 4 KiB one");
+
+	/* Fill jobs for chunks 4-9 with every GET held: one at a time. */
+	srv_set(1, F_HOLD, -1);
+	for (i = 4; i <= 9; i++)
+		chunks_fill(c, &v, (uint64_t)i);
+	until = clock_ms() + DEADLINE_MS;
+	while (srv_stalled() < 1 && clock_ms() < until)
+		usleep(10000);
+	usleep(300000); /* room for a second fetch to start, were it allowed to */
+	TAP_EQ_INT(srv_stalled(), 1, "six fill jobs queued: one GET at the server");
+	chunks_readahead(c, &v, 10);
+	until = clock_ms() + DEADLINE_MS;
+	while (srv_stalled() < 2 && clock_ms() < until)
+		usleep(10000);
+	TAP_EQ_INT(srv_gets(10), 1, "read-ahead queued behind them still runs");
+	TAP_EQ_INT(srv_stalled(), 2, "beside the one fill GET");
+	srv_release();
+	TAP_OK(all_stored(cache, etag, 4, 10), "all seven chunks reach the cache once released");
+	TAP_EQ_INT(srv_gets(-1), 7, "with one GET each");
+out:
+	chunks_file_close(d.f);
+	chunks_free(c);
+	if (cache)
+		cache_close(cache);
+}
+
 /* ---- shutdown with fetches in flight ---- */
 
 static int going_away;
@@ -749,6 +868,7 @@ int main(void)
 		test_readahead_eviction();
 		test_cut();
 		test_changed_etag();
+		test_random_beside_workers();
 		test_shutdown();
 	}
 	blob_client_free(bc);

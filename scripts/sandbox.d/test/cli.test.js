@@ -89,7 +89,7 @@ test('up starts both services, writes the config and the secrets privately', { t
     assert.equal(fs.statSync(path.join(st, f)).mode & 0o077, 0, `${f} must be private`);
   }
   const cfg = JSON.parse(fs.readFileSync(path.join(st, 'mgdcfs.json'), 'utf8'));
-  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'admin-fabric', 'admin-synapse', 'developer', 'developer-cert', 'developer-fabric', 'developer-synapse', 'reader']);
+  assert.deepEqual(Object.keys(cfg.profiles).sort(), ['admin', 'admin-fabric', 'admin-synapse', 'developer', 'developer-cert', 'developer-fabric', 'developer-md5', 'developer-synapse', 'reader']);
   assert.deepEqual(cfg.profiles['developer-synapse'].pipelines, { host: 'synapse', workspace: 'mgdc-sandbox-syn',
     endpoint: `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/synapse/mgdc-sandbox-syn` });
   assert.equal(cfg.profiles['developer-synapse'].factory, undefined, 'no factory key beside a Synapse host');
@@ -98,6 +98,10 @@ test('up starts both services, writes the config and the secrets privately', { t
     lakehouse: 'mgdc_lakehouse', endpoint: `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/fabric/v1`,
     onelake_url: `https://127.0.0.1:${env.MGDC_SANDBOX_BLOB_PORT}/onelake`,
   });
+  // The product's defaults (8 MiB chunks, no per-range MD5) but for the MD5 profile.
+  assert.equal(cfg.profiles.developer.cache.chunk_kb, undefined);
+  assert.equal(cfg.profiles.admin.cache.chunk_kb, undefined);
+  assert.equal(cfg.profiles['developer-md5'].cache.chunk_kb, 4096);
   assert.equal(cfg.profiles.developer.endpoints.registration, `https://127.0.0.1:${env.MGDC_SANDBOX_PORT}/mgdc`);
   assert.equal(cfg.default_profile, 'developer');
   assert.equal(cfg.profiles['developer-cert'].assertion_alg, 'PS256');
