@@ -233,3 +233,20 @@ test('triggers: long-running PUT, start, stop and DELETE; ADF rules; runs on the
   r = await sb.fetch(`/arm/subscriptions/${c.subscriptionId}/resourceGroups/${c.resourceGroup}/providers/Microsoft.DataFactory/factories/${c.factory}/triggers${Q.replace('2020-12-01', '2018-06-01')}`, { token: arm });
   assert.deepEqual(r.json.value.map((t) => t.name).filter((n) => n === 'T1'), []);
 });
+
+test('faults match the workspace routes and answer its CloudError, Retry-After included', async () => {
+  const add = (rule) => sb.fetch('/_faults', { method: 'POST', body: rule });
+  assert.equal((await add({ route: '^PUT /synapse/[^/]+/datasets/', status: 429, retryAfter: '2', count: 1 })).status, 201);
+  let r = await call('PUT', `/datasets/D1${Q}`, { properties: { type: 'Json', linkedServiceName: { referenceName: 'x', type: 'LinkedServiceReference' } } });
+  assertError(r, 429, 'TooManyRequests');
+  assert.equal(r.headers['retry-after'], '2');
+  assert.equal(typeof r.json.error.message, 'string');
+  assert.equal((await add({ route: '^GET /synapse/[^/]+/operationResults/', status: 503, retryAfter: '1', count: 1 })).status, 201);
+  r = await call('PUT', `/pipelines/F1${Q}`, { properties: { activities: [] } });
+  assert.equal(r.status, 202, r.text);
+  const loc = new URL(r.headers.location);
+  const p = await sb.fetch(`${loc.pathname}${loc.search}`, { token: syn });
+  assertError(p, 503, 'ServerBusy');
+  assert.equal(p.headers['retry-after'], '1');
+  await sb.fetch('/_faults/reset', { method: 'POST', body: {} });
+});
