@@ -223,6 +223,16 @@ test('triggers: long-running PUT, start, stop and DELETE; ADF rules; runs on the
   // stop, then DELETE by operation.
   await action('stop');
   assert.equal((await call('GET', `/triggers/T1${Q}`)).json.properties.runtimeState, 'Stopped');
+  // Started while an update was pending: the update's operation ends Failed with Synapse's (ADF's) error.
+  const startOp = await call('POST', `/triggers/T1/start${Q}`);
+  assert.equal(startOp.status, 202, startOp.text);
+  r = await call('PUT', `/triggers/T1${Q}`, body());
+  assert.equal(r.status, 202, r.text);
+  const raced = await complete(r);
+  assert.equal(raced.poll.status, 200);
+  assert.equal(raced.poll.json.status, 'Failed');
+  assert.equal(raced.poll.json.error.code, 'TriggerEnabledCannotUpdate');
+  await action('stop');
   const del = await complete(await call('DELETE', `/triggers/T1${Q}`));
   assert.equal(del.poll.status, 200);
   assertError(await call('GET', `/triggers/T1${Q}`), 404, 'ResourceNotFound');

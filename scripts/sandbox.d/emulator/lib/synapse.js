@@ -102,8 +102,9 @@ function settle() {
       try {
         op.result = op.apply();
       } catch (e) {
-        if (!(e instanceof HttpError) || !e.body || !e.body.error) throw e;
-        op.error = { code: e.body.error.code, message: e.body.error.message };
+        const err = e instanceof HttpError && e.body && e.body.error;
+        if (!err) console.error(`synapse: operation: ${e.stack || e}`);
+        op.error = err ? { code: err.code, message: err.message } : { code: 'InternalServerError', message: 'The operation failed.' };
       }
       op.done = true;
       state.save();
