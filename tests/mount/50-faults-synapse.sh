@@ -17,11 +17,15 @@ need_sandbox
 plan_get() { syn GET "$MGDC_SYNAPSE_URL/$1?$SQ"; }
 retry_logged() { grep -qE "$1.*; retry 1/[0-9]+ in $2 ms" "${T_LOGS[$MNAME]}"; }
 OPS='^GET /synapse/[^/]+/operationResults/'
-# synrun_count P: the runs the workspace has for pipeline P.
+# synrun_count P: the runs the workspace has for pipeline P started since T0 (it keeps
+# the runs of earlier passes, as run history outlives a pipeline; runs are stamped with
+# the real clock).
+T0=$(date -u +%Y-%m-%dT%H:%M:%S)
 synrun_count() {
 	syn POST "$MGDC_SYNAPSE_URL/queryPipelineRuns?$SQ" -H 'content-type: application/json' \
 		-d '{"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2200-01-01T00:00:00Z",
-		     "filters": [{"operand": "PipelineName", "operator": "Equals", "values": ["'"$1"'"]}]}' | jq '.value | length'
+		     "filters": [{"operand": "PipelineName", "operator": "Equals", "values": ["'"$1"'"]}]}' |
+		jq --arg t0 "$T0" '[.value[] | select(.runStart >= $t0)] | length'
 }
 fault_reset
 cmd_clean
