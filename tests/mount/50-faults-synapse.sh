@@ -112,6 +112,9 @@ diag "with the daemon dead, the workspace held $(plan_held sf6 2>/dev/null) of t
 MNAME=m2
 mount_fs m2 developer-synapse || t_done
 M=$MNT
+# mount_fs returns once the kernel shows the mount; the journal's recovery runs in
+# FUSE's init, which the first request waits for.
+check "the remount serves its first request (README)" test -f "$M/README"
 is "$(plan_held sf6)" 0 "after the remount: the journal's recovery removed every artifact of the killed command"
 check "the recovery is logged" grep -q "sf6.json: an interrupted pipeline command was undone" "${T_LOGS[m2]}"
 is "$($W "$M/pipelines/sf6.json" "$(pipe sf6)")" 0 "writing the spec again after the remount commits"
