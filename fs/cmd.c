@@ -857,6 +857,11 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 			snprintf(what, sizeof(what), "creating %s '%s'",
 			         adf_kind_collection(plan.res[i].kind), plan.res[i].name);
 			remote_fail(path, rc, &e, what);
+			/* A failed write's outcome is not always known (an answer lost, an
+			 * operation reported Failed after the service applied it): a
+			 * resource that did not exist is deleted too (a 204 if it never
+			 * was made), so nothing of the command stays. */
+			prior[i].written = !prior[i].body;
 			goto undo;
 		}
 		prior[i].written = 1;
@@ -872,7 +877,7 @@ undo:
 		errlog_add(
 		    path, EIO,
 		    "the rollback could not remove everything; the journal is kept and the next "
-		    "mount of this factory removes what this command created");
+		    "mount of this factory or workspace removes what this command created");
 	else
 		journal_end(journal);
 	memo_drop_prefix(fs->memo, "pipes");

@@ -253,7 +253,7 @@ undo:
 	if (undo(fs, path, trig, existed ? prior : NULL) && journal[0]) {
 		errlog_add(path, EIO,
 		           "the rollback could not finish; the journal is kept and the next mount "
-		           "of this factory removes the trigger this command created");
+		           "of this factory or workspace removes the trigger this command created");
 		journal[0] = '\0';
 	}
 done:

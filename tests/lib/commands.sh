@@ -40,11 +40,32 @@ cmd_clean() {
 # (linked services mgdcfs_P_o365 and _sink, datasets mgdcfs_P_src and _dst, the
 # pipeline P; fs/plan.c names them) the factory holds; each one held is named
 # on stderr. P must hold only letters, digits and '_' (no hashed name).
+# plan_get KIND/NAME reads one of them; a Synapse test points it at the workspace.
+plan_get() { adf GET "$(ADF_BASE)/$1?$API"; }
 plan_held() {
 	local n=0 r
 	for r in linkedservices/mgdcfs_$1_o365 linkedservices/mgdcfs_$1_sink datasets/mgdcfs_$1_src \
 		datasets/mgdcfs_$1_dst pipelines/$1; do
-		[ "$(adf GET "$(ADF_BASE)/$r?$API" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
+		[ "$(plan_get "$r" | jq -r '.name // empty')" = "${r#*/}" ] && n=$((n + 1)) && echo "#   held: $r" >&2
 	done
 	echo $n
+}
+
+# The Synapse workspace's development endpoint (profiles developer-synapse, admin-synapse).
+SYN_SCOPE=https://dev.azuresynapse.net/.default
+SQ='api-version=2020-12-01'
+# syn METHOD URL [curl args...]: a call to the workspace as the developer.
+syn() { sbx_rest dev "$SYN_SCOPE" "$@"; }
+# syn_op METHOD PATH [curl args...]: a long-running call under the workspace (PATH with its
+# query), followed by its Location until the operation has ended (at most 30 s); prints
+# the last body.
+syn_op() {
+	local h=$T_DIR/syn_op.headers deadline=$((SECONDS + 30)) body loc
+	body=$(syn "$1" "$MGDC_SYNAPSE_URL/$2" -D "$h" "${@:3}")
+	while grep -q '^HTTP/[0-9.]* 202' "$h" && loc=$(tr -d '\r' <"$h" | sed -n 's/^[Ll]ocation: //p') &&
+		[ -n "$loc" ] && [ $SECONDS -lt $deadline ]; do
+		sleep 0.3
+		body=$(syn GET "$loc" -D "$h")
+	done
+	echo "$body"
 }

@@ -34,6 +34,32 @@ kill9_mid() {
 	check "after kill -9, fusermount3 -u cleared the mount" bash -c "! mountpoint -q '$T_DIR/$name'"
 }
 
+# expire_mid TEXT CMD...: run CMD (a command written through a mount; a rule matching TEXT
+# holds one of its requests) in the background, expire every token once that rule was hit,
+# and print CMD's output when it has finished.
+expire_mid() {
+	local text=$1 out=$T_DIR/expire_mid.out wp
+	shift
+	("$@" >"$out") &
+	wp=$!
+	wait_hit "$text"
+	fault_post /expire-tokens
+	wait $wp
+	cat "$out"
+}
+
+# fails_within WANT NAME DESC CMD...: CMD prints WANT (e.g. "EIO close"), within the
+# configured deadline; its time is reported as figure NAME.
+fails_within() {
+	local want=$1 name=$2 desc=$3 t el
+	shift 3
+	t=$(ms)
+	is "$("$@")" "$want" "$desc"
+	el=$(($(ms) - t))
+	figure "$name" "$el"
+	check "  within the configured deadline ($el ms)" test "$el" -le "$DEADLINE_MS"
+}
+
 DEADLINE_MS=$(jq -r '.profiles.developer.timeouts.deadline_ms // 30000' "$MGDC_CONFIG")
 MGDC_CONFIG_ORIG=$MGDC_CONFIG # cfg (tests/lib/mount.sh) starts from this one
 

@@ -11,18 +11,12 @@
 need_sandbox
 . "$T_ROOT/tests/lib/commands.sh"
 fault_post /reset
+. "$T_ROOT/tests/lib/schedule.sh"
 TRIG=mgdcfs_daily_window
 trig() { adf GET "$(ADF_BASE)/triggers/$1?$API"; }
-# sched_runs: the runs of pipeline daily that trigger TRIG started in this test (REST;
-# the factory keeps the runs of earlier passes, and runs are stamped with the real clock).
+host() { adf "$1" "$(ADF_BASE)/$2" "${@:3}"; }
+HQ=$API
 T0=$(date -u +%Y-%m-%dT%H:%M:%S)
-sched_runs() {
-	adf POST "$(ADF_BASE)/queryPipelineRuns?$API" -H 'content-type: application/json' \
-		-d '{"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2200-01-01T00:00:00Z",
-		     "filters": [{"operand": "PipelineName", "operator": "Equals", "values": ["daily"]}]}' |
-		jq -c --arg t "$TRIG" --arg t0 "$T0" \
-			'[.value[] | select(.invokedBy.invokedByType == "TumblingWindowTrigger" and .invokedBy.name == $t and .runStart >= $t0)]'
-}
 for t in $TRIG mgdcfs_fixed_window mgdcfs_spdaily_window; do
 	adf POST "$(ADF_BASE)/triggers/$t/stop?$API" >/dev/null
 	adf DELETE "$(ADF_BASE)/triggers/$t?$API" >/dev/null
@@ -38,17 +32,7 @@ APP='{"datasets": [{"name": "BasicDataSet_v0.Message_v1", "columns": ["id","subj
 is "$($W "$D/apps/sched.json" "$APP")" 0 "register app sched"
 is "$($W "$A/apps/sched/consent" $'approve\n')" 0 "admin approves it"
 
-# Day boundaries on the sandbox's clock (UTC).
-now=$(faults_get | jq -r .clock.now)
-day0=$(( $(date -ud "$now" +%s) / 86400 * 86400 ))
-iso() { date -ud "@$1" +%Y-%m-%dT%H:%M:%SZ; }
-START=$(iso $((day0 - 2 * 86400)))
-PIPE='{"app": "sched", "dataset": "BasicDataSet_v0.Message_v1", "columns": ["id","subject","receivedDateTime","puser"],
-  "parameters": {"windowStart": "'$START'", "windowEnd": "'$(iso $((day0 - 86400)))'"},
-  "dateFilter": {"column": "receivedDateTime", "start": "@pipeline().parameters.windowStart", "end": "@pipeline().parameters.windowEnd"},
-  "output": {"container": "exports", "folder": "sched/daily"}}'
-is "$($W "$D/pipelines/daily.json" "$PIPE")" 0 "pipelines/daily.json with the window as parameters"
-is "$(wait_status "$D/pipelines/daily/runs/$(readlink "$D/pipelines/daily/runs/latest")")" Succeeded "its first (manual) run succeeds"
+sched_daily "$D" daily sched sched/daily
 is "$(cat "$D/pipelines/daily/schedule")" off "schedule reads off before one is written"
 
 # 1. The schedule.
@@ -63,40 +47,14 @@ S=$(cat "$D/pipelines/daily/schedule")
 is "$(jq -r '[.trigger, .state, .every, .lag, .start] | join(" ")' <<<"$S")" "$TRIG Started P1D PT48H $START" "reading schedule shows the trigger, its state, window, lag and start"
 is "$(jq -r .resource.properties.runtimeState <<<"$S")" "$(jq -r .properties.runtimeState <<<"$t")" "  its runtime state is the factory's"
 check "  and its next window" jq -e '.nextWindow.start and .nextWindow.end and .nextWindow.runsAfter' <<<"$S"
-is "$(sched_runs | jq length)" 0 "REST: no window is due yet (the newest ends $(iso $((day0 - 86400)))... plus 48 h)"
+is "$(sched_runs daily $TRIG | jq length)" 0 "REST: no window is due yet (the newest ends $(iso $((day0 - 86400)))... plus 48 h)"
 
 # 2. Seven days later: seven windows, one run each.
-fault_post /clock '{"advanceDays": 7}'
-deadline=$((SECONDS + 180))
-while runs=$(sched_runs); [ "$(jq '[.[] | select(.status == "Succeeded" or .status == "Failed" or .status == "Cancelled")] | length' <<<"$runs")" -lt 7 ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
-is "$(jq length <<<"$runs")" 7 "REST: seven runs started by the trigger"
-is "$(jq -r '[.[].status] | unique | join(",")' <<<"$runs")" Succeeded "REST: all succeeded"
-prev=$START
-k=0
-for run in $(jq -r 'sort_by(.parameters.windowStart) | .[].runId' <<<"$runs"); do
-	k=$((k + 1))
-	R="$D/pipelines/daily/runs/$run"
-	ws=$(jq -r .window.start "$R/run.json")
-	we=$(jq -r .window.end "$R/run.json")
-	is "$ws $we" "$prev $(iso $(( $(date -ud "$prev" +%s) + 86400 )))" "run $k: run.json's window follows the last one and is one day"
-	is "$(jq -r '[.window.trigger, .invokedBy.invokedByType] | join(" ")' "$R/run.json")" "$TRIG TumblingWindowTrigger" "run $k: run.json names the trigger"
-	is "$(adf GET "$(ADF_BASE)/pipelineruns/$run?$API" | jq -r '[.parameters.windowStart, .parameters.windowEnd] | join(" ")')" "$ws $we" "run $k: REST: the run's parameters carry that window"
-	out=$(cat "$R/output/"*.json | jq -c .)
-	is "$(jq -s --arg s "$ws" --arg e "$we" '[.[] | select(.receivedDateTime < $s or .receivedDateTime >= $e)] | length' <<<"$out")" 0 \
-		"run $k: every row's receivedDateTime is within [$ws, $we)"
-	blob_get exports "sched/daily/$run/metadata/JobMetadata/metadata.json" "$T_DIR/meta.json"
-	is "$(grep -c . <<<"$out")" "$(jq -r .NumberOfRowsExtracted "$T_DIR/meta.json")" "run $k: rows read through the mount = the job metadata's NumberOfRowsExtracted"
-	prev=$we
-done
+sched_week "$D" daily $TRIG "$START" sched/daily
 
 # 3. off stops further runs.
 is "$($W "$D/pipelines/daily/schedule" $'off\n')" 0 "echo off > schedule"
-is "$(trig $TRIG | jq -r .properties.runtimeState)" Stopped "REST: the trigger is Stopped"
-is "$(jq -r .state "$D/pipelines/daily/schedule")" Stopped "reading schedule shows Stopped"
-fault_post /clock '{"advanceDays": 3}'
-deadline=$((SECONDS + 3)) # the engine ticks every 200 ms; nothing may start in 3 s
-while [ "$(sched_runs | jq length)" = 7 ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
-is "$(sched_runs | jq length)" 7 "REST: no new run three days later"
+sched_off_holds "$D" daily $TRIG
 
 # 4. A new schedule replaces the stopped one; rmdir removes a started trigger.
 FUT=$(iso $((day0 + 60 * 86400)))

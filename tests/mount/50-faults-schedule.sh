@@ -106,6 +106,9 @@ diag "with the daemon dead, the trigger is $(trig_state)"
 MNAME=m2
 mount_fs m2 developer || t_done
 M=$MNT
+# mount_fs returns once the kernel shows the mount; the journal's recovery runs in
+# FUSE's init, which the first request waits for.
+check "the remount serves its first request (README)" test -f "$M/README"
 is "$(trig_state)" ResourceNotFound "after the remount: the journal's recovery removed the trigger the killed command created"
 check "the recovery is logged" grep -q "fsch.schedule.json: an interrupted pipeline command was undone: 1 resource removed" "${T_LOGS[m2]}"
 is "$($W "$M/pipelines/fsch/schedule" "$(sched PT48H)")" 0 "writing the schedule again after the remount commits"

@@ -101,12 +101,7 @@ pipe() {
 # Mid-command: the first linked-service PUT is held 1.5 s and every token
 # expires while it waits, so the rest of the commit meets 401s.
 fault_add '{"route":"^PUT /arm/.*/linkedservices/","latencyMs":1500,"count":1}'
-($W "$M/pipelines/fltp1.json" "$(pipe p1)" >"$T_DIR/p1.rc") &
-wp=$!
-wait_hit /linkedservices/
-fault_post /expire-tokens
-wait $wp
-is "$(cat "$T_DIR/p1.rc")" 0 "tokens expired in the middle of a pipeline commit: it commits, no error"
+is "$(expire_mid /linkedservices/ "$W" "$M/pipelines/fltp1.json" "$(pipe p1)")" 0 "tokens expired in the middle of a pipeline commit: it commits, no error"
 is "$(arm_get pipelines/fltp1 | jq -r .name)" fltp1 "service: the pipeline exists"
 check "service: and it has a run" bash -c "[ -n \"\$(readlink '$M/pipelines/fltp1/runs/latest')\" ]"
 check "no error or warning logged by the refreshes" bash -c "! tail -n +$((L0 + 1)) '${T_LOGS[m]}' | grep -E ' (error|warning): '"

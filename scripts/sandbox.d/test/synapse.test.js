@@ -155,3 +155,108 @@ test('runs: createRun 202, activity runs under the pipeline name, cancel', async
   sb.state.config.runSeconds = 0.4;
   assertError(await call('POST', `/pipelines/Nope/createRun${Q}`, {}), 404, 'ResourceNotFound');
 });
+
+test('triggers: long-running PUT, start, stop and DELETE; ADF rules; runs on the emulator clock', async () => {
+  const DAY = 86400e3;
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+  let r = await call('PUT', `/pipelines/Sched${Q}`, {
+    properties: { activities: [], parameters: { windowStart: { type: 'string' }, windowEnd: { type: 'string' } } },
+  });
+  await complete(r);
+  const clock = (await sb.fetch('/_faults')).json.clock.now;
+  const start = iso(Math.floor(Date.parse(clock) / DAY) * DAY - 3 * DAY);
+  const body = (over = {}) => ({
+    properties: {
+      type: 'TumblingWindowTrigger',
+      pipeline: {
+        pipelineReference: { referenceName: 'Sched', type: 'PipelineReference' },
+        parameters: { windowStart: '@trigger().outputs.windowStartTime', windowEnd: '@trigger().outputs.windowEndTime' },
+      },
+      typeProperties: { frequency: 'Hour', interval: 24, startTime: start, delay: '2.00:00:00', maxConcurrency: 1, ...over },
+    },
+  });
+  // The ADF rules, refused at once (before any 202).
+  assert.match(assertError(await call('PUT', `/triggers/T1${Q}`, body({ frequency: 'Minute', interval: 5 })), 400, 'BadRequest'), /minimum interval allowed is 15 Minutes/);
+  const noPipe = body();
+  noPipe.properties.pipeline.pipelineReference.referenceName = 'NoSuch';
+  assert.match(assertError(await call('PUT', `/triggers/T1${Q}`, noPipe), 400, 'BadRequest'), /invalid reference 'NoSuch'/);
+  assertError(await call('GET', `/triggers/T1${Q}`), 404, 'ResourceNotFound');
+  // Created by an operation; Stopped; typed as a Synapse artifact.
+  r = await call('PUT', `/triggers/T1${Q}`, body());
+  assert.equal(r.json.type, 'Trigger');
+  const made = await complete(r);
+  assert.equal(made.poll.status, 200);
+  assert.equal(made.poll.json.type, 'Microsoft.Synapse/workspaces/triggers');
+  assert.equal(made.poll.json.properties.runtimeState, 'Stopped');
+  r = await call('GET', `/triggers${Q}`);
+  assert.deepEqual(r.json.value.map((t) => t.name), ['T1']);
+  // start: 202 + Location and no body; the trigger Started once the operation completes.
+  const action = async (what) => {
+    const a = await call('POST', `/triggers/T1/${what}${Q}`);
+    assert.equal(a.status, 202, a.text);
+    assert.equal(a.text, '');
+    assert.equal(a.headers['retry-after'], '1');
+    const loc = new URL(a.headers.location);
+    assert.match(loc.pathname, /\/operationResults\//);
+    const until = Date.now() + 10000;
+    for (;;) {
+      await new Promise((x) => setTimeout(x, 100));
+      const p = await sb.fetch(`${loc.pathname}${loc.search}`, { token: syn });
+      if (p.status !== 202) { assert.equal(p.status, 200, p.text); return; }
+      assert.ok(Date.now() < until, 'the operation completes');
+    }
+  };
+  await action('start');
+  assert.equal((await call('GET', `/triggers/T1${Q}`)).json.properties.runtimeState, 'Started');
+  // A started trigger is neither updated nor deleted: Synapse's (ADF's) error, at once.
+  assertError(await call('PUT', `/triggers/T1${Q}`, body()), 400, 'TriggerEnabledCannotUpdate');
+  assertError(await call('DELETE', `/triggers/T1${Q}`), 400, 'TriggerEnabledCannotUpdate');
+  // The engine: one window (start + 1 day + 2 days of delay <= now) is due.
+  const runs = async () => (await call('POST', `/queryPipelineRuns${Q}`, WINDOW)).json.value.filter((x) => x.invokedBy && x.invokedBy.name === 'T1');
+  const end = Date.now() + 10000;
+  let got = [];
+  while (got.length < 1 && Date.now() < end) { got = await runs(); await new Promise((x) => setTimeout(x, 100)); }
+  assert.equal(got.length, 1);
+  assert.equal(got[0].invokedBy.invokedByType, 'TumblingWindowTrigger');
+  assert.equal(got[0].parameters.windowStart, start);
+  assert.equal(got[0].parameters.windowEnd, iso(Date.parse(start) + DAY));
+  // stop, then DELETE by operation.
+  await action('stop');
+  assert.equal((await call('GET', `/triggers/T1${Q}`)).json.properties.runtimeState, 'Stopped');
+  // Started while an update was pending: the update's operation ends Failed with Synapse's (ADF's) error.
+  const startOp = await call('POST', `/triggers/T1/start${Q}`);
+  assert.equal(startOp.status, 202, startOp.text);
+  r = await call('PUT', `/triggers/T1${Q}`, body());
+  assert.equal(r.status, 202, r.text);
+  const raced = await complete(r);
+  assert.equal(raced.poll.status, 200);
+  assert.equal(raced.poll.json.status, 'Failed');
+  assert.equal(raced.poll.json.error.code, 'TriggerEnabledCannotUpdate');
+  await action('stop');
+  const del = await complete(await call('DELETE', `/triggers/T1${Q}`));
+  assert.equal(del.poll.status, 200);
+  assertError(await call('GET', `/triggers/T1${Q}`), 404, 'ResourceNotFound');
+  assert.equal((await call('DELETE', `/triggers/T1${Q}`)).status, 204);
+  // The factory does not see the workspace's triggers.
+  const arm = await sb.token('developer', 'https://management.azure.com/.default');
+  const c = sb.config;
+  r = await sb.fetch(`/arm/subscriptions/${c.subscriptionId}/resourceGroups/${c.resourceGroup}/providers/Microsoft.DataFactory/factories/${c.factory}/triggers${Q.replace('2020-12-01', '2018-06-01')}`, { token: arm });
+  assert.deepEqual(r.json.value.map((t) => t.name).filter((n) => n === 'T1'), []);
+});
+
+test('faults match the workspace routes and answer its CloudError, Retry-After included', async () => {
+  const add = (rule) => sb.fetch('/_faults', { method: 'POST', body: rule });
+  assert.equal((await add({ route: '^PUT /synapse/[^/]+/datasets/', status: 429, retryAfter: '2', count: 1 })).status, 201);
+  let r = await call('PUT', `/datasets/D1${Q}`, { properties: { type: 'Json', linkedServiceName: { referenceName: 'x', type: 'LinkedServiceReference' } } });
+  assertError(r, 429, 'TooManyRequests');
+  assert.equal(r.headers['retry-after'], '2');
+  assert.equal(typeof r.json.error.message, 'string');
+  assert.equal((await add({ route: '^GET /synapse/[^/]+/operationResults/', status: 503, retryAfter: '1', count: 1 })).status, 201);
+  r = await call('PUT', `/pipelines/F1${Q}`, { properties: { activities: [] } });
+  assert.equal(r.status, 202, r.text);
+  const loc = new URL(r.headers.location);
+  const p = await sb.fetch(`${loc.pathname}${loc.search}`, { token: syn });
+  assertError(p, 503, 'ServerBusy');
+  assert.equal(p.headers['retry-after'], '1');
+  await sb.fetch('/_faults/reset', { method: 'POST', body: {} });
+});

@@ -2,8 +2,9 @@
 // An Azure Synapse workspace's development endpoint, api-version 2020-12-01
 // (mgdc-hosts(7), AZURE SYNAPSE), under /synapse/{workspace}: the sandbox's
 // stand-in for https://{workspace}.dev.azuresynapse.net. Linked services,
-// datasets and pipelines (PUT, GET, DELETE, list), createRun, pipeline runs,
-// queryPipelineRuns, queryActivityruns and cancel.
+// datasets, pipelines and triggers (PUT, GET, DELETE, list; triggers' start
+// and stop), createRun, pipeline runs, queryPipelineRuns, queryActivityruns
+// and cancel.
 //
 // Key decision: Synapse's resources and runs are ADF's (the same JSON), so
 // this module reuses lib/adf.js's rules (names, references, secrets masked on
@@ -39,7 +40,7 @@ const KINDS = {
   datasets: 'Microsoft.Synapse/workspaces/datasets',
   pipelines: 'Microsoft.Synapse/workspaces/pipelines',
 };
-const KIND_TYPE = { linkedservices: 'LinkedService', datasets: 'Dataset', pipelines: 'Pipeline' };
+const KIND_TYPE = { linkedservices: 'LinkedService', datasets: 'Dataset', pipelines: 'Pipeline', triggers: 'Trigger' };
 const OP_MS = 300; // how long an artifact write stays InProgress
 const RETRY_AFTER_S = 1;
 const MAX_OPS = 1000; // remembered operations (oldest dropped first)
@@ -91,12 +92,20 @@ function workspaceOf(ctx) {
   return w;
 }
 
-// Apply every write whose operation has run its course.
+// Apply every write whose operation has run its course. A write refused
+// then (a trigger started while its update was pending) makes the operation
+// Failed with the refusal's code and message.
 function settle() {
   const now = Date.now();
   for (const op of operations.values()) {
     if (!op.done && op.readyAt <= now) {
-      op.result = op.apply();
+      try {
+        op.result = op.apply();
+      } catch (e) {
+        const err = e instanceof HttpError && e.body && e.body.error;
+        if (!err) console.error(`synapse: operation: ${e.stack || e}`);
+        op.error = err ? { code: err.code, message: err.message } : { code: 'InternalServerError', message: 'The operation failed.' };
+      }
       op.done = true;
       state.save();
     }
@@ -133,25 +142,34 @@ function notFound(kind, name) {
 }
 
 /*
- * accepted - answer a write with 202, Location and Retry-After, as the
- * recorded exchanges show (mgdc-hosts(7)), and remember the operation;
- * `apply()` performs the write when the operation completes and returns its
- * result body (null: an empty 200).
+ * pending - remember an operation whose `apply()` performs the write when it
+ * completes and returns its result body (null: an empty 200); returns its id
+ * and the headers of the 202 (Location, Retry-After), as the recorded
+ * exchanges show (mgdc-hosts(7)).
  */
-function accepted(ctx, w, kind, name, stateWord, apply) {
+function pending(ctx, w, apply) {
   const operationId = crypto.randomUUID();
   if (operations.size >= MAX_OPS) operations.delete(operations.keys().next().value);
   operations.set(operationId, { ws: w.name, apply, readyAt: Date.now() + OP_MS, done: false, result: null });
-  const now = new Date().toISOString();
   const host = ctx.req.headers.host || '127.0.0.1';
+  return {
+    operationId,
+    headers: {
+      location: `https://${host}/synapse/${encodeURIComponent(w.name)}/operationResults/${operationId}?api-version=${API_VERSION}`,
+      'retry-after': String(RETRY_AFTER_S),
+    },
+  };
+}
+
+/* accepted - answer an artifact write with 202 and the recorded body (state, operationId, artifactId). */
+function accepted(ctx, w, kind, name, stateWord, apply) {
+  const op = pending(ctx, w, apply);
+  const now = new Date().toISOString();
   send(ctx.res, 202, {
     id: `${w.id}/${kind}/${name}`, recordId: Math.floor(Math.random() * 1e7), state: stateWord,
-    created: now, changed: now, type: KIND_TYPE[kind], name, operationId,
+    created: now, changed: now, type: KIND_TYPE[kind], name, operationId: op.operationId,
     artifactId: crypto.randomUUID().toUpperCase(),
-  }, {
-    location: `https://${host}/synapse/${encodeURIComponent(w.name)}/operationResults/${operationId}?api-version=${API_VERSION}`,
-    'retry-after': String(RETRY_AFTER_S),
-  });
+  }, op.headers);
 }
 
 route('GET', new RegExp(`${WBASE}/operationResults/([^/]+)$`, 'i'), (ctx) => {
@@ -165,6 +183,9 @@ route('GET', new RegExp(`${WBASE}/operationResults/([^/]+)$`, 'i'), (ctx) => {
     });
     return;
   }
+  // The body of a failed operation is [UNKNOWN] (mgdc-hosts(7)): the status
+  // and error that community clients read from it.
+  if (op.error) { send(ctx.res, 200, { status: 'Failed', error: op.error }); return; }
   if (op.result === null) { send(ctx.res, 200, null); return; }
   send(ctx.res, 200, adf.publicResource(op.result), { etag: op.result.etag });
 });
@@ -257,6 +278,26 @@ route('POST', new RegExp(`${WBASE}/pipelines/([^/]+)/pipelineruns/([^/]+)/queryA
     throw armError(404, 'ResourceNotFound', `The pipeline run '${run.runId}' was not found for pipeline '${pipe}'.`);
   }
   return adf.queryRuns(ctx, w.activityRuns[run.runId] || [], adf.ACT_OPERANDS, (a) => a.activityRunEnd || a.activityRunStart);
+});
+
+// Triggers: lib/triggers.js's rules and engine; every write, start and stop
+// included, is a long-running operation (mgdc-hosts(7), Triggers (Synapse)):
+// checked at once, applied when the operation completes.
+require('./triggers').serve({
+  base: WBASE,
+  group: 2,
+  type: 'Microsoft.Synapse/workspaces/triggers',
+  where: () => `workspace '${state.config.synapseWorkspace}'`,
+  storeOf: workspaceOf,
+  stores: () => Object.values(state.data.synapse || {}),
+  body: (ctx, name) => body(ctx, 'triggers', name),
+  put: (ctx, w, name, apply) => accepted(ctx, w, 'triggers', name, 'Creating', apply),
+  del: (ctx, w, name, apply) => accepted(ctx, w, 'triggers', name, 'Deleting', apply),
+  gone: (ctx) => send(ctx.res, 204, null),
+  act: (ctx, w, name, action, apply) => {
+    const op = pending(ctx, w, apply);
+    send(ctx.res, 202, null, op.headers);
+  },
 });
 
 // Unknown sub-paths of a workspace: a Synapse-shaped answer, never a crash.

@@ -1,9 +1,13 @@
 'use strict';
-// ADF triggers, api-version 2018-06-01: PUT / GET / DELETE / list
-// factories/{f}/triggers/{t}, POST .../start and .../stop (long-running
-// operations, as the public OpenAPI marks them), and the engine that runs
-// TumblingWindowTriggers on the emulator clock (POST /_faults/clock moves
-// it, so tests advance a week in seconds).
+// Triggers, for ADF (api-version 2018-06-01, factories/{f}/triggers/{t})
+// and, through serve(), for lib/synapse.js's workspace (2020-12-01,
+// /triggers/{t}): PUT / GET / DELETE / list, POST .../start and .../stop
+// (long-running operations, as the public OpenAPI documents mark them), and
+// the one engine that runs the TumblingWindowTriggers of every factory and
+// workspace on the emulator clock (POST /_faults/clock moves it, so tests
+// advance a week in seconds). The rules below are the same on both hosts
+// (Synapse's trigger JSON is ADF's, mgdc-hosts(7)); how a write is answered
+// differs, and each host says so where it calls serve().
 //
 // Strictness (each rule cites its source in mgdc-sandbox(7), TRIGGERS):
 // the TumblingWindowTrigger definition of the public OpenAPI
@@ -18,7 +22,8 @@
 // a started trigger can be neither updated nor deleted (400
 // TriggerEnabledCannotUpdate, "Cannot update enabled Trigger; the trigger
 // needs to be disabled first.", as reported in
-// Azure-Player/azure.datafactory.tools#350); a reference to a pipeline
+// Azure-Player/azure.datafactory.tools#350, and on Synapse in
+// Azure/Synapse-workspace-deployment#46); a reference to a pipeline
 // that does not exist is refused as ADF refuses any invalid reference.
 //
 // Key decision: the engine is a timer that, at each tick, fires every due
@@ -54,10 +59,6 @@ function triggersOf(f) {
   if (!f.triggers) f.triggers = {};
   if (!f.triggerState) f.triggerState = {};
   return f.triggers;
-}
-
-function notFound(name) {
-  return armError(404, 'ResourceNotFound', `The trigger '${name}' was not found in factory '${state.config.factory}'.`);
 }
 
 const isTime = (v) => typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v));
@@ -236,17 +237,23 @@ function step(f, t, now) {
   return changed;
 }
 
+// Every host that serves triggers registers here how to list its stores
+// (factories, Synapse workspaces), so one engine runs them all.
+const hosts = [];
+
 function tick() {
   const now = state.now();
   let changed = false;
-  for (const f of Object.values(state.data.adf || {})) {
-    if (!f.triggers) continue;
-    for (const t of Object.values(f.triggers)) {
-      if (t.properties.runtimeState !== 'Started') continue;
-      try {
-        changed = step(f, t, now) || changed;
-      } catch (e) {
-        console.error(`triggers: ${t.name}: ${e.stack || e}`);
+  for (const h of hosts) {
+    for (const f of h.stores()) {
+      if (!f.triggers) continue;
+      for (const t of Object.values(f.triggers)) {
+        if (t.properties.runtimeState !== 'Started') continue;
+        try {
+          changed = step(f, t, now) || changed;
+        } catch (e) {
+          console.error(`triggers: ${t.name}: ${e.stack || e}`);
+        }
       }
     }
   }
@@ -257,86 +264,143 @@ setInterval(tick, TICK_MS).unref();
 
 // ---- routes --------------------------------------------------------------------------
 
-const one = new RegExp(`${FBASE}/triggers/([^/]+)$`, 'i');
+/*
+ * serve - the trigger routes of one host, the rules and the engine shared:
+ *   base      the regular expression (source) of the factory's or workspace's path;
+ *   group     the index of the trigger's name in a route's match;
+ *   type      the resource type; where() names the store in a 404;
+ *   storeOf   ctx -> the store (throws the host's refusals);
+ *   stores    () -> every store of the host, for the engine;
+ *   body      (ctx, name) -> the request body as the host checks it;
+ *   put, del  (ctx, f, name, apply): answer the write; apply() performs it
+ *             (ADF at once, Synapse when its operation completes) and
+ *             returns the stored trigger (put) or null (del); del is called
+ *             only for a trigger that exists;
+ *   gone      (ctx) answers the DELETE of a trigger that does not exist;
+ *   act       (ctx, f, name, action, apply): answer start or stop.
+ * A check that refuses the request runs before the answer, so a refused
+ * write is refused at once, never half-done; apply() checks the started
+ * state again, for a trigger started while the operation was pending.
+ */
+function serve(h) {
+  hosts.push(h);
+  const one = new RegExp(`${h.base}/triggers/([^/]+)$`, 'i');
+  const nameOf = (ctx) => decodeURIComponent(ctx.match[h.group]);
+  const missing = (name) => armError(404, 'ResourceNotFound', `The trigger '${name}' was not found in ${h.where()}.`);
 
-route('PUT', one, (ctx) => {
-  const f = adf().factoryOf(ctx);
-  const triggers = triggersOf(f);
-  const name = decodeURIComponent(ctx.match[4]);
-  adf().checkName('pipelines', name);
-  const b = adf().armBody(ctx);
-  if (!isObj(b.properties)) throw bad("The property 'properties' is required and must be an object.");
-  const props = b.properties;
-  if (typeof props.type !== 'string' || !props.type) throw bad("The property 'properties.type' is required.");
-  if (props.type !== 'TumblingWindowTrigger') {
-    throw bad(`Trigger type '${props.type.slice(0, 60)}' is not emulated by the sandbox; it runs TumblingWindowTrigger only.`, 'NotSupportedBySandbox');
-  }
-  const old = triggers[name.toLowerCase()];
-  if (old && old.properties.runtimeState === 'Started') throw enabledError();
-  const ifMatch = ctx.req.headers['if-match'];
-  if (ifMatch !== undefined && ifMatch.trim() !== '*' && (!old || ifMatch.trim() !== old.etag)) {
-    throw armError(412, 'PreconditionFailed', `The specified ETag does not match the current ETag of trigger '${name}'.`);
-  }
-  const freq = checkTumbling(f, props, old);
-  if (Array.isArray(props.annotations)) props.annotations = props.annotations.filter((a) => typeof a === 'string');
-  const stored = {
-    ...props,
-    typeProperties: { ...props.typeProperties, frequency: freq },
-    runtimeState: old ? old.properties.runtimeState : 'Stopped', // read-only
-  };
-  const res = { id: `${f.id}/triggers/${name}`, name, type: TYPE, properties: stored, etag: `"${crypto.randomUUID()}"` };
-  triggers[name.toLowerCase()] = res;
-  state.save();
-  send(ctx.res, 200, res, { etag: res.etag });
-});
+  route('PUT', one, (ctx) => {
+    const f = h.storeOf(ctx);
+    const triggers = triggersOf(f);
+    const name = nameOf(ctx);
+    adf().checkName('pipelines', name);
+    const b = h.body(ctx, name);
+    if (!isObj(b.properties)) throw bad("The property 'properties' is required and must be an object.");
+    const props = b.properties;
+    if (typeof props.type !== 'string' || !props.type) throw bad("The property 'properties.type' is required.");
+    if (props.type !== 'TumblingWindowTrigger') {
+      throw bad(`Trigger type '${props.type.slice(0, 60)}' is not emulated by the sandbox; it runs TumblingWindowTrigger only.`, 'NotSupportedBySandbox');
+    }
+    const key = name.toLowerCase();
+    const old = triggers[key];
+    if (old && old.properties.runtimeState === 'Started') throw enabledError();
+    const ifMatch = ctx.req.headers['if-match'];
+    if (ifMatch !== undefined && ifMatch.trim() !== '*' && (!old || ifMatch.trim() !== old.etag)) {
+      throw armError(412, 'PreconditionFailed', `The specified ETag does not match the current ETag of trigger '${name}'.`);
+    }
+    const freq = checkTumbling(f, props, old);
+    if (Array.isArray(props.annotations)) props.annotations = props.annotations.filter((a) => typeof a === 'string');
+    h.put(ctx, f, name, () => {
+      const cur = triggers[key];
+      if (cur && cur.properties.runtimeState === 'Started') throw enabledError();
+      const stored = {
+        ...props,
+        typeProperties: { ...props.typeProperties, frequency: freq },
+        runtimeState: cur ? cur.properties.runtimeState : 'Stopped', // read-only
+      };
+      const res = { id: `${f.id}/triggers/${name}`, name, type: h.type, properties: stored, etag: `"${crypto.randomUUID()}"` };
+      triggers[key] = res;
+      state.save();
+      return res;
+    });
+  });
 
-route('GET', one, (ctx) => {
-  const f = adf().factoryOf(ctx);
-  const name = decodeURIComponent(ctx.match[4]);
-  const res = triggersOf(f)[name.toLowerCase()];
-  if (!res) throw notFound(name);
-  send(ctx.res, 200, res, { etag: res.etag });
-});
-
-route('DELETE', one, (ctx) => {
-  const f = adf().factoryOf(ctx);
-  const key = decodeURIComponent(ctx.match[4]).toLowerCase();
-  const res = triggersOf(f)[key];
-  if (res && res.properties.runtimeState === 'Started') throw enabledError();
-  delete f.triggers[key];
-  delete f.triggerState[key];
-  if (res) state.save();
-  send(ctx.res, res ? 200 : 204, null);
-});
-
-route('GET', new RegExp(`${FBASE}/triggers$`, 'i'), (ctx) => {
-  const f = adf().factoryOf(ctx);
-  const all = Object.values(triggersOf(f)).sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
-  return adf().listPage(ctx, all, 50);
-});
-
-// start and stop: the state changes at once; the answer is ARM's
-// asynchronous-operation pattern (202, Azure-AsyncOperation, Location,
-// Retry-After) whose operation reads Succeeded.
-for (const action of ['start', 'stop']) {
-  route('POST', new RegExp(`${FBASE}/triggers/([^/]+)/${action}$`, 'i'), (ctx) => {
-    const f = adf().factoryOf(ctx);
-    const name = decodeURIComponent(ctx.match[4]);
+  route('GET', one, (ctx) => {
+    const f = h.storeOf(ctx);
+    const name = nameOf(ctx);
     const res = triggersOf(f)[name.toLowerCase()];
-    if (!res) throw notFound(name);
-    res.properties.runtimeState = action === 'start' ? 'Started' : 'Stopped';
-    state.save();
-    if (action === 'start') tick();
+    if (!res) throw missing(name);
+    send(ctx.res, 200, res, { etag: res.etag });
+  });
+
+  route('DELETE', one, (ctx) => {
+    const f = h.storeOf(ctx);
+    const name = nameOf(ctx);
+    const key = name.toLowerCase();
+    const res = triggersOf(f)[key];
+    if (!res) { h.gone(ctx); return; }
+    if (res.properties.runtimeState === 'Started') throw enabledError();
+    h.del(ctx, f, name, () => {
+      const cur = f.triggers[key];
+      if (cur && cur.properties.runtimeState === 'Started') throw enabledError();
+      delete f.triggers[key];
+      delete f.triggerState[key];
+      state.save();
+      return null;
+    });
+  });
+
+  route('GET', new RegExp(`${h.base}/triggers$`, 'i'), (ctx) => {
+    const f = h.storeOf(ctx);
+    const all = Object.values(triggersOf(f)).sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+    return adf().listPage(ctx, all, 50);
+  });
+
+  for (const action of ['start', 'stop']) {
+    route('POST', new RegExp(`${h.base}/triggers/([^/]+)/${action}$`, 'i'), (ctx) => {
+      const f = h.storeOf(ctx);
+      const name = nameOf(ctx);
+      if (!triggersOf(f)[name.toLowerCase()]) throw missing(name);
+      h.act(ctx, f, name, action, () => {
+        const res = f.triggers[name.toLowerCase()];
+        if (!res) throw missing(name);
+        res.properties.runtimeState = action === 'start' ? 'Started' : 'Stopped';
+        state.save();
+        if (action === 'start') tick();
+        return null;
+      });
+    });
+  }
+}
+
+// ADF: writes answer at once; start and stop answer ARM's asynchronous-
+// operation pattern (202, Azure-AsyncOperation, Location, Retry-After) whose
+// operation reads Succeeded, the state having changed at once.
+serve({
+  base: FBASE,
+  group: 4,
+  type: TYPE,
+  where: () => `factory '${state.config.factory}'`,
+  storeOf: (ctx) => adf().factoryOf(ctx),
+  stores: () => Object.values(state.data.adf || {}),
+  body: (ctx) => adf().armBody(ctx),
+  put: (ctx, f, name, apply) => {
+    const res = apply();
+    send(ctx.res, 200, res, { etag: res.etag });
+  },
+  del: (ctx, f, name, apply) => { apply(); send(ctx.res, 200, null); },
+  gone: (ctx) => send(ctx.res, 204, null),
+  act: (ctx, f, name, action, apply) => {
+    apply();
     const op = crypto.randomUUID();
     const base = `https://${ctx.req.headers.host}${ctx.url.pathname.replace(/\/(start|stop)$/i, '')}/operations/${op}?api-version=2018-06-01`;
     send(ctx.res, 202, null, { 'azure-asyncoperation': base, location: base, 'retry-after': '1' });
-  });
-}
+  },
+});
 
 route('GET', new RegExp(`${FBASE}/triggers/([^/]+)/operations/([^/]+)$`, 'i'), (ctx) => {
   adf().factoryOf(ctx);
   return { status: 'Succeeded' };
 });
 
-/* windows(f, name) - the engine's record of a trigger's windows (tests read it through /_faults). */
-module.exports = { windowAt, tick };
+/* serve: lib/synapse.js serves its workspace's triggers through it. */
+module.exports = { windowAt, tick, serve };
