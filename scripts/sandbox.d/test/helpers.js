@@ -228,4 +228,16 @@ function checkType(v, type, where) {
   }
 }
 
-module.exports = { checkType, startSandbox, request, freePort };
+/*
+ * assertCloudError(r, status, code) - r is a CloudError reply ({"error":
+ * {"code", "message"}}) with that status and code; returns its message.
+ */
+function assertCloudError(r, status, code) {
+  const assert = require('node:assert/strict');
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json.error.code, code, r.text);
+  assert.equal(typeof r.json.error.message, 'string', r.text);
+  return r.json.error.message;
+}
+
+module.exports = { checkType, startSandbox, request, freePort, assertCloudError };

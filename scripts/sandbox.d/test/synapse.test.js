@@ -9,7 +9,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSandbox } = require('./helpers');
+const { startSandbox, assertCloudError } = require('./helpers');
 
 const Q = '?api-version=2020-12-01';
 let sb;
@@ -18,11 +18,7 @@ let W;
 
 const call = (method, path, body, headers, token = syn) => sb.fetch(`${W}${path}`, { method, token, body, headers });
 
-function assertError(r, status, code) {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.json.error.code, code, r.text);
-  return r.json.error.message;
-}
+const assertError = assertCloudError;
 
 // Poll an operation as a client does: its Location, until it is not 202.
 async function complete(r, ms = 10000) {

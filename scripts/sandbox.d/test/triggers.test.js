@@ -8,7 +8,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSandbox } = require('./helpers');
+const { startSandbox, assertCloudError } = require('./helpers');
 
 const Q = '?api-version=2018-06-01';
 const HOUR = 3600e3;
@@ -19,11 +19,7 @@ let F;
 
 const call = (method, path, body) => sb.fetch(`${F}${path}`, { method, token: arm, body });
 
-function assertError(r, status, code) {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.json.error.code, code, r.text);
-  return r.json.error.message;
-}
+const assertError = assertCloudError;
 
 const iso = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 const midnight = (ms) => Math.floor(ms / DAY) * DAY;
