@@ -33,6 +33,7 @@
 #include "fs/ctl_i.h"
 #include "fs/data_i.h"
 #include "fs/errlog.h"
+#include "fs/fabhost.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
@@ -195,6 +196,8 @@ static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *
 	char err[768], name[128];
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "triggering a run")))
+		return rc;
 	if (!fs->adf)
 		return -ENOTSUP;
 	rc = pipe_of(fs, path, r->name, r->name_len, &pipe);
@@ -218,6 +221,8 @@ static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r
 	char id[128], key[160];
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "cancelling a run")))
+		return rc;
 	if (!fs->adf)
 		return -ENOTSUP;
 	snprintf(id, sizeof(id), "%.*s", (int)r->run_len, r->run);
@@ -247,6 +252,8 @@ static int cmd_estimate(struct mgdcfs *fs, const char *path, const struct route 
 	const char *of;
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "an estimate")))
+		return rc;
 	if (!fs->adf)
 		return -ENOTSUP;
 	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
@@ -804,6 +811,8 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	size_t i;
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "creating a pipeline from pipelines/<name>.json")))
+		return rc;
 	if (!fs->adf)
 		return refuse(path, -ENOTSUP,
 		              "this profile names no pipeline host (a data factory: "
@@ -1015,7 +1024,8 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 	int rc;
 
 	if (r->kind == N_PIPE)
-		return fs->adf ? rmdir_pipeline(fs, path, r) : -ENOENT;
+		return fs->adf ? rmdir_pipeline(fs, path, r)
+		               : fabhost_refuse(fs, path, "removing a pipeline") ?: -ENOENT;
 	if (r->kind != N_APP)
 		return -EPERM;
 	if (!fs->reg)

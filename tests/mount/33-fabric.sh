@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A Microsoft Fabric workspace as the pipelines host (profile developer-fabric,
+# "pipelines": {"host": "fabric"}): what mgdcfs shows of it, each step checked
+# by a direct call to the emulator's Fabric REST API (/fabric/v1). Pipelines
+# and runs are made through that API; the mount lists them under pipelines/,
+# with runs/<jobId>/ status, run.json and activities.json. What a Fabric mount
+# does not do yet (trigger, cancel, create, rmdir, schedule) is refused with
+# ENOTSUP and a line in .mgdcfs/errors, and nothing changes in the workspace.
+. "$(dirname "$0")/../lib/mount.sh"
+need_sandbox
+W="$T_ROOT/tests/lib/write.py"
+FAB_SCOPE=https://api.fabric.microsoft.com/.default
+WS=$MGDC_FABRIC_WORKSPACE_ID
+fab() { sbx_rest dev "$FAB_SCOPE" "$@"; }
+fault_post /reset
+
+is "$(jq -r '.profiles["developer-fabric"].pipelines.host' "$MGDC_CONFIG")" fabric "the sandbox exports developer-fabric"
+
+# A pipeline made through Fabric's API: one Wait activity, base64 definition.
+NAME="fab$$"
+content=$(printf '{"properties": {"activities": [{"name": "Hold", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 1}}]}}' | base64 -w0)
+item=$(fab POST "$MGDC_FABRIC_URL/workspaces/$WS/items" -H 'content-type: application/json' \
+	-d "{\"displayName\": \"$NAME\", \"type\": \"DataPipeline\", \"definition\": {\"parts\": [{\"path\": \"pipeline-content.json\", \"payload\": \"$content\", \"payloadType\": \"InlineBase64\"}]}}")
+id=$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq -r --arg n "$NAME" '.value[] | select(.displayName == $n) | .id')
+check "Fabric: the pipeline item exists ($(head -c 200 <<<"$item"))" test -n "$id"
+loc=$(fab POST "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances?jobType=Pipeline" -o /dev/null -D - | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+job=${loc##*/}
+check "Fabric: a job instance was started ($job)" test -n "$job"
+
+mount_fs dev developer-fabric || t_done
+D=$MNT
+is "$(jq -r .pipelines.host "$D/.mgdcfs/config.json")" fabric ".mgdcfs/config.json shows the host"
+check "pipelines/ lists the Fabric pipeline" test -d "$D/pipelines/$NAME"
+check "  and its $NAME.json" test -f "$D/pipelines/$NAME.json"
+is "$(ls "$D/pipelines/" | grep -c "^$NAME\$")" 1 "  once"
+check "runs/<jobId>/ is the job instance" test -d "$D/pipelines/$NAME/runs/$job"
+is "$(wait_status "$D/pipelines/$NAME/runs/$job")" Succeeded "the run's status ends Succeeded"
+inst=$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances/$job")
+is "$(jq -r .status <<<"$inst")" Completed "Fabric: the job instance is Completed (Succeeded in the tree)"
+is "$(jq -r .runId "$D/pipelines/$NAME/runs/$job/run.json")" "$job" "run.json is the run"
+is "$(jq -r .pipelineName "$D/pipelines/$NAME/runs/$job/run.json")" "$NAME" "  of the pipeline, by its display name"
+is "$(jq -r .runStart "$D/pipelines/$NAME/runs/$job/run.json")" "$(jq -r .startTimeUtc <<<"$inst")Z" "  its start is Fabric's startTimeUtc, in UTC"
+is "$(jq -r .invokedBy.invokedByType "$D/pipelines/$NAME/runs/$job/run.json")" "$(jq -r .invokeType <<<"$inst")" "  invoked as Fabric says"
+acts=$(fab POST "$MGDC_FABRIC_URL/workspaces/$WS/datapipelines/pipelineruns/$job/queryactivityruns" \
+	-H 'content-type: application/json' -d '{"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2200-01-01T00:00:00Z"}')
+is "$(jq -c '[.[].activityRunId] | sort' "$D/pipelines/$NAME/runs/$job/activities.json")" "$(jq -c '[.[].activityRunId] | sort' <<<"$acts")" \
+	"activities.json = Fabric's queryactivityruns"
+is "$(jq -r '.[0].activityName' "$D/pipelines/$NAME/runs/$job/activities.json")" Hold "  the Wait activity"
+is "$(readlink "$D/pipelines/$NAME/runs/latest")" "$job" "runs/latest is the job instance"
+check "the log has no error or warning line" log_clean dev
+
+# What a Fabric mount does not do yet: refused, said in .mgdcfs/errors, nothing changed.
+jobs_before=$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances" | jq '.value | length')
+is "$($W "$D/pipelines/$NAME/trigger" '{}')" "ENOTSUP write" "trigger: not supported on Fabric yet"
+check "  .mgdcfs/errors says so" grep -q "triggering a run is not yet supported on a Microsoft Fabric" "$D/.mgdcfs/errors"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances" | jq '.value | length')" "$jobs_before" "Fabric: no run was started"
+is "$($W "$D/pipelines/fabnew.json" '{"app": "mail"}')" "ENOTSUP close" "pipelines/<name>.json: not supported on Fabric yet"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq '[.value[] | select(.displayName == "fabnew")] | length')" 0 "Fabric: no pipeline was made"
+check "rmdir is refused" bash -c '! rmdir "$1" 2>/dev/null' _ "$D/pipelines/$NAME"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" | jq -r .displayName)" "$NAME" "Fabric: the pipeline is still there"
+unmount_fs dev
+fab DELETE "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" >/dev/null
+t_done
