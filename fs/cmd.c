@@ -180,7 +180,8 @@ static int start_run(struct mgdcfs *fs, const char *path, const char *name, cons
 	char *run_id = NULL;
 	int rc;
 
-	rc = adf_create_run(fs->adf, name, params, &run_id, &e);
+	rc = fs->fabric ? fabhost_start(fs, name, params, &run_id, &e)
+	                : adf_create_run(fs->adf, name, params, &run_id, &e);
 	drop_runs(fs, name, strlen(name));
 	if (rc)
 		return remote_fail(path, rc, &e, "createRun");
@@ -196,9 +197,7 @@ static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *
 	char err[768], name[128];
 	int rc;
 
-	if ((rc = fabhost_refuse(fs, path, "triggering a run")))
-		return rc;
-	if (!fs->adf)
+	if (!fs_pipelines(fs))
 		return -ENOTSUP;
 	rc = pipe_of(fs, path, r->name, r->name_len, &pipe);
 	if (rc)
@@ -218,15 +217,14 @@ static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *
 static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r)
 {
 	struct net_error e = {0};
-	char id[128], key[160];
+	char id[128], key[160], name[128];
 	int rc;
 
-	if ((rc = fabhost_refuse(fs, path, "cancelling a run")))
-		return rc;
-	if (!fs->adf)
+	if (!fs_pipelines(fs))
 		return -ENOTSUP;
 	snprintf(id, sizeof(id), "%.*s", (int)r->run_len, r->run);
-	rc = adf_cancel_run(fs->adf, id, 1, &e);
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	rc = fs->fabric ? fabhost_cancel(fs, name, id, &e) : adf_cancel_run(fs->adf, id, 1, &e);
 	snprintf(key, sizeof(key), "acts/%s", id);
 	memo_drop_prefix(fs->memo, key);
 	drop_runs(fs, r->name, r->name_len);

@@ -171,7 +171,30 @@ int fabhost_refuse(struct mgdcfs *fs, const char *path, const char *what)
 		return 0;
 	errlog_add(path, ENOTSUP,
 	           "%s is not yet supported on a Microsoft Fabric pipelines host (profile '%s'); "
-	           "pipelines/ and runs/ are read-only there (mgdcfs(1), Pipeline hosts)",
+	           "pipelines/ shows, triggers and cancels runs there (mgdcfs(1), Pipeline hosts)",
 	           what, fs->cfg.profile);
 	return -ENOTSUP;
+}
+
+int fabhost_start(struct mgdcfs *fs, const char *name, const cJSON *params, char **run_id,
+                  struct net_error *e)
+{
+	char *id = NULL;
+	int rc = fabric_pipeline_find(fs->fabric, name, &id, e);
+
+	if (rc == 0)
+		rc = fabric_run(fs->fabric, id, params, run_id, e);
+	free(id);
+	return rc;
+}
+
+int fabhost_cancel(struct mgdcfs *fs, const char *name, const char *run, struct net_error *e)
+{
+	char *id = NULL;
+	int rc = fabric_pipeline_find(fs->fabric, name, &id, e);
+
+	if (rc == 0)
+		rc = fabric_job_cancel(fs->fabric, id, run, e);
+	free(id);
+	return rc == -EALREADY ? 0 : rc;
 }

@@ -2,7 +2,7 @@
  * fabhost.h - the control plane of a Microsoft Fabric pipelines host
  * (profile "pipelines": {"host": "fabric"}) in the shapes the tree renders
  * for Data Factory, so ctl.c's rendering of pipelines/ and runs/ serves
- * every host. Only the read side is mapped: a DataPipeline item is a
+ * every host, and its runs started and cancelled. Mapped: a DataPipeline item is a
  * pipeline {"name", "id", "properties": {}}, a pipeline job instance is a
  * PipelineRun {"runId", "pipelineName", "status", "runStart", "runEnd",
  * "message", "invokedBy"}. What Fabric does not have (linked services,
@@ -28,6 +28,22 @@
  * support yet. -ENOENT when runs/<pipeline> names no pipeline.
  */
 int fabhost_fetch(struct mgdcfs *fs, const char *key, cJSON **out, struct net_error *e);
+
+/*
+ * fabhost_start - start a run of the pipeline whose display name is `name`
+ * (Fabric's on-demand job instance) with `params` (NULL: none); *run_id
+ * (malloc'd) is the job instance id. -ENOENT when there is no such
+ * pipeline; the request's errors otherwise, with `e`.
+ */
+int fabhost_start(struct mgdcfs *fs, const char *name, const cJSON *params, char **run_id,
+                  struct net_error *e);
+
+/*
+ * fabhost_cancel - ask Fabric to cancel job instance `run` of pipeline
+ * `name`; a run that had already ended is 0 (cancel is idempotent, as on
+ * Data Factory).
+ */
+int fabhost_cancel(struct mgdcfs *fs, const char *name, const char *run, struct net_error *e);
 
 /*
  * fabhost_refuse - on a Fabric mount, say in .mgdcfs/errors (for `path`)

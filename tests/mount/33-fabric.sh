@@ -3,8 +3,9 @@
 # "pipelines": {"host": "fabric"}): what mgdcfs shows of it, each step checked
 # by a direct call to the emulator's Fabric REST API (/fabric/v1). Pipelines
 # and runs are made through that API; the mount lists them under pipelines/,
-# with runs/<jobId>/ status, run.json and activities.json. What a Fabric mount
-# does not do yet (trigger, cancel, create, rmdir, schedule) is refused with
+# with runs/<jobId>/ status, run.json and activities.json; trigger starts a
+# job instance and cancel cancels it. What a Fabric mount
+# does not do yet (create, rmdir, schedule) is refused with
 # ENOTSUP and a line in .mgdcfs/errors, and nothing changes in the workspace.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
@@ -26,6 +27,14 @@ check "Fabric: the pipeline item exists ($(head -c 200 <<<"$item"))" test -n "$i
 loc=$(fab POST "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances?jobType=Pipeline" -o /dev/null -D - | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
 job=${loc##*/}
 check "Fabric: a job instance was started ($job)" test -n "$job"
+
+# A second pipeline that waits long enough to be cancelled.
+SLOW="fabslow$$"
+content=$(printf '{"properties": {"activities": [{"name": "Hold", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 600}}]}}' | base64 -w0)
+fab POST "$MGDC_FABRIC_URL/workspaces/$WS/items" -H 'content-type: application/json' \
+	-d "{\"displayName\": \"$SLOW\", \"type\": \"DataPipeline\", \"definition\": {\"parts\": [{\"path\": \"pipeline-content.json\", \"payload\": \"$content\", \"payloadType\": \"InlineBase64\"}]}}" >/dev/null
+sid=$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq -r --arg n "$SLOW" '.value[] | select(.displayName == $n) | .id')
+check "Fabric: the slow pipeline exists" test -n "$sid"
 
 mount_fs dev developer-fabric || t_done
 D=$MNT
@@ -49,15 +58,23 @@ is "$(jq -r '.[0].activityName' "$D/pipelines/$NAME/runs/$job/activities.json")"
 is "$(readlink "$D/pipelines/$NAME/runs/latest")" "$job" "runs/latest is the job instance"
 check "the log has no error or warning line" log_clean dev
 
+# Trigger and cancel, on the slow pipeline.
+is "$($W "$D/pipelines/$SLOW/trigger" '{}')" 0 "echo {} > trigger starts a run"
+run2=$(readlink "$D/pipelines/$SLOW/runs/latest")
+check "runs/latest is the new run ($run2)" test -n "$run2"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid/jobs/instances" | jq -r '[.value[].id] | join(",")')" "$run2" "Fabric: that one job instance was started"
+is "$($W "$D/pipelines/$SLOW/runs/$run2/cancel" x)" 0 "writing cancel cancels the run"
+is "$(wait_status "$D/pipelines/$SLOW/runs/$run2")" Cancelled "the run ends Cancelled"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid/jobs/instances/$run2" | jq -r .status)" Cancelled "Fabric agrees"
+is "$($W "$D/pipelines/$SLOW/runs/$run2/cancel" x)" 0 "cancelling an ended run again is no error"
+
 # What a Fabric mount does not do yet: refused, said in .mgdcfs/errors, nothing changed.
-jobs_before=$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances" | jq '.value | length')
-is "$($W "$D/pipelines/$NAME/trigger" '{}')" "ENOTSUP write" "trigger: not supported on Fabric yet"
-check "  .mgdcfs/errors says so" grep -q "triggering a run is not yet supported on a Microsoft Fabric" "$D/.mgdcfs/errors"
-is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id/jobs/instances" | jq '.value | length')" "$jobs_before" "Fabric: no run was started"
 is "$($W "$D/pipelines/fabnew.json" '{"app": "mail"}')" "ENOTSUP close" "pipelines/<name>.json: not supported on Fabric yet"
+check "  .mgdcfs/errors says so" grep -q "creating a pipeline from pipelines/<name>.json is not yet supported on a Microsoft Fabric" "$D/.mgdcfs/errors"
 is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq '[.value[] | select(.displayName == "fabnew")] | length')" 0 "Fabric: no pipeline was made"
 check "rmdir is refused" bash -c '! rmdir "$1" 2>/dev/null' _ "$D/pipelines/$NAME"
 is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" | jq -r .displayName)" "$NAME" "Fabric: the pipeline is still there"
 unmount_fs dev
 fab DELETE "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" >/dev/null
+fab DELETE "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid" >/dev/null
 t_done
