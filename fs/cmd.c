@@ -1015,6 +1015,23 @@ out:
 	return rc;
 }
 
+/* rmdir pipelines/<name> on Fabric: the item only (mgdcfs makes nothing else per pipeline). */
+static int rmdir_fabric(struct mgdcfs *fs, const char *path, const struct route *r)
+{
+	struct net_error e = {0};
+	char name[128];
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	rc = fabhost_delete(fs, name, &e);
+	memo_drop_prefix(fs->memo, "pipes");
+	drop_runs(fs, r->name, r->name_len);
+	if (rc)
+		return remote_fail(path, rc, &e, "deleting the pipeline");
+	log_info("%s: pipeline deleted", rel(path));
+	return 0;
+}
+
 int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 {
 	struct net_error e = {0};
@@ -1022,8 +1039,9 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 	int rc;
 
 	if (r->kind == N_PIPE)
-		return fs->adf ? rmdir_pipeline(fs, path, r)
-		               : fabhost_refuse(fs, path, "removing a pipeline") ?: -ENOENT;
+		return fs->adf      ? rmdir_pipeline(fs, path, r)
+		       : fs->fabric ? rmdir_fabric(fs, path, r)
+		                    : -ENOENT;
 	if (r->kind != N_APP)
 		return -EPERM;
 	if (!fs->reg)

@@ -169,10 +169,11 @@ int fabhost_refuse(struct mgdcfs *fs, const char *path, const char *what)
 {
 	if (!fs->fabric)
 		return 0;
-	errlog_add(path, ENOTSUP,
-	           "%s is not yet supported on a Microsoft Fabric pipelines host (profile '%s'); "
-	           "pipelines/ shows, triggers and cancels runs there (mgdcfs(1), Pipeline hosts)",
-	           what, fs->cfg.profile);
+	errlog_add(
+	    path, ENOTSUP,
+	    "%s is not yet supported on a Microsoft Fabric pipelines host (profile '%s'); "
+	    "pipelines/ shows, triggers, cancels and removes there (mgdcfs(1), Pipeline hosts)",
+	    what, fs->cfg.profile);
 	return -ENOTSUP;
 }
 
@@ -197,4 +198,15 @@ int fabhost_cancel(struct mgdcfs *fs, const char *name, const char *run, struct 
 		rc = fabric_job_cancel(fs->fabric, id, run, e);
 	free(id);
 	return rc == -EALREADY ? 0 : rc;
+}
+
+int fabhost_delete(struct mgdcfs *fs, const char *name, struct net_error *e)
+{
+	char *id = NULL;
+	int rc = fabric_pipeline_find(fs->fabric, name, &id, e);
+
+	if (rc == 0)
+		rc = fabric_pipeline_delete(fs->fabric, id, e);
+	free(id);
+	return rc;
 }

@@ -2,11 +2,12 @@
  * fabhost.h - the control plane of a Microsoft Fabric pipelines host
  * (profile "pipelines": {"host": "fabric"}) in the shapes the tree renders
  * for Data Factory, so ctl.c's rendering of pipelines/ and runs/ serves
- * every host, and its runs started and cancelled. Mapped: a DataPipeline item is a
- * pipeline {"name", "id", "properties": {}}, a pipeline job instance is a
- * PipelineRun {"runId", "pipelineName", "status", "runStart", "runEnd",
- * "message", "invokedBy"}. What Fabric does not have (linked services,
- * datasets, triggers) is never pretended.
+ * every host; runs are started and cancelled and pipelines removed
+ * through it. A DataPipeline item is a pipeline {"name", "id",
+ * "properties": {}}, a pipeline job instance a PipelineRun {"runId",
+ * "pipelineName", "status", "runStart", "runEnd", "message", "invokedBy"}.
+ * What Fabric does not have (linked services, datasets, triggers) is never
+ * pretended.
  *
  * Runs on FUSE worker threads, several at once; each call blocks for the
  * requests it makes. Errors are 0 or -errno with Fabric's reason in `e`.
@@ -44,6 +45,13 @@ int fabhost_start(struct mgdcfs *fs, const char *name, const cJSON *params, char
  * Data Factory).
  */
 int fabhost_cancel(struct mgdcfs *fs, const char *name, const char *run, struct net_error *e);
+
+/*
+ * fabhost_delete - delete the pipeline item whose display name is `name`
+ * (its schedules and job history go with it, as Fabric deletes an item).
+ * -ENOENT when there is none.
+ */
+int fabhost_delete(struct mgdcfs *fs, const char *name, struct net_error *e);
 
 /*
  * fabhost_refuse - on a Fabric mount, say in .mgdcfs/errors (for `path`)

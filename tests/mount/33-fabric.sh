@@ -4,8 +4,8 @@
 # by a direct call to the emulator's Fabric REST API (/fabric/v1). Pipelines
 # and runs are made through that API; the mount lists them under pipelines/,
 # with runs/<jobId>/ status, run.json and activities.json; trigger starts a
-# job instance and cancel cancels it. What a Fabric mount
-# does not do yet (create, rmdir, schedule) is refused with
+# job instance, cancel cancels it, rmdir deletes the item. What a Fabric mount
+# does not do yet (create, schedule) is refused with
 # ENOTSUP and a line in .mgdcfs/errors, and nothing changes in the workspace.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
@@ -72,9 +72,13 @@ is "$($W "$D/pipelines/$SLOW/runs/$run2/cancel" x)" 0 "cancelling an ended run a
 is "$($W "$D/pipelines/fabnew.json" '{"app": "mail"}')" "ENOTSUP close" "pipelines/<name>.json: not supported on Fabric yet"
 check "  .mgdcfs/errors says so" grep -q "creating a pipeline from pipelines/<name>.json is not yet supported on a Microsoft Fabric" "$D/.mgdcfs/errors"
 is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq '[.value[] | select(.displayName == "fabnew")] | length')" 0 "Fabric: no pipeline was made"
-check "rmdir is refused" bash -c '! rmdir "$1" 2>/dev/null' _ "$D/pipelines/$NAME"
-is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" | jq -r .displayName)" "$NAME" "Fabric: the pipeline is still there"
+
+# rmdir deletes the item.
+check "rmdir pipelines/$NAME" rmdir "$D/pipelines/$NAME"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" | jq -r '.errorCode // "exists"')" ItemNotFound "Fabric: the pipeline item is gone"
+check "  and gone from pipelines/" test ! -e "$D/pipelines/$NAME"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid" | jq -r .displayName)" "$SLOW" "Fabric: the other pipeline is still there"
+check "rmdir pipelines/$SLOW" rmdir "$D/pipelines/$SLOW"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq --arg a "$NAME" --arg b "$SLOW" '[.value[] | select(.displayName == $a or .displayName == $b)] | length')" 0 "Fabric: neither pipeline is left"
 unmount_fs dev
-fab DELETE "$MGDC_FABRIC_URL/workspaces/$WS/items/$id" >/dev/null
-fab DELETE "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid" >/dev/null
 t_done
