@@ -306,6 +306,8 @@ int schedule_render(struct mgdcfs *fs, const char *path, const struct route *r, 
 	long long ws, we;
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "a schedule")))
+		return rc;
 	if (!fs->adf)
 		return -ENOENT;
 	snprintf(key, sizeof(key), "trig/%.*s", (int)r->name_len, r->name);

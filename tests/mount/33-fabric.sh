@@ -72,6 +72,12 @@ is "$($W "$D/pipelines/$SLOW/runs/$run2/cancel" x)" 0 "cancelling an ended run a
 is "$($W "$D/pipelines/fabnew.json" '{"app": "mail"}')" "ENOTSUP close" "pipelines/<name>.json: not supported on Fabric yet"
 check "  .mgdcfs/errors says so" grep -q "creating a pipeline from pipelines/<name>.json is not yet supported on a Microsoft Fabric" "$D/.mgdcfs/errors"
 is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq '[.value[] | select(.displayName == "fabnew")] | length')" 0 "Fabric: no pipeline was made"
+sched_before=$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid/jobs/Pipeline/schedules" | jq '.value | length')
+is "$($W "$D/pipelines/$SLOW/schedule" '{"every": "P1D", "lag": "PT48H"}')" "ENOTSUP open" "schedule: not supported on Fabric yet"
+check "  .mgdcfs/errors says so" grep -q "a schedule is not yet supported on a Microsoft Fabric" "$D/.mgdcfs/errors"
+is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid/jobs/Pipeline/schedules" | jq '.value | length')" "$sched_before" "Fabric: no schedule was made"
+check "  nor is reading it" bash -c '! cat "$1" 2>/dev/null' _ "$D/pipelines/$SLOW/schedule"
+check "  and ls -l of the pipeline still lists the rest" bash -c 'ls -l "$1" | grep -q " runs$"' _ "$D/pipelines/$SLOW"
 
 # rmdir deletes the item.
 check "rmdir pipelines/$NAME" rmdir "$D/pipelines/$NAME"
