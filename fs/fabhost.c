@@ -70,6 +70,10 @@ static int fetch_pipes(struct fabric *f, cJSON **out, struct net_error *e)
 	cJSON *items = NULL, *arr = NULL, *it;
 	int rc = fabric_pipeline_list(f, &items, e);
 
+	/* Not found here is the workspace itself (WorkspaceNotFound): a fault of the
+	 * profile to say in .mgdcfs/errors, not an empty pipelines/. */
+	if (rc == -ENOENT)
+		return -EIO;
 	if (rc)
 		return rc;
 	if (!(arr = cJSON_CreateArray())) {

@@ -87,4 +87,14 @@ is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items/$sid" | jq -r .displayName)
 check "rmdir pipelines/$SLOW" rmdir "$D/pipelines/$SLOW"
 is "$(fab GET "$MGDC_FABRIC_URL/workspaces/$WS/items?type=DataPipeline" | jq --arg a "$NAME" --arg b "$SLOW" '[.value[] | select(.displayName == $a or .displayName == $b)] | length')" 0 "Fabric: neither pipeline is left"
 unmount_fs dev
+
+# A workspace that does not exist: the mount starts (nothing is asked of Fabric at start), and
+# pipelines/ says what Fabric answered instead of listing nothing silently.
+jq '.profiles["developer-fabric"].pipelines.workspace = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"' "$MGDC_CONFIG" >"$T_DIR/nows.json" && chmod 600 "$T_DIR/nows.json"
+MGDC_CONFIG_SAVED=$MGDC_CONFIG MGDC_CONFIG=$T_DIR/nows.json
+mount_fs nows developer-fabric || t_done
+MGDC_CONFIG=$MGDC_CONFIG_SAVED
+check "ls pipelines/ fails" bash -c '! ls "$1" >/dev/null 2>&1' _ "$MNT/pipelines"
+check "  and .mgdcfs/errors names Fabric's answer ($(last_error "$MNT"))" grep -qi "workspace" "$MNT/.mgdcfs/errors"
+unmount_fs nows
 t_done
