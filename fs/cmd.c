@@ -33,6 +33,7 @@
 #include "fs/ctl_i.h"
 #include "fs/data_i.h"
 #include "fs/errlog.h"
+#include "fs/fabhost.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
@@ -179,7 +180,8 @@ static int start_run(struct mgdcfs *fs, const char *path, const char *name, cons
 	char *run_id = NULL;
 	int rc;
 
-	rc = adf_create_run(fs->adf, name, params, &run_id, &e);
+	rc = fs->fabric ? fabhost_start(fs, name, params, &run_id, &e)
+	                : adf_create_run(fs->adf, name, params, &run_id, &e);
 	drop_runs(fs, name, strlen(name));
 	if (rc)
 		return remote_fail(path, rc, &e, "createRun");
@@ -195,7 +197,7 @@ static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *
 	char err[768], name[128];
 	int rc;
 
-	if (!fs->adf)
+	if (!fs_pipelines(fs))
 		return -ENOTSUP;
 	rc = pipe_of(fs, path, r->name, r->name_len, &pipe);
 	if (rc)
@@ -215,13 +217,14 @@ static int cmd_trigger(struct mgdcfs *fs, const char *path, const struct route *
 static int cmd_cancel(struct mgdcfs *fs, const char *path, const struct route *r)
 {
 	struct net_error e = {0};
-	char id[128], key[160];
+	char id[128], key[160], name[128];
 	int rc;
 
-	if (!fs->adf)
+	if (!fs_pipelines(fs))
 		return -ENOTSUP;
 	snprintf(id, sizeof(id), "%.*s", (int)r->run_len, r->run);
-	rc = adf_cancel_run(fs->adf, id, 1, &e);
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	rc = fs->fabric ? fabhost_cancel(fs, name, id, &e) : adf_cancel_run(fs->adf, id, 1, &e);
 	snprintf(key, sizeof(key), "acts/%s", id);
 	memo_drop_prefix(fs->memo, key);
 	drop_runs(fs, r->name, r->name_len);
@@ -247,6 +250,8 @@ static int cmd_estimate(struct mgdcfs *fs, const char *path, const struct route 
 	const char *of;
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "an estimate")))
+		return rc;
 	if (!fs->adf)
 		return -ENOTSUP;
 	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
@@ -804,6 +809,8 @@ static int commit_pipeline(struct mgdcfs *fs, const char *path, const struct rou
 	size_t i;
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "creating a pipeline from pipelines/<name>.json")))
+		return rc;
 	if (!fs->adf)
 		return refuse(path, -ENOTSUP,
 		              "this profile names no pipeline host (a data factory: "
@@ -1013,6 +1020,23 @@ out:
 	return rc;
 }
 
+/* rmdir pipelines/<name> on Fabric: the item only (mgdcfs makes nothing else per pipeline). */
+static int rmdir_fabric(struct mgdcfs *fs, const char *path, const struct route *r)
+{
+	struct net_error e = {0};
+	char name[128];
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)r->name_len, r->name);
+	rc = fabhost_delete(fs, name, &e);
+	memo_drop_prefix(fs->memo, "pipes");
+	drop_runs(fs, r->name, r->name_len);
+	if (rc)
+		return remote_fail(path, rc, &e, "deleting the pipeline");
+	log_info("%s: pipeline deleted", rel(path));
+	return 0;
+}
+
 int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 {
 	struct net_error e = {0};
@@ -1020,7 +1044,9 @@ int cmd_rmdir(struct mgdcfs *fs, const char *path, const struct route *r)
 	int rc;
 
 	if (r->kind == N_PIPE)
-		return fs->adf ? rmdir_pipeline(fs, path, r) : -ENOENT;
+		return fs->adf      ? rmdir_pipeline(fs, path, r)
+		       : fs->fabric ? rmdir_fabric(fs, path, r)
+		                    : -ENOENT;
 	if (r->kind != N_APP)
 		return -EPERM;
 	if (!fs->reg)

@@ -843,11 +843,6 @@ static int parse_pipelines(struct config *c, const cJSON *prof, const char *wher
 		            "%s.workspace: '%s' is not a Fabric workspace id; give the workspace's "
 		            "GUID (8-4-4-4-12 hexadecimal digits, as in the workspace's URL)",
 		            sub, c->workspace);
-	if (c->host == HOST_FABRIC && c->lakehouse && !config_guid(c->lakehouse))
-		return fail(
-		    err, errlen, -EINVAL,
-		    "%s.lakehouse: '%s' is not a Lakehouse id; give the Lakehouse item's GUID", sub,
-		    c->lakehouse);
 	return 0;
 }
 

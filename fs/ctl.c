@@ -31,6 +31,7 @@
 #include "fs/ctl_i.h"
 #include "fs/errlog.h"
 #include "fs/estimate.h"
+#include "fs/fabhost.h"
 #include "fs/fs_i.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
@@ -129,6 +130,10 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 		rc = fs->reg ? reg_list(fs->reg, 100, out, &e) : apps_list(fs, out, &e);
 	} else if (apps_fetch_role_key(key)) {
 		rc = apps_role(fs, key + 5, out, &e);
+	} else if (fs->fabric && (strcmp(key, "pipes") == 0 || strcmp(key, "allruns") == 0 ||
+	                          strncmp(key, "runs/", 5) == 0 || strncmp(key, "acts/", 5) == 0 ||
+	                          strncmp(key, "trig/", 5) == 0)) {
+		rc = fabhost_fetch(fs, key, out, &e);
 	} else if (strcmp(key, "allruns") == 0) {
 		rc = fs->adf ? adf_query_runs(fs->adf, NULL, NULL, NULL, out, &e) : -ENOTSUP;
 	} else if (strcmp(key, "pipes") == 0) {
@@ -143,7 +148,9 @@ static int fetch(void *ud, const char *key, cJSON **out, char *err, size_t errle
 		rc = fs->adf ? adf_query_activity_runs(fs->adf, NULL, key + 5, NULL, NULL, out, &e)
 		             : -ENOTSUP;
 	}
-	if (rc == -ENOTSUP)
+	if (rc == -ENOTSUP && e.msg[0])
+		snprintf(err, errlen, "%s", e.msg);
+	else if (rc == -ENOTSUP)
 		snprintf(err, errlen,
 		         "not configured in profile '%s' (the registration contract needs "
 		         "endpoints.registration; pipelines need subscription_id, resource_group "
@@ -426,7 +433,7 @@ static int render_pipe(struct mgdcfs *fs, const char *path, const struct route *
 	time_t mt;
 	int rc;
 
-	if (!fs->adf)
+	if (!fs_pipelines(fs))
 		return -ENOENT;
 	rc = ctl_get(fs, path, "pipes", fs->cfg.ttl_metadata_s, &pipes);
 	if (rc)
@@ -683,7 +690,7 @@ int ctl_dir_exists(struct mgdcfs *fs, const char *path, const struct route *r, t
 		break;
 	case N_PIPE:
 	case N_RUNS:
-		if (!fs->adf)
+		if (!fs_pipelines(fs))
 			return -ENOENT;
 		rc = ctl_get(fs, path, "pipes", fs->cfg.ttl_metadata_s, &doc);
 		if (rc)
@@ -819,7 +826,7 @@ int ctl_list(struct mgdcfs *fs, const char *path, const struct route *r, dir_fil
 			return rc;
 		return list_fixed(fs, path, r, fill, ud);
 	case N_PIPES:
-		if (!fs->adf)
+		if (!fs_pipelines(fs))
 			return 0;
 		return list_names(fs, path, "pipes", fs->cfg.ttl_metadata_s, "name", ".json", fill,
 		                  ud);

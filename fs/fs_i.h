@@ -25,6 +25,7 @@ struct blob_client;
 struct graph;
 struct reg;
 struct adf;
+struct fabric;
 struct billing;
 struct rbac;
 
@@ -41,6 +42,7 @@ struct mgdcfs {
 	struct graph *graph;
 	struct reg *reg;         /* NULL when the profile names no registration endpoint */
 	struct adf *adf;         /* NULL when the profile names no factory */
+	struct fabric *fabric;   /* the Fabric workspace of host "fabric" (then adf is NULL) */
 	struct billing *billing; /* MGDC billing accounts; NULL without subscription_id and
 	                            resource_group */
 	struct rbac *rbac;       /* role assignments (ARM) */
@@ -52,6 +54,12 @@ struct mgdcfs {
 };
 
 extern struct mgdcfs *g_fs;
+
+/* fs_pipelines - whether the mount has a pipelines host (Data Factory, Synapse or Fabric). */
+static inline int fs_pipelines(const struct mgdcfs *fs)
+{
+	return fs->adf || fs->fabric;
+}
 
 /* Things a mount says once in .mgdcfs/errors, however often they recur (fs->noted). */
 enum { NOTE_BILLING = 1, NOTE_GRAPH_APPS = 2, NOTE_GRAPH_ORG = 4 };

@@ -36,6 +36,7 @@
 #include <fuse_lowlevel.h>
 #include "net/auth.h"
 #include "net/adf.h"
+#include "net/fabric.h"
 #include "net/billing.h"
 #include "net/blob.h"
 #include "net/graph.h"
@@ -286,14 +287,13 @@ static int setup(struct mgdcfs *fs)
 		}
 	}
 	if (fs->cfg.host == HOST_FABRIC) {
-		/* Parsed and checked by config.c; the Fabric client is not wired yet. */
-		fprintf(stderr,
-		        "mgdcfs: profile '%s': pipelines.host \"fabric\" is not yet supported by "
-		        "this version; use \"adf\" or \"synapse\" (mgdcfs(1), CONFIGURATION)\n",
-		        fs->cfg.profile);
-		return -ENOTSUP;
-	}
-	if (fs->cfg.host == HOST_SYNAPSE) {
+		rc = fabric_new(&fs->fabric, fs->auth, fs->cfg.pipelines_url, fs->cfg.workspace);
+		if (rc) {
+			fprintf(stderr, "mgdcfs: Fabric workspace %s at %s: %s\n",
+			        fs->cfg.workspace, fs->cfg.pipelines_url, strerror(-rc));
+			return rc;
+		}
+	} else if (fs->cfg.host == HOST_SYNAPSE) {
 		rc = adf_new_synapse(&fs->adf, fs->auth, fs->cfg.pipelines_url);
 		if (rc) {
 			fprintf(stderr, "mgdcfs: Synapse workspace %s at %s: %s\n",
@@ -361,6 +361,8 @@ static void teardown(struct mgdcfs *fs)
 	memo_free(fs->memo);
 	if (fs->adf)
 		adf_free(fs->adf);
+	if (fs->fabric)
+		fabric_free(fs->fabric);
 	billing_free(fs->billing);
 	rbac_free(fs->rbac);
 	if (fs->reg)

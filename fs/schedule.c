@@ -22,6 +22,7 @@
 #include "fs/catalog.h"
 #include "fs/ctl_i.h"
 #include "fs/errlog.h"
+#include "fs/fabhost.h"
 #include "fs/memo.h"
 #include "fs/plan.h"
 #include "fs/window.h"
@@ -176,6 +177,8 @@ int schedule_cmd(struct mgdcfs *fs, const char *path, const struct route *r, con
 	char pipe[256], trig[PLAN_NAME_MAX], err[900], why[700], journal[1200] = "", jname[300];
 	int rc, existed;
 
+	if ((rc = fabhost_refuse(fs, path, "a schedule")))
+		return rc;
 	if (!fs->adf)
 		return -ENOTSUP;
 	snprintf(pipe, sizeof(pipe), "%.*s", (int)r->name_len, r->name);
@@ -303,6 +306,8 @@ int schedule_render(struct mgdcfs *fs, const char *path, const struct route *r, 
 	long long ws, we;
 	int rc;
 
+	if ((rc = fabhost_refuse(fs, path, "a schedule")))
+		return rc;
 	if (!fs->adf)
 		return -ENOENT;
 	snprintf(key, sizeof(key), "trig/%.*s", (int)r->name_len, r->name);

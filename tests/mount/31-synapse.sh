@@ -5,8 +5,8 @@
 # approve, pipelines/<name>.json creates the artifacts (asynchronous writes on
 # Synapse) and runs, runs/<id>/ status, run.json, activities.json and output
 # (its rows = the run's job metadata), cancel, rmdir. Then bad input: an
-# unknown host, a Synapse or Fabric profile without a workspace, and Fabric
-# (parsed, not yet mounted), each refused with a clear message and nothing
+# unknown host, a Synapse or Fabric profile without a workspace, each
+# refused with a clear message and nothing
 # mounted or created.
 . "$(dirname "$0")/../lib/mount.sh"
 need_sandbox
@@ -101,7 +101,5 @@ bad_profile fabname developer-synapse '.pipelines = {host: "fabric", workspace: 
 refused "a Fabric workspace that is not an id" 1 "'my-workspace' is not a Fabric workspace id" --config "$T_DIR/fabname.json" "$T_DIR/mp"
 bad_profile mixed developer '.pipelines = {host: "synapse", workspace: "w", factory: "f"}'
 refused "a factory key under host synapse" 1 "pipelines.factory: not a key of host \"synapse\"" --config "$T_DIR/mixed.json" "$T_DIR/mp"
-bad_profile fabric developer-synapse '.pipelines = {host: "fabric", workspace: "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"}'
-refused "host fabric" 1 "pipelines.host \"fabric\" is not yet supported" --config "$T_DIR/fabric.json" "$T_DIR/mp"
 is "$(syn GET "$MGDC_SYNAPSE_URL/pipelines?$SQ" | jq -c '[.value[].name]')" "$before" "Synapse: no refused mount created anything"
 t_done

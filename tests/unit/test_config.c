@@ -664,8 +664,8 @@ static void test_pipelines(void)
 	expect(",\"pipelines\": {\"host\": \"fabric\", \"workspace\": \"sales\"}", -EINVAL,
 	       "'sales' is not a Fabric workspace id", "fabric workspace by name");
 	expect(",\"pipelines\": {\"host\": \"fabric\", \"workspace\": "
-	       "\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\", \"lakehouse\": \"lh\"}",
-	       -EINVAL, "'lh' is not a Lakehouse id", "fabric lakehouse by name");
+	       "\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\", \"lakehouse\": \"\"}",
+	       -EINVAL, "lakehouse: expected a non-empty string", "fabric lakehouse empty");
 	expect(",\"pipelines\": {\"host\": \"synapse\", \"workspace\": \"my ws\"}", -EINVAL,
 	       "'my ws' is not a Synapse workspace name", "synapse workspace not a DNS label");
 	expect(",\"pipelines\": {\"host\": \"synapse\", \"workspace\": \"w\", \"factory\": \"f\"}",
