@@ -398,16 +398,24 @@ class Handler(BaseHTTPRequestHandler):
             if method == "PUT":
                 return self.synop("sdk-recording_should_create_dataflow.json",
                                   (200, ex["responses"]["200"]["body"]))
-            status = min(k for k in ex["responses"] if k.startswith("2"))
-            res = ex["responses"][status]
-            if res.get("body") is None:
-                return self.reply(int(status), raw=b"")
-            return self.reply(int(status), res["body"])
+            return self.example_reply(ex)
         return self.reply(404, {"error": {"code": "NotFound", "message": "no example for " + path}})
+
+    def example_reply(self, ex, with_headers=False):
+        """Answer with the example's 2xx reply (its only reply when it has none), and with
+        the headers it writes (but the length and type, ours) when with_headers."""
+        ok = [k for k in ex["responses"] if k.startswith("2")]
+        status = min(ok) if ok else min(ex["responses"])
+        res = ex["responses"][status]
+        headers = {k: str(v) for k, v in res.get("headers", {}).items()
+                   if with_headers and k.lower() not in ("content-length", "content-type")}
+        if res.get("body") is None:
+            return self.reply(int(status), raw=b"", headers=headers)
+        return self.reply(int(status), res["body"], headers=headers)
 
     def fabric(self, path):
         # The first route whose pattern and example parameters both match answers with the
-        # example's 2xx reply (its only reply when it has none), headers as written.
+        # example's reply, headers as written.
         for method, pattern, name, _ in FABRIC_ROUTES:
             r = re.fullmatch(pattern, path)
             if method != self.command or not r:
@@ -417,14 +425,7 @@ class Handler(BaseHTTPRequestHandler):
             want = ex["parameters"]
             if any(v != want.get(k) for k, v in r.groupdict().items() if not k.startswith("_")):
                 continue
-            ok = [k for k in ex["responses"] if k.startswith("2")]
-            status = min(ok) if ok else min(ex["responses"])
-            res = ex["responses"][status]
-            headers = {k: str(v) for k, v in res.get("headers", {}).items()
-                       if k.lower() not in ("content-length", "content-type")}
-            if res.get("body") is None:
-                return self.reply(int(status), raw=b"", headers=headers)
-            return self.reply(int(status), res["body"], headers=headers)
+            return self.example_reply(ex, with_headers=True)
         return self.reply(404, {"errorCode": "ExampleMismatch", "message": "no example for " + path})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
